@@ -1,0 +1,64 @@
+"""durable — a durable, embedded Amazon States Language (AWS Step Functions) engine.
+
+Quick use::
+
+    import asyncio
+    from durable import Engine
+
+    async def main():
+        async with Engine() as engine:
+            engine.register_function("greet", lambda event, ctx: {"hello": event["name"]})
+            sm = await engine.create_state_machine("hello", DEFINITION, type="EXPRESS")
+            result = await engine.start_sync_execution(sm.arn, {"name": "world"})
+            print(result.status, result.output)
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    DefinitionError,
+    Diagnostic,
+    DurableError,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    IntegrationConflict,
+    InvalidExecutionInput,
+    ResourceNotFound,
+    StateMachineAlreadyExists,
+    StateMachineDoesNotExist,
+    TaskFailed,
+)
+from .integrations.base import Integration, TaskContext, TaskRequest
+from .runtime.clock import Clock, ManualClock, SystemClock
+from .runtime.engine import Engine, ValidationResult
+from .runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
+from .runtime.sync import run
+
+__all__ = [
+    "Clock",
+    "DefinitionError",
+    "Diagnostic",
+    "DurableError",
+    "Engine",
+    "Execution",
+    "ExecutionAlreadyExists",
+    "ExecutionDoesNotExist",
+    "ExecutionStatus",
+    "Integration",
+    "IntegrationConflict",
+    "InvalidExecutionInput",
+    "ManualClock",
+    "ResourceNotFound",
+    "StateMachine",
+    "StateMachineAlreadyExists",
+    "StateMachineDoesNotExist",
+    "StateMachineType",
+    "SystemClock",
+    "TaskContext",
+    "TaskFailed",
+    "TaskRequest",
+    "ValidationResult",
+    "run",
+]
+
+__version__ = "0.1.0"

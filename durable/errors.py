@@ -1,0 +1,140 @@
+"""The one exception root of durable.
+
+::
+
+    DurableError
+    ├── DefinitionError            invalid ASL definition (carries every diagnostic)
+    ├── InvalidExecutionInput      execution input is not JSON, or too large
+    ├── StateMachineDoesNotExist
+    ├── StateMachineAlreadyExists
+    ├── StateMachineTypeNotSupported
+    ├── ExecutionDoesNotExist
+    ├── ExecutionAlreadyExists
+    ├── InvalidName / InvalidArn / ValidationError
+    ├── ResourceNotFound           a Task Resource no integration handles
+    └── IntegrationConflict        two plugins claim the same resource
+
+ASL runtime errors (``States.Timeout``, ``States.Runtime``, ...) are *data* on a failed
+execution (``error`` / ``cause``), not Python exceptions: a failing workflow is a result.
+User task code may raise :class:`TaskFailed` to fail a task with an explicit error name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "DefinitionError",
+    "Diagnostic",
+    "DurableError",
+    "ExecutionAlreadyExists",
+    "ExecutionDoesNotExist",
+    "IntegrationConflict",
+    "InvalidArn",
+    "InvalidExecutionInput",
+    "InvalidName",
+    "ResourceNotFound",
+    "StateMachineAlreadyExists",
+    "StateMachineDoesNotExist",
+    "StateMachineTypeNotSupported",
+    "TaskFailed",
+    "ValidationError",
+]
+
+
+class DurableError(Exception):
+    """Root of every error durable raises. ``code`` is the AWS API error code where one exists."""
+
+    code: str = "DurableError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One validation finding, shaped like AWS ``ValidateStateMachineDefinition`` diagnostics."""
+
+    code: str
+    message: str
+    location: str | None = None
+    severity: str = "ERROR"
+
+    def __str__(self) -> str:
+        where = f" at {self.location}" if self.location is not None else ""
+        return f"{self.code}: {self.message}{where}"
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"code": self.code, "message": self.message, "severity": self.severity}
+        if self.location is not None:
+            out["location"] = self.location
+        return out
+
+
+class DefinitionError(DurableError):
+    """The definition is not valid ASL. ``diagnostics`` lists every fault found."""
+
+    code = "InvalidDefinition"
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        first = self.diagnostics[0] if self.diagnostics else Diagnostic("SCHEMA_VALIDATION_FAILED", "invalid")
+        super().__init__(f"Invalid State Machine Definition: '{first}'")
+
+
+class InvalidExecutionInput(DurableError):
+    code = "InvalidExecutionInput"
+
+
+class StateMachineDoesNotExist(DurableError):
+    code = "StateMachineDoesNotExist"
+
+
+class StateMachineAlreadyExists(DurableError):
+    code = "StateMachineAlreadyExists"
+
+
+class StateMachineTypeNotSupported(DurableError):
+    code = "StateMachineTypeNotSupported"
+
+
+class ExecutionDoesNotExist(DurableError):
+    code = "ExecutionDoesNotExist"
+
+
+class ExecutionAlreadyExists(DurableError):
+    code = "ExecutionAlreadyExists"
+
+
+class InvalidName(DurableError):
+    code = "InvalidName"
+
+
+class InvalidArn(DurableError):
+    code = "InvalidArn"
+
+
+class ValidationError(DurableError):
+    code = "ValidationException"
+
+
+class ResourceNotFound(DurableError):
+    code = "ResourceNotFound"
+
+
+class IntegrationConflict(DurableError):
+    code = "IntegrationConflict"
+
+
+class TaskFailed(Exception):  # noqa: N818 - the name users write in task code
+    """Raise from task code to fail the task with an explicit ASL error name and cause.
+
+    Deliberately not a :class:`DurableError`: it is a user's signal, not an engine error.
+    """
+
+    def __init__(self, error: str | None, cause: str | None = None) -> None:
+        super().__init__(error if cause is None else f"{error}: {cause}")
+        self.error = error
+        self.cause = cause

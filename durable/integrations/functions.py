@@ -1,0 +1,209 @@
+"""Built-in integration: local Python callables as Lambda functions.
+
+A function registered under ``NAME`` answers ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:Q]``
+(the legacy Lambda resource: the result is the function's return value) and
+``arn:aws:states:::lambda:invoke`` with ``FunctionName``/``Payload`` (the result is the
+Lambda Invoke shape ``{"Payload": ..., "StatusCode": 200, ...}``), so definitions written
+for AWS run unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import TaskFailed
+from ..interpreter.failure import StatesFailure
+from .base import TaskContext, TaskRequest
+
+__all__ = ["ErrorFormat", "FunctionIntegration", "function_name"]
+
+ErrorFormat = Literal["message", "lambda"]
+
+_LAMBDA_ARN = re.compile(r"^arn:[\w-]+:lambda:([\w-]+):(\d{12}):function:([^:]+)(?::([^:]+))?$")
+_PARTIAL = re.compile(r"^(?:(\d{12}):)?(?:function:)?([^:]+)(?::([^:]+))?$")
+_INVOKE = re.compile(r"^arn:[\w-]+:states:::lambda:invoke$")
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+def function_name(reference: str) -> str | None:
+    """``NAME`` from a function name, a partial ARN or a full Lambda function ARN."""
+    m = _LAMBDA_ARN.match(reference)
+    if m:
+        return m.group(3)
+    m = _PARTIAL.match(reference)
+    return m.group(2) if m else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Function:
+    fn: Callable[..., Any]
+    is_async: bool
+    blocking: bool
+    error_format: ErrorFormat
+
+
+class FunctionIntegration:
+    """Registry of local functions (sync or async ``fn(event, context)``)."""
+
+    name = "functions"
+
+    def __init__(self) -> None:
+        self._functions: dict[str, _Function] = {}
+
+    def register(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        *,
+        blocking: bool = True,
+        error_format: ErrorFormat = "message",
+    ) -> None:
+        """Register ``fn`` under ``name`` (a plain name or a Lambda function ARN).
+
+        Sync functions run in a worker thread unless ``blocking=False`` says they never
+        block (then they run inline, which is much faster). ``error_format="lambda"`` makes
+        an exception's cause the JSON document AWS Lambda reports (errorMessage, errorType,
+        requestId, stackTrace) instead of the plain message.
+        """
+        key = function_name(name)
+        if key is None:
+            raise ValueError(f"Not a function name or Lambda function ARN: {name!r}")
+        self._functions[key] = _Function(fn, inspect.iscoroutinefunction(fn), blocking, error_format)
+
+    def __contains__(self, name: str) -> bool:
+        key = function_name(name)
+        return key is not None and key in self._functions
+
+    def handles(self, resource: str) -> bool:
+        return bool(_LAMBDA_ARN.match(resource) or _INVOKE.match(resource))
+
+    async def invoke(self, request: TaskRequest) -> Any:
+        resource = request.resource
+        if _INVOKE.match(resource):
+            payload = request.payload if isinstance(request.payload, dict) else {}
+            reference = payload.get("FunctionName")
+            if not isinstance(reference, str):
+                raise StatesFailure(
+                    "States.Runtime", "The field 'FunctionName' is required for arn:aws:states:::lambda:invoke"
+                )
+            body, request_id = await self._call(reference, payload.get("Payload"), request)
+            return _invoke_shape(body, request_id)
+        body, _ = await self._call(resource, request.payload, request)
+        return _decode(body)
+
+    async def _call(self, reference: str, event: Any, request: TaskRequest) -> tuple[bytes, str]:
+        name = function_name(reference) or reference
+        request_id = str(uuid.uuid4())
+        entry = self._functions.get(name)
+        if entry is None:
+            raise StatesFailure(
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: arn:aws:lambda:{request.region}:{request.account}:function:{name}:$LATEST "
+                f"(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; "
+                f"Request ID: {request_id}; Proxy: null)",
+            )
+        context = TaskContext(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:{request.region}:{request.account}:function:{name}",
+            aws_request_id=request_id,
+            execution_arn=request.execution_arn,
+            state_name=request.state_name,
+            task_token=request.task_token,
+        )
+        try:
+            if entry.is_async:
+                result = await entry.fn(event, context)
+            elif entry.blocking:
+                result = await asyncio.to_thread(entry.fn, event, context)
+            else:
+                result = entry.fn(event, context)
+        except TaskFailed as exc:
+            raise StatesFailure(exc.error, exc.cause) from None
+        except StatesFailure:
+            raise
+        except Exception as exc:  # user code: any exception is an ASL error
+            raise _failure(exc, entry.error_format, request_id) from None
+        return _encode(result), request_id
+
+
+def _failure(exc: BaseException, error_format: ErrorFormat, request_id: str) -> StatesFailure:
+    error = type(exc).__name__
+    message = str(exc)
+    if error_format == "message":
+        return StatesFailure(error, message)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_PACKAGE_DIR)]
+    cause = json.dumps(
+        {
+            "errorMessage": message,
+            "errorType": error,
+            "requestId": request_id,
+            "stackTrace": traceback.format_list(frames),
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return StatesFailure(error, cause)
+
+
+def _encode(result: Any) -> bytes:
+    """What a Lambda function's response body would be: bytes as-is, anything else as JSON."""
+    if isinstance(result, (bytes, bytearray)):
+        return bytes(result)
+    try:
+        return json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise StatesFailure(
+            "Runtime.MarshalError", f"Unable to marshal response: {exc}"
+        ) from None
+
+
+def _decode(body: bytes) -> Any:
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _invoke_shape(body: bytes, request_id: str) -> dict[str, Any]:
+    date = formatdate(usegmt=True)
+    length = str(len(body))
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": _decode(body),
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "X-Amz-Executed-Version": ["$LATEST"],
+                "x-amzn-Remapped-Content-Length": ["0"],
+                "Connection": ["keep-alive"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Length": [length],
+                "Date": [date],
+                "X-Amzn-Trace-Id": [f"Root=1-{request_id[:8]}-{request_id.replace('-', '')[:24]}"],
+                "Content-Type": ["application/json"],
+            },
+            "HttpHeaders": {
+                "Connection": "keep-alive",
+                "Content-Length": length,
+                "Content-Type": "application/json",
+                "Date": date,
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-Remapped-Content-Length": "0",
+                "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": f"Root=1-{request_id[:8]}-{request_id.replace('-', '')[:24]}",
+            },
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }

@@ -1,0 +1,91 @@
+"""Resolve a Task ``Resource`` to the integration that runs it.
+
+Built-ins are consulted first; plugins from the entry-point group ``durable.integrations``
+are loaded lazily, the first time a resource is not handled by a built-in. Two plugins
+claiming the same resource is an :class:`IntegrationConflict`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
+from typing import Any
+
+from ..errors import IntegrationConflict, ResourceNotFound
+from .base import Integration
+
+__all__ = ["ENTRY_POINT_GROUP", "IntegrationRegistry", "plugin_hint"]
+
+ENTRY_POINT_GROUP = "durable.integrations"
+
+_SERVICE = re.compile(r"^arn:[\w-]+:states:::(?:aws-sdk:)?([\w-]+)[:.]")
+_PLUGINS = {"http": "durable-http"}
+
+
+def plugin_hint(resource: str) -> str:
+    m = _SERVICE.match(resource)
+    if m:
+        return _PLUGINS.get(m.group(1), "durable-aws")
+    if ":activity:" in resource:
+        return "durable (activities arrive with durable Standard executions)"
+    return "a plugin providing this resource"
+
+
+class IntegrationRegistry:
+    def __init__(
+        self,
+        builtins: Iterable[Integration] = (),
+        *,
+        load_entry_points: bool = True,
+        loader: Callable[[], Iterable[Any]] | None = None,
+    ) -> None:
+        self._builtins = list(builtins)
+        self._extra: list[Integration] = []
+        self._plugins: list[Integration] | None = None if load_entry_points else []
+        self._loader = loader or (lambda: entry_points(group=ENTRY_POINT_GROUP))
+        self._cache: dict[str, Integration] = {}
+
+    def add(self, integration: Integration) -> None:
+        """Register an integration object directly (takes precedence over plugins)."""
+        self._extra.append(integration)
+        self._cache.clear()
+
+    def _load_plugins(self) -> list[Integration]:
+        if self._plugins is None:
+            loaded: list[Integration] = []
+            for ep in self._loader():
+                factory = ep.load()
+                obj = factory() if callable(factory) and not isinstance(factory, Integration) else factory
+                if not isinstance(obj, Integration):
+                    raise IntegrationConflict(
+                        f"Entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} did not provide an Integration"
+                    )
+                loaded.append(obj)
+            self._plugins = loaded
+        return self._plugins
+
+    @property
+    def plugins(self) -> list[Integration]:
+        return list(self._load_plugins())
+
+    def resolve(self, resource: str) -> Integration:
+        hit = self._cache.get(resource)
+        if hit is not None:
+            return hit
+        for group in (self._extra, self._builtins):
+            for integration in group:
+                if integration.handles(resource):
+                    self._cache[resource] = integration
+                    return integration
+        matches = [p for p in self._load_plugins() if p.handles(resource)]
+        if len(matches) > 1:
+            names = ", ".join(repr(m.name) for m in matches)
+            raise IntegrationConflict(f"Resource '{resource}' is claimed by several plugins: {names}")
+        if not matches:
+            raise ResourceNotFound(
+                f"No integration handles the resource '{resource}'. Install {plugin_hint(resource)} "
+                "or register an integration with Engine.add_integration()."
+            )
+        self._cache[resource] = matches[0]
+        return matches[0]

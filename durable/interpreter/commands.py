@@ -1,0 +1,57 @@
+"""What the pure interpreter asks its driver to do.
+
+A running scope is a generator: it yields one of these commands and is resumed with the
+command's result (``send``) or its failure (``throw`` of a ``StatesFailure``). The driver
+(runtime) owns clocks, I/O and concurrency; the interpreter owns every ASL rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Callable, Generator
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeTask:
+    """Run the task ``resource`` with ``payload``; resume with its result."""
+
+    resource: str
+    payload: Any
+    state_name: str
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    task_token: str | None = None
+    credentials: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Resume at epoch second ``until`` (a Wait state or a retry back-off)."""
+
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """One Parallel branch or Map iteration; ``start()`` makes its scope generator."""
+
+    start: Callable[[], Generator[Any, Any, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """Run ``children`` (at most ``max_concurrency`` at once, 0 = unlimited); resume with the
+    list of their outputs in order, or with the first failure. ``tolerated`` > 0 lets that many
+    children fail (their slot then holds the failure object, see :class:`ChildFailure`)."""
+
+    children: tuple[Child, ...]
+    max_concurrency: int = 0
+    tolerated_count: int | None = None
+    tolerated_percentage: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFailure:
+    error: str | None
+    cause: str | None

@@ -1,0 +1,158 @@
+"""Per-execution and per-state-visit context: the context object, event ids, injected services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+__all__ = ["ExecutionContext", "Frame", "Services", "iso_time"]
+
+
+class Services(Protocol):
+    """Everything non-deterministic the interpreter needs, injected by the runtime."""
+
+    def now(self) -> float:
+        """Current time, epoch seconds."""
+        ...
+
+    def uuid4(self) -> str: ...
+
+    def random(self) -> float:
+        """A float in [0, 1)."""
+        ...
+
+    def random_int(self, start: int, end: int) -> int: ...
+
+    def task_token(self) -> str: ...
+
+
+def iso_time(epoch: float) -> str:
+    """ISO-8601 UTC with ``Z`` and millisecond precision, trailing zeros dropped, as AWS prints."""
+    dt = datetime.fromtimestamp(epoch, UTC)
+    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    ms = dt.microsecond // 1000
+    if ms:
+        return f"{base}.{ms:03d}".rstrip("0") + "Z"
+    return base + "Z"
+
+
+class ExecutionContext:
+    """What one execution knows about itself. Shared by its branches and iterations."""
+
+    __slots__ = (
+        "events",
+        "execution_arn",
+        "execution_name",
+        "express",
+        "history",
+        "input",
+        "redrive_count",
+        "role_arn",
+        "services",
+        "start_epoch",
+        "start_time",
+        "state_machine_arn",
+        "state_machine_name",
+        "variables",
+    )
+
+    def __init__(
+        self,
+        *,
+        execution_arn: str,
+        execution_name: str,
+        state_machine_arn: str,
+        state_machine_name: str,
+        input: Any,
+        services: Services,
+        start_epoch: float,
+        role_arn: str = "arn:aws:iam::111111111111:role/durable",
+        express: bool = False,
+        redrive_count: int = 0,
+        history: list[dict[str, Any]] | None = None,
+        first_event_id: int = 1,
+    ) -> None:
+        self.execution_arn = execution_arn
+        self.execution_name = execution_name
+        self.state_machine_arn = state_machine_arn
+        self.state_machine_name = state_machine_name
+        self.input = input
+        self.services = services
+        self.start_epoch = start_epoch
+        self.start_time = iso_time(start_epoch)
+        self.role_arn = role_arn
+        self.express = express
+        self.redrive_count = redrive_count
+        self.history = history
+        self.events = first_event_id  # id of the last event emitted
+        self.variables: dict[str, Any] = {}
+
+    def emit(self, type_: str, previous: int, details_key: str | None = None, details: Any = None) -> int:
+        """Count (and, when recording, store) one history event; return its id."""
+        self.events += 1
+        h = self.history
+        if h is not None:
+            event: dict[str, Any] = {
+                "timestamp": self.services.now(),
+                "type": type_,
+                "id": self.events,
+                "previousEventId": previous,
+            }
+            if details_key is not None:
+                event[details_key] = details
+            h.append(event)
+        return self.events
+
+
+class Frame:
+    """One visit of one state: what ``$$.State`` and ``$$.Task``/``$$.Map`` show."""
+
+    __slots__ = ("_co", "ctx", "entered_epoch", "entered_id", "map_item", "name", "retry_count", "token")
+
+    def __init__(self, ctx: ExecutionContext, name: str, entered_id: int) -> None:
+        self.ctx = ctx
+        self.name = name
+        self.entered_id = entered_id
+        self.entered_epoch = ctx.services.now()
+        self.retry_count = 0
+        self.token: str | None = None
+        self.map_item: tuple[Any, Any] | None = None
+        self._co: dict[str, Any] | None = None
+
+    def for_item(self, index: int, value: Any) -> Frame:
+        """A copy of this frame whose context object shows ``$$.Map.Item``."""
+        f = Frame.__new__(Frame)
+        f.ctx, f.name, f.entered_id, f.entered_epoch = self.ctx, self.name, self.entered_id, self.entered_epoch
+        f.retry_count, f.token, f.map_item, f._co = self.retry_count, self.token, (index, value), None
+        return f
+
+    def invalidate(self) -> None:
+        self._co = None
+
+    def context_object(self) -> dict[str, Any]:
+        co = self._co
+        if co is not None:
+            return co
+        ctx = self.ctx
+        execution: dict[str, Any] = {
+            "Id": ctx.execution_arn,
+            "Input": ctx.input,
+            "Name": ctx.execution_name,
+            "RoleArn": ctx.role_arn,
+            "StartTime": ctx.start_time,
+        }
+        state: dict[str, Any] = {"EnteredTime": iso_time(self.entered_epoch), "Name": self.name}
+        if not ctx.express:
+            execution["RedriveCount"] = ctx.redrive_count
+            state["RetryCount"] = self.retry_count
+        co = {
+            "Execution": execution,
+            "StateMachine": {"Id": ctx.state_machine_arn, "Name": ctx.state_machine_name},
+            "State": state,
+        }
+        if self.token is not None:
+            co["Task"] = {"Token": self.token}
+        if self.map_item is not None:
+            co["Map"] = {"Item": {"Index": self.map_item[0], "Value": self.map_item[1]}}
+        self._co = co
+        return co

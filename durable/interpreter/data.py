@@ -1,0 +1,170 @@
+"""JSONPath-mode data flow: paths against input/context/variables, payload templates,
+InputPath/ResultPath/OutputPath, and the payload size limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from . import failure as F
+from .context import Frame
+from .failure import RuntimeFault, StatesFailure
+from .intrinsics import Intrinsic, compile_intrinsic, is_intrinsic
+from .jsonpath import (
+    ROOT_CONTEXT,
+    ROOT_INPUT,
+    Path,
+    PathMissing,
+    ResultPathMismatch,
+    compile_path,
+    set_reference,
+)
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "Evaluator",
+    "apply_result_path",
+    "check_size",
+    "compact",
+    "compile_template",
+    "compile_value_expr",
+    "select",
+]
+
+MAX_PAYLOAD_BYTES = 262_144
+
+# A compiled expression: (state data, frame) -> value
+Evaluator = Callable[[Any, Frame], Any]
+
+_encode = msgspec.json.encode
+
+
+def compact(value: Any) -> str:
+    """Compact JSON text (no spaces, non-ASCII kept), as AWS quotes data in causes."""
+    try:
+        return _encode(value).decode()
+    except (TypeError, OverflowError, msgspec.EncodeError):
+        return str(value)
+
+
+def payload_size(value: Any) -> int:
+    try:
+        return len(_encode(value))
+    except (TypeError, OverflowError, msgspec.EncodeError):
+        return 0
+
+
+def check_size(value: Any, what: str) -> None:
+    """Raise ``States.DataLimitExceeded`` when ``value`` serializes to more than 256 KiB."""
+    if payload_size(value) > MAX_PAYLOAD_BYTES:
+        raise StatesFailure(
+            F.DATA_LIMIT_EXCEEDED,
+            f"The state/task '{what}' returned a result with a size exceeding the maximum number "
+            "of bytes service limit.",
+        )
+
+
+def resolve(path: Path, data: Any, frame: Frame) -> Any:
+    """Evaluate ``path`` against its root: state data, context object or a variable."""
+    root = path.root
+    if root == ROOT_INPUT:
+        return path.get(data)
+    if root == ROOT_CONTEXT:
+        return path.get(frame.context_object())
+    variables = frame.ctx.variables
+    name = path.variable
+    if name not in variables:
+        raise PathMissing(f"No results for path: ${name}")
+    return path.get(variables[name])
+
+
+def select(path: Path | None, data: Any, frame: Frame, field: str) -> Any:
+    """InputPath / OutputPath / ItemsPath: ``None`` selects ``{}``; a miss is ``States.Runtime``."""
+    if path is None:
+        return {}
+    if not path.steps and path.root == ROOT_INPUT:
+        return data
+    try:
+        return resolve(path, data, frame)
+    except PathMissing as miss:
+        raise RuntimeFault(f"Invalid path '{path.text}' : {miss.detail}") from None
+
+
+def apply_result_path(path: Path | None, raw_input: Any, result: Any) -> Any:
+    if path is None:
+        return raw_input
+    if not path.steps:
+        return result
+    try:
+        return set_reference(path, raw_input, result)
+    except ResultPathMismatch:
+        raise StatesFailure(
+            F.RESULT_PATH_MATCH_FAILURE,
+            f"Unable to apply ReferencePath {path.text} to input {compact(raw_input)}",
+        ) from None
+
+
+def compile_value_expr(text: str, field: str) -> Evaluator:
+    """A ``.$`` value: a path or an intrinsic call. ``field`` names it in error causes."""
+    if is_intrinsic(text):
+        intrinsic: Intrinsic = compile_intrinsic(text)
+
+        def run_intrinsic(data: Any, frame: Frame) -> Any:
+            def resolver(p: str) -> Any:
+                return _template_path(compile_path(p), data, frame, field)
+
+            return intrinsic.evaluate(resolver, frame.ctx.services)
+
+        return run_intrinsic
+    path = compile_path(text)
+    return lambda data, frame: _template_path(path, data, frame, field)
+
+
+def _template_path(path: Path, data: Any, frame: Frame, field: str) -> Any:
+    try:
+        return resolve(path, data, frame)
+    except PathMissing:
+        source = frame.context_object() if path.root == ROOT_CONTEXT else data
+        raise RuntimeFault(
+            f"The JSONPath '{path.text}' specified for the field '{field}' could not be found "
+            f"in the input '{compact(source)}'"
+        ) from None
+
+
+def compile_template(template: Any) -> Evaluator:
+    """Compile a payload template (Parameters, ResultSelector, ItemSelector, ...)."""
+    if not _is_dynamic(template):
+        return lambda data, frame: template
+    return _compile_node(template)
+
+
+def _is_dynamic(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(k.endswith(".$") or _is_dynamic(v) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_is_dynamic(v) for v in node)
+    return False
+
+
+def _compile_node(node: Any) -> Evaluator:
+    if isinstance(node, dict):
+        parts: list[tuple[str, bool, Any]] = []
+        for key, value in node.items():
+            if key.endswith(".$") and isinstance(value, str):
+                parts.append((key[:-2], True, compile_value_expr(value, key)))
+            elif _is_dynamic(value):
+                parts.append((key, True, _compile_node(value)))
+            else:
+                parts.append((key, False, value))
+        frozen = tuple(parts)
+
+        def build(data: Any, frame: Frame) -> Any:
+            return {k: (v(data, frame) if dyn else v) for k, dyn, v in frozen}
+
+        return build
+    if isinstance(node, list):
+        items = tuple(_compile_node(v) if _is_dynamic(v) else (lambda c: lambda d, f: c)(v) for v in node)
+        return lambda data, frame: [fn(data, frame) for fn in items]
+    return lambda data, frame: node

@@ -1,0 +1,87 @@
+"""Compile an ASL definition once into an immutable :class:`Program`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from typing import Any
+
+from ..errors import DefinitionError, Diagnostic
+from .context import ExecutionContext
+from .states import STATE_TYPES, Lane, State
+
+__all__ = ["Program", "Scope", "compile_program", "parse_definition"]
+
+
+class Scope:
+    """One ``States`` object (the machine, a Parallel branch or a Map processor)."""
+
+    __slots__ = ("start", "states")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.states: dict[str, State] = {
+            name: STATE_TYPES[spec["Type"]](name, spec, Scope) for name, spec in raw["States"].items()
+        }
+        self.start = self.states[raw["StartAt"]]
+
+    def run(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Generator[Any, Any, Any]:
+        """Run this scope from StartAt to a terminal state; return the final output."""
+        state = self.start
+        states = self.states
+        while True:
+            nxt, data = yield from state.run(data, ctx, lane)
+            if nxt is None:
+                return data
+            state = states[nxt]
+
+
+class Program:
+    """A validated, compiled definition. Immutable and shared by every execution."""
+
+    __slots__ = ("definition", "machine_type", "scope", "text", "timeout_seconds")
+
+    def __init__(self, definition: dict[str, Any], text: str, machine_type: str) -> None:
+        self.definition = definition
+        self.text = text
+        self.machine_type = machine_type
+        self.timeout_seconds: int | None = definition.get("TimeoutSeconds")
+        self.scope = Scope(definition)
+
+    def run(self, data: Any, ctx: ExecutionContext) -> Generator[Any, Any, Any]:
+        return self.scope.run(data, ctx, Lane(1))
+
+
+def parse_definition(definition: str | bytes | dict[str, Any]) -> tuple[Any, str]:
+    """Parse definition text (or accept a dict); return ``(document, canonical_text)``.
+
+    Invalid JSON raises :class:`DefinitionError` naming the line and column.
+    """
+    if isinstance(definition, dict):
+        return definition, json.dumps(definition)
+    text = definition.decode() if isinstance(definition, bytes) else definition
+    try:
+        return json.loads(text), text
+    except json.JSONDecodeError as exc:
+        raise DefinitionError(
+            [
+                Diagnostic(
+                    "INVALID_JSON_DESCRIPTION",
+                    f"Invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                )
+            ]
+        ) from None
+    except (TypeError, ValueError):
+        raise DefinitionError(
+            [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
+        ) from None
+
+
+def compile_program(definition: str | bytes | dict[str, Any], machine_type: str = "STANDARD") -> Program:
+    """Validate and compile. Raises :class:`DefinitionError` with every diagnostic."""
+    from .validate import validate_definition
+
+    doc, text = parse_definition(definition)
+    diagnostics = validate_definition(doc, machine_type=machine_type)
+    if diagnostics:
+        raise DefinitionError(diagnostics)
+    return Program(doc, text, machine_type)

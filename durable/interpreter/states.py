@@ -1,0 +1,530 @@
+"""The eight ASL state types (JSONPath mode), each a generator over driver commands.
+
+``State.run(data, ctx, lane)`` yields :mod:`commands` and returns ``(next_name, output)``;
+``next_name`` is ``None`` when the state ends its scope. Failures are raised as
+:class:`StatesFailure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from . import failure as F
+from .choice import Predicate, compile_rule, parse_timestamp
+from .commands import Child, ChildFailure, Fork, InvokeTask, Sleep
+from .context import ExecutionContext, Frame
+from .data import (
+    Evaluator,
+    apply_result_path,
+    check_size,
+    compile_template,
+    compile_value_expr,
+    resolve,
+    select,
+)
+from .failure import RuntimeFault, StatesFailure, located_cause
+from .jsonpath import Path, PathMissing, compile_path, compile_reference_path
+from .retry import Catcher, Retrier, find
+
+if TYPE_CHECKING:
+    from .program import Scope
+
+Run = Generator[Any, Any, tuple[str | None, Any]]
+
+__all__ = ["STATE_TYPES", "Lane", "State"]
+
+
+class Lane:
+    """The event chain of one scope run: ``prev`` is the id ``previousEventId`` points at."""
+
+    __slots__ = ("prev",)
+
+    def __init__(self, prev: int) -> None:
+        self.prev = prev
+
+
+def _path(raw: dict[str, Any], key: str) -> Path | None:
+    """InputPath/OutputPath: absent means ``$``; ``null`` means ``{}`` (returned as None)."""
+    if key not in raw:
+        return compile_path("$")
+    value = raw[key]
+    return None if value is None else compile_path(value)
+
+
+class State:
+    type_name = ""
+    has_exit_event = True
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        self.name = name
+        self.raw = raw
+        self.next: str | None = raw.get("Next")
+        self.input_path = _path(raw, "InputPath")
+        self.output_path = _path(raw, "OutputPath")
+        self.entered_type = f"{self.type_name}StateEntered"
+        self.exited_type = f"{self.type_name}StateExited"
+        self._identity_io = (
+            self.input_path is not None
+            and self.input_path.is_root
+            and self.output_path is not None
+            and self.output_path.is_root
+        )
+
+    # -- shared plumbing ------------------------------------------------------------------
+    def run(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Run:
+        h = ctx.history
+        entered = ctx.emit(
+            self.entered_type,
+            lane.prev,
+            "stateEnteredEventDetails",
+            {"name": self.name, "input": data} if h is not None else None,
+        )
+        lane.prev = entered
+        frame = Frame(ctx, self.name, entered)
+        try:
+            nxt, out = yield from self.execute(data, frame, lane)
+        except RuntimeFault as fault:
+            raise StatesFailure(fault.error, located_cause(self.name, entered, fault.detail)) from None
+        if out is not data:
+            check_size(out, self.name)
+        if self.has_exit_event:
+            lane.prev = ctx.emit(
+                self.exited_type,
+                lane.prev,
+                "stateExitedEventDetails",
+                {"name": self.name, "output": out} if h is not None else None,
+            )
+        return nxt, out
+
+    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def output(self, data: Any, frame: Frame) -> Any:
+        return select(self.output_path, data, frame, "OutputPath")
+
+
+class Pass(State):
+    type_name = "Pass"
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.parameters = compile_template(raw["Parameters"]) if "Parameters" in raw else None
+        self.has_result = "Result" in raw
+        self.result = raw.get("Result")
+        rp = raw.get("ResultPath", "$")
+        self.result_path = None if rp is None else compile_reference_path(rp)
+        self.fast = (
+            self._identity_io and self.parameters is None and not self.has_result
+            and self.result_path is not None and self.result_path.is_root
+        )
+
+    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+        if self.fast:
+            return self.next, data
+        effective = select(self.input_path, data, frame, "InputPath")
+        if self.has_result:
+            result = self.result
+        elif self.parameters is not None:
+            result = self.parameters(effective, frame)
+        else:
+            result = effective
+        out = apply_result_path(self.result_path, data, result)
+        return self.next, self.output(out, frame)
+        yield  # pragma: no cover - makes this a generator
+
+
+class Succeed(State):
+    type_name = "Succeed"
+
+    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+        if self._identity_io:
+            return None, data
+        effective = select(self.input_path, data, frame, "InputPath")
+        return None, self.output(effective, frame)
+        yield  # pragma: no cover
+
+
+class Fail(State):
+    type_name = "Fail"
+    has_exit_event = False
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.error = raw.get("Error")
+        self.cause = raw.get("Cause")
+        self.error_path = compile_value_expr(raw["ErrorPath"], "ErrorPath") if "ErrorPath" in raw else None
+        self.cause_path = compile_value_expr(raw["CausePath"], "CausePath") if "CausePath" in raw else None
+
+    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+        error = self.error if self.error_path is None else self.error_path(data, frame)
+        cause = self.cause if self.cause_path is None else self.cause_path(data, frame)
+        raise StatesFailure(_as_text(error), _as_text(cause))
+        yield  # pragma: no cover
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    from .data import compact
+
+    return compact(value)
+
+
+class Choice(State):
+    type_name = "Choice"
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.rules: tuple[tuple[Predicate, str], ...] = tuple(
+            (compile_rule(r), r["Next"]) for r in raw.get("Choices", ())
+        )
+        self.default: str | None = raw.get("Default")
+
+    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+        effective = select(self.input_path, data, frame, "InputPath")
+        for predicate, nxt in self.rules:
+            if predicate(effective, frame):
+                return nxt, self.output(effective, frame)
+        if self.default is None:
+            raise StatesFailure(F.NO_CHOICE_MATCHED, f"No Matches! in state {self.name}")
+        return self.default, self.output(effective, frame)
+        yield  # pragma: no cover
+
+
+MAX_WAIT_SECONDS = 2**31 - 1
+
+
+class Wait(State):
+    type_name = "Wait"
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.seconds = raw.get("Seconds")
+        self.timestamp = parse_timestamp(raw["Timestamp"]) if "Timestamp" in raw else None
+        self.seconds_path = compile_reference_path(raw["SecondsPath"]) if "SecondsPath" in raw else None
+        self.timestamp_path = (
+            compile_reference_path(raw["TimestampPath"]) if "TimestampPath" in raw else None
+        )
+
+    def _until(self, effective: Any, frame: Frame) -> float:
+        now = frame.ctx.services.now()
+        if self.seconds is not None:
+            return now + self.seconds
+        if self.timestamp is not None:
+            return self.timestamp
+        if self.seconds_path is not None:
+            p = self.seconds_path
+            try:
+                value = resolve(p, effective, frame)
+            except PathMissing:
+                raise RuntimeFault(
+                    f"The SecondsPath parameter does not reference an input value: {p.text}"
+                ) from None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not value.is_integer()
+            ):
+                raise RuntimeFault(
+                    f"The SecondsPath parameter cannot be parsed as a long value: {p.text} == {_show(value)}"
+                )
+            if value < 0:
+                raise RuntimeFault(
+                    f"The SecondsPath parameter references a negative value: {p.text} == {_show(value)}"
+                )
+            return now + int(value)
+        p = self.timestamp_path
+        assert p is not None
+        try:
+            value = resolve(p, effective, frame)
+        except PathMissing:
+            raise RuntimeFault(f"The TimestampPath parameter does not reference an input value: {p.text}") from None
+        ts = parse_timestamp(value)
+        if ts is None:
+            raise RuntimeFault(
+                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+                f"date-time format string: {p.text} == {_show(value)}"
+            )
+        return ts
+
+    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+        effective = select(self.input_path, data, frame, "InputPath")
+        until = self._until(effective, frame)
+        if until - frame.ctx.services.now() > MAX_WAIT_SECONDS:
+            raise RuntimeFault("Wait state delay is too long.")
+        yield Sleep(until)
+        return self.next, self.output(effective, frame)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    from .data import compact
+
+    return compact(value)
+
+
+class _Work(State):
+    """Task, Parallel and Map: ResultSelector/ResultPath, Retry and Catch."""
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.parameters = compile_template(raw["Parameters"]) if "Parameters" in raw else None
+        self.result_selector = (
+            compile_template(raw["ResultSelector"]) if "ResultSelector" in raw else None
+        )
+        rp = raw.get("ResultPath", "$")
+        self.result_path = None if rp is None else compile_reference_path(rp)
+        self.retriers = tuple(Retrier.parse(r) for r in raw.get("Retry", ()))
+        self.catchers = tuple(Catcher.parse(c) for c in raw.get("Catch", ()))
+
+    def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def failed_event(self, frame: Frame, lane: Lane, failure: StatesFailure) -> None:
+        """Emit the state's own failure event (e.g. ``MapStateFailed``), if it has one."""
+
+    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+        effective = select(self.input_path, data, frame, "InputPath")
+        counters = [0] * len(self.retriers)
+        while True:
+            try:
+                result = yield from self.attempt(data, effective, frame, lane)
+                if self.result_selector is not None:
+                    result = self.result_selector(result, frame)
+                out = apply_result_path(self.result_path, data, result)
+                return self.next, self.output(out, frame)
+            except StatesFailure as failure:
+                if not failure.catchable or isinstance(failure, RuntimeFault):
+                    raise
+                i = find(self.retriers, failure.error)
+                if i >= 0 and counters[i] < self.retriers[i].max_attempts:
+                    retrier = self.retriers[i]
+                    delay = retrier.delay(counters[i], frame.ctx.services.random())
+                    counters[i] += 1
+                    frame.retry_count += 1
+                    frame.invalidate()
+                    yield Sleep(frame.ctx.services.now() + delay)
+                    continue
+                j = find(self.catchers, failure.error)
+                if j < 0:
+                    raise
+                catcher = self.catchers[j]
+                error_output = {"Error": failure.error, "Cause": failure.cause}
+                return catcher.next, apply_result_path(catcher.result_path, data, error_output)
+
+
+_LAMBDA_PREFIX = ("arn:aws:lambda:", "arn:aws-us-gov:lambda:", "arn:aws-cn:lambda:")
+
+
+class Task(_Work):
+    type_name = "Task"
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.resource: str = raw["Resource"]
+        self.timeout = raw.get("TimeoutSeconds")
+        self.heartbeat = raw.get("HeartbeatSeconds")
+        self.timeout_path = compile_reference_path(raw["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in raw else None
+        self.heartbeat_path = (
+            compile_reference_path(raw["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in raw else None
+        )
+        self.credentials = compile_template(raw["Credentials"]) if "Credentials" in raw else None
+        self.needs_token = self.resource.endswith(".waitForTaskToken") or ":activity:" in self.resource
+        if self.resource.startswith(_LAMBDA_PREFIX):
+            self.family = "LambdaFunction"
+        elif ":activity:" in self.resource:
+            self.family = "Activity"
+        else:
+            self.family = "Task"
+
+    def _seconds(self, literal: Any, path: Path | None, field: str, effective: Any, frame: Frame) -> Any:
+        if path is None:
+            return literal
+        try:
+            value = resolve(path, effective, frame)
+        except PathMissing as miss:
+            raise RuntimeFault(f"Invalid path '{path.text}' : {miss.detail}") from None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise RuntimeFault(f"The {field} parameter must be a positive integer: {path.text} == {_show(value)}")
+        return value
+
+    def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
+        ctx = frame.ctx
+        if self.needs_token:
+            frame.token = ctx.services.task_token()
+            frame.invalidate()
+        payload = self.parameters(effective, frame) if self.parameters is not None else effective
+        timeout = self._seconds(self.timeout, self.timeout_path, "TimeoutSecondsPath", effective, frame)
+        heartbeat = self._seconds(self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", effective, frame)
+        credentials = self.credentials(effective, frame) if self.credentials is not None else None
+        family = self.family
+        recording = ctx.history is not None
+        lane.prev = ctx.emit(
+            f"{family}Scheduled",
+            lane.prev,
+            f"{family[0].lower()}{family[1:]}ScheduledEventDetails",
+            {"resource": self.resource, "parameters": payload} if recording else None,
+        )
+        lane.prev = ctx.emit(f"{family}Started", lane.prev)
+        try:
+            result = yield InvokeTask(
+                self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials
+            )
+            check_size(result, self.resource)
+        except StatesFailure as failure:
+            kind = "TimedOut" if failure.error == F.TIMEOUT else "Failed"
+            lane.prev = ctx.emit(f"{family}{kind}", lane.prev)
+            raise
+        lane.prev = ctx.emit(f"{family}Succeeded", lane.prev)
+        return result
+
+
+class Parallel(_Work):
+    type_name = "Parallel"
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.branches = tuple(compile_scope(b) for b in raw["Branches"])
+
+    def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
+        ctx = frame.ctx
+        branch_input = self.parameters(effective, frame) if self.parameters is not None else effective
+        lane.prev = ctx.emit("ParallelStateStarted", lane.prev)
+        started = lane.prev
+        children = tuple(Child(_starter(scope, branch_input, ctx, started)) for scope in self.branches)
+        try:
+            results = yield Fork(children)
+        except StatesFailure:
+            lane.prev = ctx.emit("ParallelStateFailed", ctx.events)
+            raise
+        lane.prev = ctx.emit("ParallelStateSucceeded", ctx.events)
+        return results
+
+
+def _starter(scope: Scope, value: Any, ctx: ExecutionContext, prev: int) -> Callable[[], Generator[Any, Any, Any]]:
+    return lambda: scope.run(value, ctx, Lane(prev))
+
+
+class Map(_Work):
+    type_name = "Map"
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        processor = raw.get("ItemProcessor") or raw.get("Iterator") or {}
+        self.processor = compile_scope(processor)
+        self.distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
+        self.items_path = compile_reference_path(raw.get("ItemsPath", "$"))
+        selector = raw.get("ItemSelector", raw.get("Parameters"))
+        self.item_selector = compile_template(selector) if selector is not None else None
+        self.parameters = None  # Map's legacy Parameters is its ItemSelector
+        self.max_concurrency = raw.get("MaxConcurrency", 0)
+        self.max_concurrency_path = (
+            compile_reference_path(raw["MaxConcurrencyPath"]) if "MaxConcurrencyPath" in raw else None
+        )
+        self.tolerated_count = raw.get("ToleratedFailureCount")
+        self.tolerated_count_path = (
+            compile_reference_path(raw["ToleratedFailureCountPath"]) if "ToleratedFailureCountPath" in raw else None
+        )
+        self.tolerated_pct = raw.get("ToleratedFailurePercentage")
+        self.tolerated_pct_path = (
+            compile_reference_path(raw["ToleratedFailurePercentagePath"])
+            if "ToleratedFailurePercentagePath" in raw
+            else None
+        )
+
+    def _path_number(self, path: Path, effective: Any, frame: Frame, field: str, kind: str) -> Any:
+        value = select(path, effective, frame, field)
+        ok = not isinstance(value, bool) and (
+            isinstance(value, int) or (kind == "float" and isinstance(value, float))
+        )
+        if not ok:
+            raise RuntimeFault(
+                f"The {field} field refers to value \"{_show(value)}\" which is not a valid {kind}: {path.text}"
+            )
+        return value
+
+    def _limits(self, effective: Any, frame: Frame) -> tuple[int, int | None, float | None]:
+        mc = self.max_concurrency
+        if self.max_concurrency_path is not None:
+            mc = self._path_number(self.max_concurrency_path, effective, frame, "MaxConcurrencyPath", "integer")
+        count = self.tolerated_count
+        if self.tolerated_count_path is not None:
+            count = self._path_number(
+                self.tolerated_count_path, effective, frame, "ToleratedFailureCountPath", "integer"
+            )
+        if count is not None and count < 0:
+            raise RuntimeFault("ToleratedFailureCount cannot be negative.")
+        pct = self.tolerated_pct
+        if self.tolerated_pct_path is not None:
+            pct = self._path_number(
+                self.tolerated_pct_path, effective, frame, "ToleratedFailurePercentagePath", "float"
+            )
+        if pct is not None and not 0 <= pct <= 100:
+            raise RuntimeFault("ToleratedFailurePercentage must be between 0 and 100.")
+        return int(mc), count, pct
+
+    def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
+        ctx = frame.ctx
+        max_concurrency, count, pct = self._limits(effective, frame)
+        items = select(self.items_path, effective, frame, "ItemsPath")
+        if not isinstance(items, list):
+            raise RuntimeFault(f'Reference path "{self.items_path.text}" must point to array.')
+        selector = self.item_selector
+        inputs = [
+            selector(effective, frame.for_item(i, item)) if selector is not None else item
+            for i, item in enumerate(items)
+        ]
+        lane.prev = ctx.emit(
+            "MapStateStarted", lane.prev, "mapStateStartedEventDetails", {"length": len(items)}
+        )
+        started = lane.prev
+        children = tuple(
+            Child(_iteration(self.processor, value, ctx, started, index, self.name))
+            for index, value in enumerate(inputs)
+        )
+        tolerant = self.distributed and (count or pct)
+        try:
+            results = yield Fork(
+                children,
+                max_concurrency,
+                tolerated_count=count if tolerant else None,
+                tolerated_percentage=pct if tolerant else None,
+            )
+        except StatesFailure:
+            lane.prev = ctx.emit("MapStateFailed", ctx.events)
+            raise
+        lane.prev = ctx.emit("MapStateSucceeded", ctx.events)
+        return [
+            {"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results
+        ]
+
+
+def _iteration(
+    scope: Scope, value: Any, ctx: ExecutionContext, prev: int, index: int, name: str
+) -> Callable[[], Generator[Any, Any, Any]]:
+    def start() -> Generator[Any, Any, Any]:
+        detail = {"index": index, "name": name}
+        started = ctx.emit("MapIterationStarted", prev, "mapIterationStartedEventDetails", detail)
+        try:
+            out = yield from scope.run(value, ctx, Lane(started))
+        except StatesFailure:
+            ctx.emit("MapIterationFailed", ctx.events, "mapIterationFailedEventDetails", detail)
+            raise
+        ctx.emit("MapIterationSucceeded", ctx.events, "mapIterationSucceededEventDetails", detail)
+        return out
+
+    return start
+
+
+STATE_TYPES: dict[str, type[State]] = {
+    "Pass": Pass,
+    "Task": Task,
+    "Choice": Choice,
+    "Wait": Wait,
+    "Succeed": Succeed,
+    "Fail": Fail,
+    "Parallel": Parallel,
+    "Map": Map,
+}

@@ -1,0 +1,177 @@
+"""Drive interpreter generators: run tasks, sleep on the clock, fork branches and iterations.
+
+The driver is synchronous until the interpreter asks for something that must wait: a chain
+of Pass/Choice states never touches the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from typing import Any
+
+from ..errors import DurableError, TaskFailed
+from ..integrations.base import TaskRequest
+from ..integrations.registry import IntegrationRegistry
+from ..interpreter import failure as F
+from ..interpreter.commands import ChildFailure, Fork, InvokeTask, Sleep
+from ..interpreter.failure import StatesFailure
+from .clock import Clock
+
+__all__ = ["Driver", "step"]
+
+Gen = Generator[Any, Any, Any]
+
+_PENDING = object()
+
+
+def step(gen: Gen) -> tuple[bool, Any]:
+    """Run ``gen`` until its first command. ``(True, output)`` if it finished without one."""
+    try:
+        return False, gen.send(None)
+    except StopIteration as stop:
+        return True, stop.value
+
+
+class Driver:
+    """Executes commands for the executions of one engine."""
+
+    def __init__(self, clock: Clock, registry: IntegrationRegistry, region: str, account: str) -> None:
+        self.clock = clock
+        self.registry = registry
+        self.region = region
+        self.account = account
+
+    async def drive(self, gen: Gen, cmd: Any, execution_arn: str, state_machine_arn: str) -> Any:
+        """Continue ``gen`` (which just yielded ``cmd``) to completion; return its output."""
+        try:
+            while True:
+                value: Any = None
+                exc: StatesFailure | None = None
+                try:
+                    value = await self.execute(cmd, execution_arn, state_machine_arn)
+                except StatesFailure as failure:
+                    exc = failure
+                try:
+                    cmd = gen.throw(exc) if exc is not None else gen.send(value)
+                except StopIteration as stop:
+                    return stop.value
+        except BaseException:
+            gen.close()
+            raise
+
+    async def execute(self, cmd: Any, execution_arn: str, state_machine_arn: str) -> Any:
+        kind = type(cmd)
+        if kind is InvokeTask:
+            return await self.invoke(cmd, execution_arn, state_machine_arn)
+        if kind is Sleep:
+            await self.clock.sleep_until(cmd.until)
+            return None
+        if kind is Fork:
+            return await self.fork(cmd, execution_arn, state_machine_arn)
+        raise TypeError(f"unknown interpreter command {cmd!r}")
+
+    async def invoke(self, cmd: InvokeTask, execution_arn: str, state_machine_arn: str) -> Any:
+        try:
+            integration = self.registry.resolve(cmd.resource)
+        except DurableError as exc:
+            raise StatesFailure(F.RUNTIME, exc.message) from None
+        request = TaskRequest(
+            resource=cmd.resource,
+            payload=cmd.payload,
+            state_name=cmd.state_name,
+            execution_arn=execution_arn,
+            state_machine_arn=state_machine_arn,
+            region=self.region,
+            account=self.account,
+            task_token=cmd.task_token,
+            credentials=cmd.credentials,
+            timeout_seconds=cmd.timeout_seconds,
+            heartbeat_seconds=cmd.heartbeat_seconds,
+        )
+        if cmd.timeout_seconds is None:
+            return await _call(integration.invoke(request))
+        task = asyncio.ensure_future(_call(integration.invoke(request)))
+        timer = asyncio.ensure_future(self.clock.sleep_until(self.clock.now() + cmd.timeout_seconds))
+        try:
+            await asyncio.wait((task, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        raise StatesFailure(F.TIMEOUT, None)
+
+    async def fork(self, cmd: Fork, execution_arn: str, state_machine_arn: str) -> list[Any]:
+        children = cmd.children
+        total = len(children)
+        results: list[Any] = [None] * total
+        limit = cmd.max_concurrency if cmd.max_concurrency > 0 else total or 1
+        tolerant = cmd.tolerated_count is not None or cmd.tolerated_percentage is not None
+        failures = 0
+        running: dict[asyncio.Future[Any], int] = {}
+
+        def failed(index: int, failure: StatesFailure) -> None:
+            nonlocal failures
+            if not tolerant or not failure.catchable:
+                raise failure
+            failures += 1
+            results[index] = ChildFailure(failure.error, failure.cause)
+            over_count = cmd.tolerated_count is not None and failures > cmd.tolerated_count
+            pct = cmd.tolerated_percentage
+            over_pct = pct is not None and failures * 100.0 / total > pct
+            if cmd.tolerated_count is None:
+                over_count = True
+            if cmd.tolerated_percentage is None:
+                over_pct = True
+            if over_count and over_pct:
+                raise StatesFailure(
+                    F.EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded"
+                )
+
+        async def reap() -> None:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for fut in done:
+                index = running.pop(fut)
+                try:
+                    results[index] = fut.result()
+                except StatesFailure as failure:
+                    failed(index, failure)
+
+        try:
+            for index, child in enumerate(children):
+                while len(running) >= limit:
+                    await reap()
+                gen = child.start()
+                try:
+                    finished, value = step(gen)
+                except StatesFailure as failure:
+                    failed(index, failure)
+                    continue
+                if finished:
+                    results[index] = value
+                else:
+                    fut = asyncio.ensure_future(self.drive(gen, value, execution_arn, state_machine_arn))
+                    running[fut] = index
+            while running:
+                await reap()
+        finally:
+            if running:
+                for fut in running:
+                    fut.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+        return results
+
+
+async def _call(coro: Any) -> Any:
+    """Await an integration call, turning user exceptions into ASL failures."""
+    try:
+        return await coro
+    except StatesFailure:
+        raise
+    except TaskFailed as exc:
+        raise StatesFailure(exc.error, exc.cause) from None
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # an integration's own error becomes an ASL error
+        raise StatesFailure(type(exc).__name__, str(exc)) from None

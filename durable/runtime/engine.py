@@ -1,0 +1,380 @@
+"""The embedded engine: state machines, integrations and executions behind one async API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ..errors import (
+    DefinitionError,
+    Diagnostic,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    InvalidArn,
+    InvalidExecutionInput,
+    InvalidName,
+    StateMachineAlreadyExists,
+    StateMachineDoesNotExist,
+    StateMachineTypeNotSupported,
+    ValidationError,
+)
+from ..integrations.base import Integration
+from ..integrations.functions import ErrorFormat, FunctionIntegration
+from ..integrations.registry import IntegrationRegistry
+from ..interpreter.data import MAX_PAYLOAD_BYTES
+from ..interpreter.program import Program, compile_program, parse_definition
+from ..interpreter.validate import validate_definition
+from .clock import Clock, SystemClock
+from .driver import Driver
+from .executor import EXPRESS_MAX_SECONDS, run_in_memory
+from .models import Execution, ExecutionStatus, StateMachine, StateMachineType
+from .services import RuntimeServices
+
+__all__ = ["Engine", "ValidationResult"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+_NO_INPUT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    result: str  # "OK" | "FAIL"
+    diagnostics: tuple[Diagnostic, ...]
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "truncated": self.truncated,
+        }
+
+
+def _check_name(name: str, what: str) -> None:
+    if not name or len(name) > 80 or _BAD_NAME.search(name):
+        raise InvalidName(f"Invalid Name: '{name}'" if what else name)
+
+
+def parse_input(text: str | bytes) -> Any:
+    """Execution input as AWS parses it; errors worded as AWS (Jackson) words them."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise InvalidExecutionInput(
+            "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
+        )
+    if not text.strip():
+        raise InvalidExecutionInput("Invalid State Machine Execution Input: 'Invalid execution input.'")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{_jackson(exc)}'") from None
+
+
+def _jackson(exc: json.JSONDecodeError) -> str:
+    doc, pos = exc.doc, exc.pos
+    ch = doc[pos] if pos < len(doc) else ""
+    if exc.msg.startswith("Expecting property name"):
+        return f"Unexpected character ('{ch}' (code {ord(ch)})): was expecting double-quote to start field name"
+    if exc.msg == "Expecting value" and ch:
+        word = re.match(r"[^\s\[\]{},:\"]+", doc[pos:])
+        token = word.group(0) if word else ch
+        return (
+            f"Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token "
+            "'null', 'true' or 'false')"
+        )
+    return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+
+
+class Engine:
+    """An embedded Step Functions engine.
+
+    ``async with Engine() as engine:`` — register local functions, create state machines
+    from ASL definitions (text or dict) and run executions. Time, ids and randomness come
+    from the injected ``clock`` and ``seed`` (tests pass a :class:`ManualClock`).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        region: str = "us-east-1",
+        account: str = "111111111111",
+        role_arn: str | None = None,
+        seed: int | None = None,
+        load_plugins: bool = True,
+        express_max_seconds: float = EXPRESS_MAX_SECONDS,
+    ) -> None:
+        self.url = url
+        self.clock: Clock = clock or SystemClock()
+        self.region = region
+        self.account = account
+        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/DurableExecutionRole"
+        self.express_max_seconds = express_max_seconds
+        self.functions = FunctionIntegration()
+        self.registry = IntegrationRegistry([self.functions], load_entry_points=load_plugins)
+        self.services = RuntimeServices(self.clock, seed)
+        self.driver = Driver(self.clock, self.registry, region, account)
+        self._machines: dict[str, StateMachine] = {}
+        self._programs: dict[tuple[str, str], Program] = {}
+        self._executions: dict[str, Execution] = {}
+        self._tasks: dict[str, asyncio.Task[Execution]] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def __aenter__(self) -> Engine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+
+    # -- integrations ----------------------------------------------------------------------
+    def register_function(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        *,
+        blocking: bool = True,
+        error_format: ErrorFormat = "message",
+    ) -> None:
+        """Make ``fn(event, context)`` answer the Lambda function ``name`` (a name or an ARN)."""
+        self.functions.register(name, fn, blocking=blocking, error_format=error_format)
+
+    def function(self, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Decorator form of :meth:`register_function`."""
+
+        def deco(fn: F) -> F:
+            self.register_function(name or fn.__name__, fn, **options)
+            return fn
+
+        return deco
+
+    def add_integration(self, integration: Integration) -> None:
+        self.registry.add(integration)
+
+    # -- state machines ----------------------------------------------------------------------
+    def _arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+
+    def compile(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> Program:
+        """Validate and compile a definition (cached by text and type)."""
+        doc, text = parse_definition(definition)
+        key = (text, type)
+        program = self._programs.get(key)
+        if program is None:
+            program = compile_program(doc, type)
+            self._programs[key] = program
+        return program
+
+    def validate_state_machine_definition(
+        self, definition: str | bytes | dict[str, Any], type: str = "STANDARD"
+    ) -> ValidationResult:
+        try:
+            doc, _ = parse_definition(definition)
+        except DefinitionError as exc:
+            return ValidationResult("FAIL", exc.diagnostics)
+        if isinstance(definition, (str, bytes)) and not isinstance(doc, dict):
+            found: tuple[Diagnostic, ...] = (
+                Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object"),
+            )
+        else:
+            found = tuple(validate_definition(doc, machine_type=type))
+        return ValidationResult("FAIL" if found else "OK", found)
+
+    async def create_state_machine(
+        self,
+        name: str,
+        definition: str | bytes | dict[str, Any],
+        *,
+        type: str = "STANDARD",
+        role_arn: str | None = None,
+        publish: bool = False,
+        version_description: str | None = None,
+    ) -> StateMachine:
+        if version_description is not None and not publish:
+            raise ValidationError("Version description can only be set when publish is true")
+        _check_name(name, "state machine")
+        kind = StateMachineType(type)
+        program = self.compile(definition, kind.value)
+        arn = self._arn(name)
+        role = role_arn or self.role_arn
+        existing = self._machines.get(arn)
+        if existing is not None:
+            if existing.definition == program.text and existing.role_arn == role and existing.type is kind:
+                return existing
+            raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
+        machine = StateMachine(arn, name, kind, program.text, role, self.clock.now())
+        self._machines[arn] = machine
+        return machine
+
+    async def update_state_machine(
+        self, arn: str, *, definition: str | bytes | dict[str, Any] | None = None, role_arn: str | None = None
+    ) -> StateMachine:
+        machine = await self.describe_state_machine(arn)
+        if definition is not None:
+            machine.definition = self.compile(definition, machine.type.value).text
+        if role_arn is not None:
+            machine.role_arn = role_arn
+        return machine
+
+    async def describe_state_machine(self, arn: str) -> StateMachine:
+        machine = self._machines.get(arn)
+        if machine is None:
+            if ":stateMachine:" not in arn:
+                raise InvalidArn(f"Invalid Arn: '{arn}'")
+            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+        return machine
+
+    async def list_state_machines(self) -> list[StateMachine]:
+        return sorted(self._machines.values(), key=lambda m: m.name)
+
+    async def delete_state_machine(self, arn: str) -> None:
+        self._machines.pop(arn, None)
+
+    # -- executions --------------------------------------------------------------------------
+    def _input(self, input: Any, input_json: str | bytes | None) -> Any:
+        if input_json is not None:
+            return parse_input(input_json)
+        if input is _NO_INPUT or input is None:
+            return {}
+        try:
+            text = json.dumps(input)
+        except (TypeError, ValueError) as exc:
+            raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
+        if len(text.encode()) > MAX_PAYLOAD_BYTES:
+            raise InvalidExecutionInput(
+                "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
+            )
+        return json.loads(text)
+
+    async def start_sync_execution(
+        self,
+        state_machine_arn: str,
+        input: Any = _NO_INPUT,
+        *,
+        input_json: str | bytes | None = None,
+        name: str | None = None,
+        record_history: bool = False,
+    ) -> Execution:
+        """Run an EXPRESS execution to completion (AWS ``StartSyncExecution``)."""
+        machine = await self.describe_state_machine(state_machine_arn)
+        if machine.type is not StateMachineType.EXPRESS:
+            raise StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine"
+            )
+        return await self._run(machine, input, input_json, name, express=True, record_history=record_history)
+
+    async def _run(
+        self,
+        machine: StateMachine,
+        input: Any,
+        input_json: str | bytes | None,
+        name: str | None,
+        *,
+        express: bool,
+        record_history: bool,
+    ) -> Execution:
+        value = self._input(input, input_json)
+        program = self.compile(machine.definition, machine.type.value)
+        exec_name = name or self.services.uuid4()
+        _check_name(exec_name, "execution")
+        if express:
+            arn = (
+                f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:{exec_name}:"
+                f"{self.services.uuid4()}"
+            )
+            max_seconds: float | None = self.express_max_seconds
+        else:
+            arn = f"arn:aws:states:{self.region}:{self.account}:execution:{machine.name}:{exec_name}"
+            max_seconds = None
+        return await run_in_memory(
+            self.driver,
+            self.services,
+            program,
+            machine,
+            execution_arn=arn,
+            name=exec_name,
+            input=value,
+            express=express,
+            max_seconds=max_seconds,
+            record_history=record_history,
+        )
+
+    async def start_execution(
+        self,
+        state_machine_arn: str,
+        input: Any = _NO_INPUT,
+        *,
+        input_json: str | bytes | None = None,
+        name: str | None = None,
+    ) -> Execution:
+        """Start an execution in the background (AWS ``StartExecution``); returns it RUNNING.
+
+        Standard executions currently run in memory on this engine's event loop; durable
+        (SQLite) Standard executions replace this without changing the call.
+        """
+        machine = await self.describe_state_machine(state_machine_arn)
+        value = self._input(input, input_json)
+        express = machine.type is StateMachineType.EXPRESS
+        exec_name = name or self.services.uuid4()
+        _check_name(exec_name, "execution")
+        arn = f"arn:aws:states:{self.region}:{self.account}:execution:{machine.name}:{exec_name}"
+        if not express and arn in self._executions:
+            previous = self._executions[arn]
+            if previous.status is ExecutionStatus.RUNNING and previous.input == value:
+                return previous
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+        placeholder = Execution(
+            arn, machine.arn, exec_name, ExecutionStatus.RUNNING, self.clock.now(), value
+        )
+        self._executions[arn] = placeholder
+
+        async def run() -> Execution:
+            result = await self._run(
+                machine, value, None, exec_name, express=express, record_history=not express
+            )
+            result.execution_arn = arn
+            self._executions[arn] = result
+            return result
+
+        self._tasks[arn] = asyncio.ensure_future(run())
+        return placeholder
+
+    async def describe_execution(self, execution_arn: str) -> Execution:
+        execution = self._executions.get(execution_arn)
+        if execution is None:
+            raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+        return execution
+
+    async def wait_for_execution(self, execution_arn: str) -> Execution:
+        """Wait until the execution stops; return its final record."""
+        task = self._tasks.get(execution_arn)
+        if task is not None:
+            try:
+                return await asyncio.shield(task)
+            finally:
+                if task.done():
+                    self._tasks.pop(execution_arn, None)
+        return await self.describe_execution(execution_arn)
+
+    async def list_executions(
+        self, state_machine_arn: str, status: str | None = None
+    ) -> list[Execution]:
+        return [
+            e
+            for e in self._executions.values()
+            if e.state_machine_arn == state_machine_arn and (status is None or str(e.status) == status)
+        ]

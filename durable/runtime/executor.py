@@ -1,0 +1,116 @@
+"""Run one execution in memory (Express semantics: no store, at-most-once for sync starts)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ..interpreter.context import ExecutionContext
+from ..interpreter.failure import StatesFailure
+from ..interpreter.program import Program
+from .driver import Driver, step
+from .models import Execution, ExecutionStatus, StateMachine
+from .services import RuntimeServices
+
+__all__ = ["EXPRESS_MAX_SECONDS", "run_in_memory"]
+
+EXPRESS_MAX_SECONDS = 300.0
+
+
+async def run_in_memory(
+    driver: Driver,
+    services: RuntimeServices,
+    program: Program,
+    machine: StateMachine,
+    *,
+    execution_arn: str,
+    name: str,
+    input: Any,
+    express: bool,
+    max_seconds: float | None,
+    record_history: bool = False,
+) -> Execution:
+    clock = driver.clock
+    start = clock.now()
+    history: list[dict[str, Any]] | None = [] if record_history else None
+    ctx = ExecutionContext(
+        execution_arn=execution_arn,
+        execution_name=name,
+        state_machine_arn=machine.arn,
+        state_machine_name=machine.name,
+        input=input,
+        services=services,
+        start_epoch=start,
+        role_arn=machine.role_arn,
+        express=express,
+        history=history,
+        first_event_id=0,
+    )
+    ctx.emit(
+        "ExecutionStarted",
+        0,
+        "executionStartedEventDetails",
+        {"input": input, "roleArn": machine.role_arn} if history is not None else None,
+    )
+    result = Execution(
+        execution_arn=execution_arn,
+        state_machine_arn=machine.arn,
+        name=name,
+        status=ExecutionStatus.RUNNING,
+        start_date=start,
+        input=input,
+        history=history,
+    )
+    gen = program.run(input, ctx)
+    try:
+        finished, value = step(gen)
+        if not finished:
+            limit = program.timeout_seconds
+            if max_seconds is not None:
+                limit = max_seconds if limit is None else min(limit, max_seconds)
+            value = await _with_deadline(driver, gen, value, execution_arn, machine.arn, start, limit)
+    except _TimedOut:
+        result.status = ExecutionStatus.TIMED_OUT
+        result.error = "States.Timeout"
+        ctx.emit("ExecutionTimedOut", ctx.events, "executionTimedOutEventDetails", {"error": "States.Timeout"})
+    except StatesFailure as failure:
+        result.status = ExecutionStatus.FAILED
+        result.error = failure.error
+        result.cause = failure.cause
+        details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v is not None}
+        ctx.emit("ExecutionFailed", ctx.events, "executionFailedEventDetails", details)
+    else:
+        result.status = ExecutionStatus.SUCCEEDED
+        result.output = value
+        ctx.emit("ExecutionSucceeded", ctx.events, "executionSucceededEventDetails", {"output": value})
+    result.stop_date = clock.now()
+    return result
+
+
+class _TimedOut(Exception):  # noqa: N818
+    pass
+
+
+async def _with_deadline(
+    driver: Driver,
+    gen: Any,
+    cmd: Any,
+    execution_arn: str,
+    machine_arn: str,
+    start: float,
+    limit: float | None,
+) -> Any:
+    work = driver.drive(gen, cmd, execution_arn, machine_arn)
+    if limit is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    timer = asyncio.ensure_future(driver.clock.sleep_until(start + limit))
+    try:
+        await asyncio.wait((task, timer), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    raise _TimedOut

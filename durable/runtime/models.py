@@ -1,0 +1,93 @@
+"""Records the runtime returns: state machines and executions."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Execution", "ExecutionStatus", "StateMachine", "StateMachineType"]
+
+
+class ExecutionStatus(str, enum.Enum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+    PENDING_REDRIVE = "PENDING_REDRIVE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StateMachineType(str, enum.Enum):
+    STANDARD = "STANDARD"
+    EXPRESS = "EXPRESS"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(slots=True)
+class StateMachine:
+    arn: str
+    name: str
+    type: StateMachineType
+    definition: str
+    role_arn: str
+    creation_date: float
+    status: str = "ACTIVE"
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stateMachineArn": self.arn,
+            "name": self.name,
+            "type": str(self.type),
+            "status": self.status,
+            "definition": self.definition,
+            "roleArn": self.role_arn,
+            "creationDate": self.creation_date,
+        }
+
+
+@dataclass(slots=True)
+class Execution:
+    """An execution's outcome: ``output`` when SUCCEEDED, ``error``/``cause`` otherwise."""
+
+    execution_arn: str
+    state_machine_arn: str
+    name: str
+    status: ExecutionStatus
+    start_date: float
+    input: Any
+    stop_date: float | None = None
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    history: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is ExecutionStatus.SUCCEEDED
+
+    def to_dict(self) -> dict[str, Any]:
+        """The StartSyncExecution / DescribeExecution-like summary (JSON values, not text)."""
+        out: dict[str, Any] = {
+            "executionArn": self.execution_arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": self.name,
+            "status": str(self.status),
+            "startDate": self.start_date,
+        }
+        if self.stop_date is not None:
+            out["stopDate"] = self.stop_date
+        if self.status is ExecutionStatus.SUCCEEDED:
+            out["output"] = self.output
+        elif self.status is not ExecutionStatus.RUNNING:
+            if self.error is not None:
+                out["error"] = self.error
+            if self.cause is not None:
+                out["cause"] = self.cause
+        return out

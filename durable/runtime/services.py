@@ -1,0 +1,35 @@
+"""The non-deterministic services the interpreter receives: time, ids, randomness, tokens."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+
+from .clock import Clock
+
+__all__ = ["RuntimeServices"]
+
+
+class RuntimeServices:
+    """Implements the interpreter's ``Services`` protocol on top of a :class:`Clock`."""
+
+    __slots__ = ("clock", "now", "_rng")
+
+    def __init__(self, clock: Clock, seed: int | None = None) -> None:
+        self.clock = clock
+        self.now = clock.now
+        self._rng = random.Random(seed)
+
+    def uuid4(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def random(self) -> float:
+        return self._rng.random()
+
+    def random_int(self, start: int, end: int) -> int:
+        return self._rng.randint(min(start, end), max(start, end))
+
+    def task_token(self) -> str:
+        # >= 128 bits from the OS CSPRNG: unguessable whatever seed the rest uses.
+        return secrets.token_urlsafe(48)

@@ -1,0 +1,351 @@
+"""Conformance runner: replay AWS-recorded Step Functions cases through durable's public API.
+
+    python tests/conformance/run.py [--cases PATH] [--category NAME] [--id SUBSTRING] [-v]
+
+Each line of the cases file is one case (see the corpus README for the format). A case is
+run, skipped with a named reason, or compared: status, output, error and cause (with the
+recording's placeholders as wildcards). The last line printed is
+``N passed, M failed, K skipped``; the exit status is 1 when anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import linecache
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from durable import (  # noqa: E402
+    DefinitionError,
+    DurableError,
+    Engine,
+    ManualClock,
+)
+
+DEFAULT_CASES = ROOT.parent / "shared" / "conformance" / "cases.jsonl"
+CASE_TIMEOUT_S = 60.0
+SUPPORTED_NEEDS = {"none", "lambda"}
+RUN_APIS = {"StartExecution", "StartSyncExecution"}
+
+
+@dataclass
+class Outcome:
+    verdict: str  # "pass" | "fail" | "skip"
+    reason: str = ""
+
+
+@dataclass
+class Report:
+    by_category: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, case: dict[str, Any], outcome: Outcome) -> None:
+        self.by_category[case.get("category", "?")][outcome.verdict] += 1
+        if outcome.verdict == "skip":
+            self.skip_reasons[outcome.reason] += 1
+        elif outcome.verdict == "fail":
+            self.failures.append((case["id"], outcome.reason))
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for counts in self.by_category.values():
+            total.update(counts)
+        return total
+
+
+# -- scoping -------------------------------------------------------------------------------------
+
+
+def skip_reason(case: dict[str, Any]) -> str | None:
+    """Why a case is out of scope for the engine today, or None when it must run."""
+    api = case.get("start_api")
+    features = case.get("features") or []
+    if api == "TestState":
+        return "TestState API is not implemented"
+    if api in ("CreateStateMachine", "ValidateStateMachineDefinition"):
+        return None
+    if api not in RUN_APIS:
+        return f"API {api} is not implemented"
+    if "jsonata" in features:
+        return "JSONata query language is not implemented yet"
+    if "assign" in features:
+        return "workflow variables (Assign) are not implemented yet"
+    needs = set(case.get("needs") or ["none"])
+    other = sorted(needs - SUPPORTED_NEEDS)
+    if other:
+        return f"needs AWS service(s) not emulated: {', '.join(other)}"
+    if "map:distributed" in features and "map:item_reader" in features:
+        return "Distributed Map ItemReader is not implemented"
+    if case.get("actions"):
+        return "needs API calls during the execution (StopExecution / SendTask*)"
+    return None
+
+
+# -- comparison ------------------------------------------------------------------------------------
+
+
+def _pattern(expected: str, tokens: list[str]) -> re.Pattern[str]:
+    parts = [re.escape(expected)]
+    for token in sorted(tokens, key=len, reverse=True):
+        esc = re.escape(token)
+        parts = [p.replace(esc, "\x00") for p in parts]
+    return re.compile("^" + parts[0].replace("\x00", ".*") + "$", re.DOTALL)
+
+
+class Matcher:
+    def __init__(self, wildcards: list[dict[str, Any]]) -> None:
+        self.values: dict[str, list[str]] = {}
+        self.keys: dict[str, list[str]] = {}
+        for w in wildcards or []:
+            target = self.keys if w.get("key_tokens") else self.values
+            target.setdefault(w["path"], []).extend(w.get("tokens") or [])
+
+    def equal(self, expected: Any, actual: Any, pointer: str) -> str | None:
+        """None when equal; else a description of the first difference."""
+        tokens = self.values.get(pointer)
+        if tokens is not None and isinstance(expected, str):
+            if expected in tokens:
+                return None
+            if isinstance(actual, str) and _pattern(expected, tokens).match(actual):
+                return None
+            if not isinstance(actual, str) and _pattern(expected, tokens).match(json.dumps(actual)):
+                return None
+            return f"{pointer or '/'}: expected pattern {expected!r}, got {actual!r}"
+        if isinstance(expected, bool) or isinstance(actual, bool):
+            return None if expected is actual else f"{pointer or '/'}: expected {expected!r}, got {actual!r}"
+        if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+            return None if expected == actual else f"{pointer or '/'}: expected {expected!r}, got {actual!r}"
+        if isinstance(expected, dict) and isinstance(actual, dict):
+            key_tokens = self.keys.get(pointer)
+            if key_tokens:
+                return self._dict_with_key_tokens(expected, actual, pointer, key_tokens)
+            if set(expected) != set(actual):
+                missing = sorted(set(expected) - set(actual))
+                extra = sorted(set(actual) - set(expected))
+                return f"{pointer or '/'}: keys differ (missing {missing}, unexpected {extra})"
+            for key in expected:
+                diff = self.equal(expected[key], actual[key], f"{pointer}/{_escape(key)}")
+                if diff:
+                    return diff
+            return None
+        if isinstance(expected, list) and isinstance(actual, list):
+            if len(expected) != len(actual):
+                return f"{pointer or '/'}: expected {len(expected)} items, got {len(actual)}"
+            for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+                diff = self.equal(e, a, f"{pointer}/{i}")
+                if diff:
+                    return diff
+            return None
+        if type(expected) is type(actual) and expected == actual:
+            return None
+        return f"{pointer or '/'}: expected {expected!r}, got {actual!r}"
+
+    def _dict_with_key_tokens(
+        self, expected: dict[str, Any], actual: dict[str, Any], pointer: str, tokens: list[str]
+    ) -> str | None:
+        if len(expected) != len(actual):
+            return f"{pointer}: expected {len(expected)} keys, got {len(actual)}"
+        unused = dict(actual)
+        for key, value in expected.items():
+            pat = _pattern(key, tokens)
+            hit = next((k for k in unused if pat.match(k)), None)
+            if hit is None:
+                return f"{pointer}: no key matches {key!r}"
+            diff = self.equal(value, unused.pop(hit), f"{pointer}/{_escape(key)}")
+            if diff:
+                return diff
+        return None
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def compare(case: dict[str, Any], actual: dict[str, Any]) -> str | None:
+    expected = case["expected"]
+    matcher = Matcher(case.get("wildcards") or [])
+    if expected.get("status") != actual.get("status"):
+        detail = f" ({actual.get('error')}: {str(actual.get('cause'))[:300]})" if actual.get("error") else ""
+        return f"status: expected {expected.get('status')}, got {actual.get('status')}{detail}"
+    status = expected["status"]
+    if status == "API_ERROR":
+        if expected.get("error") != actual.get("error"):
+            return f"error: expected {expected.get('error')!r}, got {actual.get('error')!r}"
+        if "message" in expected and expected["message"] is not None:
+            return matcher.equal(expected["message"], actual.get("message"), "/message")
+        return None
+    if status == "VALIDATION_RESULT":
+        for key in ("result", "diagnostics"):
+            diff = matcher.equal(expected.get(key), actual.get(key), f"/{key}")
+            if diff:
+                return diff
+        return None
+    if "output" in expected:
+        diff = matcher.equal(expected["output"], actual.get("output"), "/output")
+        if diff:
+            return diff
+    for key in ("error", "cause"):
+        if key not in expected:
+            continue
+        want = expected[key]
+        got = actual.get(key)
+        if key == "cause" and expected.get("cause_format") == "object" and isinstance(got, str):
+            try:
+                got = json.loads(got)
+            except ValueError:
+                pass
+        diff = matcher.equal(want, got, f"/{key}")
+        if diff:
+            return diff
+    return None
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+
+def lambda_handler(source: str, handler: str) -> Callable[..., Any]:
+    """Load a recorded Lambda handler file as Lambda would (``/var/task/<module>.py``)."""
+    module, _, attr = handler.rpartition(".")
+    filename = f"/var/task/{module}.py"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace: dict[str, Any] = {"__name__": module}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[attr]  # type: ignore[no-any-return]
+
+
+def _definition(case: dict[str, Any]) -> Any:
+    if "definition_raw" in case and case.get("definition") is None:
+        return case["definition_raw"]
+    return case.get("definition")
+
+
+async def run_case(case: dict[str, Any]) -> dict[str, Any]:
+    """Run one case; return the actual result in the shape of ``expected``."""
+    clock = ManualClock(autojump=0.02)
+    async with Engine(clock=clock, region="us-east-1", account="111111111111", load_plugins=False) as engine:
+        for spec in case.get("lambdas") or []:
+            fn = lambda_handler(spec["source"], spec.get("handler", "handler.handler"))
+            engine.register_function(spec.get("arn") or spec["name"], fn, error_format="lambda")
+        api = case["start_api"]
+        kind = case.get("state_machine_type") or "STANDARD"
+        args = case.get("api_args") or {}
+        definition = _definition(case)
+        if api == "ValidateStateMachineDefinition":
+            text = definition if isinstance(definition, str) else json.dumps(definition)
+            result = engine.validate_state_machine_definition(text, args.get("type", kind))
+            return {"status": "VALIDATION_RESULT", **result.to_dict()}
+        try:
+            for call in case.get("prior_calls") or []:
+                if call.get("api") == "CreateStateMachine":
+                    a = call.get("args") or {}
+                    await engine.create_state_machine(
+                        a.get("name", "prior"), call.get("definition"), type=a.get("type", "STANDARD")
+                    )
+            machine = await engine.create_state_machine(
+                args.get("name", "conformance"),
+                definition,
+                type=args.get("type", kind),
+                version_description=args.get("versionDescription"),
+                publish=bool(args.get("publish", False)),
+            )
+            if api == "CreateStateMachine":
+                return {"status": "CREATED"}
+            input_json = case["input_raw"] if "input_raw" in case else json.dumps(case.get("input"))
+            name = case.get("execution_name")
+            if api == "StartSyncExecution" or kind == "EXPRESS":
+                if kind == "EXPRESS":
+                    execution = await engine.start_sync_execution(machine.arn, input_json=input_json, name=name)
+                else:
+                    return {"status": "API_ERROR", "error": "StateMachineTypeNotSupported"}
+            else:
+                started = await engine.start_execution(machine.arn, input_json=input_json, name=name)
+                execution = await engine.wait_for_execution(started.execution_arn)
+        except DefinitionError as exc:
+            return {"status": "API_ERROR", "error": exc.code, "message": exc.message}
+        except DurableError as exc:
+            return {"status": "API_ERROR", "error": exc.code, "message": exc.message}
+        out: dict[str, Any] = {"status": str(execution.status)}
+        if execution.status.value == "SUCCEEDED":
+            out["output"] = execution.output
+        out["error"] = execution.error
+        out["cause"] = execution.cause
+        return out
+
+
+async def evaluate(case: dict[str, Any]) -> Outcome:
+    reason = skip_reason(case)
+    if reason:
+        return Outcome("skip", reason)
+    try:
+        actual = await asyncio.wait_for(run_case(case), CASE_TIMEOUT_S)
+    except TimeoutError:
+        return Outcome("fail", f"did not finish within {CASE_TIMEOUT_S:.0f} s")
+    except Exception as exc:  # a crash of the engine is a failure of the case, with its trace
+        return Outcome("fail", f"raised {type(exc).__name__}: {exc}")
+    diff = compare(case, actual)
+    return Outcome("pass") if diff is None else Outcome("fail", diff)
+
+
+def load_cases(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+async def run_all(cases: list[dict[str, Any]], verbose: bool = False) -> Report:
+    report = Report()
+    for case in cases:
+        outcome = await evaluate(case)
+        report.add(case, outcome)
+        if verbose or outcome.verdict == "fail":
+            print(f"{outcome.verdict.upper():4} {case['id']}" + (f"\n     {outcome.reason}" if outcome.reason else ""))
+    return report
+
+
+def print_report(report: Report) -> None:
+    print("\nper category (passed / failed / skipped):")
+    for category in sorted(report.by_category):
+        c = report.by_category[category]
+        print(f"  {category:24} {c['pass']:4} / {c['fail']:4} / {c['skip']:4}")
+    if report.skip_reasons:
+        print("skipped, by reason:")
+        for reason, n in report.skip_reasons.most_common():
+            print(f"  {n:4}  {reason}")
+    t = report.totals()
+    print(f"{t['pass']} passed, {t['fail']} failed, {t['skip']} skipped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, help="cases file (JSON lines)")
+    parser.add_argument("--category", action="append", help="only these categories")
+    parser.add_argument("--id", help="only cases whose id contains this text")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every case")
+    args = parser.parse_args(argv)
+    if not args.cases.exists():
+        print(f"cases file not found: {args.cases}")
+        print("0 passed, 0 failed, 0 skipped")
+        return 0
+    cases = load_cases(args.cases)
+    if args.category:
+        cases = [c for c in cases if c.get("category") in args.category]
+    if args.id:
+        cases = [c for c in cases if args.id in c["id"]]
+    report = asyncio.run(run_all(cases, args.verbose))
+    print_report(report)
+    return 1 if report.totals()["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
