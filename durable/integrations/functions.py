@@ -10,6 +10,7 @@ for AWS run unchanged.
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
 import json
 import re
@@ -96,12 +97,19 @@ class FunctionIntegration:
                 raise StatesFailure(
                     "States.Runtime", "The field 'FunctionName' is required for arn:aws:states:::lambda:invoke"
                 )
-            body, request_id = await self._call(reference, payload.get("Payload"), request)
-            return _invoke_shape(body, request_id)
-        body, _ = await self._call(resource, request.payload, request)
+            event = payload.get("Payload")
+            if event is None:
+                event = {}
+            elif isinstance(event, str):
+                event = _decode(event.encode())  # a string Payload is sent as the request body
+            body, request_id = await self._call(reference, event, request, compact_errors=True)
+            return _invoke_shape(body, request_id, payload.get("LogType") == "Tail")
+        body, _ = await self._call(resource, request.payload, request, compact_errors=False)
         return _decode(body)
 
-    async def _call(self, reference: str, event: Any, request: TaskRequest) -> tuple[bytes, str]:
+    async def _call(
+        self, reference: str, event: Any, request: TaskRequest, *, compact_errors: bool
+    ) -> tuple[bytes, str]:
         name = function_name(reference) or reference
         request_id = str(uuid.uuid4())
         entry = self._functions.get(name)
@@ -120,38 +128,47 @@ class FunctionIntegration:
             state_name=request.state_name,
             task_token=request.task_token,
         )
-        try:
-            if entry.is_async:
-                result = await entry.fn(event, context)
-            elif entry.blocking:
-                result = await asyncio.to_thread(entry.fn, event, context)
-            else:
-                result = entry.fn(event, context)
-        except TaskFailed as exc:
-            raise StatesFailure(exc.error, exc.cause) from None
-        except StatesFailure:
-            raise
-        except Exception as exc:  # user code: any exception is an ASL error
-            raise _failure(exc, entry.error_format, request_id) from None
-        return _encode(result), request_id
+        if entry.is_async:
+            try:
+                outcome: tuple[bool, Any] = (True, await entry.fn(event, context))
+            except Exception as exc:  # user code: any exception is an ASL error
+                outcome = (False, exc)
+        elif entry.blocking:
+            outcome = await asyncio.to_thread(_guarded, entry.fn, event, context)
+        else:
+            outcome = _guarded(entry.fn, event, context)
+        ok, value = outcome
+        if not ok:
+            if isinstance(value, TaskFailed):
+                raise StatesFailure(value.error, value.cause)
+            if isinstance(value, StatesFailure):
+                raise value
+            raise _failure(value, entry.error_format, request_id, compact_errors)
+        return _encode(value), request_id
 
 
-def _failure(exc: BaseException, error_format: ErrorFormat, request_id: str) -> StatesFailure:
+def _guarded(fn: Callable[..., Any], event: Any, context: TaskContext) -> tuple[bool, Any]:
+    """Call user code, returning its exception instead of raising it (keeps its traceback short)."""
+    try:
+        return True, fn(event, context)
+    except Exception as exc:
+        return False, exc
+
+
+def _failure(exc: BaseException, error_format: ErrorFormat, request_id: str, compact: bool) -> StatesFailure:
     error = type(exc).__name__
     message = str(exc)
     if error_format == "message":
         return StatesFailure(error, message)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_PACKAGE_DIR)]
-    cause = json.dumps(
-        {
-            "errorMessage": message,
-            "errorType": error,
-            "requestId": request_id,
-            "stackTrace": traceback.format_list(frames),
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    document = {
+        "errorMessage": message,
+        "errorType": error,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+    # Lambda's own error body is Python's json.dumps; lambda:invoke re-serializes it compactly.
+    cause = json.dumps(document, separators=(",", ":") if compact else None, ensure_ascii=False)
     return StatesFailure(error, cause)
 
 
@@ -160,7 +177,7 @@ def _encode(result: Any) -> bytes:
     if isinstance(result, (bytes, bytearray)):
         return bytes(result)
     try:
-        return json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+        return json.dumps(result).encode()  # what the Python Lambda runtime sends
     except (TypeError, ValueError) as exc:
         raise StatesFailure(
             "Runtime.MarshalError", f"Unable to marshal response: {exc}"
@@ -175,10 +192,10 @@ def _decode(body: bytes) -> Any:
         return text
 
 
-def _invoke_shape(body: bytes, request_id: str) -> dict[str, Any]:
+def _invoke_shape(body: bytes, request_id: str, tail: bool) -> dict[str, Any]:
     date = formatdate(usegmt=True)
     length = str(len(body))
-    return {
+    shape: dict[str, Any] = {
         "ExecutedVersion": "$LATEST",
         "Payload": _decode(body),
         "SdkHttpMetadata": {
@@ -207,3 +224,11 @@ def _invoke_shape(body: bytes, request_id: str) -> dict[str, Any]:
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": 200,
     }
+    if tail:
+        log = base64.b64encode(
+            f"START RequestId: {request_id} Version: $LATEST\nEND RequestId: {request_id}\n".encode()
+        ).decode()
+        shape["LogResult"] = log
+        shape["SdkHttpMetadata"]["AllHttpHeaders"]["X-Amz-Log-Result"] = [log]
+        shape["SdkHttpMetadata"]["HttpHeaders"]["X-Amz-Log-Result"] = log
+    return shape

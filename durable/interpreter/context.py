@@ -107,10 +107,13 @@ class ExecutionContext:
 class Frame:
     """One visit of one state: what ``$$.State`` and ``$$.Task``/``$$.Map`` show."""
 
-    __slots__ = ("_co", "ctx", "entered_epoch", "entered_id", "map_item", "name", "retry_count", "token")
+    __slots__ = (
+        "_co", "ctx", "entered_epoch", "entered_id", "map_item", "name", "retriable", "retry_count", "token"
+    )
 
-    def __init__(self, ctx: ExecutionContext, name: str, entered_id: int) -> None:
+    def __init__(self, ctx: ExecutionContext, name: str, entered_id: int, retriable: bool = False) -> None:
         self.ctx = ctx
+        self.retriable = retriable
         self.name = name
         self.entered_id = entered_id
         self.entered_epoch = ctx.services.now()
@@ -124,6 +127,7 @@ class Frame:
         f = Frame.__new__(Frame)
         f.ctx, f.name, f.entered_id, f.entered_epoch = self.ctx, self.name, self.entered_id, self.entered_epoch
         f.retry_count, f.token, f.map_item, f._co = self.retry_count, self.token, (index, value), None
+        f.retriable = self.retriable
         return f
 
     def invalidate(self) -> None:
@@ -144,6 +148,7 @@ class Frame:
         state: dict[str, Any] = {"EnteredTime": iso_time(self.entered_epoch), "Name": self.name}
         if not ctx.express:
             execution["RedriveCount"] = ctx.redrive_count
+        if self.retriable:
             state["RetryCount"] = self.retry_count
         co = {
             "Execution": execution,

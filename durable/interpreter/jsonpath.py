@@ -88,7 +88,8 @@ class Path:
 
     @property
     def is_root(self) -> bool:
-        return not self.steps
+        """True for the plain ``$`` (the whole state data)."""
+        return not self.steps and self.root == ROOT_INPUT
 
     def _build_getter(self) -> Callable[[Any], Any]:
         steps = self.steps
@@ -366,7 +367,7 @@ def _split_quoted(inner: str) -> list[str] | None:
         j = i + 1
         buf = []
         while j < len(inner) and inner[j] != q:
-            if inner[j] == "\\" and j + 1 < len(inner):
+            if inner[j] == "\\" and j + 1 < len(inner) and inner[j + 1] in (q, "\\"):
                 j += 1
             buf.append(inner[j])
             j += 1

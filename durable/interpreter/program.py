@@ -59,6 +59,10 @@ def parse_definition(definition: str | bytes | dict[str, Any]) -> tuple[Any, str
     if isinstance(definition, dict):
         return definition, json.dumps(definition)
     text = definition.decode() if isinstance(definition, bytes) else definition
+    if not text.strip():
+        raise DefinitionError(
+            [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
+        )
     try:
         return json.loads(text), text
     except json.JSONDecodeError as exc:

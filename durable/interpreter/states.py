@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ def _path(raw: dict[str, Any], key: str) -> Path | None:
 class State:
     type_name = ""
     has_exit_event = True
+    retriable = False
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         self.name = name
@@ -81,7 +83,7 @@ class State:
             {"name": self.name, "input": data} if h is not None else None,
         )
         lane.prev = entered
-        frame = Frame(ctx, self.name, entered)
+        frame = Frame(ctx, self.name, entered, self.retriable)
         try:
             nxt, out = yield from self.execute(data, frame, lane)
         except RuntimeFault as fault:
@@ -267,6 +269,8 @@ def _show(value: Any) -> str:
 class _Work(State):
     """Task, Parallel and Map: ResultSelector/ResultPath, Retry and Catch."""
 
+    retriable = True
+
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
         self.parameters = compile_template(raw["Parameters"]) if "Parameters" in raw else None
@@ -332,6 +336,8 @@ class Task(_Work):
         )
         self.credentials = compile_template(raw["Credentials"]) if "Credentials" in raw else None
         self.needs_token = self.resource.endswith(".waitForTaskToken") or ":activity:" in self.resource
+        service = re.match(r"^arn:[\w-]+:states:::(?:aws-sdk:)?([\w-]+)[:.]", self.resource)
+        self.result_owner = service.group(1) if service else self.resource
         if self.resource.startswith(_LAMBDA_PREFIX):
             self.family = "LambdaFunction"
         elif ":activity:" in self.resource:
@@ -372,7 +378,7 @@ class Task(_Work):
             result = yield InvokeTask(
                 self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials
             )
-            check_size(result, self.resource)
+            check_size(result, self.result_owner)
         except StatesFailure as failure:
             kind = "TimedOut" if failure.error == F.TIMEOUT else "Failed"
             lane.prev = ctx.emit(f"{family}{kind}", lane.prev)

@@ -100,7 +100,7 @@ class Driver:
         if task.done():
             return task.result()
         task.cancel()
-        raise StatesFailure(F.TIMEOUT, None)
+        raise StatesFailure(F.TIMEOUT, "")
 
     async def fork(self, cmd: Fork, execution_arn: str, state_machine_arn: str) -> list[Any]:
         children = cmd.children

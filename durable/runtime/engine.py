@@ -275,41 +275,42 @@ class Engine:
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
             )
-        return await self._run(machine, input, input_json, name, express=True, record_history=record_history)
+        value = self._input(input, input_json)
+        exec_name = name or self.services.uuid4()
+        _check_name(exec_name, "execution")
+        arn = self._execution_arn(machine, exec_name)
+        return await self._run(machine, value, exec_name, arn, sync=True, record_history=record_history)
+
+    def _execution_arn(self, machine: StateMachine, name: str) -> str:
+        if machine.type is StateMachineType.EXPRESS:
+            return (
+                f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:{name}:"
+                f"{self.services.uuid4()}"
+            )
+        return f"arn:aws:states:{self.region}:{self.account}:execution:{machine.name}:{name}"
 
     async def _run(
         self,
         machine: StateMachine,
-        input: Any,
-        input_json: str | bytes | None,
-        name: str | None,
+        value: Any,
+        name: str,
+        arn: str,
         *,
-        express: bool,
+        sync: bool,
         record_history: bool,
     ) -> Execution:
-        value = self._input(input, input_json)
         program = self.compile(machine.definition, machine.type.value)
-        exec_name = name or self.services.uuid4()
-        _check_name(exec_name, "execution")
-        if express:
-            arn = (
-                f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:{exec_name}:"
-                f"{self.services.uuid4()}"
-            )
-            max_seconds: float | None = self.express_max_seconds
-        else:
-            arn = f"arn:aws:states:{self.region}:{self.account}:execution:{machine.name}:{exec_name}"
-            max_seconds = None
+        express = machine.type is StateMachineType.EXPRESS
         return await run_in_memory(
             self.driver,
             self.services,
             program,
             machine,
             execution_arn=arn,
-            name=exec_name,
+            name=name,
             input=value,
-            express=express,
-            max_seconds=max_seconds,
+            express=express and sync,
+            max_seconds=self.express_max_seconds if express else None,
             record_history=record_history,
         )
 
@@ -331,7 +332,7 @@ class Engine:
         express = machine.type is StateMachineType.EXPRESS
         exec_name = name or self.services.uuid4()
         _check_name(exec_name, "execution")
-        arn = f"arn:aws:states:{self.region}:{self.account}:execution:{machine.name}:{exec_name}"
+        arn = self._execution_arn(machine, exec_name)
         if not express and arn in self._executions:
             previous = self._executions[arn]
             if previous.status is ExecutionStatus.RUNNING and previous.input == value:
@@ -343,10 +344,7 @@ class Engine:
         self._executions[arn] = placeholder
 
         async def run() -> Execution:
-            result = await self._run(
-                machine, value, None, exec_name, express=express, record_history=not express
-            )
-            result.execution_arn = arn
+            result = await self._run(machine, value, exec_name, arn, sync=False, record_history=not express)
             self._executions[arn] = result
             return result
 

@@ -75,8 +75,8 @@ async def run_in_memory(
         ctx.emit("ExecutionTimedOut", ctx.events, "executionTimedOutEventDetails", {"error": "States.Timeout"})
     except StatesFailure as failure:
         result.status = ExecutionStatus.FAILED
-        result.error = failure.error
-        result.cause = failure.cause
+        result.error = failure.error or None
+        result.cause = failure.cause or None
         details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v is not None}
         ctx.emit("ExecutionFailed", ctx.events, "executionFailedEventDetails", details)
     else:
