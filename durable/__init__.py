@@ -13,8 +13,6 @@ Quick use::
             print(result.status, result.output)
 """
 
-from __future__ import annotations
-
 from .errors import (
     DefinitionError,
     Diagnostic,

@@ -65,11 +65,30 @@ __all__ = ["validate_definition"]
 
 def validate_definition(definition: object, *, machine_type: str = "STANDARD") -> list[Diagnostic]:
     """Every fault of ``definition`` (parsed JSON) as AWS-style diagnostics; ``[]`` when valid."""
-    if not isinstance(definition, dict):
+    if not isinstance(definition, dict) or not _is_json(definition):
         return [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
     validator = _Validator(definition, machine_type)
-    validator.run()
+    try:
+        validator.run()
+    except RecursionError:
+        return [Diagnostic("TOO_DEEPLY_NESTED", "The definition is too deeply nested")]
     return validator.schema.found + validator.graph.found
+
+
+def _is_json(value: object) -> bool:
+    """True when ``value`` is made only of what ``json.loads`` produces (string keys, JSON scalars)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                return False
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+        elif item is not None and not isinstance(item, str | int | float):
+            return False
+    return True
 
 
 @dataclass(slots=True)
@@ -507,7 +526,7 @@ class _Validator:
                 at(cloc, "MaxItems"),
                 lambda v, where: s.integer(v, where, 0, MAX_READER_ITEMS),
             )
-        if "MaxItemsPath" in config:
+        if "MaxItemsPath" in config and st.language == JP:
             s.reference_path(config["MaxItemsPath"], at(cloc, "MaxItemsPath"), context=False)
         s.check_exclusive(config, ("MaxItems", "MaxItemsPath"), cloc)
         if config.get("InputType") == "CSV" and "CSVHeaderLocation" not in config:
@@ -530,7 +549,7 @@ class _Validator:
         for key, high in (("MaxItemsPerBatch", None), ("MaxInputBytesPerBatch", MAX_BATCH_BYTES)):
             if key in value:
                 self.literal_or_jsonata(st, value[key], at(loc, key), _bounded_int(s, 0, high))
-            if key + "Path" in value:
+            if key + "Path" in value and st.language == JP:
                 s.reference_path(value[key + "Path"], at(loc, key + "Path"), context=False)
             s.check_exclusive(value, (key, key + "Path"), loc)
         if "BatchInput" in value:

@@ -1388,3 +1388,18 @@ def test_conformance_corpus() -> None:
                 failures.append(f"{case['id']}: AWS ran it, validator says {[str(d) for d in got_all]}")
     assert not failures, "\n".join(failures)
     assert checked["validate"] > 0 and checked["accepted"] > 0
+
+
+def test_python_values_that_are_not_json() -> None:
+    message = [schema("Definition must be a valid JSON object", None)]
+    assert found({"StartAt": "S", "States": {1: {"Type": "Succeed"}}}) == message
+    assert found(one({"Type": "Pass", "Result": (1, 2), "End": True})) == message
+    assert found(one({"Type": "Pass", "Result": {1, 2}, "End": True})) == message
+
+
+def test_very_deep_nesting_does_not_raise() -> None:
+    deep: Any = "$.x"
+    for _ in range(5000):
+        deep = {"a.$": "$.x", "b": deep}
+    result = validate_definition(one({"Type": "Pass", "Parameters": deep, "End": True}))
+    assert all(isinstance(d, Diagnostic) for d in result)

@@ -1,0 +1,524 @@
+"""Express execution throughput of the embedded engine, beside a bare-Python floor.
+
+Run::
+
+    python bench/express.py [--seconds S] [--repeat N] [--only NAME[,NAME...]]
+
+Prints one JSON object per line. For every workload there are two lines:
+
+* ``<name>``: ``await engine.start_sync_execution(arn, input)`` in a loop, inside one event
+  loop, on one core, through the public API only;
+* ``<name>.python_floor``: a plain Python loop doing the equivalent dict work directly (no
+  engine), measured in the same run, so the engine's overhead shows beside it.
+
+Each measurement calibrates a batch size (about ``--seconds`` per batch), runs one warm-up
+batch, then ``--repeat`` timed batches (``time.perf_counter``) and reports the MEDIAN batch.
+Nothing here asserts a threshold: figures depend on the machine, its load and the Python build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.util
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from durable import Engine, TaskContext
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
+
+# --------------------------------------------------------------------------------------------
+# Definitions
+# --------------------------------------------------------------------------------------------
+
+PASS_CHAIN_3 = {
+    "StartAt": "One",
+    "States": {
+        "One": {"Type": "Pass", "Next": "Two"},
+        "Two": {"Type": "Pass", "Next": "Three"},
+        "Three": {"Type": "Pass", "End": True},
+    },
+}
+
+CHOICE_PASS = {
+    "StartAt": "IsBig",
+    "States": {
+        "IsBig": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.value", "NumericGreaterThan": 10, "Next": "Big"}],
+            "Default": "Small",
+        },
+        "Big": {"Type": "Pass", "End": True},
+        "Small": {"Type": "Pass", "End": True},
+    },
+}
+
+MAP_100_PASS = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Item",
+                "States": {"Item": {"Type": "Pass", "End": True}},
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def _branch(prefix: str) -> dict[str, Any]:
+    return {
+        "StartAt": f"{prefix}1",
+        "States": {
+            f"{prefix}1": {"Type": "Pass", "Next": f"{prefix}2"},
+            f"{prefix}2": {"Type": "Pass", "End": True},
+        },
+    }
+
+
+PARALLEL_2X2_PASS = {
+    "StartAt": "Both",
+    "States": {"Both": {"Type": "Parallel", "Branches": [_branch("A"), _branch("B")], "End": True}},
+}
+
+# The flagship example's shape, used when examples/account_opening/ cannot be imported.
+ACCOUNT_OPENING = {
+    "Comment": "Open an account: check name and address in parallel, then approve.",
+    "StartAt": "VerifyApplicant",
+    "States": {
+        "VerifyApplicant": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "CheckName",
+                    "States": {
+                        "CheckName": {
+                            "Type": "Task",
+                            "Resource": LAMBDA + "CheckName",
+                            "Parameters": {"name.$": "$.name"},
+                            "Retry": [
+                                {
+                                    "ErrorEquals": ["States.TaskFailed"],
+                                    "IntervalSeconds": 1,
+                                    "MaxAttempts": 2,
+                                    "BackoffRate": 2.0,
+                                }
+                            ],
+                            "End": True,
+                        }
+                    },
+                },
+                {
+                    "StartAt": "CheckAddress",
+                    "States": {
+                        "CheckAddress": {
+                            "Type": "Task",
+                            "Resource": LAMBDA + "CheckAddress",
+                            "Parameters": {"address.$": "$.address"},
+                            "Retry": [
+                                {
+                                    "ErrorEquals": ["States.TaskFailed"],
+                                    "IntervalSeconds": 1,
+                                    "MaxAttempts": 2,
+                                    "BackoffRate": 2.0,
+                                }
+                            ],
+                            "End": True,
+                        }
+                    },
+                },
+            ],
+            "ResultPath": "$.checks",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Rejected"}],
+            "Next": "ApproveApplication",
+        },
+        "ApproveApplication": {
+            "Type": "Task",
+            "Resource": LAMBDA + "ApproveApplication",
+            "ResultPath": "$.decision",
+            "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Rejected"}],
+            "End": True,
+        },
+        "Rejected": {"Type": "Pass", "Result": {"approved": False}, "ResultPath": "$.decision", "End": True},
+    },
+}
+
+ACCOUNT_INPUT = {"name": "Ada Lovelace", "address": "12 St James's Square, London", "email": "ada@example.com"}
+
+
+def check_name(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    name = event["name"]
+    return {"valid": bool(name.strip()) and not any(ch.isdigit() for ch in name), "flagged": False}
+
+
+def check_address(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    address = event["address"]
+    return {"valid": len(address) > 5, "flagged": "po box" in address.lower()}
+
+
+def approve_application(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    checks = event["checks"]
+    ok = all(c["valid"] and not c["flagged"] for c in checks)
+    return {"approved": ok, "reason": "checks passed" if ok else "checks failed"}
+
+
+INLINE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "CheckName": check_name,
+    "CheckAddress": check_address,
+    "ApproveApplication": approve_application,
+}
+
+# --------------------------------------------------------------------------------------------
+# Floors: the equivalent dict work done directly in Python
+# --------------------------------------------------------------------------------------------
+
+
+def _pass(data: Any) -> Any:
+    return data
+
+
+def floor_pass_chain_3(inp: dict[str, Any]) -> Any:
+    data = dict(inp)  # the engine takes its own copy of the input
+    data = _pass(data)
+    data = _pass(data)
+    return _pass(data)
+
+
+def floor_choice_pass(inp: dict[str, Any]) -> Any:
+    data = dict(inp)
+    value = data["value"]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 10:
+        return _pass(data)
+    return _pass(data)
+
+
+def floor_map_100_pass(inp: dict[str, Any]) -> Any:
+    data = dict(inp)
+    return [_pass(item) for item in data["items"]]
+
+
+def floor_parallel_2x2_pass(inp: dict[str, Any]) -> Any:
+    data = dict(inp)
+    return [_pass(_pass(data)), _pass(_pass(data))]
+
+
+# --------------------------------------------------------------------------------------------
+# account_opening: the example's definition and functions, or the inline stand-in
+# --------------------------------------------------------------------------------------------
+
+
+class AccountOpening:
+    """Definition, input and functions of the flagship workflow, and where they came from."""
+
+    def __init__(self) -> None:
+        self.source = "inline (bench/express.py)"
+        self.definition: Any = ACCOUNT_OPENING
+        self.input: Any = ACCOUNT_INPUT
+        self.functions: dict[str, Callable[..., Any]] | None = dict(INLINE_FUNCTIONS)
+        self.register_hook: Callable[[Any], Any] | None = None
+        self.note = ""
+        self._try_example()
+
+    def _try_example(self) -> None:
+        folder = ROOT / "examples" / "account_opening"
+        if not folder.is_dir():
+            self.note = "examples/account_opening/ not found"
+            return
+        candidates = [folder / n for n in ("workflow.py", "definition.py", "app.py", "__init__.py", "main.py")]
+        candidates += sorted(p for p in folder.glob("*.py") if p not in candidates and not p.name.startswith("test"))
+        for path in candidates:
+            if not path.is_file():
+                continue
+            try:
+                module = _load_module(path)
+            except Exception as exc:  # an example under construction must not break the bench
+                self.note = f"could not import {path.relative_to(ROOT)}: {type(exc).__name__}: {exc}"
+                continue
+            definition = _first_attr(module, ("DEFINITION", "definition", "STATE_MACHINE", "ASL", "load_definition"))
+            if callable(definition) and not isinstance(definition, (str, bytes, dict)):
+                try:
+                    definition = definition()
+                except TypeError:
+                    definition = None
+            if definition is None:
+                json_files = sorted(folder.glob("*.asl.json")) + sorted(folder.glob("*definition*.json"))
+                definition = json_files[0].read_text() if json_files else None
+            functions = _first_attr(module, ("FUNCTIONS", "functions", "HANDLERS", "handlers"))
+            if callable(functions) and not isinstance(functions, dict):
+                try:
+                    functions = functions()
+                except TypeError:
+                    functions = None
+            hook = _first_attr(module, ("register_functions", "register", "install"))
+            if definition is None or (not isinstance(functions, dict) and not callable(hook)):
+                self.note = f"{path.relative_to(ROOT)} exposes no definition/functions the bench recognises"
+                continue
+            sample = _first_attr(module, ("SAMPLE_INPUT", "EXAMPLE_INPUT", "INPUT", "sample_input", "example_input"))
+            if callable(sample) and not isinstance(sample, dict):
+                sample = sample()
+            if sample is None:
+                inputs = sorted(folder.glob("*input*.json"))
+                sample = json.loads(inputs[0].read_text()) if inputs else None
+            if sample is None:
+                self.note = f"{path.relative_to(ROOT)}: no sample input found"
+                continue
+            self.definition = definition
+            self.input = sample
+            self.functions = dict(functions) if isinstance(functions, dict) else None
+            self.register_hook = None if self.functions is not None else hook
+            self.source = str(path.relative_to(ROOT))
+            self.note = ""
+            return
+
+    def register(self, engine: Engine, recorder: list[tuple[Callable[..., Any], Any]] | None) -> None:
+        """Register the functions with ``blocking=False``; optionally record each call."""
+
+        def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if recorder is None:
+                return fn
+
+            def recorded(event: Any, context: Any) -> Any:
+                recorder.append((fn, json.loads(json.dumps(event))))
+                return fn(event, context)
+
+            return recorded
+
+        if self.functions is not None:
+            for name, fn in self.functions.items():
+                engine.register_function(name, wrap(fn), blocking=False)
+            return
+        assert self.register_hook is not None
+        original = engine.register_function
+
+        def non_blocking(name: str, fn: Callable[..., Any], **options: Any) -> None:
+            options["blocking"] = False
+            original(name, wrap(fn), **options)
+
+        engine.register_function = non_blocking  # type: ignore[method-assign]
+        try:
+            self.register_hook(engine)
+        finally:
+            del engine.register_function
+
+
+def _load_module(path: Path) -> Any:
+    name = "bench_account_opening_" + path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
+def _first_attr(module: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        if hasattr(module, name):
+            return getattr(module, name)
+    return None
+
+
+def _replay_floor(calls: list[tuple[Callable[..., Any], Any]]) -> Callable[[Any], Any]:
+    """Call the same user functions with the same events, directly: the work no engine can avoid."""
+    context = TaskContext(
+        function_name="floor",
+        invoked_function_arn=LAMBDA + "floor",
+        aws_request_id="00000000-0000-4000-8000-000000000000",
+        execution_arn="floor",
+        state_name="floor",
+    )
+
+    def floor(inp: Any) -> Any:
+        data = dict(inp) if isinstance(inp, dict) else inp
+        out = None
+        for fn, event in calls:
+            out = fn(dict(event) if isinstance(event, dict) else event, context)
+        return data, out
+
+    return floor
+
+
+# --------------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------------
+
+
+def _calibrate(run_batch: Callable[[int], float], seconds: float) -> int:
+    """Batch size taking about ``seconds`` (the calibration doubles as warm-up)."""
+    n = 1
+    while True:
+        elapsed = run_batch(n)
+        if elapsed >= seconds / 8 or n >= 1 << 26:
+            return max(1, int(n * seconds / max(elapsed, 1e-9)))
+        n *= 2 if elapsed > seconds / 64 else 8
+
+
+async def _acalibrate(run_batch: Callable[[int], Awaitable[float]], seconds: float) -> int:
+    n = 1
+    while True:
+        elapsed = await run_batch(n)
+        if elapsed >= seconds / 8 or n >= 1 << 26:
+            return max(1, int(n * seconds / max(elapsed, 1e-9)))
+        n *= 2 if elapsed > seconds / 64 else 8
+
+
+def _summary(name: str, batch: int, times: list[float], extra: dict[str, Any]) -> dict[str, Any]:
+    med = statistics.median(times)
+    line = {
+        "name": name,
+        "executions_per_s": round(batch / med, 1),
+        "median_us_per_execution": round(med / batch * 1e6, 3),
+        "best_executions_per_s": round(batch / min(times), 1),
+        "worst_executions_per_s": round(batch / max(times), 1),
+        "batch": batch,
+        "repeats": len(times),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+    }
+    line.update(extra)
+    return line
+
+
+async def measure_engine(
+    engine: Engine, arn: str, inp: Any, seconds: float, repeat: int
+) -> tuple[int, list[float]]:
+    start = engine.start_sync_execution
+    perf = time.perf_counter
+
+    async def batch(n: int) -> float:
+        t0 = perf()
+        for _ in range(n):
+            await start(arn, inp)
+        return perf() - t0
+
+    size = await _acalibrate(batch, seconds)
+    await batch(size)  # warm-up
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        times.append(await batch(size))
+    return size, times
+
+
+def measure_floor(fn: Callable[[Any], Any], inp: Any, seconds: float, repeat: int) -> tuple[int, list[float]]:
+    perf = time.perf_counter
+
+    def batch(n: int) -> float:
+        t0 = perf()
+        for _ in range(n):
+            fn(inp)
+        return perf() - t0
+
+    size = _calibrate(batch, seconds)
+    batch(size)  # warm-up
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        times.append(batch(size))
+    return size, times
+
+
+# --------------------------------------------------------------------------------------------
+# Workloads
+# --------------------------------------------------------------------------------------------
+
+
+class Workload:
+    def __init__(
+        self,
+        name: str,
+        definition: Any,
+        inp: Any,
+        floor: Callable[[Any], Any] | None,
+        *,
+        account: AccountOpening | None = None,
+    ) -> None:
+        self.name = name
+        self.definition = definition
+        self.input = inp
+        self.floor = floor
+        self.account = account
+
+
+def workloads() -> list[Workload]:
+    account = AccountOpening()
+    return [
+        Workload("pass_chain_3", PASS_CHAIN_3, {"value": 42, "name": "bench"}, floor_pass_chain_3),
+        Workload("choice_pass", CHOICE_PASS, {"value": 42}, floor_choice_pass),
+        Workload("map_100_pass", MAP_100_PASS, {"items": list(range(100))}, floor_map_100_pass),
+        Workload("parallel_2x2_pass", PARALLEL_2X2_PASS, {"value": 42}, floor_parallel_2x2_pass),
+        Workload("account_opening", account.definition, account.input, None, account=account),
+    ]
+
+
+async def run_workload(w: Workload, seconds: float, repeat: int) -> list[dict[str, Any]]:
+    async with Engine() as engine:
+        calls: list[tuple[Callable[..., Any], Any]] = []
+        if w.account is not None:
+            w.account.register(engine, calls)
+        machine = await engine.create_state_machine(w.name, w.definition, type="EXPRESS")
+        # One checked execution before timing: the bench measures working executions only.
+        first = await engine.start_sync_execution(machine.arn, w.input)
+        if not first.succeeded:
+            return [{"name": w.name, "error": f"{first.status}: {first.error}: {first.cause}"}]
+        floor = w.floor
+        extra: dict[str, Any] = {}
+        floor_extra: dict[str, Any] = {}
+        if w.account is not None:
+            # Re-register without the recorder so timing does not include it.
+            w.account.register(engine, None)
+            floor = _replay_floor(calls)
+            extra["source"] = w.account.source
+            if w.account.note:
+                extra["note"] = w.account.note
+            floor_extra["floor"] = f"the {len(calls)} user function call(s) of one execution, called directly"
+        else:
+            floor_extra["output_matches_engine"] = floor is not None and floor(w.input) == first.output
+        batch, times = await measure_engine(engine, machine.arn, w.input, seconds, repeat)
+    lines = [_summary(w.name, batch, times, extra)]
+    if floor is not None:
+        fbatch, ftimes = measure_floor(floor, w.input, seconds, repeat)
+        fline = _summary(f"{w.name}.python_floor", fbatch, ftimes, floor_extra)
+        fline["engine_slowdown_x"] = round(fline["executions_per_s"] / lines[0]["executions_per_s"], 1)
+        lines.append(fline)
+    return lines
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    selected = set(args.only.split(",")) if args.only else None
+    for w in workloads():
+        if selected is not None and w.name not in selected:
+            continue
+        for line in await run_workload(w, args.seconds, args.repeat):
+            print(json.dumps(line), flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=0.4, help="target seconds per timed batch")
+    parser.add_argument("--repeat", type=int, default=5, help="timed batches per measurement (median reported)")
+    parser.add_argument("--only", default="", help="comma-separated workload names")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.repeat < 1:
+        parser.error("--seconds must be > 0 and --repeat >= 1")
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
