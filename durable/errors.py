@@ -128,7 +128,7 @@ class IntegrationConflict(DurableError):
     code = "IntegrationConflict"
 
 
-class TaskFailed(Exception):  # noqa: N818 - the name users write in task code
+class TaskFailed(Exception):
     """Raise from task code to fail the task with an explicit ASL error name and cause.
 
     Deliberately not a :class:`DurableError`: it is a user's signal, not an engine error.

@@ -26,8 +26,20 @@ ALLOWED = {
 }
 SHARED = {"errors"}
 # the pure core never touches time, randomness, ids, the OS or an event loop
-FORBIDDEN_IN_INTERPRETER = {"time", "random", "uuid", "os", "asyncio", "anyio", "aiosqlite", "structlog",
-                            "secrets", "threading", "socket", "subprocess"}
+FORBIDDEN_IN_INTERPRETER = {
+    "time",
+    "random",
+    "uuid",
+    "os",
+    "asyncio",
+    "anyio",
+    "aiosqlite",
+    "structlog",
+    "secrets",
+    "threading",
+    "socket",
+    "subprocess",
+}
 
 
 def _modules() -> list[Path]:
@@ -76,7 +88,9 @@ def test_layer_imports(path: Path) -> None:
             if target in ALLOWED and target not in ALLOWED[layer]:
                 pytest.fail(f"{path.relative_to(PACKAGE)}:{line}: layer '{layer}' must not import '{name}'")
         elif layer == "interpreter" and parts[0] in FORBIDDEN_IN_INTERPRETER:
-            pytest.fail(f"{path.relative_to(PACKAGE)}:{line}: the interpreter must stay pure, not import '{name}'")
+            pytest.fail(
+                f"{path.relative_to(PACKAGE)}:{line}: the interpreter must stay pure, not import '{name}'"
+            )
 
 
 def test_public_namespace_is_explicit() -> None:
@@ -87,5 +101,12 @@ def test_public_namespace_is_explicit() -> None:
         assert hasattr(durable, name), name
     public = {n for n in vars(durable) if not n.startswith("_")}
     # nothing public leaks beyond __all__ except the layer subpackages and the errors module
-    assert public - set(durable.__all__) <= {"errors", "interpreter", "runtime", "integrations", "api", "store",
-                                              "testing"}
+    assert public - set(durable.__all__) <= {
+        "errors",
+        "interpreter",
+        "runtime",
+        "integrations",
+        "api",
+        "store",
+        "testing",
+    }

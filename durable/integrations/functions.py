@@ -95,7 +95,8 @@ class FunctionIntegration:
             reference = payload.get("FunctionName")
             if not isinstance(reference, str):
                 raise StatesFailure(
-                    "States.Runtime", "The field 'FunctionName' is required for arn:aws:states:::lambda:invoke"
+                    "States.Runtime",
+                    "The field 'FunctionName' is required for arn:aws:states:::lambda:invoke",
                 )
             event = payload.get("Payload")
             if event is None:
@@ -114,9 +115,10 @@ class FunctionIntegration:
         request_id = str(uuid.uuid4())
         entry = self._functions.get(name)
         if entry is None:
+            arn = f"arn:aws:lambda:{request.region}:{request.account}:function:{name}"
             raise StatesFailure(
                 "Lambda.ResourceNotFoundException",
-                f"Function not found: arn:aws:lambda:{request.region}:{request.account}:function:{name}:$LATEST "
+                f"Function not found: {arn}:$LATEST "
                 f"(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; "
                 f"Request ID: {request_id}; Proxy: null)",
             )
@@ -179,9 +181,7 @@ def _encode(result: Any) -> bytes:
     try:
         return json.dumps(result).encode()  # what the Python Lambda runtime sends
     except (TypeError, ValueError) as exc:
-        raise StatesFailure(
-            "Runtime.MarshalError", f"Unable to marshal response: {exc}"
-        ) from None
+        raise StatesFailure("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
 
 
 def _decode(body: bytes) -> Any:

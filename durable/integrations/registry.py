@@ -59,7 +59,8 @@ class IntegrationRegistry:
                 obj = factory() if callable(factory) and not isinstance(factory, Integration) else factory
                 if not isinstance(obj, Integration):
                     raise IntegrationConflict(
-                        f"Entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} did not provide an Integration"
+                        f"Entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} "
+                        "did not provide an Integration"
                     )
                 loaded.append(obj)
             self._plugins = loaded

@@ -16,9 +16,7 @@ __all__ = ["COMPARATORS", "Predicate", "compile_rule", "parse_timestamp"]
 
 Predicate = Callable[[Any, Frame], bool]
 
-_TS = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
-)
+_TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 def parse_timestamp(value: Any) -> float | None:
@@ -136,6 +134,17 @@ def _getter(path: Path) -> Callable[[Any, Frame], Any]:
     return get
 
 
+def _is_present(path: Path, want: bool) -> Predicate:
+    def is_present(d: Any, f: Frame) -> bool:
+        try:
+            resolve(path, d, f)
+        except PathMissing:
+            return not want
+        return want
+
+    return is_present
+
+
 def compile_rule(rule: dict[str, Any]) -> Predicate:
     """Compile one (possibly nested) JSONPath Choice rule."""
     if "And" in rule:
@@ -153,16 +162,7 @@ def compile_rule(rule: dict[str, Any]) -> Predicate:
         if op in ("Variable", "Next", "Comment", "Assign", "Output"):
             continue
         if op == "IsPresent":
-            want = bool(operand)
-
-            def is_present(d: Any, f: Frame) -> bool:
-                try:
-                    resolve(path, d, f)
-                except PathMissing:
-                    return not want
-                return want
-
-            return is_present
+            return _is_present(path, bool(operand))
         if op in TYPE_TESTS:
             test = TYPE_TESTS[op]
             want_t = bool(operand)

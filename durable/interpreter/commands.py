@@ -7,8 +7,8 @@ command's result (``send``) or its failure (``throw`` of a ``StatesFailure``). T
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 

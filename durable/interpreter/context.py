@@ -108,7 +108,15 @@ class Frame:
     """One visit of one state: what ``$$.State`` and ``$$.Task``/``$$.Map`` show."""
 
     __slots__ = (
-        "_co", "ctx", "entered_epoch", "entered_id", "map_item", "name", "retriable", "retry_count", "token"
+        "_co",
+        "ctx",
+        "entered_epoch",
+        "entered_id",
+        "map_item",
+        "name",
+        "retriable",
+        "retry_count",
+        "token",
     )
 
     def __init__(self, ctx: ExecutionContext, name: str, entered_id: int, retriable: bool = False) -> None:
@@ -125,7 +133,12 @@ class Frame:
     def for_item(self, index: int, value: Any) -> Frame:
         """A copy of this frame whose context object shows ``$$.Map.Item``."""
         f = Frame.__new__(Frame)
-        f.ctx, f.name, f.entered_id, f.entered_epoch = self.ctx, self.name, self.entered_id, self.entered_epoch
+        f.ctx, f.name, f.entered_id, f.entered_epoch = (
+            self.ctx,
+            self.name,
+            self.entered_id,
+            self.entered_epoch,
+        )
         f.retry_count, f.token, f.map_item, f._co = self.retry_count, self.token, (index, value), None
         f.retriable = self.retriable
         return f

@@ -20,7 +20,7 @@ BRANCH_FAILED: Final = "States.BranchFailed"
 PERMISSIONS: Final = "States.Permissions"
 
 
-class StatesFailure(Exception):  # noqa: N818 - mirrors ASL vocabulary
+class StatesFailure(Exception):
     """An ASL error raised while evaluating a state: ``error`` name and ``cause`` text.
 
     ``error``/``cause`` may be ``None`` (a Fail state without Error/Cause, a task failed

@@ -34,7 +34,7 @@ class PathSyntaxError(ValueError):
     """The text is not a JSONPath (or not a Reference Path, where one is required)."""
 
 
-class PathMissing(Exception):  # noqa: N818 - a signal, caught by the evaluators
+class PathMissing(Exception):
     """A definite path matched nothing. ``detail`` is Jayway's wording of the miss."""
 
     def __init__(self, detail: str) -> None:
@@ -42,7 +42,7 @@ class PathMissing(Exception):  # noqa: N818 - a signal, caught by the evaluators
         self.detail = detail
 
 
-class ResultPathMismatch(Exception):  # noqa: N818
+class ResultPathMismatch(Exception):
     """A Reference Path cannot be applied to the target (a non-object on the way)."""
 
 
@@ -486,9 +486,9 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     if a is _MISSING or b is _MISSING:
         return op == "!=" and (a is _MISSING) != (b is _MISSING)
     if op == "==":
-        return type(a) is type(b) and a == b or _both_num(a, b) and a == b
+        return (type(a) is type(b) and a == b) or (_both_num(a, b) and a == b)
     if op == "!=":
-        return not (type(a) is type(b) and a == b or _both_num(a, b) and a == b)
+        return not ((type(a) is type(b) and a == b) or (_both_num(a, b) and a == b))
     if op == "=~":
         return isinstance(a, str) and isinstance(b, str) and re.search(b.strip("/"), a) is not None
     if _both_num(a, b) or (isinstance(a, str) and isinstance(b, str)):

@@ -16,7 +16,6 @@ from .choice import Predicate, compile_rule, parse_timestamp
 from .commands import Child, ChildFailure, Fork, InvokeTask, Sleep
 from .context import ExecutionContext, Frame
 from .data import (
-    Evaluator,
     apply_result_path,
     check_size,
     compile_template,
@@ -118,8 +117,11 @@ class Pass(State):
         rp = raw.get("ResultPath", "$")
         self.result_path = None if rp is None else compile_reference_path(rp)
         self.fast = (
-            self._identity_io and self.parameters is None and not self.has_result
-            and self.result_path is not None and self.result_path.is_root
+            self._identity_io
+            and self.parameters is None
+            and not self.has_result
+            and self.result_path is not None
+            and self.result_path.is_root
         )
 
     def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
@@ -206,14 +208,12 @@ class Wait(State):
         self.seconds = raw.get("Seconds")
         self.timestamp = parse_timestamp(raw["Timestamp"]) if "Timestamp" in raw else None
         self.seconds_path = compile_reference_path(raw["SecondsPath"]) if "SecondsPath" in raw else None
-        self.timestamp_path = (
-            compile_reference_path(raw["TimestampPath"]) if "TimestampPath" in raw else None
-        )
+        self.timestamp_path = compile_reference_path(raw["TimestampPath"]) if "TimestampPath" in raw else None
 
     def _until(self, effective: Any, frame: Frame) -> float:
         now = frame.ctx.services.now()
         if self.seconds is not None:
-            return now + self.seconds
+            return now + float(self.seconds)
         if self.timestamp is not None:
             return self.timestamp
         if self.seconds_path is not None:
@@ -224,8 +224,10 @@ class Wait(State):
                 raise RuntimeFault(
                     f"The SecondsPath parameter does not reference an input value: {p.text}"
                 ) from None
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                isinstance(value, float) and not value.is_integer()
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not value.is_integer())
             ):
                 raise RuntimeFault(
                     f"The SecondsPath parameter cannot be parsed as a long value: {p.text} == {_show(value)}"
@@ -235,12 +237,15 @@ class Wait(State):
                     f"The SecondsPath parameter references a negative value: {p.text} == {_show(value)}"
                 )
             return now + int(value)
-        p = self.timestamp_path
-        assert p is not None
+        tp = self.timestamp_path
+        assert tp is not None
+        p = tp
         try:
             value = resolve(p, effective, frame)
         except PathMissing:
-            raise RuntimeFault(f"The TimestampPath parameter does not reference an input value: {p.text}") from None
+            raise RuntimeFault(
+                f"The TimestampPath parameter does not reference an input value: {p.text}"
+            ) from None
         ts = parse_timestamp(value)
         if ts is None:
             raise RuntimeFault(
@@ -274,9 +279,7 @@ class _Work(State):
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
         self.parameters = compile_template(raw["Parameters"]) if "Parameters" in raw else None
-        self.result_selector = (
-            compile_template(raw["ResultSelector"]) if "ResultSelector" in raw else None
-        )
+        self.result_selector = compile_template(raw["ResultSelector"]) if "ResultSelector" in raw else None
         rp = raw.get("ResultPath", "$")
         self.result_path = None if rp is None else compile_reference_path(rp)
         self.retriers = tuple(Retrier.parse(r) for r in raw.get("Retry", ()))
@@ -330,7 +333,9 @@ class Task(_Work):
         self.resource: str = raw["Resource"]
         self.timeout = raw.get("TimeoutSeconds")
         self.heartbeat = raw.get("HeartbeatSeconds")
-        self.timeout_path = compile_reference_path(raw["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in raw else None
+        self.timeout_path = (
+            compile_reference_path(raw["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in raw else None
+        )
         self.heartbeat_path = (
             compile_reference_path(raw["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in raw else None
         )
@@ -353,7 +358,9 @@ class Task(_Work):
         except PathMissing as miss:
             raise RuntimeFault(f"Invalid path '{path.text}' : {miss.detail}") from None
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise RuntimeFault(f"The {field} parameter must be a positive integer: {path.text} == {_show(value)}")
+            raise RuntimeFault(
+                f"The {field} parameter must be a positive integer: {path.text} == {_show(value)}"
+            )
         return value
 
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
@@ -363,7 +370,9 @@ class Task(_Work):
             frame.invalidate()
         payload = self.parameters(effective, frame) if self.parameters is not None else effective
         timeout = self._seconds(self.timeout, self.timeout_path, "TimeoutSecondsPath", effective, frame)
-        heartbeat = self._seconds(self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", effective, frame)
+        heartbeat = self._seconds(
+            self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", effective, frame
+        )
         credentials = self.credentials(effective, frame) if self.credentials is not None else None
         family = self.family
         recording = ctx.history is not None
@@ -409,7 +418,9 @@ class Parallel(_Work):
         return results
 
 
-def _starter(scope: Scope, value: Any, ctx: ExecutionContext, prev: int) -> Callable[[], Generator[Any, Any, Any]]:
+def _starter(
+    scope: Scope, value: Any, ctx: ExecutionContext, prev: int
+) -> Callable[[], Generator[Any, Any, Any]]:
     return lambda: scope.run(value, ctx, Lane(prev))
 
 
@@ -431,7 +442,9 @@ class Map(_Work):
         )
         self.tolerated_count = raw.get("ToleratedFailureCount")
         self.tolerated_count_path = (
-            compile_reference_path(raw["ToleratedFailureCountPath"]) if "ToleratedFailureCountPath" in raw else None
+            compile_reference_path(raw["ToleratedFailureCountPath"])
+            if "ToleratedFailureCountPath" in raw
+            else None
         )
         self.tolerated_pct = raw.get("ToleratedFailurePercentage")
         self.tolerated_pct_path = (
@@ -447,14 +460,16 @@ class Map(_Work):
         )
         if not ok:
             raise RuntimeFault(
-                f"The {field} field refers to value \"{_show(value)}\" which is not a valid {kind}: {path.text}"
+                f'The {field} field refers to value "{_show(value)}" which is not a valid {kind}: {path.text}'
             )
         return value
 
     def _limits(self, effective: Any, frame: Frame) -> tuple[int, int | None, float | None]:
         mc = self.max_concurrency
         if self.max_concurrency_path is not None:
-            mc = self._path_number(self.max_concurrency_path, effective, frame, "MaxConcurrencyPath", "integer")
+            mc = self._path_number(
+                self.max_concurrency_path, effective, frame, "MaxConcurrencyPath", "integer"
+            )
         count = self.tolerated_count
         if self.tolerated_count_path is not None:
             count = self._path_number(
@@ -502,9 +517,7 @@ class Map(_Work):
             lane.prev = ctx.emit("MapStateFailed", ctx.events)
             raise
         lane.prev = ctx.emit("MapStateSucceeded", ctx.events)
-        return [
-            {"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results
-        ]
+        return [{"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results]
 
 
 def _iteration(

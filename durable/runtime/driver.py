@@ -126,7 +126,8 @@ class Driver:
                 over_pct = True
             if over_count and over_pct:
                 raise StatesFailure(
-                    F.EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded"
+                    F.EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    "The specified tolerated failure threshold was exceeded",
                 )
 
         async def reap() -> None:
@@ -151,8 +152,9 @@ class Driver:
                 if finished:
                     results[index] = value
                 else:
-                    fut = asyncio.ensure_future(self.drive(gen, value, execution_arn, state_machine_arn))
-                    running[fut] = index
+                    running[
+                        asyncio.ensure_future(self.drive(gen, value, execution_arn, state_machine_arn))
+                    ] = index
             while running:
                 await reap()
         finally:

@@ -81,7 +81,9 @@ def _jackson(exc: json.JSONDecodeError) -> str:
     doc, pos = exc.doc, exc.pos
     ch = doc[pos] if pos < len(doc) else ""
     if exc.msg.startswith("Expecting property name"):
-        return f"Unexpected character ('{ch}' (code {ord(ch)})): was expecting double-quote to start field name"
+        return (
+            f"Unexpected character ('{ch}' (code {ord(ch)})): was expecting double-quote to start field name"
+        )
     if exc.msg == "Expecting value" and ch:
         word = re.match(r"[^\s\[\]{},:\"]+", doc[pos:])
         token = word.group(0) if word else ch
@@ -338,9 +340,7 @@ class Engine:
             if previous.status is ExecutionStatus.RUNNING and previous.input == value:
                 return previous
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
-        placeholder = Execution(
-            arn, machine.arn, exec_name, ExecutionStatus.RUNNING, self.clock.now(), value
-        )
+        placeholder = Execution(arn, machine.arn, exec_name, ExecutionStatus.RUNNING, self.clock.now(), value)
         self._executions[arn] = placeholder
 
         async def run() -> Execution:
@@ -368,9 +368,7 @@ class Engine:
                     self._tasks.pop(execution_arn, None)
         return await self.describe_execution(execution_arn)
 
-    async def list_executions(
-        self, state_machine_arn: str, status: str | None = None
-    ) -> list[Execution]:
+    async def list_executions(self, state_machine_arn: str, status: str | None = None) -> list[Execution]:
         return [
             e
             for e in self._executions.values()

@@ -65,14 +65,16 @@ async def run_in_memory(
     try:
         finished, value = step(gen)
         if not finished:
-            limit = program.timeout_seconds
+            limit: float | None = program.timeout_seconds
             if max_seconds is not None:
                 limit = max_seconds if limit is None else min(limit, max_seconds)
             value = await _with_deadline(driver, gen, value, execution_arn, machine.arn, start, limit)
     except _TimedOut:
         result.status = ExecutionStatus.TIMED_OUT
         result.error = "States.Timeout"
-        ctx.emit("ExecutionTimedOut", ctx.events, "executionTimedOutEventDetails", {"error": "States.Timeout"})
+        ctx.emit(
+            "ExecutionTimedOut", ctx.events, "executionTimedOutEventDetails", {"error": "States.Timeout"}
+        )
     except StatesFailure as failure:
         result.status = ExecutionStatus.FAILED
         result.error = failure.error or None
@@ -87,7 +89,7 @@ async def run_in_memory(
     return result
 
 
-class _TimedOut(Exception):  # noqa: N818
+class _TimedOut(Exception):
     pass
 
 

@@ -9,7 +9,7 @@ from typing import Any
 __all__ = ["Execution", "ExecutionStatus", "StateMachine", "StateMachineType"]
 
 
-class ExecutionStatus(str, enum.Enum):
+class ExecutionStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
@@ -17,16 +17,10 @@ class ExecutionStatus(str, enum.Enum):
     ABORTED = "ABORTED"
     PENDING_REDRIVE = "PENDING_REDRIVE"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class StateMachineType(str, enum.Enum):
+class StateMachineType(enum.StrEnum):
     STANDARD = "STANDARD"
     EXPRESS = "EXPRESS"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(slots=True)

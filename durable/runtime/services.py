@@ -14,7 +14,7 @@ __all__ = ["RuntimeServices"]
 class RuntimeServices:
     """Implements the interpreter's ``Services`` protocol on top of a :class:`Clock`."""
 
-    __slots__ = ("clock", "now", "_rng")
+    __slots__ = ("_rng", "clock", "now")
 
     def __init__(self, clock: Clock, seed: int | None = None) -> None:
         self.clock = clock

@@ -6,8 +6,14 @@ import re
 import zlib
 from typing import Any
 
-__all__ = ["FUNCTIONS", "NameServiceUnavailable", "ValidationError", "approve_application",
-           "check_address", "check_name"]
+__all__ = [
+    "FUNCTIONS",
+    "NameServiceUnavailable",
+    "ValidationError",
+    "approve_application",
+    "check_address",
+    "check_name",
+]
 
 
 class ValidationError(Exception):

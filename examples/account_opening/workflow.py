@@ -25,7 +25,10 @@ GOOD_APPLICATION = {
     }
 }
 BAD_APPLICATION = {
-    "application": {"name": "Bob Builder", "address": {"street": "1 Main St", "city": "Springfield", "zip": "ABCDE"}}
+    "application": {
+        "name": "Bob Builder",
+        "address": {"street": "1 Main St", "city": "Springfield", "zip": "ABCDE"},
+    }
 }
 
 

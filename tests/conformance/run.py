@@ -316,7 +316,10 @@ async def run_all(cases: list[dict[str, Any]], verbose: bool = False) -> Report:
         outcome = await evaluate(case)
         report.add(case, outcome)
         if verbose or outcome.verdict == "fail":
-            print(f"{outcome.verdict.upper():4} {case['id']}" + (f"\n     {outcome.reason}" if outcome.reason else ""))
+            print(
+                f"{outcome.verdict.upper():4} {case['id']}"
+                + (f"\n     {outcome.reason}" if outcome.reason else "")
+            )
     return report
 
 
@@ -334,7 +337,9 @@ def print_report(report: Report) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, help="cases file (JSON lines)")
     parser.add_argument("--category", action="append", help="only these categories")
     parser.add_argument("--id", help="only cases whose id contains this text")

@@ -62,7 +62,10 @@ def test_runner_cli_accepts_a_cases_file(tmp_path: Path) -> None:
     import subprocess
 
     proc = subprocess.run(
-        [sys.executable, str(HERE / "run.py"), "--cases", str(path)], capture_output=True, text=True, timeout=120
+        [sys.executable, str(HERE / "run.py"), "--cases", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     last = proc.stdout.strip().splitlines()[-1]
     assert last == "1 passed, 1 failed, 1 skipped"
