@@ -80,8 +80,9 @@ class DefinitionError(DurableError):
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
-        first = self.diagnostics[0] if self.diagnostics else Diagnostic("SCHEMA_VALIDATION_FAILED", "invalid")
-        super().__init__(f"Invalid State Machine Definition: '{first}'")
+        # AWS joins every diagnostic, and says "at null" for one without a location.
+        joined = ", ".join(f"{d.code}: {d.message} at {d.location or 'null'}" for d in self.diagnostics)
+        super().__init__(f"Invalid State Machine Definition: '{joined}'")
 
 
 class InvalidExecutionInput(DurableError):

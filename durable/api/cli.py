@@ -25,11 +25,13 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 from .. import __version__
 from ..errors import DefinitionError, Diagnostic, DurableError
@@ -45,6 +47,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
 
 _MACHINE_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -440,6 +444,31 @@ async def _execute(
         return await engine.wait_for_execution(started.execution_arn)
 
 
+def _run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)``, except that Ctrl-C does not wait for task functions still
+    running in worker threads (``asyncio.run`` joins them before it re-raises)."""
+    loop = asyncio.new_event_loop()
+    executor = ThreadPoolExecutor(thread_name_prefix="durable-task")
+    loop.set_default_executor(executor)
+    task = loop.create_task(coro)
+    interrupted = False
+    try:
+        return loop.run_until_complete(task)
+    except KeyboardInterrupt:
+        interrupted = True
+        task.cancel()
+        with contextlib.suppress(BaseException):  # let the engine close; a second Ctrl-C skips it
+            loop.run_until_complete(task)
+        raise
+    finally:
+        try:
+            if not interrupted:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            executor.shutdown(wait=not interrupted, cancel_futures=True)
+            loop.close()
+
+
 def _diagnostic_errors(diagnostics: Sequence[Diagnostic], source: str) -> CliError:
     lines = [f"invalid state machine definition in {source}:"] + [str(d) for d in diagnostics]
     return CliError(*lines)
@@ -459,7 +488,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with _local_imports(), contextlib.redirect_stdout(sys.stderr):
         functions = [(spec, load_function(spec)) for spec in specs]
         try:
-            execution = asyncio.run(
+            execution = _run_async(
                 _execute(
                     definition, _machine_name(args.definition), args.type, input_json, functions, args.name
                 )
@@ -493,6 +522,11 @@ def _error(*lines: str) -> None:
     sys.stderr.flush()
 
 
+def _busy_threads() -> bool:
+    main_thread = threading.main_thread()
+    return any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``durable`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
@@ -520,6 +554,13 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"{exc.code}: {exc.message}")
         return EXIT_USAGE
     except KeyboardInterrupt:
+        if argv is None and _busy_threads():
+            # The command itself (not an in-process caller): task code still running in a
+            # thread would keep the interpreter alive until it returns. Leave now.
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``durable run ... | head``): stop quietly.
