@@ -335,6 +335,7 @@ def _import_target(spec: FunctionSpec) -> Any:
             sys.modules.pop(module_name, None)
             raise
         return module
+    importlib.invalidate_caches()  # modules written just before this run must be found
     return importlib.import_module(target)
 
 
@@ -444,6 +445,15 @@ async def _execute(
         return await engine.wait_for_execution(started.execution_arn)
 
 
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 def _run_async(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(coro)``, except that Ctrl-C does not wait for task functions still
     running in worker threads (``asyncio.run`` joins them before it re-raises)."""
@@ -462,6 +472,7 @@ def _run_async(coro: Coroutine[Any, Any, T]) -> T:
         raise
     finally:
         try:
+            _cancel_all_tasks(loop)
             if not interrupted:
                 loop.run_until_complete(loop.shutdown_asyncgens())
         finally:

@@ -56,7 +56,10 @@ class IntegrationRegistry:
             loaded: list[Integration] = []
             for ep in self._loader():
                 factory = ep.load()
-                obj = factory() if callable(factory) and not isinstance(factory, Integration) else factory
+                is_factory = isinstance(factory, type) or (
+                    callable(factory) and not isinstance(factory, Integration)
+                )
+                obj = factory() if is_factory else factory
                 if not isinstance(obj, Integration):
                     raise IntegrationConflict(
                         f"Entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} "

@@ -110,10 +110,11 @@ def compile_value_expr(text: str, field: str) -> Evaluator:
     """A ``.$`` value: a path or an intrinsic call. ``field`` names it in error causes."""
     if is_intrinsic(text):
         intrinsic: Intrinsic = compile_intrinsic(text)
+        paths = {p: compile_path(p) for p in intrinsic.paths}  # compiled once, with the definition
 
         def run_intrinsic(data: Any, frame: Frame) -> Any:
             def resolver(p: str) -> Any:
-                return _template_path(compile_path(p), data, frame, field)
+                return _template_path(paths[p], data, frame, field)
 
             return intrinsic.evaluate(resolver, frame.ctx.services)
 
