@@ -157,7 +157,11 @@ ACCOUNT_OPENING = {
     },
 }
 
-ACCOUNT_INPUT = {"name": "Ada Lovelace", "address": "12 St James's Square, London", "email": "ada@example.com"}
+ACCOUNT_INPUT = {
+    "name": "Ada Lovelace",
+    "address": "12 St James's Square, London",
+    "email": "ada@example.com",
+}
 
 
 def check_name(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -502,7 +506,9 @@ async def main_async(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=0.4, help="target seconds per timed batch")
-    parser.add_argument("--repeat", type=int, default=5, help="timed batches per measurement (median reported)")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed batches per measurement (median reported)"
+    )
     parser.add_argument("--only", default="", help="comma-separated workload names")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.repeat < 1:

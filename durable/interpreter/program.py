@@ -56,8 +56,13 @@ def parse_definition(definition: str | bytes | dict[str, Any]) -> tuple[Any, str
 
     Invalid JSON raises :class:`DefinitionError` naming the line and column.
     """
-    if isinstance(definition, dict):
-        return definition, json.dumps(definition)
+    if not isinstance(definition, (str, bytes)):
+        try:
+            return definition, json.dumps(definition)
+        except (TypeError, ValueError):
+            raise DefinitionError(
+                [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
+            ) from None
     text = definition.decode() if isinstance(definition, bytes) else definition
     if not text.strip():
         raise DefinitionError(
