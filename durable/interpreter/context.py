@@ -50,7 +50,7 @@ class ExecutionContext:
         "role_arn",
         "services",
         "start_epoch",
-        "start_time",
+        "_start_time",
         "state_machine_arn",
         "state_machine_name",
         "variables",
@@ -79,13 +79,19 @@ class ExecutionContext:
         self.input = input
         self.services = services
         self.start_epoch = start_epoch
-        self.start_time = iso_time(start_epoch)
+        self._start_time: str | None = None
         self.role_arn = role_arn
         self.express = express
         self.redrive_count = redrive_count
         self.history = history
         self.events = first_event_id  # id of the last event emitted
         self.variables: dict[str, Any] = {}
+
+    @property
+    def start_time(self) -> str:
+        if self._start_time is None:
+            self._start_time = iso_time(self.start_epoch)
+        return self._start_time
 
     def emit(self, type_: str, previous: int, details_key: str | None = None, details: Any = None) -> int:
         """Count (and, when recording, store) one history event; return its id."""

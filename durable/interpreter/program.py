@@ -29,7 +29,10 @@ class Scope:
         state = self.start
         states = self.states
         while True:
-            nxt, data = yield from state.run(data, ctx, lane)
+            if state.pure:
+                nxt, data = state.step(data, ctx, lane)
+            else:
+                nxt, data = yield from state.run(data, ctx, lane)
             if nxt is None:
                 return data
             state = states[nxt]

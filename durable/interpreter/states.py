@@ -73,20 +73,20 @@ class State:
         )
 
     # -- shared plumbing ------------------------------------------------------------------
-    def run(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Run:
-        h = ctx.history
+    #: pure states never wait: the scope loop calls :meth:`step`, with no generator at all.
+    pure = False
+
+    def _enter(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Frame:
         entered = ctx.emit(
             self.entered_type,
             lane.prev,
             "stateEnteredEventDetails",
-            {"name": self.name, "input": data} if h is not None else None,
+            {"name": self.name, "input": data} if ctx.history is not None else None,
         )
         lane.prev = entered
-        frame = Frame(ctx, self.name, entered, self.retriable)
-        try:
-            nxt, out = yield from self.execute(data, frame, lane)
-        except RuntimeFault as fault:
-            raise StatesFailure(fault.error, located_cause(self.name, entered, fault.detail)) from None
+        return Frame(ctx, self.name, entered, self.retriable)
+
+    def _exit(self, data: Any, out: Any, ctx: ExecutionContext, lane: Lane) -> None:
         if out is not data:
             check_size(out, self.name)
         if self.has_exit_event:
@@ -94,13 +94,37 @@ class State:
                 self.exited_type,
                 lane.prev,
                 "stateExitedEventDetails",
-                {"name": self.name, "output": out} if h is not None else None,
+                {"name": self.name, "output": out} if ctx.history is not None else None,
             )
+
+    def _located(self, fault: RuntimeFault, frame: Frame) -> StatesFailure:
+        return StatesFailure(fault.error, located_cause(self.name, frame.entered_id, fault.detail))
+
+    def run(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Run:
+        frame = self._enter(data, ctx, lane)
+        try:
+            nxt, out = yield from self.execute(data, frame, lane)
+        except RuntimeFault as fault:
+            raise self._located(fault, frame) from None
+        self._exit(data, out, ctx, lane)
         return nxt, out
 
-    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+    def step(self, data: Any, ctx: ExecutionContext, lane: Lane) -> tuple[str | None, Any]:
+        """:meth:`run` for pure states, without a generator."""
+        frame = self._enter(data, ctx, lane)
+        try:
+            nxt, out = self.compute(data, frame)
+        except RuntimeFault as fault:
+            raise self._located(fault, frame) from None
+        self._exit(data, out, ctx, lane)
+        return nxt, out
+
+    def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
         raise NotImplementedError
-        yield  # pragma: no cover
+
+    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+        return self.compute(data, frame)
+        yield  # pragma: no cover - makes this a generator
 
     def output(self, data: Any, frame: Frame) -> Any:
         return select(self.output_path, data, frame, "OutputPath")
@@ -124,7 +148,9 @@ class Pass(State):
             and self.result_path.is_root
         )
 
-    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+    pure = True
+
+    def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
         if self.fast:
             return self.next, data
         effective = select(self.input_path, data, frame, "InputPath")
@@ -136,18 +162,18 @@ class Pass(State):
             result = effective
         out = apply_result_path(self.result_path, data, result)
         return self.next, self.output(out, frame)
-        yield  # pragma: no cover - makes this a generator
 
 
 class Succeed(State):
     type_name = "Succeed"
 
-    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+    pure = True
+
+    def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
         if self._identity_io:
             return None, data
         effective = select(self.input_path, data, frame, "InputPath")
         return None, self.output(effective, frame)
-        yield  # pragma: no cover
 
 
 class Fail(State):
@@ -161,11 +187,12 @@ class Fail(State):
         self.error_path = compile_value_expr(raw["ErrorPath"], "ErrorPath") if "ErrorPath" in raw else None
         self.cause_path = compile_value_expr(raw["CausePath"], "CausePath") if "CausePath" in raw else None
 
-    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+    pure = True
+
+    def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
         error = self.error if self.error_path is None else self.error_path(data, frame)
         cause = self.cause if self.cause_path is None else self.cause_path(data, frame)
         raise StatesFailure(_as_text(error), _as_text(cause))
-        yield  # pragma: no cover
 
 
 def _as_text(value: Any) -> str | None:
@@ -186,7 +213,9 @@ class Choice(State):
         )
         self.default: str | None = raw.get("Default")
 
-    def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
+    pure = True
+
+    def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
         effective = select(self.input_path, data, frame, "InputPath")
         for predicate, nxt in self.rules:
             if predicate(effective, frame):
@@ -194,7 +223,6 @@ class Choice(State):
         if self.default is None:
             raise StatesFailure(F.NO_CHOICE_MATCHED, f"No Matches! in state {self.name}")
         return self.default, self.output(effective, frame)
-        yield  # pragma: no cover
 
 
 MAX_WAIT_SECONDS = 2**31 - 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+
+import msgspec
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,6 +42,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 _NO_INPUT = object()
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +237,9 @@ class Engine:
         return machine
 
     async def describe_state_machine(self, arn: str) -> StateMachine:
+        return self._machine(arn)
+
+    def _machine(self, arn: str) -> StateMachine:
         machine = self._machines.get(arn)
         if machine is None:
             if ":stateMachine:" not in arn:
@@ -248,19 +255,20 @@ class Engine:
 
     # -- executions --------------------------------------------------------------------------
     def _input(self, input: Any, input_json: str | bytes | None) -> Any:
+        """The execution input as an owned JSON value (a copy: callers may mutate theirs)."""
         if input_json is not None:
             return parse_input(input_json)
         if input is _NO_INPUT or input is None:
             return {}
         try:
-            text = json.dumps(input)
-        except (TypeError, ValueError) as exc:
+            text = _encode(input)
+        except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
             raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
-        if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        if len(text) > MAX_PAYLOAD_BYTES:
             raise InvalidExecutionInput(
                 "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
             )
-        return json.loads(text)
+        return _decode(text)
 
     async def start_sync_execution(
         self,
@@ -272,7 +280,7 @@ class Engine:
         record_history: bool = False,
     ) -> Execution:
         """Run an EXPRESS execution to completion (AWS ``StartSyncExecution``)."""
-        machine = await self.describe_state_machine(state_machine_arn)
+        machine = self._machines.get(state_machine_arn) or self._machine(state_machine_arn)
         if machine.type is not StateMachineType.EXPRESS:
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
@@ -301,7 +309,9 @@ class Engine:
         sync: bool,
         record_history: bool,
     ) -> Execution:
-        program = self.compile(machine.definition, machine.type.value)
+        program = self._programs.get((machine.definition, machine.type.value))
+        if program is None:
+            program = self.compile(machine.definition, machine.type.value)
         express = machine.type is StateMachineType.EXPRESS
         return await run_in_memory(
             self.driver,

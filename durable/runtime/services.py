@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import secrets
-import uuid
 
 from .clock import Clock
 
@@ -22,7 +21,9 @@ class RuntimeServices:
         self._rng = random.Random(seed)
 
     def uuid4(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        h = f"{self._rng.getrandbits(128):032x}"
+        variant = "89ab"[int(h[16], 16) & 3]
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
 
     def random(self) -> float:
         return self._rng.random()
