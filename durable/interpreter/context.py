@@ -40,6 +40,7 @@ class ExecutionContext:
     """What one execution knows about itself. Shared by its branches and iterations."""
 
     __slots__ = (
+        "_start_time",
         "events",
         "execution_arn",
         "execution_name",
@@ -50,7 +51,6 @@ class ExecutionContext:
         "role_arn",
         "services",
         "start_epoch",
-        "_start_time",
         "state_machine_arn",
         "state_machine_name",
         "variables",

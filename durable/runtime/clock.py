@@ -6,9 +6,16 @@ import asyncio
 import heapq
 import itertools
 import time
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "DeadlineExceeded", "ManualClock", "SystemClock", "TimerHandle", "with_deadline"]
+
+T = TypeVar("T")
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
 
 
 class Clock(Protocol):
@@ -18,6 +25,10 @@ class Clock(Protocol):
 
     async def sleep_until(self, when: float) -> None: ...
 
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        """Run ``callback`` (on the event loop) once the clock reaches ``when``."""
+        ...
+
 
 class SystemClock:
     """Wall-clock time."""
@@ -26,15 +37,27 @@ class SystemClock:
 
     async def sleep_until(self, when: float) -> None:
         delay = when - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        else:
-            await asyncio.sleep(0)
+        await asyncio.sleep(delay if delay > 0 else 0)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        loop = asyncio.get_running_loop()
+        return loop.call_at(loop.time() + max(0.0, when - time.time()), callback)
+
+
+class _Timer:
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 class ManualClock:
     """A clock that only moves when told to (:meth:`advance`), or — with ``autojump`` set —
-    jumps to the next due sleeper once the program has been idle for ``autojump`` real seconds.
+    jumps to the next due timer once the program has been idle for ``autojump`` real seconds.
 
     With autojump, a 60-second Wait or a 5-second task timeout costs a few milliseconds of
     real time, while work that is actually running (a task in a thread) is not skipped over
@@ -43,7 +66,7 @@ class ManualClock:
 
     def __init__(self, start: float = 1_735_732_800.0, *, autojump: float | None = None) -> None:
         self._now = start
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._timers: list[tuple[float, int, _Timer]] = []
         self._seq = itertools.count()
         self._autojump = autojump
         self._version = 0
@@ -52,18 +75,29 @@ class ManualClock:
     def now(self) -> float:
         return self._now
 
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        timer = _Timer(callback)
+        heapq.heappush(self._timers, (when, next(self._seq), timer))
+        self._version += 1
+        if self._autojump is not None and (self._watcher is None or self._watcher.done()):
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        return timer
+
     async def sleep_until(self, when: float) -> None:
         if when <= self._now:
             await asyncio.sleep(0)
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (when, next(self._seq), fut))
-        self._version += 1
-        if self._autojump is not None and (self._watcher is None or self._watcher.done()):
-            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+        def wake() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        timer = self.call_at(when, wake)
         try:
             await fut
         finally:
+            timer.cancel()
             self._version += 1
 
     def advance(self, seconds: float) -> None:
@@ -71,25 +105,59 @@ class ManualClock:
 
     def advance_to(self, when: float) -> None:
         self._now = max(self._now, when)
-        while self._sleepers and self._sleepers[0][0] <= self._now:
-            _, _, fut = heapq.heappop(self._sleepers)
-            if not fut.done():
-                fut.set_result(None)
+        while self._timers and self._timers[0][0] <= self._now:
+            _, _, timer = heapq.heappop(self._timers)
+            if not timer.cancelled:
+                timer.cancelled = True
+                timer.callback()
 
     def _prune(self) -> None:
-        while self._sleepers and self._sleepers[0][2].done():
-            heapq.heappop(self._sleepers)
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
 
     async def _watch(self) -> None:
         assert self._autojump is not None
         seen = -1
         while True:
             self._prune()
-            if not self._sleepers:
+            if not self._timers:
                 return
             if self._version == seen:
-                self.advance_to(self._sleepers[0][0])
+                self.advance_to(self._timers[0][0])
                 seen = -1
             else:
                 seen = self._version
             await asyncio.sleep(self._autojump)
+
+
+class DeadlineExceeded(Exception):
+    pass
+
+
+async def with_deadline(clock: Clock, deadline: float | None, work: Awaitable[T]) -> T:
+    """Await ``work`` in the current task; past ``deadline`` cancel it and raise DeadlineExceeded.
+
+    No extra task is created: a clock timer cancels the current task, and the cancellation is
+    turned into :class:`DeadlineExceeded` here.
+    """
+    if deadline is None:
+        return await work
+    task = asyncio.current_task()
+    assert task is not None
+    fired = False
+
+    def expire() -> None:
+        nonlocal fired
+        fired = True
+        task.cancel()
+
+    handle = clock.call_at(deadline, expire)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if fired:
+            task.uncancel()
+            raise DeadlineExceeded from None
+        raise
+    finally:
+        handle.cancel()

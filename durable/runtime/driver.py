@@ -16,7 +16,7 @@ from ..integrations.registry import IntegrationRegistry
 from ..interpreter import failure as F
 from ..interpreter.commands import ChildFailure, Fork, InvokeTask, Sleep
 from ..interpreter.failure import StatesFailure
-from .clock import Clock
+from .clock import Clock, DeadlineExceeded, with_deadline
 
 __all__ = ["Driver", "step"]
 
@@ -91,16 +91,11 @@ class Driver:
         )
         if cmd.timeout_seconds is None:
             return await _call(integration.invoke(request))
-        task = asyncio.ensure_future(_call(integration.invoke(request)))
-        timer = asyncio.ensure_future(self.clock.sleep_until(self.clock.now() + cmd.timeout_seconds))
+        deadline = self.clock.now() + cmd.timeout_seconds
         try:
-            await asyncio.wait((task, timer), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-        if task.done():
-            return task.result()
-        task.cancel()
-        raise StatesFailure(F.TIMEOUT, "")
+            return await with_deadline(self.clock, deadline, _call(integration.invoke(request)))
+        except DeadlineExceeded:
+            raise StatesFailure(F.TIMEOUT, "") from None
 
     async def fork(self, cmd: Fork, execution_arn: str, state_machine_arn: str) -> list[Any]:
         children = cmd.children

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-
-import msgspec
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import msgspec
 
 from ..errors import (
     DefinitionError,

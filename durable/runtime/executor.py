@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from ..interpreter.context import ExecutionContext
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
+from .clock import DeadlineExceeded, with_deadline
 from .driver import Driver, step
 from .models import Execution, ExecutionStatus, StateMachine
 from .services import RuntimeServices
@@ -69,7 +69,7 @@ async def run_in_memory(
             if max_seconds is not None:
                 limit = max_seconds if limit is None else min(limit, max_seconds)
             value = await _with_deadline(driver, gen, value, execution_arn, machine.arn, start, limit)
-    except _TimedOut:
+    except DeadlineExceeded:
         result.status = ExecutionStatus.TIMED_OUT
         result.error = "States.Timeout"
         ctx.emit(
@@ -89,10 +89,6 @@ async def run_in_memory(
     return result
 
 
-class _TimedOut(Exception):
-    pass
-
-
 async def _with_deadline(
     driver: Driver,
     gen: Any,
@@ -103,16 +99,4 @@ async def _with_deadline(
     limit: float | None,
 ) -> Any:
     work = driver.drive(gen, cmd, execution_arn, machine_arn)
-    if limit is None:
-        return await work
-    task = asyncio.ensure_future(work)
-    timer = asyncio.ensure_future(driver.clock.sleep_until(start + limit))
-    try:
-        await asyncio.wait((task, timer), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        timer.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    raise _TimedOut
+    return await with_deadline(driver.clock, None if limit is None else start + limit, work)
