@@ -16,13 +16,25 @@ __all__ = ["Program", "Scope", "compile_program", "parse_definition"]
 class Scope:
     """One ``States`` object (the machine, a Parallel branch or a Map processor)."""
 
-    __slots__ = ("start", "states")
+    __slots__ = ("pure", "start", "states")
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.states: dict[str, State] = {
             name: STATE_TYPES[spec["Type"]](name, spec, Scope) for name, spec in raw["States"].items()
         }
         self.start = self.states[raw["StartAt"]]
+        #: every state is pure: the scope never waits and can run without a driver
+        self.pure = all(state.pure for state in self.states.values())
+
+    def run_sync(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Any:
+        """:meth:`run` for a pure scope, as a plain call."""
+        state = self.start
+        states = self.states
+        while True:
+            nxt, data = state.step(data, ctx, lane)
+            if nxt is None:
+                return data
+            state = states[nxt]
 
     def run(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Generator[Any, Any, Any]:
         """Run this scope from StartAt to a terminal state; return the final output."""

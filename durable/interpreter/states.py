@@ -430,15 +430,21 @@ class Parallel(_Work):
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
         self.branches = tuple(compile_scope(b) for b in raw["Branches"])
+        self.pure_branches = all(scope.pure for scope in self.branches)
 
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
         ctx = frame.ctx
         branch_input = self.parameters(effective, frame) if self.parameters is not None else effective
         lane.prev = ctx.emit("ParallelStateStarted", lane.prev)
         started = lane.prev
-        children = tuple(Child(_starter(scope, branch_input, ctx, started)) for scope in self.branches)
         try:
-            results = yield Fork(children)
+            if self.pure_branches:
+                results = [scope.run_sync(branch_input, ctx, Lane(started)) for scope in self.branches]
+            else:
+                children = tuple(
+                    Child(_starter(scope, branch_input, ctx, started)) for scope in self.branches
+                )
+                results = yield Fork(children)
         except StatesFailure:
             lane.prev = ctx.emit("ParallelStateFailed", ctx.events)
             raise
@@ -529,18 +535,22 @@ class Map(_Work):
             "MapStateStarted", lane.prev, "mapStateStartedEventDetails", {"length": len(items)}
         )
         started = lane.prev
-        children = tuple(
-            Child(_iteration(self.processor, value, ctx, started, index, self.name))
-            for index, value in enumerate(inputs)
-        )
         tolerant = self.distributed and (count or pct)
         try:
-            results = yield Fork(
-                children,
-                max_concurrency,
-                tolerated_count=count if tolerant else None,
-                tolerated_percentage=pct if tolerant else None,
-            )
+            if self.processor.pure and not tolerant:
+                scope, name = self.processor, self.name
+                results = [_iterate(scope, value, ctx, started, i, name) for i, value in enumerate(inputs)]
+            else:
+                children = tuple(
+                    Child(_iteration(self.processor, value, ctx, started, index, self.name))
+                    for index, value in enumerate(inputs)
+                )
+                results = yield Fork(
+                    children,
+                    max_concurrency,
+                    tolerated_count=count if tolerant else None,
+                    tolerated_percentage=pct if tolerant else None,
+                )
         except StatesFailure:
             lane.prev = ctx.emit("MapStateFailed", ctx.events)
             raise
@@ -552,7 +562,7 @@ def _iteration(
     scope: Scope, value: Any, ctx: ExecutionContext, prev: int, index: int, name: str
 ) -> Callable[[], Generator[Any, Any, Any]]:
     def start() -> Generator[Any, Any, Any]:
-        detail = {"index": index, "name": name}
+        detail = {"index": index, "name": name} if ctx.history is not None else None
         started = ctx.emit("MapIterationStarted", prev, "mapIterationStartedEventDetails", detail)
         try:
             out = yield from scope.run(value, ctx, Lane(started))
@@ -563,6 +573,19 @@ def _iteration(
         return out
 
     return start
+
+
+def _iterate(scope: Scope, value: Any, ctx: ExecutionContext, prev: int, index: int, name: str) -> Any:
+    """One iteration of a pure item processor, run in place (same events as :func:`_iteration`)."""
+    detail = {"index": index, "name": name} if ctx.history is not None else None
+    started = ctx.emit("MapIterationStarted", prev, "mapIterationStartedEventDetails", detail)
+    try:
+        out = scope.run_sync(value, ctx, Lane(started))
+    except StatesFailure:
+        ctx.emit("MapIterationFailed", ctx.events, "mapIterationFailedEventDetails", detail)
+        raise
+    ctx.emit("MapIterationSucceeded", ctx.events, "mapIterationSucceededEventDetails", detail)
+    return out
 
 
 STATE_TYPES: dict[str, type[State]] = {
