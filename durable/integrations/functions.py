@@ -9,7 +9,6 @@ for AWS run unchanged.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import inspect
 import json
@@ -25,6 +24,7 @@ from typing import Any, Literal
 from ..errors import TaskFailed
 from ..interpreter.failure import StatesFailure
 from .base import TaskContext, TaskRequest
+from .threads import DaemonPool
 
 __all__ = ["ErrorFormat", "FunctionIntegration", "function_name"]
 
@@ -60,6 +60,7 @@ class FunctionIntegration:
 
     def __init__(self) -> None:
         self._functions: dict[str, _Function] = {}
+        self.threads = DaemonPool()
 
     def register(
         self,
@@ -136,7 +137,7 @@ class FunctionIntegration:
             except Exception as exc:  # user code: any exception is an ASL error
                 outcome = (False, exc)
         elif entry.blocking:
-            outcome = await asyncio.to_thread(_guarded, entry.fn, event, context)
+            outcome = await self.threads.run(_guarded, entry.fn, event, context)
         else:
             outcome = _guarded(entry.fn, event, context)
         ok, value = outcome

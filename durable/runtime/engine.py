@@ -146,6 +146,7 @@ class Engine:
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._tasks.clear()
+        self.functions.threads.shutdown()
 
     # -- integrations ----------------------------------------------------------------------
     def register_function(

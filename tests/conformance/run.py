@@ -243,7 +243,7 @@ def _definition(case: dict[str, Any]) -> Any:
 
 async def run_case(case: dict[str, Any]) -> dict[str, Any]:
     """Run one case; return the actual result in the shape of ``expected``."""
-    clock = ManualClock(autojump=0.02)
+    clock = ManualClock(autojump=0.005)
     async with Engine(clock=clock, region="us-east-1", account="111111111111", load_plugins=False) as engine:
         for spec in case.get("lambdas") or []:
             fn = lambda_handler(spec["source"], spec.get("handler", "handler.handler"))
