@@ -48,6 +48,7 @@ class ExecutionContext:
         "history",
         "input",
         "redrive_count",
+        "region",
         "role_arn",
         "services",
         "start_epoch",
@@ -71,7 +72,9 @@ class ExecutionContext:
         redrive_count: int = 0,
         history: list[dict[str, Any]] | None = None,
         first_event_id: int = 1,
+        region: str = "us-east-1",
     ) -> None:
+        self.region = region
         self.execution_arn = execution_arn
         self.execution_name = execution_name
         self.state_machine_arn = state_machine_arn

@@ -63,7 +63,7 @@ class Program:
         self.scope = Scope(definition)
 
     def run(self, data: Any, ctx: ExecutionContext) -> Generator[Any, Any, Any]:
-        return self.scope.run(data, ctx, Lane(1))
+        return self.scope.run(data, ctx, Lane(0))
 
 
 def parse_definition(definition: str | bytes | dict[str, Any]) -> tuple[Any, str]:

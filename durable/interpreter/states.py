@@ -35,6 +35,9 @@ Run = Generator[Any, Any, tuple[str | None, Any]]
 __all__ = ["STATE_TYPES", "Lane", "State"]
 
 
+_UNTRUNCATED = {"truncated": False}
+
+
 class Lane:
     """The event chain of one scope run: ``prev`` is the id ``previousEventId`` points at."""
 
@@ -81,7 +84,9 @@ class State:
             self.entered_type,
             lane.prev,
             "stateEnteredEventDetails",
-            {"name": self.name, "input": data} if ctx.history is not None else None,
+            {"input": data, "inputDetails": _UNTRUNCATED, "name": self.name}
+            if ctx.history is not None
+            else None,
         )
         lane.prev = entered
         return Frame(ctx, self.name, entered, self.retriable)
@@ -94,7 +99,9 @@ class State:
                 self.exited_type,
                 lane.prev,
                 "stateExitedEventDetails",
-                {"name": self.name, "output": out} if ctx.history is not None else None,
+                {"name": self.name, "output": out, "outputDetails": _UNTRUNCATED}
+                if ctx.history is not None
+                else None,
             )
 
     def _located(self, fault: RuntimeFault, frame: Frame) -> StatesFailure:
@@ -377,6 +384,13 @@ class Task(_Work):
             self.family = "Activity"
         else:
             self.family = "Task"
+        self.event_key = self.family[0].lower() + self.family[1:]
+        # arn:aws:states:::lambda:invoke -> ("lambda", "invoke"); aws-sdk:s3:getObject -> ("aws-sdk:s3", ...)
+        parts = self.resource.split(":::", 1)[-1].split(":")
+        if parts[0] == "aws-sdk" and len(parts) > 2:
+            self.resource_type, self.resource_name = f"aws-sdk:{parts[1]}", ":".join(parts[2:])
+        else:
+            self.resource_type, self.resource_name = parts[0], ":".join(parts[1:])
 
     def _seconds(self, literal: Any, path: Path | None, field: str, effective: Any, frame: Frame) -> Any:
         if path is None:
@@ -402,15 +416,35 @@ class Task(_Work):
             self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", effective, frame
         )
         credentials = self.credentials(effective, frame) if self.credentials is not None else None
-        family = self.family
+        family, key = self.family, self.event_key
         recording = ctx.history is not None
+        if recording:
+            scheduled: dict[str, Any] = (
+                {"resource": self.resource, "input": payload, "inputDetails": {"truncated": False}}
+                if family != "Task"
+                else {
+                    "resourceType": self.resource_type,
+                    "resource": self.resource_name,
+                    "region": ctx.region,
+                    "parameters": payload,
+                }
+            )
+            if timeout is not None:
+                scheduled["timeoutInSeconds"] = timeout
+            if heartbeat is not None:
+                scheduled["heartbeatInSeconds"] = heartbeat
+            if credentials is not None:
+                scheduled["taskCredentials"] = {"roleArn": credentials.get("RoleArn")}
         lane.prev = ctx.emit(
-            f"{family}Scheduled",
-            lane.prev,
-            f"{family[0].lower()}{family[1:]}ScheduledEventDetails",
-            {"resource": self.resource, "parameters": payload} if recording else None,
+            f"{family}Scheduled", lane.prev, f"{key}ScheduledEventDetails", scheduled if recording else None
         )
-        lane.prev = ctx.emit(f"{family}Started", lane.prev)
+        if family != "Activity":  # an activity is started when a worker takes it
+            lane.prev = ctx.emit(
+                f"{family}Started",
+                lane.prev,
+                f"{key}StartedEventDetails",
+                self._tag({}) if recording else None,
+            )
         try:
             result = yield InvokeTask(
                 self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials
@@ -418,10 +452,28 @@ class Task(_Work):
             check_size(result, self.result_owner)
         except StatesFailure as failure:
             kind = "TimedOut" if failure.error == F.TIMEOUT else "Failed"
-            lane.prev = ctx.emit(f"{family}{kind}", lane.prev)
+            details = None
+            if recording:
+                details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
+                if kind == "TimedOut":
+                    details.pop("cause", None)
+                details = self._tag(details)
+            lane.prev = ctx.emit(f"{family}{kind}", lane.prev, f"{key}{kind}EventDetails", details)
             raise
-        lane.prev = ctx.emit(f"{family}Succeeded", lane.prev)
+        lane.prev = ctx.emit(
+            f"{family}Succeeded",
+            lane.prev,
+            f"{key}SucceededEventDetails",
+            self._tag({"output": result, "outputDetails": {"truncated": False}}) if recording else None,
+        )
         return result
+
+    def _tag(self, details: dict[str, Any]) -> dict[str, Any]:
+        """Task-family events name the resource; Lambda and activity events do not."""
+        if self.family == "Task":
+            details["resourceType"] = self.resource_type
+            details["resource"] = self.resource_name
+        return details
 
 
 class Parallel(_Work):

@@ -45,12 +45,15 @@ async def run_in_memory(
         express=express,
         history=history,
         first_event_id=0,
+        region=driver.region,
     )
     ctx.emit(
         "ExecutionStarted",
         0,
         "executionStartedEventDetails",
-        {"input": input, "roleArn": machine.role_arn} if history is not None else None,
+        {"input": input, "inputDetails": {"truncated": False}, "roleArn": machine.role_arn}
+        if history is not None
+        else None,
     )
     result = Execution(
         execution_arn=execution_arn,
@@ -84,7 +87,12 @@ async def run_in_memory(
     else:
         result.status = ExecutionStatus.SUCCEEDED
         result.output = value
-        ctx.emit("ExecutionSucceeded", ctx.events, "executionSucceededEventDetails", {"output": value})
+        ctx.emit(
+            "ExecutionSucceeded",
+            ctx.events,
+            "executionSucceededEventDetails",
+            {"output": value, "outputDetails": {"truncated": False}},
+        )
     result.stop_date = clock.now()
     return result
 

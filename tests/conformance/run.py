@@ -43,6 +43,7 @@ RUN_APIS = {"StartExecution", "StartSyncExecution"}
 class Outcome:
     verdict: str  # "pass" | "fail" | "skip"
     reason: str = ""
+    history: str | None = None  # None: not compared; "" match; else the first difference
 
 
 @dataclass
@@ -50,9 +51,15 @@ class Report:
     by_category: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     skip_reasons: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    history: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    history_failures: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, case: dict[str, Any], outcome: Outcome) -> None:
         self.by_category[case.get("category", "?")][outcome.verdict] += 1
+        if outcome.history is not None:
+            self.history[case.get("category", "?")]["match" if not outcome.history else "differ"] += 1
+            if outcome.history:
+                self.history_failures.append((case["id"], outcome.history))
         if outcome.verdict == "skip":
             self.skip_reasons[outcome.reason] += 1
         elif outcome.verdict == "fail":
@@ -108,6 +115,7 @@ class Matcher:
     def __init__(self, wildcards: list[dict[str, Any]], tokens: list[str] | None = None) -> None:
         # An expected value that *is* one of the case's placeholder tokens matches anything.
         self.whole = set(tokens or [])
+        self.placeholder_words = False
         self.values: dict[str, list[str]] = {}
         self.keys: dict[str, list[str]] = {}
         for w in wildcards or []:
@@ -118,6 +126,9 @@ class Matcher:
         """None when equal; else a description of the first difference."""
         if isinstance(expected, str) and (expected in self.whole or _key_value_mask(expected, pointer)):
             return None
+        if self.placeholder_words and isinstance(expected, str) and isinstance(actual, str):
+            if _placeholder_pattern(expected).match(actual):
+                return None
         tokens = self.values.get(pointer)
         if tokens is not None and isinstance(expected, str):
             if expected in tokens:
@@ -173,6 +184,13 @@ class Matcher:
         return None
 
 
+def _placeholder_pattern(expected: str) -> re.Pattern[str]:
+    """``<...>`` segments and the known replacement words match any text."""
+    parts = re.split(r"(<[^<>]+>|" + "|".join(_HISTORY_PLACEHOLDERS) + ")", expected)
+    body = "".join(".*" if i % 2 else re.escape(p) for i, p in enumerate(parts))
+    return re.compile("^" + body + "$", re.DOTALL)
+
+
 def _key_value_mask(expected: str, pointer: str) -> bool:
     """The recordings mask some fields (request ids, trace ids) by replacing the value with its
     own key name; such an expected value stands for any value."""
@@ -220,6 +238,60 @@ def compare(case: dict[str, Any], actual: dict[str, Any]) -> str | None:
         if diff:
             return diff
     return None
+
+
+def compare_history(case: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    """ "" when the recorded history matches AWS's, else the first difference."""
+    expected_types = case.get("history_types") or []
+    actual_types = [e["type"] for e in events]
+    sorted_flag = "history_parallel_sorted" in (case.get("flags") or [])
+    if sorted_flag:
+        if Counter(expected_types) != Counter(actual_types):
+            want, have = Counter(expected_types), Counter(actual_types)
+            diff = (want - have) + (have - want)
+            return f"history types differ (multiset): {dict(diff)}"
+    elif expected_types != actual_types:
+        for i, (e, a) in enumerate(zip(expected_types, actual_types, strict=False)):
+            if e != a:
+                return f"history event #{i + 1}: expected {e}, got {a}"
+        return f"history: expected {len(expected_types)} events, got {len(actual_types)}"
+    expected_events = case.get("history_events") or []
+    if sorted_flag or len(expected_events) != len(events):
+        return ""
+    matcher = Matcher([], list(case.get("tokens") or []) + list(_HISTORY_PLACEHOLDERS))
+    matcher.placeholder_words = True
+    for want, got in zip(expected_events, events, strict=True):
+        for key, value in want.items():
+            if not key.endswith("EventDetails") and key not in ("id", "previousEventId"):
+                continue
+            have = got.get(key)
+            diff = matcher.equal(_parse_half(value), _parse_half(have), f"/{want['type']}#{want['id']}/{key}")
+            if diff:
+                return f"history details: {diff}"
+    return ""
+
+
+# Replacement words the recordings use in histories without listing them among the case tokens.
+_HISTORY_PLACEHOLDERS = ("timestamp", "date", "snf_role_arn", "lambda_function_name", "function_name")
+
+
+def _parse_half(value: Any) -> Any:
+    """Undo the snapshot's half-parsing: JSON text fields inside event details become values."""
+    if isinstance(value, dict):
+        return {k: (_maybe_json(v) if k in _JSON_FIELDS else _parse_half(v)) for k, v in value.items()}
+    return value
+
+
+_JSON_FIELDS = {"input", "output", "parameters", "cause"}
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -288,6 +360,8 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
             out["output"] = execution.output
         out["error"] = execution.error
         out["cause"] = execution.cause
+        if execution.history is not None:
+            out["history"] = execution.history
         return out
 
 
@@ -302,7 +376,10 @@ async def evaluate(case: dict[str, Any]) -> Outcome:
     except Exception as exc:  # a crash of the engine is a failure of the case, with its trace
         return Outcome("fail", f"raised {type(exc).__name__}: {exc}")
     diff = compare(case, actual)
-    return Outcome("pass") if diff is None else Outcome("fail", diff)
+    history = None
+    if case.get("history_types") and actual.get("history") is not None:
+        history = compare_history(case, actual["history"])
+    return Outcome("pass" if diff is None else "fail", diff or "", history)
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:
@@ -310,11 +387,15 @@ def load_cases(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-async def run_all(cases: list[dict[str, Any]], verbose: bool = False) -> Report:
+async def run_all(
+    cases: list[dict[str, Any]], verbose: bool = False, history_verbose: bool = False
+) -> Report:
     report = Report()
     for case in cases:
         outcome = await evaluate(case)
         report.add(case, outcome)
+        if history_verbose and outcome.history:
+            print(f"HIST {case['id']}\n     {outcome.history}")
         if verbose or outcome.verdict == "fail":
             print(
                 f"{outcome.verdict.upper():4} {case['id']}"
@@ -332,6 +413,11 @@ def print_report(report: Report) -> None:
         print("skipped, by reason:")
         for reason, n in report.skip_reasons.most_common():
             print(f"  {n:4}  {reason}")
+    if report.history:
+        print("history (GetExecutionHistory) match per category (matched / compared):")
+        for category in sorted(report.history):
+            h = report.history[category]
+            print(f"  {category:24} {h['match']:4} / {h['match'] + h['differ']:4}")
     t = report.totals()
     print(f"{t['pass']} passed, {t['fail']} failed, {t['skip']} skipped")
 
@@ -344,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--category", action="append", help="only these categories")
     parser.add_argument("--id", help="only cases whose id contains this text")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every case")
+    parser.add_argument("--history", action="store_true", help="print each history difference")
     args = parser.parse_args(argv)
     if not args.cases.exists():
         print(f"cases file not found: {args.cases}")
@@ -354,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if c.get("category") in args.category]
     if args.id:
         cases = [c for c in cases if args.id in c["id"]]
-    report = asyncio.run(run_all(cases, args.verbose))
+    report = asyncio.run(run_all(cases, args.verbose, args.history))
     print_report(report)
     return 1 if report.totals()["fail"] else 0
 
