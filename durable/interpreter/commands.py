@@ -55,3 +55,17 @@ class Fork:
 class ChildFailure:
     error: str | None
     cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitToken:
+    """Wait until the task token is answered (SendTaskSuccess / SendTaskFailure), expires
+    (``timeout_seconds`` from now, or ``heartbeat_seconds`` without a heartbeat), or — for an
+    activity (``activity_arn`` set) — until a worker takes ``input`` and answers."""
+
+    token: str
+    state_name: str
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    activity_arn: str | None = None
+    input: Any = None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import failure as F
 from .choice import Predicate, compile_rule, parse_timestamp
-from .commands import Child, ChildFailure, Fork, InvokeTask, Sleep
+from .commands import AwaitToken, Child, ChildFailure, Fork, InvokeTask, Sleep
 from .context import ExecutionContext, Frame
 from .data import (
     apply_result_path,
@@ -446,9 +446,21 @@ class Task(_Work):
                 self._tag({}) if recording else None,
             )
         try:
-            result = yield InvokeTask(
-                self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials
-            )
+            if family == "Activity":
+                assert frame.token is not None
+                result = yield AwaitToken(frame.token, self.name, timeout, heartbeat, self.resource, payload)
+            else:
+                result = yield InvokeTask(
+                    self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials
+                )
+                if frame.token is not None:  # .waitForTaskToken: the call was the submission
+                    lane.prev = ctx.emit(
+                        "TaskSubmitted",
+                        lane.prev,
+                        "taskSubmittedEventDetails",
+                        self._tag({"output": result, "outputDetails": _UNTRUNCATED}) if recording else None,
+                    )
+                    result = yield AwaitToken(frame.token, self.name, timeout, heartbeat)
             check_size(result, self.result_owner)
         except StatesFailure as failure:
             kind = "TimedOut" if failure.error == F.TIMEOUT else "Failed"

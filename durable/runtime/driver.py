@@ -42,25 +42,40 @@ class Driver:
         self.region = region
         self.account = account
 
-    async def drive(self, gen: Gen, cmd: Any, execution_arn: str, state_machine_arn: str) -> Any:
-        """Continue ``gen`` (which just yielded ``cmd``) to completion; return its output."""
+    async def drive(
+        self, gen: Gen, cmd: Any, execution_arn: str, state_machine_arn: str, lane: Any = None
+    ) -> Any:
+        """Continue ``gen`` (which just yielded ``cmd``) to completion; return its output.
+
+        ``lane`` names the branch/iteration the generator runs (used by journaled drivers).
+        """
         try:
             while True:
                 value: Any = None
                 exc: StatesFailure | None = None
                 try:
-                    value = await self.execute(cmd, execution_arn, state_machine_arn)
+                    value = await self.execute(cmd, execution_arn, state_machine_arn, lane)
                 except StatesFailure as failure:
                     exc = failure
                 try:
-                    cmd = gen.throw(exc) if exc is not None else gen.send(value)
+                    cmd = self.resume(gen, value, exc, lane)
                 except StopIteration as stop:
                     return stop.value
         except BaseException:
             gen.close()
             raise
 
-    async def execute(self, cmd: Any, execution_arn: str, state_machine_arn: str) -> Any:
+    def resume(self, gen: Gen, value: Any, exc: StatesFailure | None, lane: Any) -> Any:
+        """Resume ``gen`` with a command's result (or failure); return its next command."""
+        return gen.throw(exc) if exc is not None else gen.send(value)
+
+    def start_child(self, gen: Gen, lane: Any) -> tuple[bool, Any]:
+        return step(gen)
+
+    def lanes_for(self, parent: Any, count: int) -> list[Any]:
+        return [None] * count
+
+    async def execute(self, cmd: Any, execution_arn: str, state_machine_arn: str, lane: Any = None) -> Any:
         kind = type(cmd)
         if kind is InvokeTask:
             return await self.invoke(cmd, execution_arn, state_machine_arn)
@@ -68,7 +83,7 @@ class Driver:
             await self.clock.sleep_until(cmd.until)
             return None
         if kind is Fork:
-            return await self.fork(cmd, execution_arn, state_machine_arn)
+            return await self.fork(cmd, execution_arn, state_machine_arn, lane)
         raise TypeError(f"unknown interpreter command {cmd!r}")
 
     async def invoke(self, cmd: InvokeTask, execution_arn: str, state_machine_arn: str) -> Any:
@@ -97,9 +112,12 @@ class Driver:
         except DeadlineExceeded:
             raise StatesFailure(F.TIMEOUT, "") from None
 
-    async def fork(self, cmd: Fork, execution_arn: str, state_machine_arn: str) -> list[Any]:
+    async def fork(
+        self, cmd: Fork, execution_arn: str, state_machine_arn: str, lane: Any = None
+    ) -> list[Any]:
         children = cmd.children
         total = len(children)
+        lanes = self.lanes_for(lane, total)
         results: list[Any] = [None] * total
         limit = cmd.max_concurrency if cmd.max_concurrency > 0 else total or 1
         tolerant = cmd.tolerated_count is not None or cmd.tolerated_percentage is not None
@@ -140,7 +158,7 @@ class Driver:
                     await reap()
                 gen = child.start()
                 try:
-                    finished, value = step(gen)
+                    finished, value = self.start_child(gen, lanes[index])
                 except StatesFailure as failure:
                     failed(index, failure)
                     continue
@@ -148,7 +166,9 @@ class Driver:
                     results[index] = value
                 else:
                     running[
-                        asyncio.ensure_future(self.drive(gen, value, execution_arn, state_machine_arn))
+                        asyncio.ensure_future(
+                            self.drive(gen, value, execution_arn, state_machine_arn, lanes[index])
+                        )
                     ] = index
             while running:
                 await reap()

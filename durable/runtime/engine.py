@@ -14,11 +14,8 @@ import msgspec
 from ..errors import (
     DefinitionError,
     Diagnostic,
-    ExecutionAlreadyExists,
-    ExecutionDoesNotExist,
     InvalidArn,
     InvalidExecutionInput,
-    InvalidName,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
     StateMachineTypeNotSupported,
@@ -30,17 +27,20 @@ from ..integrations.registry import IntegrationRegistry
 from ..interpreter.data import MAX_PAYLOAD_BYTES
 from ..interpreter.program import Program, compile_program, parse_definition
 from ..interpreter.validate import validate_definition
+from ..store.base import Store, WriteBatch
 from .clock import Clock, SystemClock
 from .driver import Driver
+from .executions import ExecutionsAPI, machine_record
+from .executions import machine_from as _machine_from
 from .executor import EXPRESS_MAX_SECONDS, run_in_memory
-from .models import Execution, ExecutionStatus, StateMachine, StateMachineType
+from .models import Execution, StateMachine, StateMachineType, check_name
 from .services import RuntimeServices
+from .standard import StandardExecutions
 
 __all__ = ["Engine", "ValidationResult"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 _NO_INPUT = object()
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -58,11 +58,6 @@ class ValidationResult:
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "truncated": self.truncated,
         }
-
-
-def _check_name(name: str, what: str) -> None:
-    if not name or len(name) > 80 or _BAD_NAME.search(name):
-        raise InvalidName(f"Invalid Name: '{name}'" if what else name)
 
 
 def parse_input(text: str | bytes) -> Any:
@@ -98,7 +93,7 @@ def _jackson(exc: json.JSONDecodeError) -> str:
     return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
 
 
-class Engine:
+class Engine(ExecutionsAPI):
     """An embedded Step Functions engine.
 
     ``async with Engine() as engine:`` — register local functions, create state machines
@@ -117,6 +112,7 @@ class Engine:
         seed: int | None = None,
         load_plugins: bool = True,
         express_max_seconds: float = EXPRESS_MAX_SECONDS,
+        store: Store | None = None,
     ) -> None:
         self.url = url
         self.clock: Clock = clock or SystemClock()
@@ -132,13 +128,38 @@ class Engine:
         self._programs: dict[tuple[str, str], Program] = {}
         self._executions: dict[str, Execution] = {}
         self._tasks: dict[str, asyncio.Task[Execution]] = {}
+        self._opened = False
+        if store is None:
+            if url is None or url == "memory://":
+                from ..store.memory import MemoryStore
+
+                store = MemoryStore()
+            else:
+                from ..store.url import open_store
+
+                store = open_store(url)
+        self.store: Store = store
+        self.standard = StandardExecutions(
+            self.store, self.driver, self.clock, lambda text: self.compile(text, "STANDARD")
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> Engine:
+        await self.open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def open(self) -> None:
+        """Open the store, load state machines, and resume every running Standard execution."""
+        if self._opened:
+            return
+        self._opened = True
+        await self.store.open()
+        for record in await self.store.list_state_machines():
+            self._machines[record.arn] = _machine_from(record)
+        await self.standard.start()
 
     async def close(self) -> None:
         for task in self._tasks.values():
@@ -146,6 +167,10 @@ class Engine:
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._tasks.clear()
+        if self._opened:
+            await self.standard.close()
+            await self.store.close()
+            self._opened = False
         self.functions.threads.shutdown()
 
     # -- integrations ----------------------------------------------------------------------
@@ -213,7 +238,7 @@ class Engine:
     ) -> StateMachine:
         if version_description is not None and not publish:
             raise ValidationError("Version description can only be set when publish is true")
-        _check_name(name, "state machine")
+        check_name(name)
         kind = StateMachineType(type)
         program = self.compile(definition, kind.value)
         arn = self._arn(name)
@@ -224,6 +249,8 @@ class Engine:
                 return existing
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
         machine = StateMachine(arn, name, kind, program.text, role, self.clock.now())
+        await self._ensure_open()
+        await self.store.commit(WriteBatch(state_machines=[machine_record(machine)]))
         self._machines[arn] = machine
         return machine
 
@@ -235,6 +262,8 @@ class Engine:
             machine.definition = self.compile(definition, machine.type.value).text
         if role_arn is not None:
             machine.role_arn = role_arn
+        await self._ensure_open()
+        await self.store.commit(WriteBatch(state_machines=[machine_record(machine)]))
         return machine
 
     async def describe_state_machine(self, arn: str) -> StateMachine:
@@ -252,7 +281,9 @@ class Engine:
         return sorted(self._machines.values(), key=lambda m: m.name)
 
     async def delete_state_machine(self, arn: str) -> None:
-        self._machines.pop(arn, None)
+        if self._machines.pop(arn, None) is not None:
+            await self._ensure_open()
+            await self.store.commit(WriteBatch(deleted_state_machines=[arn]))
 
     # -- executions --------------------------------------------------------------------------
     def _input(self, input: Any, input_json: str | bytes | None) -> Any:
@@ -288,7 +319,7 @@ class Engine:
             )
         value = self._input(input, input_json)
         exec_name = name or self.services.uuid4()
-        _check_name(exec_name, "execution")
+        check_name(exec_name)
         arn = self._execution_arn(machine, exec_name)
         return await self._run(machine, value, exec_name, arn, sync=True, record_history=record_history)
 
@@ -326,62 +357,3 @@ class Engine:
             max_seconds=self.express_max_seconds if express else None,
             record_history=record_history,
         )
-
-    async def start_execution(
-        self,
-        state_machine_arn: str,
-        input: Any = _NO_INPUT,
-        *,
-        input_json: str | bytes | None = None,
-        name: str | None = None,
-    ) -> Execution:
-        """Start an execution in the background (AWS ``StartExecution``); returns it RUNNING.
-
-        Standard executions currently run in memory on this engine's event loop; durable
-        (SQLite) Standard executions replace this without changing the call.
-        """
-        machine = await self.describe_state_machine(state_machine_arn)
-        value = self._input(input, input_json)
-        express = machine.type is StateMachineType.EXPRESS
-        exec_name = name or self.services.uuid4()
-        _check_name(exec_name, "execution")
-        arn = self._execution_arn(machine, exec_name)
-        if not express and arn in self._executions:
-            previous = self._executions[arn]
-            if previous.status is ExecutionStatus.RUNNING and previous.input == value:
-                return previous
-            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
-        placeholder = Execution(arn, machine.arn, exec_name, ExecutionStatus.RUNNING, self.clock.now(), value)
-        self._executions[arn] = placeholder
-
-        async def run() -> Execution:
-            result = await self._run(machine, value, exec_name, arn, sync=False, record_history=not express)
-            self._executions[arn] = result
-            return result
-
-        self._tasks[arn] = asyncio.ensure_future(run())
-        return placeholder
-
-    async def describe_execution(self, execution_arn: str) -> Execution:
-        execution = self._executions.get(execution_arn)
-        if execution is None:
-            raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
-        return execution
-
-    async def wait_for_execution(self, execution_arn: str) -> Execution:
-        """Wait until the execution stops; return its final record."""
-        task = self._tasks.get(execution_arn)
-        if task is not None:
-            try:
-                return await asyncio.shield(task)
-            finally:
-                if task.done():
-                    self._tasks.pop(execution_arn, None)
-        return await self.describe_execution(execution_arn)
-
-    async def list_executions(self, state_machine_arn: str, status: str | None = None) -> list[Execution]:
-        return [
-            e
-            for e in self._executions.values()
-            if e.state_machine_arn == state_machine_arn and (status is None or str(e.status) == status)
-        ]

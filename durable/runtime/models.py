@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Execution", "ExecutionStatus", "StateMachine", "StateMachineType"]
+from ..errors import InvalidName
+
+__all__ = ["Execution", "ExecutionStatus", "StateMachine", "StateMachineType", "check_name"]
+
+_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+
+
+def check_name(name: str) -> None:
+    """AWS's rules for state machine, execution and activity names (``InvalidName``)."""
+    if not name or len(name) > 80 or _BAD_NAME.search(name):
+        raise InvalidName(f"Invalid Name: '{name}'")
 
 
 class ExecutionStatus(enum.StrEnum):

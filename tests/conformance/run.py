@@ -360,8 +360,8 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
             out["output"] = execution.output
         out["error"] = execution.error
         out["cause"] = execution.cause
-        if execution.history is not None:
-            out["history"] = execution.history
+        if api == "StartExecution" and kind == "STANDARD":
+            out["history"] = await engine.get_execution_history(execution.execution_arn)
         return out
 
 

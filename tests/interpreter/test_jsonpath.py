@@ -106,7 +106,9 @@ async def test_a_definite_path_that_matches_nothing_is_states_runtime(path: str,
 async def test_output_path_misses_are_states_runtime_too() -> None:
     result = await run_pass({"OutputPath": "$.gone"}, {"a": 1})
     assert result.error == "States.Runtime"
-    assert result.cause is not None and result.cause.endswith("Invalid path '$.gone' : No results for path: $['gone']")
+    assert result.cause is not None and result.cause.endswith(
+        "Invalid path '$.gone' : No results for path: $['gone']"
+    )
 
 
 async def test_context_object_paths_in_input_path() -> None:
@@ -163,7 +165,7 @@ def test_definite_paths(text: str, definite: bool) -> None:
         ("$.a[-1]", {"a": [1, 2, 3]}, 3),
         ("$.a[-3]", {"a": [1, 2, 3]}, 1),
         ("$['a.b']", {"a.b": 5}, 5),
-        ("$[\"q\"]", {"q": 6}, 6),
+        ('$["q"]', {"q": 6}, 6),
         ("$['it\\'s']", {"it's": 1}, 1),
         ("$[0][1]", [[1, 2]], 2),
         ("$.a", {"a": None}, None),

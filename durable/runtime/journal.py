@@ -1,0 +1,225 @@
+"""The replay journal of one Standard execution.
+
+A Standard execution is the deterministic interpreter plus a record of everything that was
+not deterministic: results of commands (task results and failures, timer firings) and values
+of services (ids, random numbers, task tokens). Each entry belongs to a *lane* — the root
+scope ``""`` or a branch/iteration ``"<parent>/<fork>.<index>"`` — and lanes are replayed
+independently, so concurrent branches replay correctly whatever order they ran in.
+
+While a lane still has recorded entries it *replays*: emitted history events take their
+recorded ids and times (nothing is written again), commands take their recorded results
+(nothing is re-run). When its entries run out it goes *live*: new events and entries are
+buffered in :attr:`Journal.batch` and written by the executor before any effect is released.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from ..interpreter.context import ExecutionContext
+from ..store.base import EventRecord, JournalRecord, WriteBatch
+from .clock import Clock
+
+__all__ = ["Journal", "JournalContext", "Lane", "ReplayDivergence", "details_key"]
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+class ReplayDivergence(Exception):
+    """The journal does not fit the program (the definition changed under a running execution)."""
+
+
+def details_key(event_type: str) -> str | None:
+    """The ``HistoryEvent`` member holding an event type's details."""
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+class Lane:
+    """One branch of an execution's journal: its recorded entries still to replay."""
+
+    __slots__ = ("forks", "live", "name", "pending", "replayed", "seq", "time")
+
+    def __init__(self, name: str, recorded: Iterable[JournalRecord] = ()) -> None:
+        self.name = name
+        self.pending: deque[JournalRecord] = deque(recorded)
+        self.seq = max((r.seq for r in self.pending), default=0)
+        self.forks = 0
+        self.time = 0.0
+        self.replayed = False  # consumed a recorded entry
+        self.live = False  # wrote a new entry
+
+    @property
+    def replaying(self) -> bool:
+        return bool(self.pending)
+
+
+class Journal:
+    """Replay state and write buffer of one execution; also its interpreter ``Services``."""
+
+    def __init__(
+        self,
+        execution_arn: str,
+        clock: Clock,
+        records: Iterable[JournalRecord] = (),
+        *,
+        last_event_id: int = 0,
+        start_time: float = 0.0,
+    ) -> None:
+        self.execution_arn = execution_arn
+        self.clock = clock
+        by_lane: dict[str, list[JournalRecord]] = {}
+        for r in records:
+            by_lane.setdefault(r.lane, []).append(r)
+        self.lanes: dict[str, Lane] = {}
+        for name, recs in by_lane.items():
+            recs.sort(key=lambda r: r.seq)
+            lane = Lane(name, recs)
+            self.lanes[name] = lane
+        self.current = self.lane("")
+        self.current.time = start_time
+        self.last_event_id = last_event_id
+        self.batch = WriteBatch()
+        self._rng = random.Random()
+
+    # -- lanes ----------------------------------------------------------------------------------
+    def lane(self, name: str) -> Lane:
+        lane = self.lanes.get(name)
+        if lane is None:
+            lane = self.lanes[name] = Lane(name)
+        return lane
+
+    def enter(self, lane: Lane) -> None:
+        self.current = lane
+
+    def child_lanes(self, parent: Lane, count: int) -> list[Lane]:
+        parent.forks += 1
+        return [self.lane(f"{parent.name}/{parent.forks}.{i}") for i in range(count)]
+
+    @property
+    def replaying(self) -> bool:
+        return any(lane.pending for lane in self.lanes.values())
+
+    # -- entries ----------------------------------------------------------------------------------
+    def _next(self, lane: Lane, kinds: tuple[str, ...]) -> JournalRecord | None:
+        if not lane.pending:
+            return None
+        entry = lane.pending[0]
+        if entry.kind not in kinds:
+            raise ReplayDivergence(
+                f"lane {lane.name!r} entry {entry.seq}: recorded {entry.kind!r}, program asked for {kinds}"
+            )
+        lane.pending.popleft()
+        lane.replayed = True
+        return entry
+
+    def record(self, lane: Lane, kind: str, payload: Any) -> int:
+        lane.seq += 1
+        lane.live = True
+        self.batch.journal.append(
+            JournalRecord(
+                execution_arn=self.execution_arn,
+                lane=lane.name,
+                seq=lane.seq,
+                kind=kind,
+                payload=_encode(payload).decode(),
+            )
+        )
+        return lane.seq
+
+    def replay_outcome(self, lane: Lane) -> tuple[bool, Any] | None:
+        """A recorded command outcome for the lane: ``(ok, value)``, or None when live."""
+        entry = self._next(lane, ("result", "failure", "fired"))
+        if entry is None:
+            return None
+        value = _decode(entry.payload)
+        return entry.kind != "failure", value
+
+    # -- history events ---------------------------------------------------------------------------
+    def emit(self, type_: str, previous: int, details: Any) -> int:
+        lane = self.current
+        entry = self._next(lane, ("event",)) if lane.pending else None
+        if entry is not None:
+            event_id, when = _decode(entry.payload)
+            lane.time = when
+            return int(event_id)
+        self.last_event_id += 1
+        now = self.clock.now()
+        lane.time = now
+        self.record(lane, "event", [self.last_event_id, now])
+        self.batch.events.append(
+            EventRecord(
+                execution_arn=self.execution_arn,
+                id=self.last_event_id,
+                type=type_,
+                previous_event_id=previous,
+                timestamp=now,
+                details=None if details is None else _encode(details).decode(),
+            )
+        )
+        return self.last_event_id
+
+    # -- interpreter services (deterministic under replay) ---------------------------------------
+    def now(self) -> float:
+        """Replaying: the time of the lane's last recorded event (so a Wait's due time and
+        ``$$.State.EnteredTime`` come out as they did originally); live: the clock."""
+        lane = self.current
+        return lane.time if lane.replayed and not lane.live else self.clock.now()
+
+    def skip_replay(self) -> None:
+        """Treat every recorded entry as consumed (to append after them without replaying)."""
+        for lane in self.lanes.values():
+            lane.pending.clear()
+
+    def _value(self, make: Any) -> Any:
+        lane = self.current
+        entry = self._next(lane, ("value",))
+        if entry is not None:
+            return _decode(entry.payload)
+        value = make()
+        self.record(lane, "value", value)
+        return value
+
+    def uuid4(self) -> str:
+        def make() -> str:
+            h = f"{self._rng.getrandbits(128):032x}"
+            return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+
+        return str(self._value(make))
+
+    def random(self) -> float:
+        return float(self._value(self._rng.random))
+
+    def random_int(self, start: int, end: int) -> int:
+        return int(self._value(lambda: self._rng.randint(min(start, end), max(start, end))))
+
+    def task_token(self) -> str:
+        return str(self._value(lambda: secrets.token_urlsafe(48)))
+
+    def take_batch(self) -> WriteBatch:
+        batch, self.batch = self.batch, WriteBatch()
+        return batch
+
+
+class JournalContext(ExecutionContext):
+    """An execution context whose events go through the journal (recorded or replayed)."""
+
+    __slots__ = ("journal",)
+
+    def __init__(self, journal: Journal, **kwargs: Any) -> None:
+        super().__init__(services=journal, history=[], **kwargs)
+        self.journal = journal
+
+    def emit(self, type_: str, previous: int, details_key: str | None = None, details: Any = None) -> int:
+        self.events = self.journal.emit(type_, previous, details)
+        return self.events

@@ -1,0 +1,509 @@
+"""Durable Standard executions: journaled, persisted before effects, resumed after a crash.
+
+An execution runs the same interpreter as Express. Its :class:`~durable.runtime.journal.Journal`
+records every non-deterministic outcome; the buffered events and entries are committed to
+the store *before* any effect is released (a task invoked, a timer armed, a token handed
+out, the result reported). After a crash, an execution is rebuilt by replaying its journal:
+recorded tasks are never invoked again, a task whose result was not recorded is invoked
+again (at-least-once), timers keep their original due times.
+
+An execution whose root scope waits on a long timer or a task token is *parked*: its
+coroutine ends and only the store (and a heap entry for a timer) remembers it, so waiting
+executions cost no coroutine. A waiting branch of a Parallel or Map keeps its execution
+resident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from ..interpreter import failure as F
+from ..interpreter.commands import AwaitToken, InvokeTask, Sleep
+from ..interpreter.failure import StatesFailure
+from ..interpreter.program import Program
+from ..store.base import ExecutionRecord, JournalRecord, Store, TimerRecord, TokenRecord, WriteBatch
+from .clock import Clock
+from .driver import Driver, Gen
+from .journal import Journal, JournalContext, Lane
+
+__all__ = ["PARK_AFTER_SECONDS", "StandardExecutions"]
+
+PARK_AFTER_SECONDS = 1.0
+TIMEOUT_KEY = "execution-timeout"
+PARK_PREFIX = "park:"
+_NEVER = 1e18
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+_FINAL_EVENTS = {
+    "SUCCEEDED": "ExecutionSucceeded",
+    "FAILED": "ExecutionFailed",
+    "TIMED_OUT": "ExecutionTimedOut",
+    "ABORTED": "ExecutionAborted",
+}
+
+
+class _Parked(Exception):
+    pass
+
+
+class _Stopped(Exception):
+    def __init__(self, status: str, error: str | None, cause: str | None) -> None:
+        self.status, self.error, self.cause = status, error, cause
+
+
+@dataclass
+class _Running:
+    record: ExecutionRecord
+    journal: Journal
+    ctx: JournalContext
+    task: asyncio.Task[None] | None = None
+    stop: _Stopped | None = None
+    waiters: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+
+
+class _ExecutionDriver(Driver):
+    """Drives one execution's generators lane by lane through its journal."""
+
+    def __init__(self, owner: StandardExecutions, run: _Running) -> None:
+        base = owner.driver
+        super().__init__(base.clock, base.registry, base.region, base.account)
+        self.owner = owner
+        self.run = run
+        self.journal = run.journal
+
+    def resume(self, gen: Gen, value: Any, exc: StatesFailure | None, lane: Any) -> Any:
+        self.journal.enter(lane)
+        return gen.throw(exc) if exc is not None else gen.send(value)
+
+    def start_child(self, gen: Gen, lane: Any) -> tuple[bool, Any]:
+        self.journal.enter(lane)
+        return super().start_child(gen, lane)
+
+    def lanes_for(self, parent: Any, count: int) -> list[Any]:
+        return self.journal.child_lanes(parent, count)
+
+    async def execute(self, cmd: Any, execution_arn: str, state_machine_arn: str, lane: Any = None) -> Any:
+        kind = type(cmd)
+        if kind is InvokeTask or kind is Sleep or kind is AwaitToken:
+            recorded = self.journal.replay_outcome(lane)
+            if recorded is not None:
+                ok, value = recorded
+                if ok:
+                    return value
+                raise StatesFailure(value[0], value[1])
+            if kind is InvokeTask:
+                return await self._invoke(cmd, lane)
+            if kind is Sleep:
+                return await self._sleep(cmd, lane)
+            return await self._await_token(cmd, lane)
+        return await super().execute(cmd, execution_arn, state_machine_arn, lane)
+
+    async def _invoke(self, cmd: InvokeTask, lane: Lane) -> Any:
+        await self.owner.flush(self.run)  # TaskScheduled is durable before the task runs
+        record = self.run.record
+        try:
+            result = await self.invoke(cmd, record.arn, record.state_machine_arn)
+        except StatesFailure as failure:
+            self.journal.record(lane, "failure", [failure.error, failure.cause])
+            raise
+        self.journal.record(lane, "result", result)
+        return result
+
+    async def _sleep(self, cmd: Sleep, lane: Lane) -> None:
+        arn = self.run.record.arn
+        key = f"{lane.name}#{lane.seq + 1}"
+        if cmd.until > self.clock.now():
+            if lane.name == "" and cmd.until - self.clock.now() > self.owner.park_after:
+                self.journal.batch.timers.append(
+                    TimerRecord(execution_arn=arn, key=PARK_PREFIX + key, due=cmd.until)
+                )
+                await self.owner.flush(self.run)
+                self.owner.schedule(cmd.until, arn)
+                raise _Parked
+            self.journal.batch.timers.append(TimerRecord(execution_arn=arn, key=key, due=cmd.until))
+            await self.owner.flush(self.run)
+            await self.clock.sleep_until(cmd.until)
+        self.journal.batch.deleted_timers.extend([(arn, key), (arn, PARK_PREFIX + key)])
+        self.journal.record(lane, "fired", None)
+
+    async def _await_token(self, cmd: AwaitToken, lane: Lane) -> Any:
+        run = self.run
+        arn = run.record.arn
+        now = self.clock.now()
+        token = TokenRecord(
+            token=cmd.token,
+            execution_arn=arn,
+            lane=lane.name,
+            seq=lane.seq + 1,
+            state_name=cmd.state_name,
+            created=now,
+            heartbeat_seconds=cmd.heartbeat_seconds,
+            timeout_seconds=cmd.timeout_seconds,
+            activity_arn=cmd.activity_arn,
+        )
+        batch = self.journal.batch
+        batch.tokens.append(token)
+        deadline = self.owner.token_deadline(token, now)
+        if deadline is not None:
+            batch.timers.append(TimerRecord(execution_arn=arn, key=f"token:{cmd.token}", due=deadline))
+        if lane.name == "":
+            batch.timers.append(
+                TimerRecord(execution_arn=arn, key=f"{PARK_PREFIX}token:{cmd.token}", due=_NEVER)
+            )
+            await self.owner.flush(run)
+            if deadline is not None:
+                self.owner.schedule(deadline, arn)
+            raise _Parked
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        run.waiters[cmd.token] = fut
+        await self.owner.flush(run)
+        if deadline is not None:
+            self.owner.schedule(deadline, arn)
+        try:
+            ok, value = await fut
+        finally:
+            run.waiters.pop(cmd.token, None)
+        self.journal.batch.tokens.append(msgspec.structs.replace(token, closed=True))
+        self.journal.batch.deleted_timers.append((arn, f"token:{cmd.token}"))
+        if ok:
+            self.journal.record(lane, "result", value)
+            return value
+        self.journal.record(lane, "failure", value)
+        raise StatesFailure(value[0], value[1])
+
+
+class StandardExecutions:
+    """Runs, parks, resumes and recovers the Standard executions of one engine."""
+
+    def __init__(
+        self,
+        store: Store,
+        driver: Driver,
+        clock: Clock,
+        program_for: Callable[[str], Program],
+        *,
+        park_after: float = PARK_AFTER_SECONDS,
+    ) -> None:
+        self.store = store
+        self.driver = driver
+        self.clock = clock
+        self.program_for = program_for
+        self.park_after = park_after
+        self.running: dict[str, _Running] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._wake = asyncio.Event()
+        self._scheduler: asyncio.Task[None] | None = None
+        self._closed = False
+        self.done: dict[str, asyncio.Event] = {}
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Recover: resume resident executions, re-arm the timers of parked ones."""
+        timers = await self.store.timers()
+        parked = {t.execution_arn for t in timers if t.key.startswith(PARK_PREFIX)}
+        for t in timers:
+            if t.due < _NEVER and (
+                t.key.startswith(PARK_PREFIX) or t.key == TIMEOUT_KEY or t.key.startswith("token:")
+            ):
+                heapq.heappush(self._heap, (t.due, t.execution_arn))
+        for record in await self.store.running_executions():
+            if record.arn not in parked:
+                await self.resume(record)
+        self._scheduler = asyncio.ensure_future(self._schedule_loop())
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+        tasks = [r.task for r in self.running.values() if r.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.running.clear()
+
+    # -- starting and resuming -----------------------------------------------------------------
+    def _context(
+        self, record: ExecutionRecord, journal: Journal, machine_name: str, role_arn: str
+    ) -> JournalContext:
+        return JournalContext(
+            journal,
+            execution_arn=record.arn,
+            execution_name=record.name,
+            state_machine_arn=record.state_machine_arn,
+            state_machine_name=machine_name,
+            input=_decode(record.input),
+            start_epoch=record.start_date,
+            role_arn=role_arn,
+            redrive_count=record.redrive_count,
+            first_event_id=0,
+            region=self.driver.region,
+        )
+
+    async def start_execution(self, record: ExecutionRecord, machine_name: str, role_arn: str) -> None:
+        """Persist the start (ExecutionStarted) and run the execution in the background."""
+        program = self.program_for(record.definition)
+        journal = Journal(record.arn, self.clock, start_time=record.start_date)
+        ctx = self._context(record, journal, machine_name, role_arn)
+        ctx.emit(
+            "ExecutionStarted",
+            0,
+            "executionStartedEventDetails",
+            {"input": ctx.input, "inputDetails": {"truncated": False}, "roleArn": role_arn},
+        )
+        batch = journal.take_batch()
+        batch.executions.append(record)
+        if program.timeout_seconds is not None:
+            due = record.start_date + program.timeout_seconds
+            batch.timers.append(TimerRecord(execution_arn=record.arn, key=TIMEOUT_KEY, due=due))
+        await self.store.commit(batch)
+        if program.timeout_seconds is not None:
+            self.schedule(record.start_date + program.timeout_seconds, record.arn)
+        self._launch(_Running(record, journal, ctx), program)
+
+    async def resume(self, record: ExecutionRecord) -> None:
+        if record.arn in self.running or record.status != "RUNNING":
+            return
+        machine = await self.store.get_state_machine(record.state_machine_arn)
+        name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
+        role = machine.role_arn if machine else ""
+        entries = await self.store.journal(record.arn)
+        last = max((int(_decode(e.payload)[0]) for e in entries if e.kind == "event"), default=1)
+        journal = Journal(record.arn, self.clock, entries, last_event_id=last, start_time=record.start_date)
+        journal.lane("").pending.popleft() if journal.lane("").pending else None  # ExecutionStarted
+        ctx = self._context(record, journal, name, role)
+        ctx.events = last
+        self._launch(_Running(record, journal, ctx), self.program_for(record.definition))
+
+    def _launch(self, run: _Running, program: Program) -> None:
+        self.running[run.record.arn] = run
+        self.done.setdefault(run.record.arn, asyncio.Event())
+        run.task = asyncio.ensure_future(self._run(run, program))
+
+    async def _run(self, run: _Running, program: Program) -> None:
+        record = run.record
+        ctx = run.ctx
+        driver = _ExecutionDriver(self, run)
+        journal = run.journal
+        gen = program.run(ctx.input, ctx)
+        root = journal.lane("")
+        try:
+            try:
+                journal.enter(root)
+                finished, value = driver.start_child(gen, root)
+                if not finished:
+                    value = await driver.drive(gen, value, record.arn, record.state_machine_arn, root)
+            except asyncio.CancelledError:
+                if run.stop is None:
+                    raise
+                raise run.stop from None
+        except _Parked:
+            self.running.pop(record.arn, None)
+            return
+        except _Stopped as stop:
+            await self._finish(run, stop.status, error=stop.error, cause=stop.cause)
+        except StatesFailure as failure:
+            await self._finish(run, "FAILED", error=failure.error or None, cause=failure.cause or None)
+        except asyncio.CancelledError:
+            self.running.pop(record.arn, None)  # engine closing: resumes on next start
+            raise
+        else:
+            await self._finish(run, "SUCCEEDED", output=value)
+
+    async def _finish(
+        self,
+        run: _Running,
+        status: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        cause: str | None = None,
+    ) -> None:
+        journal = run.journal
+        journal.enter(journal.lane(""))
+        details: dict[str, Any]
+        if status == "SUCCEEDED":
+            details = {"output": output, "outputDetails": {"truncated": False}}
+        else:
+            details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+        event = {
+            "SUCCEEDED": "ExecutionSucceeded",
+            "FAILED": "ExecutionFailed",
+            "TIMED_OUT": "ExecutionTimedOut",
+            "ABORTED": "ExecutionAborted",
+        }[status]
+        journal.emit(event, run.ctx.events, details)
+        record = msgspec.structs.replace(
+            run.record,
+            status=status,
+            stop_date=self.clock.now(),
+            output=_encode(output).decode() if status == "SUCCEEDED" else None,
+            error=error,
+            cause=cause,
+            event_count=journal.last_event_id,
+        )
+        batch = journal.take_batch()
+        batch.executions.append(record)
+        batch.deleted_timers.append((record.arn, TIMEOUT_KEY))
+        await self.store.commit(batch)
+        run.record = record
+        self.running.pop(record.arn, None)
+        event_flag = self.done.get(record.arn)
+        if event_flag is not None:
+            event_flag.set()
+
+    async def flush(self, run: _Running) -> None:
+        batch = run.journal.take_batch()
+        if _has_writes(batch):
+            await self.store.commit(batch)
+
+    # -- stopping ------------------------------------------------------------------------------------
+    async def stop(self, arn: str, status: str, error: str | None, cause: str | None) -> bool:
+        """Abort (StopExecution) or time out a running execution. False if it is not running."""
+        run = self.running.get(arn)
+        if run is not None and run.task is not None and not run.task.done():
+            run.stop = _Stopped(status, error, cause)
+            run.task.cancel()
+            await asyncio.gather(run.task, return_exceptions=True)
+            return True
+        record = await self.store.get_execution(arn)
+        if record is None or record.status != "RUNNING":
+            return False
+        entries = await self.store.journal(arn)
+        last = max((int(_decode(e.payload)[0]) for e in entries if e.kind == "event"), default=1)
+        journal = Journal(arn, self.clock, entries, last_event_id=last)
+        journal.skip_replay()
+        parked = _Running(record, journal, self._context(record, journal, "", ""))
+        parked.ctx.events = last
+        batch = WriteBatch()
+        for token in await self.store.open_tokens(arn):
+            batch.tokens.append(msgspec.structs.replace(token, closed=True))
+            batch.deleted_timers.extend(
+                [(arn, f"token:{token.token}"), (arn, f"{PARK_PREFIX}token:{token.token}")]
+            )
+        for timer in await self.store.timers():
+            if timer.execution_arn == arn:
+                batch.deleted_timers.append((arn, timer.key))
+        journal.batch = batch
+        await self._finish(parked, status, error=error, cause=cause)
+        return True
+
+    # -- task tokens -----------------------------------------------------------------------------------
+    def token_deadline(self, token: TokenRecord, now: float) -> float | None:
+        candidates = []
+        if token.timeout_seconds is not None:
+            candidates.append(token.created + token.timeout_seconds)
+        if token.heartbeat_seconds is not None:
+            candidates.append((token.last_heartbeat or now) + token.heartbeat_seconds)
+        return min(candidates) if candidates else None
+
+    async def complete_token(self, token: TokenRecord, ok: bool, value: Any) -> None:
+        """Deliver a token's outcome: to the waiting coroutine, or into the journal of a parked run."""
+        run = self.running.get(token.execution_arn)
+        if run is not None and token.token in run.waiters:
+            fut = run.waiters[token.token]
+            if not fut.done():
+                fut.set_result((ok, value))
+            return
+        arn = token.execution_arn
+        batch = WriteBatch(
+            tokens=[msgspec.structs.replace(token, closed=True)],
+            deleted_timers=_token_timers(arn, token.token),
+        )
+        batch.journal.append(
+            JournalRecord(
+                execution_arn=arn,
+                lane=token.lane,
+                seq=token.seq,
+                kind="result" if ok else "failure",
+                payload=_encode(value).decode(),
+            )
+        )
+        await self.store.commit(batch)
+        record = await self.store.get_execution(arn)
+        if record is not None:
+            await self.resume(record)
+
+    async def heartbeat(self, token: TokenRecord) -> None:
+        now = self.clock.now()
+        updated = msgspec.structs.replace(token, last_heartbeat=now)
+        batch = WriteBatch(tokens=[updated])
+        deadline = self.token_deadline(updated, now)
+        if deadline is not None:
+            batch.timers.append(
+                TimerRecord(execution_arn=token.execution_arn, key=f"token:{token.token}", due=deadline)
+            )
+            self.schedule(deadline, token.execution_arn)
+        await self.store.commit(batch)
+
+    # -- timers ----------------------------------------------------------------------------------------
+    def schedule(self, due: float, arn: str) -> None:
+        heapq.heappush(self._heap, (due, arn))
+        self._wake.set()
+
+    async def _schedule_loop(self) -> None:
+        while not self._closed:
+            self._wake.clear()
+            if not self._heap:
+                await self._wake.wait()
+                continue
+            due, arn = self._heap[0]
+            now = self.clock.now()
+            if due > now:
+                sleeper = asyncio.ensure_future(self.clock.sleep_until(due))
+                waker = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+                sleeper.cancel()
+                waker.cancel()
+                continue
+            heapq.heappop(self._heap)
+            try:
+                await self._fire(arn, now)
+            except Exception:  # keep the scheduler alive; the execution stays as it was
+                continue
+
+    async def _fire(self, arn: str, now: float) -> None:
+        """Handle every due timer of ``arn``: execution timeout, token expiry, parked wake-up."""
+        timers = [t for t in await self.store.timers(until=now) if t.execution_arn == arn]
+        if not timers:
+            return
+        if any(t.key == TIMEOUT_KEY for t in timers):
+            await self.stop(arn, "TIMED_OUT", "States.Timeout", None)
+            return
+        for t in timers:
+            if t.key.startswith("token:"):
+                token = await self.store.get_token(t.key[len("token:") :])
+                if token is not None and not token.closed:
+                    await self.store.commit(WriteBatch(deleted_timers=[(arn, t.key)]))
+                    await self.complete_token(token, False, [F.TIMEOUT, None])
+                    return
+        if any(t.key.startswith(PARK_PREFIX) for t in timers):
+            record = await self.store.get_execution(arn)
+            if record is not None:
+                await self.resume(record)
+
+    async def wait(self, arn: str) -> None:
+        flag = self.done.setdefault(arn, asyncio.Event())
+        record = await self.store.get_execution(arn)
+        if record is not None and record.status != "RUNNING":
+            return
+        await flag.wait()
+
+
+def _token_timers(arn: str, token: str) -> list[tuple[str, str]]:
+    return [(arn, f"token:{token}"), (arn, f"{PARK_PREFIX}token:{token}")]
+
+
+def _has_writes(batch: WriteBatch) -> bool:
+    return any(
+        (batch.events, batch.journal, batch.timers, batch.deleted_timers, batch.tokens, batch.executions)
+    )
