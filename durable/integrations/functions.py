@@ -21,6 +21,8 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
+
 from ..errors import TaskFailed
 from ..interpreter.failure import StatesFailure
 from .base import TaskContext, TaskRequest
@@ -32,7 +34,7 @@ ErrorFormat = Literal["message", "lambda"]
 
 _LAMBDA_ARN = re.compile(r"^arn:[\w-]+:lambda:([\w-]+):(\d{12}):function:([^:]+)(?::([^:]+))?$")
 _PARTIAL = re.compile(r"^(?:(\d{12}):)?(?:function:)?([^:]+)(?::([^:]+))?$")
-_INVOKE = re.compile(r"^arn:[\w-]+:states:::lambda:invoke$")
+_INVOKE = re.compile(r"^arn:[\w-]+:states:::lambda:invoke(?:\.waitForTaskToken)?$")
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
 
@@ -114,6 +116,7 @@ class FunctionIntegration:
     ) -> tuple[bytes, str]:
         name = function_name(reference) or reference
         request_id = str(uuid.uuid4())
+        event = _copy(event)  # a Lambda receives its own copy of the event
         entry = self._functions.get(name)
         if entry is None:
             arn = f"arn:aws:lambda:{request.region}:{request.account}:function:{name}"
@@ -173,6 +176,13 @@ def _failure(exc: BaseException, error_format: ErrorFormat, request_id: str, com
     # Lambda's own error body is Python's json.dumps; lambda:invoke re-serializes it compactly.
     cause = json.dumps(document, separators=(",", ":") if compact else None, ensure_ascii=False)
     return StatesFailure(error, cause)
+
+
+def _copy(value: Any) -> Any:
+    try:
+        return msgspec.json.decode(msgspec.json.encode(value))
+    except (TypeError, msgspec.EncodeError):
+        return value
 
 
 def _encode(result: Any) -> bytes:

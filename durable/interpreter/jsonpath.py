@@ -217,14 +217,13 @@ def _apply(step: Step, nodes: list[Any]) -> list[Any]:
 
 
 def _descendants(node: Any) -> list[Any]:
-    out = [node]
+    """``node`` and every container below it, depth first in document order (as Jayway scans)."""
+    out: list[Any] = []
     stack = [node]
     while stack:
         cur = stack.pop()
-        for child in _children(cur):
-            if isinstance(child, (dict, list)):
-                out.append(child)
-                stack.append(child)
+        out.append(cur)
+        stack.extend(reversed([c for c in _children(cur) if isinstance(c, (dict, list))]))
     return out
 
 
@@ -490,7 +489,12 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     if op == "!=":
         return not ((type(a) is type(b) and a == b) or (_both_num(a, b) and a == b))
     if op == "=~":
-        return isinstance(a, str) and isinstance(b, str) and re.search(b.strip("/"), a) is not None
+        if not (isinstance(a, str) and isinstance(b, str)):
+            return False
+        try:
+            return re.search(b.strip("/"), a) is not None
+        except re.error:
+            return False
     if _both_num(a, b) or (isinstance(a, str) and isinstance(b, str)):
         if op == "<":
             return bool(a < b)
@@ -523,7 +527,12 @@ def compile_path(text: str) -> Path:
     if path is None:
         if not isinstance(text, str) or not text:
             raise PathSyntaxError(f"Invalid JSONPath {text!r}")
-        path = _Parser(text).parse()
+        try:
+            path = _Parser(text).parse()
+        except PathSyntaxError:
+            raise
+        except (ValueError, RecursionError) as exc:  # absurd literals or nesting
+            raise PathSyntaxError(f"Invalid JSONPath '{text[:100]}': {type(exc).__name__}") from None
         if len(_cache) < 10_000:
             _cache[text] = path
     return path

@@ -105,7 +105,36 @@ def compile_program(definition: str | bytes | dict[str, Any], machine_type: str 
     from .validate import validate_definition
 
     doc, text = parse_definition(definition)
-    diagnostics = validate_definition(doc, machine_type=machine_type)
+    diagnostics = validate_definition(doc, machine_type=machine_type) or _unsupported(doc)
     if diagnostics:
         raise DefinitionError(diagnostics)
     return Program(doc, text, machine_type)
+
+
+def _unsupported(doc: dict[str, Any]) -> list[Diagnostic]:
+    """Valid ASL this engine cannot run yet: refused at creation rather than run wrongly."""
+    found: list[Diagnostic] = []
+
+    def scope(raw: dict[str, Any], where: str) -> None:
+        for name, state in raw.get("States", {}).items():
+            here = f"{where}/States/{name}"
+            if state.get("QueryLanguage") == "JSONata":
+                found.append(Diagnostic("UNSUPPORTED_FEATURE", "JSONata is not supported yet", here))
+            if "Assign" in state or any(
+                "Assign" in c for c in state.get("Choices", []) + state.get("Catch", [])
+            ):
+                found.append(
+                    Diagnostic(
+                        "UNSUPPORTED_FEATURE", "Workflow variables (Assign) are not supported yet", here
+                    )
+                )
+            for i, branch in enumerate(state.get("Branches", [])):
+                scope(branch, f"{here}/Branches[{i}]")
+            for key in ("ItemProcessor", "Iterator"):
+                if isinstance(state.get(key), dict):
+                    scope(state[key], f"{here}/{key}")
+
+    if doc.get("QueryLanguage") == "JSONata":
+        found.append(Diagnostic("UNSUPPORTED_FEATURE", "JSONata is not supported yet", "/QueryLanguage"))
+    scope(doc, "")
+    return found

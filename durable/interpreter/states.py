@@ -241,7 +241,9 @@ class Wait(State):
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
         self.seconds = raw.get("Seconds")
-        self.timestamp = parse_timestamp(raw["Timestamp"]) if "Timestamp" in raw else None
+        self.has_timestamp = "Timestamp" in raw
+        # a valid RFC 3339 time Python cannot represent (year 0000) lies in the past: no wait
+        self.timestamp = (parse_timestamp(raw["Timestamp"]) or 0.0) if self.has_timestamp else None
         self.seconds_path = compile_reference_path(raw["SecondsPath"]) if "SecondsPath" in raw else None
         self.timestamp_path = compile_reference_path(raw["TimestampPath"]) if "TimestampPath" in raw else None
 

@@ -71,9 +71,18 @@ class ManualClock:
         self._autojump = autojump
         self._version = 0
         self._watcher: asyncio.Task[None] | None = None
+        self._busy = 0
+        self._busy_since = 0.0
+        self.busy_grace = 1.0
 
     def now(self) -> float:
         return self._now
+
+    def busy(self) -> _Busy:
+        """Held while real work runs (a task in a thread): autojump then waits up to
+        ``busy_grace`` real seconds before skipping time, so quick work is never timed out
+        while a task that outlives the grace (a sleeping handler) still is."""
+        return _Busy(self)
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         timer = _Timer(callback)
@@ -122,12 +131,27 @@ class ManualClock:
             self._prune()
             if not self._timers:
                 return
-            if self._version == seen:
+            held = self._busy and time.monotonic() - self._busy_since < self.busy_grace
+            if self._version == seen and not held:
                 self.advance_to(self._timers[0][0])
                 seen = -1
             else:
                 seen = self._version
             await asyncio.sleep(self._autojump)
+
+
+class _Busy:
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+
+    def __enter__(self) -> None:
+        if self.clock._busy == 0:
+            self.clock._busy_since = time.monotonic()
+        self.clock._busy += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.clock._busy -= 1
+        self.clock._version += 1
 
 
 class DeadlineExceeded(Exception):

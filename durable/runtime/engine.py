@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,14 +72,33 @@ def parse_input(text: str | bytes) -> Any:
     if not text.strip():
         raise InvalidExecutionInput("Invalid State Machine Execution Input: 'Invalid execution input.'")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{_jackson(exc)}'") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidExecutionInput(
+        f"Invalid State Machine Execution Input: 'Non-standard token '{name}': enable "
+        "JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS to allow'"
+    )
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _jackson(exc: json.JSONDecodeError) -> str:
     doc, pos = exc.doc, exc.pos
     ch = doc[pos] if pos < len(doc) else ""
+    if not ch:
+        return "Unexpected end-of-input: expected close marker for Object"
     if exc.msg.startswith("Expecting property name"):
         return (
             f"Unexpected character ('{ch}' (code {ord(ch)})): was expecting double-quote to start field name"
@@ -201,6 +221,9 @@ class Engine(ExecutionsAPI):
     def _arn(self, name: str) -> str:
         return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
 
+    def _activity_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:activity:{name}"
+
     def compile(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> Program:
         """Validate and compile a definition (cached by text and type)."""
         doc, text = parse_definition(definition)
@@ -299,6 +322,10 @@ class Engine(ExecutionsAPI):
         if len(text) > MAX_PAYLOAD_BYTES:
             raise InvalidExecutionInput(
                 "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
+            )
+        if b"null" in text and not _finite(input):  # msgspec writes NaN/Infinity as null
+            raise InvalidExecutionInput(
+                "Invalid State Machine Execution Input: 'NaN and Infinity are not JSON'"
             )
         return _decode(text)
 

@@ -14,7 +14,7 @@ from ..errors import (
     ExecutionDoesNotExist,
 )
 from ..interpreter.data import MAX_PAYLOAD_BYTES
-from ..store.base import EventRecord, ExecutionRecord, StateMachineRecord
+from ..store.base import ActivityRecord, EventRecord, ExecutionRecord, StateMachineRecord, WriteBatch
 from .journal import details_key
 from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .standard import StandardExecutions
 
 __all__ = [
+    "ActivityDoesNotExist",
     "ExecutionsAPI",
     "InvalidOutput",
     "InvalidToken",
@@ -54,6 +55,10 @@ class TaskTimedOut(DurableError):
 
 class InvalidOutput(DurableError):
     code = "InvalidOutput"
+
+
+class ActivityDoesNotExist(DurableError):
+    code = "ActivityDoesNotExist"
 
 
 def machine_record(machine: StateMachine) -> StateMachineRecord:
@@ -343,3 +348,51 @@ class ExecutionsAPI:
     async def send_task_heartbeat(self, task_token: str) -> None:
         record = await self._open_token(task_token)
         await self.standard.heartbeat(record)
+
+    # -- activities ----------------------------------------------------------------------------------
+    def _activity_arn(self, name: str) -> str:
+        raise NotImplementedError
+
+    async def create_activity(self, name: str) -> ActivityRecord:
+        """Create (or return the existing) activity ``name`` (AWS ``CreateActivity``)."""
+        check_name(name)
+        await self._ensure_open()
+        arn = self._activity_arn(name)
+        existing = await self.store.get_activity(arn)
+        if existing is not None:
+            return existing
+        record = ActivityRecord(arn=arn, name=name, creation_date=self.clock.now())
+        await self.store.commit(WriteBatch(activities=[record]))
+        return record
+
+    async def describe_activity(self, activity_arn: str) -> ActivityRecord:
+        await self._ensure_open()
+        record = await self.store.get_activity(activity_arn)
+        if record is None:
+            raise ActivityDoesNotExist(f"Activity Does Not Exist: '{activity_arn}'")
+        return record
+
+    async def list_activities(self) -> list[ActivityRecord]:
+        await self._ensure_open()
+        return await self.store.list_activities()
+
+    async def delete_activity(self, activity_arn: str) -> None:
+        await self._ensure_open()
+        await self.store.commit(WriteBatch(deleted_activities=[activity_arn]))
+
+    async def get_activity_task(
+        self, activity_arn: str, *, worker_name: str | None = None, timeout: float = 60.0
+    ) -> dict[str, Any] | None:
+        """Long-poll for a task of the activity (AWS ``GetActivityTask``, up to 60 s).
+
+        Returns ``{"taskToken": ..., "input": <JSON text>}``, or None when nothing arrived.
+        """
+        await self.describe_activity(activity_arn)
+        until = self.clock.now() + min(max(timeout, 0.0), 60.0)
+        while True:
+            task = await self.standard.take_activity_task(activity_arn, worker_name)
+            if task is not None:
+                return {"taskToken": task.token, "input": task.input}
+            if self.clock.now() >= until:
+                return None
+            await self.standard.wait_for_activity(activity_arn, until)

@@ -48,7 +48,7 @@ def details_key(event_type: str) -> str | None:
 class Lane:
     """One branch of an execution's journal: its recorded entries still to replay."""
 
-    __slots__ = ("forks", "live", "name", "pending", "replayed", "seq", "time")
+    __slots__ = ("forks", "last_event", "live", "name", "pending", "replayed", "seq", "time")
 
     def __init__(self, name: str, recorded: Iterable[JournalRecord] = ()) -> None:
         self.name = name
@@ -58,6 +58,7 @@ class Lane:
         self.time = 0.0
         self.replayed = False  # consumed a recorded entry
         self.live = False  # wrote a new entry
+        self.last_event = 0  # id of the lane's latest history event
 
     @property
     def replaying(self) -> bool:
@@ -137,6 +138,9 @@ class Journal:
         )
         return lane.seq
 
+    def next_kind(self, lane: Lane) -> str | None:
+        return lane.pending[0].kind if lane.pending else None
+
     def replay_outcome(self, lane: Lane) -> tuple[bool, Any] | None:
         """A recorded command outcome for the lane: ``(ok, value)``, or None when live."""
         entry = self._next(lane, ("result", "failure", "fired"))
@@ -152,10 +156,12 @@ class Journal:
         if entry is not None:
             event_id, when = _decode(entry.payload)
             lane.time = when
-            return int(event_id)
+            lane.last_event = int(event_id)
+            return lane.last_event
         self.last_event_id += 1
         now = self.clock.now()
         lane.time = now
+        lane.last_event = self.last_event_id
         self.record(lane, "event", [self.last_event_id, now])
         self.batch.events.append(
             EventRecord(

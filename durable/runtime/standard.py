@@ -27,8 +27,17 @@ from ..interpreter import failure as F
 from ..interpreter.commands import AwaitToken, InvokeTask, Sleep
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
-from ..store.base import ExecutionRecord, JournalRecord, Store, TimerRecord, TokenRecord, WriteBatch
-from .clock import Clock
+from ..store.base import (
+    ActivityTaskRecord,
+    EventRecord,
+    ExecutionRecord,
+    JournalRecord,
+    Store,
+    TimerRecord,
+    TokenRecord,
+    WriteBatch,
+)
+from .clock import Clock, DeadlineExceeded, with_deadline
 from .driver import Driver, Gen
 from .journal import Journal, JournalContext, Lane
 
@@ -94,6 +103,8 @@ class _ExecutionDriver(Driver):
     async def execute(self, cmd: Any, execution_arn: str, state_machine_arn: str, lane: Any = None) -> Any:
         kind = type(cmd)
         if kind is InvokeTask or kind is Sleep or kind is AwaitToken:
+            if kind is AwaitToken and self.journal.next_kind(lane) == "event":
+                self.journal.emit("ActivityStarted", lane.last_event, None)  # recorded by a worker's poll
             recorded = self.journal.replay_outcome(lane)
             if recorded is not None:
                 ok, value = recorded
@@ -152,28 +163,43 @@ class _ExecutionDriver(Driver):
         )
         batch = self.journal.batch
         batch.tokens.append(token)
+        if cmd.activity_arn is not None:
+            if await self.owner.store.get_activity(cmd.activity_arn) is None:
+                raise StatesFailure(F.RUNTIME, f"The activity {cmd.activity_arn} does not exist.")
+            batch.activity_tasks.append(
+                ActivityTaskRecord(
+                    token=cmd.token,
+                    activity_arn=cmd.activity_arn,
+                    execution_arn=arn,
+                    input=_encode(cmd.input).decode(),
+                    scheduled=now,
+                )
+            )
         deadline = self.owner.token_deadline(token, now)
         if deadline is not None:
             batch.timers.append(TimerRecord(execution_arn=arn, key=f"token:{cmd.token}", due=deadline))
         if lane.name == "":
-            batch.timers.append(
-                TimerRecord(execution_arn=arn, key=f"{PARK_PREFIX}token:{cmd.token}", due=_NEVER)
-            )
+            park = TimerRecord(execution_arn=arn, key=f"{PARK_PREFIX}token:{cmd.token}", due=_NEVER)
+            batch.timers.append(park)
             await self.owner.flush(run)
             if deadline is not None:
                 self.owner.schedule(deadline, arn)
+            self.owner.activity_scheduled(cmd.activity_arn)
             raise _Parked
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         run.waiters[cmd.token] = fut
         await self.owner.flush(run)
         if deadline is not None:
             self.owner.schedule(deadline, arn)
+        self.owner.activity_scheduled(cmd.activity_arn)
         try:
             ok, value = await fut
         finally:
             run.waiters.pop(cmd.token, None)
         self.journal.batch.tokens.append(msgspec.structs.replace(token, closed=True))
         self.journal.batch.deleted_timers.append((arn, f"token:{cmd.token}"))
+        if cmd.activity_arn is not None:
+            self.journal.batch.deleted_activity_tasks.append(cmd.token)
         if ok:
             self.journal.record(lane, "result", value)
             return value
@@ -204,6 +230,8 @@ class StandardExecutions:
         self._scheduler: asyncio.Task[None] | None = None
         self._closed = False
         self.done: dict[str, asyncio.Event] = {}
+        self._activity_flags: dict[str, asyncio.Event] = {}
+        self._claimed: set[str] = set()
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -399,6 +427,9 @@ class StandardExecutions:
 
     # -- task tokens -----------------------------------------------------------------------------------
     def token_deadline(self, token: TokenRecord, now: float) -> float | None:
+        """When the token expires. An activity's clocks start only once a worker takes it."""
+        if token.activity_arn is not None and token.last_heartbeat is None:
+            return None
         candidates = []
         if token.timeout_seconds is not None:
             candidates.append(token.created + token.timeout_seconds)
@@ -418,6 +449,7 @@ class StandardExecutions:
         batch = WriteBatch(
             tokens=[msgspec.structs.replace(token, closed=True)],
             deleted_timers=_token_timers(arn, token.token),
+            deleted_activity_tasks=[token.token] if token.activity_arn else [],
         )
         batch.journal.append(
             JournalRecord(
@@ -444,6 +476,94 @@ class StandardExecutions:
             )
             self.schedule(deadline, token.execution_arn)
         await self.store.commit(batch)
+
+    # -- activities ------------------------------------------------------------------------------------
+    def activity_scheduled(self, activity_arn: str | None) -> None:
+        if activity_arn is not None:
+            flag = self._activity_flags.get(activity_arn)
+            if flag is not None:
+                flag.set()
+
+    async def take_activity_task(
+        self, activity_arn: str, worker_name: str | None
+    ) -> ActivityTaskRecord | None:
+        """Claim the oldest pending task of the activity and record ``ActivityStarted``."""
+        for task in await self.store.pending_activity_tasks(activity_arn, limit=10):
+            if task.token in self._claimed:
+                continue
+            token = await self.store.get_token(task.token)
+            if token is None or token.closed:
+                continue
+            self._claimed.add(task.token)
+            try:
+                await self._start_activity(task, token, worker_name)
+            finally:
+                self._claimed.discard(task.token)
+            return task
+        return None
+
+    async def _start_activity(
+        self, task: ActivityTaskRecord, token: TokenRecord, worker_name: str | None
+    ) -> None:
+        now = self.clock.now()
+        arn = task.execution_arn
+        details = {"workerName": worker_name} if worker_name else {}
+        started = msgspec.structs.replace(task, started=now, worker_name=worker_name)
+        run = self.running.get(arn)
+        if run is not None and token.token in run.waiters:
+            journal = run.journal
+            lane = journal.lane(token.lane)
+            previous = journal.current
+            journal.enter(lane)
+            journal.emit("ActivityStarted", lane.last_event, details)
+            journal.enter(previous)
+            updated = msgspec.structs.replace(token, seq=lane.seq + 1, last_heartbeat=now)
+            journal.batch.tokens.append(updated)
+            journal.batch.activity_tasks.append(started)
+            await self.flush(run)
+        else:  # parked: the root lane's last event is the ActivityScheduled it parked on
+            last, _ = await self.store.events(arn, reverse=True, limit=1)
+            event_id = last[0].id + 1 if last else 1
+            updated = msgspec.structs.replace(token, seq=token.seq + 1, last_heartbeat=now)
+            await self.store.commit(
+                WriteBatch(
+                    events=[
+                        EventRecord(
+                            execution_arn=arn,
+                            id=event_id,
+                            type="ActivityStarted",
+                            previous_event_id=event_id - 1,
+                            timestamp=now,
+                            details=_encode(details).decode(),
+                        )
+                    ],
+                    journal=[
+                        JournalRecord(
+                            execution_arn=arn,
+                            lane=token.lane,
+                            seq=token.seq,
+                            kind="event",
+                            payload=_encode([event_id, now]).decode(),
+                        )
+                    ],
+                    tokens=[updated],
+                    activity_tasks=[started],
+                )
+            )
+        deadline = self.token_deadline(updated, now)
+        if deadline is not None:
+            expiry = TimerRecord(execution_arn=arn, key=f"token:{token.token}", due=deadline)
+            await self.store.commit(WriteBatch(timers=[expiry]))
+            self.schedule(deadline, arn)
+
+    async def wait_for_activity(self, activity_arn: str, until: float) -> None:
+        """Sleep until a task of the activity is scheduled or ``until`` passes."""
+        flag = self._activity_flags.setdefault(activity_arn, asyncio.Event())
+        flag.clear()
+        try:
+            await with_deadline(self.clock, until, flag.wait())
+        except DeadlineExceeded:
+            return
 
     # -- timers ----------------------------------------------------------------------------------------
     def schedule(self, due: float, arn: str) -> None:

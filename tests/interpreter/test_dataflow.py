@@ -219,10 +219,6 @@ async def test_literal_strings_that_look_like_paths_stay_literal() -> None:
     assert result.output == {"p": "$.a", "q": "States.UUID()"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a filter regex that Python cannot compile escapes the engine as re.error instead of a result",
-)
 async def test_a_filter_regex_never_escapes_as_a_python_exception() -> None:
     # Jayway only matches =~ against a /regex/ literal; with a string operand the filter is false.
     # Whatever the result, start_sync_execution must return an Execution, not raise re.error.

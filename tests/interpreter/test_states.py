@@ -187,10 +187,6 @@ async def test_the_returned_object_is_copied() -> None:
     assert result.output == {"k": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="local functions get the state's own input object: mutating the event changes workflow data",
-)
 @pytest.mark.parametrize("blocking", [False, True], ids=["inline", "thread"])
 async def test_mutating_the_event_does_not_change_the_workflow_data(blocking: bool) -> None:
     # A Lambda function receives a JSON copy of its input; whatever it does to it stays local.
@@ -424,10 +420,6 @@ async def test_wait_runtime_errors_cannot_be_caught_by_an_enclosing_parallel() -
     assert result.error == "States.Runtime"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validator accepts year 0000 but parse_timestamp rejects it: Wait.run hits an assert",
-)
 async def test_wait_timestamp_year_zero_is_in_the_past() -> None:
     # RFC 3339 allows year 0000 and the validator accepts it; it is long past, so no wait.
     result, waited = await wait_run({"Timestamp": "0000-01-01T00:00:00Z"}, {})
@@ -875,7 +867,6 @@ async def test_map_result_path_into_an_array_input_is_result_path_match_failure(
 # --- JSONata: accepted by the validator, so it must not crash the engine ----------------------
 
 
-@pytest.mark.xfail(strict=True, reason="JSONata Choice rules crash the compiler with KeyError('Variable')")
 def test_jsonata_choice_compiles_or_raises_definition_error() -> None:
     definition = {
         "QueryLanguage": "JSONata",

@@ -384,9 +384,6 @@ async def test_malformed_input_json_is_invalid_execution_input(text: str) -> Non
             await e.start_sync_execution(sm.arn, input_json=text)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine._jackson calls ord('') when the JSON text ends early: TypeError escapes"
-)
 @pytest.mark.parametrize("text", ["{", '{"a": 1,'])
 async def test_input_json_ending_early_is_invalid_execution_input(text: str) -> None:
     async with engine() as e:
@@ -395,10 +392,6 @@ async def test_input_json_ending_early_is_invalid_execution_input(text: str) -> 
             await e.start_sync_execution(sm.arn, input_json=text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NaN/Infinity are not JSON: json.loads accepts them and msgspec turns them into null",
-)
 @pytest.mark.parametrize(
     "kwargs",
     [{"input_json": "NaN"}, {"input_json": '{"a": Infinity}'}, {"input": {"a": float("nan")}}],
@@ -558,11 +551,6 @@ async def test_execution_timeout_interrupts_a_retrying_task() -> None:
     assert clock.now() - START == pytest.approx(10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ManualClock autojump skips to the always-armed 300 s Express deadline while a threaded "
-    "task is still running",
-)
 async def test_a_threaded_task_doing_real_work_is_not_timed_out_by_autojump() -> None:
     # The recommended test set-up: ManualClock(autojump=0.005) and a plain (blocking) function.
     # A task that takes 50 ms of real time, with no TimeoutSeconds anywhere, must succeed.

@@ -1,0 +1,311 @@
+"""The in-memory store: the :class:`~durable.store.base.Store` contract in plain dicts and lists.
+
+It gives the same observable results as :class:`~durable.store.sqlite.SqliteStore` (the
+contract suite in ``tests/store/`` runs against both), without durability. Records are copied
+on the way in and out, so a caller mutating a record never changes what is stored.
+
+Contract details both stores share:
+
+* ``commit`` validates the whole batch first and applies nothing if it is rejected
+  (:class:`StoreError`). It rejects: an event whose ``(execution_arn, id)`` is already stored
+  or appears twice; a journal entry whose ``(execution_arn, lane, seq)`` is already stored or
+  appears twice; an event or journal entry of an execution that is neither stored nor
+  upserted by the same batch. Everything else is an upsert or a delete, never rejected:
+  deleting something absent is a no-op; timers, tokens and activity tasks may name an
+  execution the store does not know.
+* Within a batch, upserts are applied before deletes (a key both upserted and deleted ends
+  deleted); the last upsert of a key wins. Executions are applied before events and journal
+  entries, so a batch may start an execution and append its first events.
+* Orders: state machines and activities by ``(creation_date, arn)``; ``list_executions``
+  newest first by ``(start_date, arn)`` descending; ``running_executions`` oldest first;
+  events by id; journal by ``(lane, seq)``; timers by ``(due, execution_arn, key)``; open
+  tokens by ``(created, token)``; pending activity tasks by ``(scheduled, token)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import copy
+from typing import TypeVar
+
+from .base import (
+    ActivityRecord,
+    ActivityTaskRecord,
+    EventRecord,
+    ExecutionRecord,
+    JournalRecord,
+    StateMachineRecord,
+    StoreError,
+    TimerRecord,
+    TokenRecord,
+    WriteBatch,
+)
+from .sqlite_paging import (
+    check_limit,
+    decode_event_token,
+    decode_execution_token,
+    encode_event_token,
+    encode_execution_token,
+)
+
+__all__ = ["MemoryStore"]
+
+_R = TypeVar("_R")
+
+
+def _copy(record: _R) -> _R:
+    return copy.copy(record)
+
+
+class _EventLog:
+    """One execution's events: a sorted id list beside a dict (appends are the common case)."""
+
+    __slots__ = ("by_id", "ids")
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.by_id: dict[int, EventRecord] = {}
+
+    def add(self, event: EventRecord) -> None:
+        if not self.ids or event.id > self.ids[-1]:
+            self.ids.append(event.id)
+        else:
+            bisect.insort(self.ids, event.id)
+        self.by_id[event.id] = event
+
+
+class MemoryStore:
+    """The store contract without persistence (tests, Express-like runs, benchmarks)."""
+
+    def __init__(self) -> None:
+        self._open = False
+        self._state_machines: dict[str, StateMachineRecord] = {}
+        self._executions: dict[str, ExecutionRecord] = {}
+        self._events: dict[str, _EventLog] = {}
+        self._journal: dict[str, dict[tuple[str, int], JournalRecord]] = {}
+        self._timers: dict[tuple[str, str], TimerRecord] = {}
+        self._tokens: dict[str, TokenRecord] = {}
+        self._activities: dict[str, ActivityRecord] = {}
+        self._activity_tasks: dict[str, ActivityTaskRecord] = {}
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+    async def open(self) -> None:
+        self._open = True
+
+    async def close(self) -> None:
+        self._open = False
+
+    async def __aenter__(self) -> MemoryStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise StoreError("the memory store is not open")
+
+    # -- writes ---------------------------------------------------------------------------------
+    async def commit(self, batch: WriteBatch) -> None:
+        """Validate ``batch``, then apply all of it (nothing if it is rejected)."""
+        self._check_open()
+        await asyncio.sleep(0)  # a commit is a suspension point, as it is with SQLite
+        self._check_open()
+        self._validate(batch)
+        self._apply(batch)
+
+    def _validate(self, batch: WriteBatch) -> None:
+        upserted = {x.arn for x in batch.executions}
+
+        def check_execution(arn: str, what: str) -> None:
+            if arn not in self._executions and arn not in upserted:
+                raise StoreError(f"{what} of unknown execution {arn!r}")
+
+        seen_events: set[tuple[str, int]] = set()
+        for event in batch.events:
+            check_execution(event.execution_arn, f"event {event.id}")
+            key = (event.execution_arn, event.id)
+            log = self._events.get(event.execution_arn)
+            if key in seen_events or (log is not None and event.id in log.by_id):
+                raise StoreError(f"duplicate event id {event.id} for execution {event.execution_arn!r}")
+            seen_events.add(key)
+        seen_journal: set[tuple[str, str, int]] = set()
+        for entry in batch.journal:
+            check_execution(entry.execution_arn, f"journal entry {entry.lane!r}/{entry.seq}")
+            jkey = (entry.execution_arn, entry.lane, entry.seq)
+            entries = self._journal.get(entry.execution_arn)
+            if jkey in seen_journal or (entries is not None and (entry.lane, entry.seq) in entries):
+                raise StoreError(
+                    f"duplicate journal entry {entry.lane!r}/{entry.seq}"
+                    f" for execution {entry.execution_arn!r}"
+                )
+            seen_journal.add(jkey)
+
+    def _apply(self, batch: WriteBatch) -> None:
+        for machine in batch.state_machines:
+            self._state_machines[machine.arn] = _copy(machine)
+        for arn in batch.deleted_state_machines:
+            self._state_machines.pop(arn, None)
+        for execution in batch.executions:
+            self._executions[execution.arn] = _copy(execution)
+        for event in batch.events:
+            log = self._events.get(event.execution_arn)
+            if log is None:
+                log = self._events[event.execution_arn] = _EventLog()
+            log.add(_copy(event))
+        for entry in batch.journal:
+            self._journal.setdefault(entry.execution_arn, {})[(entry.lane, entry.seq)] = _copy(entry)
+        for timer in batch.timers:
+            self._timers[(timer.execution_arn, timer.key)] = _copy(timer)
+        for timer_key in batch.deleted_timers:
+            self._timers.pop((timer_key[0], timer_key[1]), None)
+        for token in batch.tokens:
+            self._tokens[token.token] = _copy(token)
+        for activity in batch.activities:
+            self._activities[activity.arn] = _copy(activity)
+        for arn in batch.deleted_activities:
+            self._activities.pop(arn, None)
+        for task in batch.activity_tasks:
+            self._activity_tasks[task.token] = _copy(task)
+        for token_id in batch.deleted_activity_tasks:
+            self._activity_tasks.pop(token_id, None)
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        self._check_open()
+        machine = self._state_machines.get(arn)
+        return None if machine is None else _copy(machine)
+
+    async def list_state_machines(self) -> list[StateMachineRecord]:
+        self._check_open()
+        machines = sorted(self._state_machines.values(), key=lambda m: (m.creation_date, m.arn))
+        return [_copy(m) for m in machines]
+
+    async def get_execution(self, arn: str) -> ExecutionRecord | None:
+        self._check_open()
+        execution = self._executions.get(arn)
+        return None if execution is None else _copy(execution)
+
+    async def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        """Newest first by ``(start_date, arn)``; ``next_token`` continues a previous page."""
+        self._check_open()
+        check_limit(limit)
+        after = None if next_token is None else decode_execution_token(next_token)
+        matching = [
+            x
+            for x in self._executions.values()
+            if (state_machine_arn is None or x.state_machine_arn == state_machine_arn)
+            and (status is None or x.status == status)
+            and (after is None or (x.start_date, x.arn) < after)
+        ]
+        matching.sort(key=lambda x: (x.start_date, x.arn), reverse=True)
+        page = matching[:limit]
+        token = None
+        if len(matching) > limit:
+            token = encode_execution_token(page[-1].start_date, page[-1].arn)
+        return [_copy(x) for x in page], token
+
+    async def running_executions(self) -> list[ExecutionRecord]:
+        """Every RUNNING execution, oldest first by ``(start_date, arn)``."""
+        self._check_open()
+        running = [x for x in self._executions.values() if x.status == "RUNNING"]
+        running.sort(key=lambda x: (x.start_date, x.arn))
+        return [_copy(x) for x in running]
+
+    async def events(
+        self,
+        execution_arn: str,
+        *,
+        reverse: bool = False,
+        limit: int = 1000,
+        next_token: str | None = None,
+    ) -> tuple[list[EventRecord], str | None]:
+        """Events by id (descending with ``reverse``), ``limit`` per page."""
+        self._check_open()
+        check_limit(limit)
+        after = None if next_token is None else decode_event_token(next_token)
+        log = self._events.get(execution_arn)
+        if log is None:
+            return [], None
+        ids = log.ids
+        if reverse:
+            end = len(ids) if after is None else bisect.bisect_left(ids, after)
+            chosen = ids[max(0, end - limit) : end][::-1]
+            more = end - limit > 0
+        else:
+            start = 0 if after is None else bisect.bisect_right(ids, after)
+            chosen = ids[start : start + limit]
+            more = start + limit < len(ids)
+        token = encode_event_token(chosen[-1]) if more and chosen else None
+        return [_copy(log.by_id[i]) for i in chosen], token
+
+    async def journal(self, execution_arn: str) -> list[JournalRecord]:
+        """Every journal entry of the execution, ordered by (lane, seq)."""
+        self._check_open()
+        entries = self._journal.get(execution_arn)
+        if not entries:
+            return []
+        return [_copy(entries[k]) for k in sorted(entries)]
+
+    async def timers(self, until: float | None = None, limit: int | None = None) -> list[TimerRecord]:
+        """Timers due at or before ``until`` (all when None), earliest first."""
+        self._check_open()
+        if limit is not None and limit < 0:
+            raise StoreError(f"limit must not be negative, got {limit}")
+        due = [t for t in self._timers.values() if until is None or t.due <= until]
+        due.sort(key=lambda t: (t.due, t.execution_arn, t.key))
+        if limit is not None:
+            due = due[:limit]
+        return [_copy(t) for t in due]
+
+    async def get_token(self, token: str) -> TokenRecord | None:
+        self._check_open()
+        record = self._tokens.get(token)
+        return None if record is None else _copy(record)
+
+    async def open_tokens(self, execution_arn: str | None = None) -> list[TokenRecord]:
+        """Tokens not closed (of one execution, or all), by ``(created, token)``."""
+        self._check_open()
+        tokens = [
+            t
+            for t in self._tokens.values()
+            if not t.closed and (execution_arn is None or t.execution_arn == execution_arn)
+        ]
+        tokens.sort(key=lambda t: (t.created, t.token))
+        return [_copy(t) for t in tokens]
+
+    async def get_activity(self, arn: str) -> ActivityRecord | None:
+        self._check_open()
+        activity = self._activities.get(arn)
+        return None if activity is None else _copy(activity)
+
+    async def list_activities(self) -> list[ActivityRecord]:
+        self._check_open()
+        activities = sorted(self._activities.values(), key=lambda a: (a.creation_date, a.arn))
+        return [_copy(a) for a in activities]
+
+    async def pending_activity_tasks(self, activity_arn: str, limit: int = 1) -> list[ActivityTaskRecord]:
+        """Scheduled, not yet started tasks of the activity, oldest first."""
+        self._check_open()
+        if limit < 0:
+            raise StoreError(f"limit must not be negative, got {limit}")
+        pending = [
+            t for t in self._activity_tasks.values() if t.activity_arn == activity_arn and t.started is None
+        ]
+        pending.sort(key=lambda t: (t.scheduled, t.token))
+        return [_copy(t) for t in pending[:limit]]
+
+    async def get_activity_task(self, token: str) -> ActivityTaskRecord | None:
+        self._check_open()
+        task = self._activity_tasks.get(token)
+        return None if task is None else _copy(task)

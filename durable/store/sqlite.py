@@ -1,0 +1,436 @@
+"""The SQLite store: WAL, one writer task with group commit, reads on their own connection.
+
+::
+
+    store = SqliteStore("durable.db", synchronous="NORMAL", busy_timeout_ms=5000)
+    await store.open()          # connects, sets the pragmas, applies pending migrations
+    await store.commit(batch)   # queued to the writer; returns once the group is committed
+    await store.close()         # commits what is queued, then closes both connections
+
+* Writes: :class:`~durable.store.sqlite_writer.GroupWriter` (one asyncio task, one
+  connection, ``BEGIN IMMEDIATE``, one transaction per group of concurrently queued batches).
+  ``store.stats`` counts transactions and batches.
+* Reads: a second connection (``query_only``), so reads never queue behind the writer; in WAL
+  mode each read sees the last committed state.
+* Durability: ``synchronous="NORMAL"`` (default) survives a crash of the process; ``"FULL"``
+  also a power loss (an fsync per transaction, shared by the whole group).
+* Every sqlite3/aiosqlite failure surfaces as :class:`~durable.store.base.StoreError`.
+
+The batch rules and result orders are those of :mod:`durable.store.memory` (one contract suite
+runs against both stores).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import aiosqlite
+
+from .base import (
+    ActivityRecord,
+    ActivityTaskRecord,
+    EventRecord,
+    ExecutionRecord,
+    JournalRecord,
+    StateMachineRecord,
+    StoreError,
+    TimerRecord,
+    TokenRecord,
+    WriteBatch,
+)
+from .sqlite_paging import (
+    check_limit,
+    decode_event_token,
+    decode_execution_token,
+    encode_event_token,
+    encode_execution_token,
+)
+from .sqlite_schema import migrate
+from .sqlite_writer import GroupWriter, StoreStats, describe_error
+
+__all__ = ["SqliteStore", "StoreStats"]
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+_EXECUTION_SELECT = (
+    "SELECT x.arn, x.state_machine_arn, x.name, x.status, x.start_date, x.input, d.body, x.type,"
+    " x.stop_date, x.output, x.error, x.cause, x.redrive_count, x.redrive_date, x.event_count"
+    " FROM executions x JOIN definitions d ON d.id = x.definition_id"
+)
+_STATE_MACHINE_SELECT = (
+    "SELECT arn, name, type, definition, role_arn, creation_date, status, description, revision"
+    " FROM state_machines"
+)
+_TOKEN_SELECT = (
+    "SELECT token, execution_arn, lane, seq, state_name, created, heartbeat_seconds, timeout_seconds,"
+    " last_heartbeat, activity_arn, closed FROM tokens"
+)
+_TASK_SELECT = (
+    "SELECT token, activity_arn, execution_arn, input, scheduled, started, worker_name FROM activity_tasks"
+)
+_EXECUTION_ID = "(SELECT id FROM executions WHERE arn = ?)"
+_MAX_INT = 2**63 - 1
+
+
+def _state_machine(r: Sequence[Any]) -> StateMachineRecord:
+    return StateMachineRecord(
+        arn=r[0],
+        name=r[1],
+        type=r[2],
+        definition=r[3],
+        role_arn=r[4],
+        creation_date=r[5],
+        status=r[6],
+        description=r[7],
+        revision=r[8],
+    )
+
+
+def _execution(r: Sequence[Any]) -> ExecutionRecord:
+    return ExecutionRecord(
+        arn=r[0],
+        state_machine_arn=r[1],
+        name=r[2],
+        status=r[3],
+        start_date=r[4],
+        input=r[5],
+        definition=r[6],
+        type=r[7],
+        stop_date=r[8],
+        output=r[9],
+        error=r[10],
+        cause=r[11],
+        redrive_count=r[12],
+        redrive_date=r[13],
+        event_count=r[14],
+    )
+
+
+def _token(r: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(
+        token=r[0],
+        execution_arn=r[1],
+        lane=r[2],
+        seq=r[3],
+        state_name=r[4],
+        created=r[5],
+        heartbeat_seconds=r[6],
+        timeout_seconds=r[7],
+        last_heartbeat=r[8],
+        activity_arn=r[9],
+        closed=bool(r[10]),
+    )
+
+
+def _task(r: Sequence[Any]) -> ActivityTaskRecord:
+    return ActivityTaskRecord(
+        token=r[0],
+        activity_arn=r[1],
+        execution_arn=r[2],
+        input=r[3],
+        scheduled=r[4],
+        started=r[5],
+        worker_name=r[6],
+    )
+
+
+class SqliteStore:
+    """The durable store on one SQLite file (see the module docstring)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout_ms: int = 5000,
+        max_group: int = 1000,
+    ) -> None:
+        self.path = os.fspath(path)
+        if self.path in ("", ":memory:") or self.path.startswith("file::memory:"):
+            raise StoreError(
+                "SqliteStore needs a file (its reader and writer are separate connections); use MemoryStore"
+            )
+        sync = str(synchronous).upper()
+        if sync not in ("NORMAL", "FULL"):
+            raise StoreError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        if busy_timeout_ms < 0:
+            raise StoreError(f"busy_timeout_ms must not be negative, got {busy_timeout_ms}")
+        if max_group < 1:
+            raise StoreError(f"max_group must be at least 1, got {max_group}")
+        self.synchronous: Synchronous = "FULL" if sync == "FULL" else "NORMAL"
+        self.busy_timeout_ms = int(busy_timeout_ms)
+        self.max_group = max_group
+        self.migrations_applied = 0  # by the last open()
+        self._writer: GroupWriter | None = None
+        self._write_conn: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._stats = StoreStats()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r}, synchronous={self.synchronous!r})"
+
+    @property
+    def stats(self) -> StoreStats:
+        """Writer counters: ``transactions``, ``batches``, ``failed_batches``, ``largest_group``."""
+        return self._writer.stats if self._writer is not None else self._stats
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect, set the pragmas, migrate the schema, start the writer (no-op when open)."""
+        if self._writer is not None:
+            return
+        write_conn = await self._connect()
+        reader: aiosqlite.Connection | None = None
+        try:
+            rows = list(await write_conn.execute_fetchall("PRAGMA journal_mode = WAL"))
+            mode = str(rows[0][0]).lower() if rows else ""
+            if mode != "wal":
+                raise StoreError(f"{self.path}: cannot use WAL journal mode (got {mode!r})")
+            await write_conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            await write_conn.execute("PRAGMA foreign_keys = ON")
+            self.migrations_applied = await migrate(write_conn, self.path)
+            reader = await self._connect()
+            await reader.execute("PRAGMA query_only = ON")
+            await reader.execute_fetchall("SELECT count(*) FROM schema_migrations")
+        except BaseException as exc:
+            for conn in (reader, write_conn):
+                if conn is not None:
+                    await self._close_quietly(conn)
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(describe_error(exc, self.path, self.busy_timeout_ms)) from exc
+            raise
+        self._write_conn = write_conn
+        self._reader = reader
+        self._writer = GroupWriter(write_conn, self.path, self.busy_timeout_ms, self.max_group)
+        self._writer.stats = self._stats
+        self._writer.start()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        pending = aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            conn = await pending
+        except sqlite3.Error as exc:
+            await self._thread_stopped(pending)
+            raise StoreError(describe_error(exc, self.path)) from exc
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        except sqlite3.Error as exc:
+            await self._close_quietly(conn)
+            raise StoreError(describe_error(exc, self.path)) from exc
+        return conn
+
+    @staticmethod
+    async def _thread_stopped(conn: aiosqlite.Connection) -> None:
+        """Wait until the worker thread of a connection that failed to open has stopped.
+
+        aiosqlite stops it with a future nobody awaits; if the event loop closed first, the
+        thread would die with "Event loop is closed" when it reports back.
+        """
+        thread = getattr(conn, "_thread", None)
+        for _ in range(1000):
+            if not isinstance(thread, threading.Thread) or not thread.is_alive():
+                return
+            await asyncio.sleep(0.001)
+
+    @staticmethod
+    async def _close_quietly(conn: aiosqlite.Connection) -> None:
+        try:
+            await conn.close()
+        except (sqlite3.Error, ValueError):  # pragma: no cover - closing a broken connection
+            pass
+
+    async def close(self) -> None:
+        """Commit what is queued, stop the writer, close both connections (no-op when closed)."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        await writer.stop()
+        for conn in (self._reader, self._write_conn):
+            if conn is not None:
+                await self._close_quietly(conn)
+        self._reader = self._write_conn = None
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- writes ---------------------------------------------------------------------------------
+    async def commit(self, batch: WriteBatch) -> None:
+        """Apply ``batch`` atomically (in a group commit); return once it is committed.
+
+        Raises :class:`StoreError` if the batch is rejected (see :mod:`durable.store.memory`) or
+        the database fails. Cancelling the caller does not withdraw a batch already queued: it
+        may still be committed.
+        """
+        if self._writer is None:
+            raise StoreError(f"{self.path}: the store is not open")
+        await self._writer.submit(batch)
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Sequence[Any]]:
+        reader = self._reader
+        if reader is None:
+            raise StoreError(f"{self.path}: the store is not open")
+        try:
+            return list(await reader.execute_fetchall(sql, tuple(params)))
+        except sqlite3.Error as exc:
+            raise StoreError(describe_error(exc, self.path, self.busy_timeout_ms)) from exc
+        except ValueError as exc:  # aiosqlite: the connection was closed meanwhile
+            raise StoreError(f"{self.path}: the store is not open") from exc
+
+    async def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        rows = await self._fetch(f"{_STATE_MACHINE_SELECT} WHERE arn = ?", (arn,))
+        return _state_machine(rows[0]) if rows else None
+
+    async def list_state_machines(self) -> list[StateMachineRecord]:
+        rows = await self._fetch(f"{_STATE_MACHINE_SELECT} ORDER BY creation_date, arn")
+        return [_state_machine(r) for r in rows]
+
+    async def get_execution(self, arn: str) -> ExecutionRecord | None:
+        rows = await self._fetch(f"{_EXECUTION_SELECT} WHERE x.arn = ?", (arn,))
+        return _execution(rows[0]) if rows else None
+
+    async def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ExecutionRecord], str | None]:
+        """Newest first by ``(start_date, arn)``; ``next_token`` continues a previous page."""
+        check_limit(limit)
+        where: list[str] = []
+        params: list[Any] = []
+        if state_machine_arn is not None:
+            where.append("x.state_machine_arn = ?")
+            params.append(state_machine_arn)
+        if status is not None:
+            where.append("x.status = ?")
+            params.append(status)
+        if next_token is not None:
+            where.append("(x.start_date, x.arn) < (?, ?)")
+            params.extend(decode_execution_token(next_token))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        params.append(limit + 1)
+        rows = await self._fetch(
+            f"{_EXECUTION_SELECT}{clause} ORDER BY x.start_date DESC, x.arn DESC LIMIT ?", params
+        )
+        items = [_execution(r) for r in rows[:limit]]
+        token = encode_execution_token(items[-1].start_date, items[-1].arn) if len(rows) > limit else None
+        return items, token
+
+    async def running_executions(self) -> list[ExecutionRecord]:
+        """Every RUNNING execution, oldest first by ``(start_date, arn)``."""
+        rows = await self._fetch(
+            f"{_EXECUTION_SELECT} WHERE x.status = 'RUNNING' ORDER BY x.start_date, x.arn"
+        )
+        return [_execution(r) for r in rows]
+
+    async def events(
+        self,
+        execution_arn: str,
+        *,
+        reverse: bool = False,
+        limit: int = 1000,
+        next_token: str | None = None,
+    ) -> tuple[list[EventRecord], str | None]:
+        """Events by id (descending with ``reverse``), ``limit`` per page."""
+        check_limit(limit)
+        after = None if next_token is None else decode_event_token(next_token)
+        if reverse:
+            condition, order, bound = "id < ?", "DESC", _MAX_INT if after is None else after
+        else:
+            condition, order, bound = "id > ?", "ASC", -_MAX_INT if after is None else after
+        rows = await self._fetch(
+            "SELECT id, type, previous_event_id, timestamp, details FROM events"
+            f" WHERE execution_id = {_EXECUTION_ID} AND {condition} ORDER BY id {order} LIMIT ?",
+            (execution_arn, bound, limit + 1),
+        )
+        items = [
+            EventRecord(
+                execution_arn=execution_arn,
+                id=r[0],
+                type=r[1],
+                previous_event_id=r[2],
+                timestamp=r[3],
+                details=r[4],
+            )
+            for r in rows[:limit]
+        ]
+        token = encode_event_token(items[-1].id) if len(rows) > limit else None
+        return items, token
+
+    async def journal(self, execution_arn: str) -> list[JournalRecord]:
+        """Every journal entry of the execution, ordered by (lane, seq)."""
+        rows = await self._fetch(
+            "SELECT lane, seq, kind, payload FROM journal"
+            f" WHERE execution_id = {_EXECUTION_ID} ORDER BY lane, seq",
+            (execution_arn,),
+        )
+        return [
+            JournalRecord(execution_arn=execution_arn, lane=r[0], seq=r[1], kind=r[2], payload=r[3])
+            for r in rows
+        ]
+
+    async def timers(self, until: float | None = None, limit: int | None = None) -> list[TimerRecord]:
+        """Timers due at or before ``until`` (all when None), earliest first."""
+        if limit is not None and limit < 0:
+            raise StoreError(f"limit must not be negative, got {limit}")
+        sql = "SELECT execution_arn, key, due FROM timers"
+        params: list[Any] = []
+        if until is not None:
+            sql += " WHERE due <= ?"
+            params.append(until)
+        sql += " ORDER BY due, execution_arn, key"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = await self._fetch(sql, params)
+        return [TimerRecord(execution_arn=r[0], key=r[1], due=r[2]) for r in rows]
+
+    async def get_token(self, token: str) -> TokenRecord | None:
+        rows = await self._fetch(f"{_TOKEN_SELECT} WHERE token = ?", (token,))
+        return _token(rows[0]) if rows else None
+
+    async def open_tokens(self, execution_arn: str | None = None) -> list[TokenRecord]:
+        """Tokens not closed (of one execution, or all), by ``(created, token)``."""
+        if execution_arn is None:
+            rows = await self._fetch(f"{_TOKEN_SELECT} WHERE closed = 0 ORDER BY created, token")
+        else:
+            rows = await self._fetch(
+                f"{_TOKEN_SELECT} WHERE closed = 0 AND execution_arn = ? ORDER BY created, token",
+                (execution_arn,),
+            )
+        return [_token(r) for r in rows]
+
+    async def get_activity(self, arn: str) -> ActivityRecord | None:
+        rows = await self._fetch("SELECT arn, name, creation_date FROM activities WHERE arn = ?", (arn,))
+        return ActivityRecord(arn=rows[0][0], name=rows[0][1], creation_date=rows[0][2]) if rows else None
+
+    async def list_activities(self) -> list[ActivityRecord]:
+        rows = await self._fetch(
+            "SELECT arn, name, creation_date FROM activities ORDER BY creation_date, arn"
+        )
+        return [ActivityRecord(arn=r[0], name=r[1], creation_date=r[2]) for r in rows]
+
+    async def pending_activity_tasks(self, activity_arn: str, limit: int = 1) -> list[ActivityTaskRecord]:
+        """Scheduled, not yet started tasks of the activity, oldest first."""
+        if limit < 0:
+            raise StoreError(f"limit must not be negative, got {limit}")
+        rows = await self._fetch(
+            f"{_TASK_SELECT} WHERE activity_arn = ? AND started IS NULL ORDER BY scheduled, token LIMIT ?",
+            (activity_arn, limit),
+        )
+        return [_task(r) for r in rows]
+
+    async def get_activity_task(self, token: str) -> ActivityTaskRecord | None:
+        rows = await self._fetch(f"{_TASK_SELECT} WHERE token = ?", (token,))
+        return _task(rows[0]) if rows else None

@@ -1,0 +1,162 @@
+"""The SQLite schema as an ordered list of migrations, applied on open and recorded in a table.
+
+``MIGRATIONS[i]`` brings a database from version ``i`` to ``i + 1``; ``schema_migrations``
+holds one row per applied version. Never edit a released migration: append a new one.
+
+Executions have an integer surrogate key (``executions.id``); events and journal entries
+reference it, so their indexes hold small integers rather than ARNs. Execution definitions are
+stored once per distinct text (``definitions``), since every execution of a state machine
+version carries the same definition and the execution row is rewritten at every step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import aiosqlite
+
+from .base import StoreError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+MIGRATIONS: list[tuple[str, ...]] = [
+    # 1: the initial schema
+    (
+        """CREATE TABLE state_machines (
+            arn TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            role_arn TEXT NOT NULL,
+            creation_date REAL NOT NULL,
+            status TEXT NOT NULL,
+            description TEXT NOT NULL,
+            revision INTEGER NOT NULL
+        )""",
+        """CREATE TABLE definitions (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            body TEXT NOT NULL
+        )""",
+        """CREATE TABLE executions (
+            id INTEGER PRIMARY KEY,
+            arn TEXT NOT NULL UNIQUE,
+            state_machine_arn TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            start_date REAL NOT NULL,
+            input TEXT NOT NULL,
+            definition_id INTEGER NOT NULL REFERENCES definitions (id),
+            type TEXT NOT NULL,
+            stop_date REAL,
+            output TEXT,
+            error TEXT,
+            cause TEXT,
+            redrive_count INTEGER NOT NULL,
+            redrive_date REAL,
+            event_count INTEGER NOT NULL
+        )""",
+        "CREATE INDEX executions_by_start ON executions (start_date, arn)",
+        "CREATE INDEX executions_by_machine ON executions (state_machine_arn, start_date, arn)",
+        "CREATE INDEX executions_by_status ON executions (status, start_date, arn)",
+        # events and journal rows can be large (payloads), so they keep a rowid and a separate
+        # unique index rather than being WITHOUT ROWID tables.
+        """CREATE TABLE events (
+            execution_id INTEGER NOT NULL REFERENCES executions (id),
+            id INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            previous_event_id INTEGER NOT NULL,
+            timestamp REAL NOT NULL,
+            details TEXT
+        )""",
+        "CREATE UNIQUE INDEX events_by_execution ON events (execution_id, id)",
+        """CREATE TABLE journal (
+            execution_id INTEGER NOT NULL REFERENCES executions (id),
+            lane TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX journal_by_execution ON journal (execution_id, lane, seq)",
+        """CREATE TABLE timers (
+            execution_arn TEXT NOT NULL,
+            key TEXT NOT NULL,
+            due REAL NOT NULL,
+            PRIMARY KEY (execution_arn, key)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX timers_by_due ON timers (due, execution_arn, key)",
+        """CREATE TABLE tokens (
+            token TEXT PRIMARY KEY NOT NULL,
+            execution_arn TEXT NOT NULL,
+            lane TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            state_name TEXT NOT NULL,
+            created REAL NOT NULL,
+            heartbeat_seconds REAL,
+            timeout_seconds REAL,
+            last_heartbeat REAL,
+            activity_arn TEXT,
+            closed INTEGER NOT NULL
+        )""",
+        "CREATE INDEX tokens_open ON tokens (created, token) WHERE closed = 0",
+        "CREATE INDEX tokens_open_by_execution ON tokens (execution_arn, created, token) WHERE closed = 0",
+        """CREATE TABLE activities (
+            arn TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            creation_date REAL NOT NULL
+        )""",
+        """CREATE TABLE activity_tasks (
+            token TEXT PRIMARY KEY NOT NULL,
+            activity_arn TEXT NOT NULL,
+            execution_arn TEXT NOT NULL,
+            input TEXT NOT NULL,
+            scheduled REAL NOT NULL,
+            started REAL,
+            worker_name TEXT
+        )""",
+        """CREATE INDEX activity_tasks_pending ON activity_tasks (activity_arn, scheduled, token)
+            WHERE started IS NULL""",
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_CREATE_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)"
+)
+
+
+async def migrate(
+    conn: aiosqlite.Connection, where: str, migrations: list[tuple[str, ...]] = MIGRATIONS
+) -> int:
+    """Bring the database to the latest version; return the number of migrations applied.
+
+    Runs under ``BEGIN IMMEDIATE`` so two processes opening the same new file do not both
+    migrate. A database recorded at a version newer than ``migrations`` is refused.
+    """
+    known = len(migrations)
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute(_CREATE_MIGRATIONS_TABLE)
+        rows = list(await conn.execute_fetchall("SELECT coalesce(max(version), 0) FROM schema_migrations"))
+        current = int(rows[0][0])
+        if current > known:
+            raise StoreError(
+                f"{where}: the database schema is version {current}, but this version of durable "
+                f"only knows versions up to {known}; upgrade durable to open it"
+            )
+        for version in range(current + 1, known + 1):
+            for statement in migrations[version - 1]:
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, time.time())
+            )
+        await conn.execute("COMMIT")
+        return known - current
+    except BaseException:
+        try:
+            await conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        raise

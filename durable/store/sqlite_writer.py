@@ -1,0 +1,554 @@
+"""The single writer of :class:`~durable.store.sqlite.SqliteStore`: group commit on one connection.
+
+``submit(batch)`` queues the batch with a future. One asyncio task owns the write connection;
+it takes everything queued (up to ``max_group`` batches) and applies it in ONE transaction
+(``BEGIN IMMEDIATE`` ... ``COMMIT``) with one ``executemany`` per table, then resolves every
+future. Many executions committing small batches concurrently therefore share transactions
+(and fsyncs): the transaction count grows with the number of writer round trips, not with
+the number of batches.
+
+The batches of a group are merged so that the result equals applying them one after another:
+
+* keyed upserts/deletes (state machines, executions, timers, tokens, activities, activity
+  tasks) are folded per key, the last operation of a key winning; within a batch upserts come
+  before deletes (see :mod:`durable.store.memory` for the contract);
+* a batch that references an execution neither stored nor upserted by itself or an earlier
+  batch of the group, or that repeats an event id / journal key already taken within the
+  group, is rejected on its own before anything is written;
+* a constraint violation only the database can see (an event id already stored) aborts the
+  group's transaction; the batches are then retried one per transaction so that only the
+  offending batch fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+from collections import deque
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from .base import (
+    ActivityRecord,
+    ActivityTaskRecord,
+    ExecutionRecord,
+    StateMachineRecord,
+    StoreError,
+    TokenRecord,
+    WriteBatch,
+)
+
+__all__ = ["GroupWriter", "StoreStats", "describe_error"]
+
+# errors caused by the content of a batch (not by the database or the file): worth retrying the
+# batches of a failed group one by one so that the culprit alone fails
+_BATCH_ERRORS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError, sqlite3.DataError)
+_IN_CHUNK = 500  # host parameters per "IN (...)" lookup
+_EXEC_ID_CACHE = 200_000  # arn -> id entries kept (cleared when exceeded)
+_DEF_ID_CACHE = 1_000
+
+
+def describe_error(exc: BaseException, where: str, busy_timeout_ms: int | None = None) -> str:
+    """A clear message for a sqlite3 error on the database ``where``."""
+    text = str(exc)
+    low = text.lower()
+    if "file is not a database" in low or "malformed" in low or "corrupt" in low:
+        return f"{where}: not a SQLite database, or the file is corrupt ({text})"
+    if "locked" in low or "busy" in low:
+        waited = f" for {busy_timeout_ms} ms" if busy_timeout_ms is not None else ""
+        return f"{where}: the database is locked by another connection (waited{waited}; {text})"
+    if "unable to open" in low:
+        return f"{where}: cannot open the database file (missing directory or no permission; {text})"
+    if "readonly" in low or "read-only" in low:
+        return f"{where}: the database is read-only ({text})"
+    if "disk" in low and "full" in low:
+        return f"{where}: the disk is full ({text})"
+    return f"{where}: {type(exc).__name__}: {text}"
+
+
+@dataclass
+class StoreStats:
+    """Counters of the writer (for tests and benchmarks)."""
+
+    transactions: int = 0  # write transactions committed
+    batches: int = 0  # batches committed
+    failed_batches: int = 0  # batches rejected
+    rollbacks: int = 0  # transactions rolled back
+    largest_group: int = 0  # most batches committed in one transaction
+
+
+def _upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    conflict = ", ".join(key)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+
+
+_SM_COLUMNS = (
+    "arn",
+    "name",
+    "type",
+    "definition",
+    "role_arn",
+    "creation_date",
+    "status",
+    "description",
+    "revision",
+)
+_EXEC_COLUMNS = (
+    "id",
+    "arn",
+    "state_machine_arn",
+    "name",
+    "status",
+    "start_date",
+    "input",
+    "definition_id",
+    "type",
+    "stop_date",
+    "output",
+    "error",
+    "cause",
+    "redrive_count",
+    "redrive_date",
+    "event_count",
+)
+_TOKEN_COLUMNS = (
+    "token",
+    "execution_arn",
+    "lane",
+    "seq",
+    "state_name",
+    "created",
+    "heartbeat_seconds",
+    "timeout_seconds",
+    "last_heartbeat",
+    "activity_arn",
+    "closed",
+)
+_TASK_COLUMNS = ("token", "activity_arn", "execution_arn", "input", "scheduled", "started", "worker_name")
+
+UPSERT_STATE_MACHINE = _upsert_sql("state_machines", _SM_COLUMNS, ("arn",))
+UPSERT_EXECUTION = _upsert_sql("executions", _EXEC_COLUMNS, ("id",))
+UPSERT_TIMER = _upsert_sql("timers", ("execution_arn", "key", "due"), ("execution_arn", "key"))
+UPSERT_TOKEN = _upsert_sql("tokens", _TOKEN_COLUMNS, ("token",))
+UPSERT_ACTIVITY = _upsert_sql("activities", ("arn", "name", "creation_date"), ("arn",))
+UPSERT_ACTIVITY_TASK = _upsert_sql("activity_tasks", _TASK_COLUMNS, ("token",))
+INSERT_EVENT = (
+    "INSERT INTO events (execution_id, id, type, previous_event_id, timestamp, details)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+INSERT_JOURNAL = "INSERT INTO journal (execution_id, lane, seq, kind, payload) VALUES (?, ?, ?, ?, ?)"
+DELETE_STATE_MACHINE = "DELETE FROM state_machines WHERE arn = ?"
+DELETE_TIMER = "DELETE FROM timers WHERE execution_arn = ? AND key = ?"
+DELETE_ACTIVITY = "DELETE FROM activities WHERE arn = ?"
+DELETE_ACTIVITY_TASK = "DELETE FROM activity_tasks WHERE token = ?"
+
+_Row = tuple[object, ...]
+_Item = tuple[WriteBatch, "asyncio.Future[None]"]
+
+
+@dataclass
+class _Plan:
+    """A group of batches merged into rows, resolved inside the transaction."""
+
+    errors: list[StoreError | None]
+    new_exec_ids: dict[str, int] = field(default_factory=dict)
+    new_def_ids: dict[str, int] = field(default_factory=dict)
+    state_machines: dict[str, StateMachineRecord | None] = field(default_factory=dict)
+    executions: dict[str, ExecutionRecord] = field(default_factory=dict)
+    events: list[_Row] = field(default_factory=list)
+    journal: list[_Row] = field(default_factory=list)
+    timers: dict[tuple[str, str], float | None] = field(default_factory=dict)
+    tokens: dict[str, TokenRecord] = field(default_factory=dict)
+    activities: dict[str, ActivityRecord | None] = field(default_factory=dict)
+    activity_tasks: dict[str, ActivityTaskRecord | None] = field(default_factory=dict)
+
+
+class GroupWriter:
+    """Owns the write connection; see the module docstring."""
+
+    def __init__(
+        self, conn: aiosqlite.Connection, where: str, busy_timeout_ms: int, max_group: int = 1000
+    ) -> None:
+        self._conn = conn
+        self._where = where
+        self._busy_timeout_ms = busy_timeout_ms
+        self._max_group = max_group
+        self._queue: deque[_Item] = deque()
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._exec_ids: dict[str, int] = {}  # committed executions: arn -> executions.id
+        self._def_ids: dict[str, int] = {}  # committed definitions: text -> definitions.id
+        self.stats = StoreStats()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"durable-store-writer {self._where}"
+        )
+
+    def submit(self, batch: WriteBatch) -> asyncio.Future[None]:
+        if self._closing or self._task is None or self._task.done():
+            raise StoreError(f"{self._where}: the store is closed")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((batch, future))
+        self._wakeup.set()
+        return future
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop the writer task."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # pragma: no cover - already reported
+                pass
+
+    # -- the writer task ------------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                group: list[_Item] = []
+                while self._queue and len(group) < self._max_group:
+                    group.append(self._queue.popleft())
+                await self._commit_group(group)
+        finally:
+            # cancelled (or a bug): nobody will commit what is still queued
+            while self._queue:
+                _, future = self._queue.popleft()
+                if not future.done():
+                    future.set_exception(StoreError(f"{self._where}: the store writer stopped"))
+
+    async def _commit_group(self, group: list[_Item]) -> None:
+        try:
+            plan = await self._transaction(group)
+        except _BATCH_ERRORS as exc:
+            self.stats.rollbacks += 1
+            if len(group) == 1:
+                self._fail(group, StoreError(f"{self._where}: batch rejected: {exc}"), exc)
+                return
+            # One bad batch must not fail the others that merely shared its transaction: retry
+            # each batch alone, in submission order, so that only the culprit fails.
+            for item in group:
+                await self._commit_group([item])
+            return
+        except sqlite3.Error as exc:
+            # the database or the file failed (locked, read-only, full, corrupt): every batch fails
+            self.stats.rollbacks += 1
+            self._fail(group, StoreError(describe_error(exc, self._where, self._busy_timeout_ms)), exc)
+            return
+        except BaseException as exc:
+            error = StoreError(f"{self._where}: commit failed: {type(exc).__name__}: {exc}")
+            self._fail(group, error, exc)
+            raise
+        self.stats.transactions += 1
+        committed = 0
+        for (_, future), rejected in zip(group, plan.errors, strict=True):
+            if rejected is not None:
+                self.stats.failed_batches += 1
+                if not future.done():
+                    future.set_exception(rejected)
+            else:
+                committed += 1
+                if not future.done():
+                    future.set_result(None)
+        self.stats.batches += committed
+        self.stats.largest_group = max(self.stats.largest_group, committed)
+
+    def _fail(self, group: list[_Item], error: StoreError, cause: BaseException) -> None:
+        error.__cause__ = cause
+        self.stats.failed_batches += len(group)
+        for _, future in group:
+            if not future.done():
+                future.set_exception(error)
+
+    async def _transaction(self, group: list[_Item]) -> _Plan:
+        conn = self._conn
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            plan = await self._plan(group)
+            await self._write(plan)
+            await conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                try:
+                    await conn.execute("ROLLBACK")
+                except sqlite3.Error:  # pragma: no cover - the connection is gone
+                    pass
+            raise
+        if len(self._exec_ids) + len(plan.new_exec_ids) > _EXEC_ID_CACHE:
+            self._exec_ids.clear()
+        self._exec_ids.update(plan.new_exec_ids)
+        if len(self._def_ids) + len(plan.new_def_ids) > _DEF_ID_CACHE:
+            self._def_ids.clear()
+        self._def_ids.update(plan.new_def_ids)
+        return plan
+
+    async def _plan(self, group: list[_Item]) -> _Plan:
+        """Validate the batches in order and merge the valid ones (inside the transaction)."""
+        cached = self._exec_ids
+        referenced: set[str] = set()
+        for batch, _ in group:
+            referenced.update({x.arn for x in batch.executions})
+            referenced.update({e.execution_arn for e in batch.events})
+            referenced.update({j.execution_arn for j in batch.journal})
+        missing = [arn for arn in referenced if arn not in cached]
+        # execution ids this transaction knows beyond the cache: stored ones, then those it adds
+        ids = await self._lookup_executions(missing)
+        next_id: int | None = None
+        plan = _Plan(errors=[None] * len(group))
+        seen_events: set[tuple[int, int]] = set()
+        seen_journal: set[tuple[int, str, int]] = set()
+        for index, (batch, _) in enumerate(group):
+            added: dict[str, int] = {}
+            for x in batch.executions:
+                if x.arn not in cached and x.arn not in ids and x.arn not in added:
+                    if next_id is None:
+                        rows = list(
+                            await self._conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM executions")
+                        )
+                        next_id = int(rows[0][0]) + 1
+                    added[x.arn] = next_id
+                    next_id += 1
+            try:
+                event_rows, journal_rows = self._rows(batch, ids, added, seen_events, seen_journal)
+            except StoreError as exc:
+                plan.errors[index] = exc
+                continue
+            ids.update(added)
+            plan.new_exec_ids.update(added)
+            plan.events.extend(event_rows)
+            plan.journal.extend(journal_rows)
+            for m in batch.state_machines:
+                plan.state_machines[m.arn] = m
+            for arn in batch.deleted_state_machines:
+                plan.state_machines[arn] = None
+            for x in batch.executions:
+                plan.executions[x.arn] = x
+            for t in batch.timers:
+                plan.timers[(t.execution_arn, t.key)] = t.due
+            for execution_arn, key in batch.deleted_timers:
+                plan.timers[(execution_arn, key)] = None
+            for token in batch.tokens:
+                plan.tokens[token.token] = token
+            for a in batch.activities:
+                plan.activities[a.arn] = a
+            for arn in batch.deleted_activities:
+                plan.activities[arn] = None
+            for task in batch.activity_tasks:
+                plan.activity_tasks[task.token] = task
+            for token_id in batch.deleted_activity_tasks:
+                plan.activity_tasks[token_id] = None
+        plan.new_exec_ids.update((arn, ids[arn]) for arn in missing if arn in ids)
+        return plan
+
+    def _rows(
+        self,
+        batch: WriteBatch,
+        ids: dict[str, int],
+        added: dict[str, int],
+        seen_events: set[tuple[int, int]],
+        seen_journal: set[tuple[int, str, int]],
+    ) -> tuple[list[_Row], list[_Row]]:
+        """The event and journal rows of one batch; :class:`StoreError` if it must be rejected.
+
+        ``seen_*`` hold the keys taken by earlier batches of the group; on success this batch's
+        keys are added, on rejection they are left as they were.
+        """
+        cached = self._exec_ids
+
+        def resolve(arn: str, what: str) -> int:
+            xid = cached.get(arn)
+            if xid is None:
+                xid = ids.get(arn)
+                if xid is None:
+                    xid = added.get(arn)
+                    if xid is None:
+                        raise StoreError(f"{self._where}: {what} of unknown execution {arn!r}")
+            return xid
+
+        event_rows: list[_Row] = []
+        journal_rows: list[_Row] = []
+        events_before = len(seen_events)
+        journal_before = len(seen_journal)
+        try:
+            last_arn: str | None = None
+            xid = 0
+            for e in batch.events:
+                if e.execution_arn != last_arn:  # batches usually hold one execution's events
+                    xid = resolve(e.execution_arn, f"event {e.id}")
+                    last_arn = e.execution_arn
+                seen_events.add((xid, e.id))
+                if len(seen_events) == events_before + len(event_rows):
+                    raise StoreError(f"{self._where}: duplicate event id {e.id} for execution {last_arn!r}")
+                event_rows.append((xid, e.id, e.type, e.previous_event_id, e.timestamp, e.details))
+            last_arn = None
+            for j in batch.journal:
+                if j.execution_arn != last_arn:
+                    xid = resolve(j.execution_arn, f"journal entry {j.lane!r}/{j.seq}")
+                    last_arn = j.execution_arn
+                seen_journal.add((xid, j.lane, j.seq))
+                if len(seen_journal) == journal_before + len(journal_rows):
+                    raise StoreError(
+                        f"{self._where}: duplicate journal entry {j.lane!r}/{j.seq}"
+                        f" for execution {last_arn!r}"
+                    )
+                journal_rows.append((xid, j.lane, j.seq, j.kind, j.payload))
+        except StoreError:
+            # forget the keys this batch took: the ones of its rows built so far
+            seen_events.difference_update((r[0], r[1]) for r in event_rows)
+            seen_journal.difference_update((r[0], r[1], r[2]) for r in journal_rows)
+            raise
+        return event_rows, journal_rows
+
+    async def _lookup_executions(self, arns: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(arns), _IN_CHUNK):
+            chunk = arns[start : start + _IN_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self._conn.execute_fetchall(
+                f"SELECT arn, id FROM executions WHERE arn IN ({marks})", chunk
+            )
+            found.update((str(r[0]), int(r[1])) for r in rows)
+        return found
+
+    async def _definition_id(self, text: str, plan: _Plan) -> int:
+        def_id = self._def_ids.get(text)
+        if def_id is None:
+            def_id = plan.new_def_ids.get(text)
+        if def_id is None:
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            rows = list(
+                await self._conn.execute_fetchall("SELECT id FROM definitions WHERE sha256 = ?", (digest,))
+            )
+            if rows:
+                def_id = int(rows[0][0])
+            else:
+                cursor = await self._conn.execute(
+                    "INSERT INTO definitions (sha256, body) VALUES (?, ?)", (digest, text)
+                )
+                def_id = cursor.lastrowid
+                assert def_id is not None
+            plan.new_def_ids[text] = def_id
+        return def_id
+
+    async def _write(self, plan: _Plan) -> None:
+        conn = self._conn
+        exec_ids = self._exec_ids
+        new_ids = plan.new_exec_ids
+
+        async def upserts_and_deletes(upsert: str, delete: str, rows: list[_Row], keys: list[_Row]) -> None:
+            if rows:
+                await conn.executemany(upsert, rows)
+            if keys:
+                await conn.executemany(delete, keys)
+
+        machines = plan.state_machines
+        await upserts_and_deletes(
+            UPSERT_STATE_MACHINE,
+            DELETE_STATE_MACHINE,
+            [
+                (
+                    m.arn,
+                    m.name,
+                    m.type,
+                    m.definition,
+                    m.role_arn,
+                    m.creation_date,
+                    m.status,
+                    m.description,
+                    m.revision,
+                )
+                for m in machines.values()
+                if m is not None
+            ],
+            [(arn,) for arn, m in machines.items() if m is None],
+        )
+        if plan.executions:
+            rows: list[_Row] = []
+            for x in plan.executions.values():
+                xid = exec_ids.get(x.arn)
+                if xid is None:
+                    xid = new_ids[x.arn]
+                def_id = await self._definition_id(x.definition, plan)
+                rows.append(
+                    (
+                        xid,
+                        x.arn,
+                        x.state_machine_arn,
+                        x.name,
+                        x.status,
+                        x.start_date,
+                        x.input,
+                        def_id,
+                        x.type,
+                        x.stop_date,
+                        x.output,
+                        x.error,
+                        x.cause,
+                        x.redrive_count,
+                        x.redrive_date,
+                        x.event_count,
+                    )
+                )
+            await conn.executemany(UPSERT_EXECUTION, rows)
+        if plan.events:
+            await conn.executemany(INSERT_EVENT, plan.events)
+        if plan.journal:
+            await conn.executemany(INSERT_JOURNAL, plan.journal)
+        timers = plan.timers
+        await upserts_and_deletes(
+            UPSERT_TIMER,
+            DELETE_TIMER,
+            [(k[0], k[1], due) for k, due in timers.items() if due is not None],
+            [k for k, due in timers.items() if due is None],
+        )
+        if plan.tokens:
+            await conn.executemany(
+                UPSERT_TOKEN,
+                [
+                    (
+                        t.token,
+                        t.execution_arn,
+                        t.lane,
+                        t.seq,
+                        t.state_name,
+                        t.created,
+                        t.heartbeat_seconds,
+                        t.timeout_seconds,
+                        t.last_heartbeat,
+                        t.activity_arn,
+                        1 if t.closed else 0,
+                    )
+                    for t in plan.tokens.values()
+                ],
+            )
+        activities = plan.activities
+        await upserts_and_deletes(
+            UPSERT_ACTIVITY,
+            DELETE_ACTIVITY,
+            [(a.arn, a.name, a.creation_date) for a in activities.values() if a is not None],
+            [(arn,) for arn, a in activities.items() if a is None],
+        )
+        tasks = plan.activity_tasks
+        await upserts_and_deletes(
+            UPSERT_ACTIVITY_TASK,
+            DELETE_ACTIVITY_TASK,
+            [
+                (t.token, t.activity_arn, t.execution_arn, t.input, t.scheduled, t.started, t.worker_name)
+                for t in tasks.values()
+                if t is not None
+            ],
+            [(token,) for token, t in tasks.items() if t is None],
+        )

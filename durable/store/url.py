@@ -1,0 +1,79 @@
+"""Open a store from a URL: the one string users put in configuration.
+
+=================================  ==========================================
+``None``, ``"memory://"``          :class:`~durable.store.memory.MemoryStore`
+``"sqlite:///relative.db"``        :class:`~durable.store.sqlite.SqliteStore` on ``relative.db``
+``"sqlite:////abs/path.db"``       ... on ``/abs/path.db``
+``"path/to/file.db"``              ... a bare path ending ``.db``, ``.sqlite`` or ``.sqlite3``
+=================================  ==========================================
+
+SQLite URLs (and bare paths) take query parameters ``synchronous=NORMAL|FULL`` and
+``busy_timeout_ms=<int>``, e.g. ``"sqlite:///durable.db?synchronous=FULL"``.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import parse_qsl, unquote
+
+from .base import Store, StoreError
+from .memory import MemoryStore
+from .sqlite import SqliteStore
+
+__all__ = ["open_store"]
+
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_SQLITE_PREFIX = "sqlite:///"
+
+
+def _sqlite(path: str, query: str, url: str) -> SqliteStore:
+    synchronous = "NORMAL"
+    busy_timeout_ms = 5000
+    try:
+        params = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError as exc:
+        raise StoreError(f"invalid query in store URL {url!r}: {exc}") from exc
+    for name, value in params:
+        if name == "synchronous":
+            synchronous = value.upper()
+            if synchronous not in ("NORMAL", "FULL"):
+                raise StoreError(f"store URL {url!r}: synchronous must be NORMAL or FULL, got {value!r}")
+        elif name == "busy_timeout_ms":
+            try:
+                busy_timeout_ms = int(value)
+            except ValueError:
+                raise StoreError(
+                    f"store URL {url!r}: busy_timeout_ms must be an integer, got {value!r}"
+                ) from None
+        else:
+            raise StoreError(
+                f"store URL {url!r}: unknown parameter {name!r} (known: synchronous, busy_timeout_ms)"
+            )
+    if not path:
+        raise StoreError(f"store URL {url!r} names no database file")
+    return SqliteStore(
+        path, synchronous="FULL" if synchronous == "FULL" else "NORMAL", busy_timeout_ms=busy_timeout_ms
+    )
+
+
+def open_store(url: str | os.PathLike[str] | None) -> Store:
+    """The store ``url`` names (not yet opened: ``await store.open()``)."""
+    if url is None:
+        return MemoryStore()
+    text = os.fspath(url)
+    if text in ("memory://", "memory:"):
+        return MemoryStore()
+    base, _, query = text.partition("?")
+    if base.startswith(_SQLITE_PREFIX):
+        return _sqlite(unquote(base[len(_SQLITE_PREFIX) :]), query, text)
+    if base.startswith("sqlite:"):
+        raise StoreError(
+            f"invalid store URL {text!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
+    if "://" not in base and base.lower().endswith(_SQLITE_SUFFIXES):
+        return _sqlite(base, query, text)
+    scheme = base.split("://", 1)[0] if "://" in base else None
+    what = f"unknown store URL scheme {scheme!r}" if scheme else "not a store URL"
+    raise StoreError(
+        f"{what}: {text!r} (use memory://, sqlite:///path.db, or a path ending .db, .sqlite or .sqlite3)"
+    )
