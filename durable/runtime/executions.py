@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActivityDoesNotExist",
+    "ExecutionNotRedrivable",
     "ExecutionsAPI",
     "InvalidOutput",
     "InvalidToken",
@@ -55,6 +56,13 @@ class TaskTimedOut(DurableError):
 
 class InvalidOutput(DurableError):
     code = "InvalidOutput"
+
+
+class ExecutionNotRedrivable(DurableError):
+    code = "ExecutionNotRedrivable"
+
+
+REDRIVE_PERIOD_SECONDS = 14 * 24 * 3600
 
 
 class ActivityDoesNotExist(DurableError):
@@ -305,6 +313,20 @@ class ExecutionsAPI:
         await self.describe_execution(execution_arn)
         await self.standard.stop(execution_arn, "ABORTED", error, cause)
         return await self.describe_execution(execution_arn)
+
+    async def redrive_execution(self, execution_arn: str) -> Execution:
+        """Redrive a FAILED, ABORTED or TIMED_OUT Standard execution (AWS ``RedriveExecution``)."""
+        await self._ensure_open()
+        record = await self.store.get_execution(execution_arn)
+        if record is None:
+            raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+        if record.status in ("RUNNING", "SUCCEEDED"):
+            raise ExecutionNotRedrivable(
+                f"Execution is {record.status} and cannot be redriven: '{execution_arn}'"
+            )
+        if record.stop_date is not None and self.clock.now() - record.stop_date > REDRIVE_PERIOD_SECONDS:
+            raise ExecutionNotRedrivable(f"Execution redrivable period exceeded: '{execution_arn}'")
+        return execution_from(await self.standard.redrive(record))
 
     # -- task tokens ----------------------------------------------------------------------------
     async def _open_token(self, token: str) -> Any:

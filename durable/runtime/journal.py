@@ -65,6 +65,51 @@ class Lane:
         return bool(self.pending)
 
 
+def _apply_cuts(records: list[JournalRecord]) -> list[JournalRecord]:
+    """Drop the entries a redrive cut off: a ``cut`` entry voids every earlier entry whose
+    seq is >= its payload (the journal stays append-only; the cut is part of the record)."""
+    out: list[JournalRecord] = []
+    for r in records:
+        if r.kind == "cut":
+            start = int(_decode(r.payload))
+            out = [e for e in out if e.seq < start]
+        else:
+            out.append(r)
+    return out
+
+
+def redrive_cuts(records: Iterable[JournalRecord], event_types: dict[int, str]) -> dict[str, int]:
+    """Where a redrive resumes each lane: the seq to cut from, per lane that must re-run.
+
+    Walking back from a lane's end, everything after the last state entry (or Map/Parallel
+    start, or Map iteration start) is the unsuccessful work: failure outcomes, retry
+    attempts, failure events. Cutting there makes that state run again with fresh retry
+    counters, while every lane that completed keeps its recorded outcomes and is not re-run.
+    """
+    by_lane: dict[str, list[JournalRecord]] = {}
+    for r in records:
+        by_lane.setdefault(r.lane, []).append(r)
+    cuts: dict[str, int] = {}
+    for name, recs in by_lane.items():
+        recs = _apply_cuts(sorted(recs, key=lambda r: r.seq))
+        cut = None
+        for r in reversed(recs):
+            if r.kind == "event":
+                kind = event_types.get(int(_decode(r.payload)[0]), "")
+                if (
+                    kind.endswith(("StateEntered", "StateStarted", "MapIterationStarted"))
+                    or kind == "ExecutionStarted"
+                ):
+                    break
+                if kind.endswith(("StateExited", "MapIterationSucceeded")):
+                    cut = None
+                    break
+            cut = r.seq
+        if cut is not None:
+            cuts[name] = cut
+    return cuts
+
+
 class Journal:
     """Replay state and write buffer of one execution; also its interpreter ``Services``."""
 
@@ -85,7 +130,8 @@ class Journal:
         self.lanes: dict[str, Lane] = {}
         for name, recs in by_lane.items():
             recs.sort(key=lambda r: r.seq)
-            lane = Lane(name, recs)
+            lane = Lane(name, _apply_cuts(recs))
+            lane.seq = max(lane.seq, recs[-1].seq)
             self.lanes[name] = lane
         self.current = self.lane("")
         self.current.time = start_time

@@ -39,7 +39,7 @@ from ..store.base import (
 )
 from .clock import Clock, DeadlineExceeded, with_deadline
 from .driver import Driver, Gen
-from .journal import Journal, JournalContext, Lane
+from .journal import Journal, JournalContext, Lane, redrive_cuts
 
 __all__ = ["PARK_AFTER_SECONDS", "StandardExecutions"]
 
@@ -305,12 +305,74 @@ class StandardExecutions:
         name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
         role = machine.role_arn if machine else ""
         entries = await self.store.journal(record.arn)
-        last = max((int(_decode(e.payload)[0]) for e in entries if e.kind == "event"), default=1)
+        last = await self._last_event_id(record.arn)
         journal = Journal(record.arn, self.clock, entries, last_event_id=last, start_time=record.start_date)
         journal.lane("").pending.popleft() if journal.lane("").pending else None  # ExecutionStarted
         ctx = self._context(record, journal, name, role)
         ctx.events = last
         self._launch(_Running(record, journal, ctx), self.program_for(record.definition))
+
+    async def _last_event_id(self, arn: str) -> int:
+        last, _ = await self.store.events(arn, reverse=True, limit=1)
+        return last[0].id if last else 0
+
+    async def redrive(self, record: ExecutionRecord) -> ExecutionRecord:
+        """Re-run a FAILED / ABORTED / TIMED_OUT execution from its unsuccessful states.
+
+        Appends ``ExecutionRedriven``, cuts each unsuccessful lane of the journal back to the
+        state that failed (completed branches and iterations keep their recorded outcomes),
+        resets the execution timeout, and resumes by replay.
+        """
+        arn = record.arn
+        entries = await self.store.journal(arn)
+        events, _ = await self.store.events(arn, limit=1_000_000)
+        types = {e.id: e.type for e in events}
+        cuts = redrive_cuts(entries, types)
+        seqs: dict[str, int] = {}
+        for e in entries:
+            seqs[e.lane] = max(seqs.get(e.lane, 0), e.seq)
+        now = self.clock.now()
+        count = record.redrive_count + 1
+        last = events[-1].id if events else 0
+        batch = WriteBatch(
+            journal=[
+                JournalRecord(execution_arn=arn, lane=lane, seq=seqs[lane] + 1, kind="cut", payload=str(cut))
+                for lane, cut in cuts.items()
+            ],
+            events=[
+                EventRecord(
+                    execution_arn=arn,
+                    id=last + 1,
+                    type="ExecutionRedriven",
+                    previous_event_id=last,
+                    timestamp=now,
+                    details=_encode({"redriveCount": count}).decode(),
+                )
+            ],
+        )
+        redriven = msgspec.structs.replace(
+            record,
+            status="RUNNING",
+            stop_date=None,
+            output=None,
+            error=None,
+            cause=None,
+            redrive_count=count,
+            redrive_date=now,
+        )
+        batch.executions.append(redriven)
+        program = self.program_for(record.definition)
+        if program.timeout_seconds is not None:
+            due = now + program.timeout_seconds
+            batch.timers.append(TimerRecord(execution_arn=arn, key=TIMEOUT_KEY, due=due))
+        await self.store.commit(batch)
+        if program.timeout_seconds is not None:
+            self.schedule(now + program.timeout_seconds, arn)
+        flag = self.done.get(arn)
+        if flag is not None:
+            flag.clear()
+        await self.resume(redriven)
+        return redriven
 
     def _launch(self, run: _Running, program: Program) -> None:
         self.running[run.record.arn] = run
@@ -407,7 +469,7 @@ class StandardExecutions:
         if record is None or record.status != "RUNNING":
             return False
         entries = await self.store.journal(arn)
-        last = max((int(_decode(e.payload)[0]) for e in entries if e.kind == "event"), default=1)
+        last = await self._last_event_id(arn)
         journal = Journal(arn, self.clock, entries, last_event_id=last)
         journal.skip_replay()
         parked = _Running(record, journal, self._context(record, journal, "", ""))
