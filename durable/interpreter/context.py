@@ -52,6 +52,7 @@ class ExecutionContext:
         "role_arn",
         "services",
         "start_epoch",
+        "started_events",
         "state_machine_arn",
         "state_machine_name",
         "variables",
@@ -89,6 +90,8 @@ class ExecutionContext:
         self.history = history
         self.events = first_event_id  # id of the last event emitted
         self.variables: dict[str, Any] = {}
+        #: task token -> id of the ActivityStarted event a worker's poll recorded (runtime-set)
+        self.started_events: dict[str, int] = {}
 
     @property
     def start_time(self) -> str:

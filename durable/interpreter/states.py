@@ -451,6 +451,7 @@ class Task(_Work):
             if family == "Activity":
                 assert frame.token is not None
                 result = yield AwaitToken(frame.token, self.name, timeout, heartbeat, self.resource, payload)
+                lane.prev = ctx.started_events.pop(frame.token, lane.prev)
             else:
                 result = yield InvokeTask(
                     self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials

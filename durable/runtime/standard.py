@@ -104,7 +104,9 @@ class _ExecutionDriver(Driver):
         kind = type(cmd)
         if kind is InvokeTask or kind is Sleep or kind is AwaitToken:
             if kind is AwaitToken and self.journal.next_kind(lane) == "event":
-                self.journal.emit("ActivityStarted", lane.last_event, None)  # recorded by a worker's poll
+                # recorded by a worker's poll while the execution was parked
+                started = self.journal.emit("ActivityStarted", lane.last_event, None)
+                self.run.ctx.started_events[cmd.token] = started
             recorded = self.journal.replay_outcome(lane)
             if recorded is not None:
                 ok, value = recorded
@@ -577,7 +579,7 @@ class StandardExecutions:
             lane = journal.lane(token.lane)
             previous = journal.current
             journal.enter(lane)
-            journal.emit("ActivityStarted", lane.last_event, details)
+            run.ctx.started_events[token.token] = journal.emit("ActivityStarted", lane.last_event, details)
             journal.enter(previous)
             updated = msgspec.structs.replace(token, seq=lane.seq + 1, last_heartbeat=now)
             journal.batch.tokens.append(updated)
@@ -643,9 +645,11 @@ class StandardExecutions:
             if due > now:
                 sleeper = asyncio.ensure_future(self.clock.sleep_until(due))
                 waker = asyncio.ensure_future(self._wake.wait())
-                await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
-                sleeper.cancel()
-                waker.cancel()
+                try:
+                    await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    sleeper.cancel()
+                    waker.cancel()
                 continue
             heapq.heappop(self._heap)
             try:

@@ -35,7 +35,8 @@ from durable import (  # noqa: E402
 
 DEFAULT_CASES = ROOT.parent / "shared" / "conformance" / "cases.jsonl"
 CASE_TIMEOUT_S = 60.0
-SUPPORTED_NEEDS = {"none", "lambda"}
+SUPPORTED_NEEDS = {"none", "lambda", "activity", "stop_execution"}
+SUPPORTED_ACTIONS = {"StopExecution"}
 RUN_APIS = {"StartExecution", "StartSyncExecution"}
 
 
@@ -95,8 +96,9 @@ def skip_reason(case: dict[str, Any]) -> str | None:
         return f"needs AWS service(s) not emulated: {', '.join(other)}"
     if "map:distributed" in features and "map:item_reader" in features:
         return "Distributed Map ItemReader is not implemented"
-    if case.get("actions"):
-        return "needs API calls during the execution (StopExecution / SendTask*)"
+    unsupported = {a.get("api") for a in case.get("actions") or []} - SUPPORTED_ACTIONS
+    if unsupported:
+        return f"needs API calls during the execution: {', '.join(sorted(map(str, unsupported)))}"
     return None
 
 
@@ -272,7 +274,14 @@ def compare_history(case: dict[str, Any], events: list[dict[str, Any]]) -> str:
 
 
 # Replacement words the recordings use in histories without listing them among the case tokens.
-_HISTORY_PLACEHOLDERS = ("timestamp", "date", "snf_role_arn", "lambda_function_name", "function_name")
+_HISTORY_PLACEHOLDERS = (
+    "timestamp",
+    "date",
+    "snf_role_arn",
+    "lambda_function_name",
+    "function_name",
+    "activity_arn",
+)
 
 
 def _parse_half(value: Any) -> Any:
@@ -315,7 +324,9 @@ def _definition(case: dict[str, Any]) -> Any:
 
 async def run_case(case: dict[str, Any]) -> dict[str, Any]:
     """Run one case; return the actual result in the shape of ``expected``."""
-    clock = ManualClock(autojump=0.005)
+    stops = any(a.get("api") == "StopExecution" for a in case.get("actions") or [])
+    # A case that stops its execution mid-way needs time to stand still until the stop.
+    clock = ManualClock() if stops else ManualClock(autojump=0.005)
     async with Engine(clock=clock, region="us-east-1", account="111111111111", load_plugins=False) as engine:
         for spec in case.get("lambdas") or []:
             fn = lambda_handler(spec["source"], spec.get("handler", "handler.handler"))
@@ -346,8 +357,17 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
                 return {"status": "CREATED"}
             input_json = case["input_raw"] if "input_raw" in case else json.dumps(case.get("input"))
             name = case.get("execution_name")
+            workers = await _activity_workers(engine, case, definition)
             if api == "StartSyncExecution":
                 execution = await engine.start_sync_execution(machine.arn, input_json=input_json, name=name)
+            elif any(a.get("api") == "StopExecution" for a in case.get("actions") or []):
+                started = await engine.start_execution(machine.arn, input_json=input_json, name=name)
+                await asyncio.sleep(0.05)  # let it reach its waiting state (the clock stands still)
+                try:
+                    await engine.stop_execution(started.execution_arn)
+                except DurableError:
+                    pass  # e.g. Express executions cannot be stopped
+                execution = await engine.wait_for_execution(started.execution_arn)
             else:
                 started = await engine.start_execution(machine.arn, input_json=input_json, name=name)
                 execution = await engine.wait_for_execution(started.execution_arn)
@@ -355,6 +375,8 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
             return {"status": "API_ERROR", "error": exc.code, "message": exc.message}
         except DurableError as exc:
             return {"status": "API_ERROR", "error": exc.code, "message": exc.message}
+        for worker in workers:
+            worker.cancel()
         out: dict[str, Any] = {"status": str(execution.status)}
         if execution.status.value == "SUCCEEDED":
             out["output"] = execution.output
@@ -363,6 +385,39 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
         if api == "StartExecution" and kind == "STANDARD":
             out["history"] = await engine.get_execution_history(execution.execution_arn)
         return out
+
+
+async def _activity_workers(engine: Engine, case: dict[str, Any], definition: Any) -> list[asyncio.Task[Any]]:
+    """Activities the definition uses, each with a worker answering as the recorded test's
+    consumer did: echo the input, or fail with the recorded error and the input as cause."""
+    text = json.dumps(definition)
+    names = sorted(set(re.findall(r"arn:aws:states:[\w-]+:\d{12}:activity:([\w-]+)", text)))
+    if not names:
+        return []
+    expected = case["expected"]
+    worker_name = None
+    for event in case.get("history_events") or []:
+        details = event.get("activityStartedEventDetails")
+        if details is not None:
+            worker_name = details.get("workerName")
+    tasks = []
+    for name in names:
+        activity = await engine.create_activity(name)
+
+        async def work(arn: str = activity.arn) -> None:
+            while True:
+                task = await engine.get_activity_task(arn, worker_name=worker_name, timeout=60)
+                if task is None:
+                    continue
+                if expected.get("status") == "FAILED":
+                    await engine.send_task_failure(
+                        task["taskToken"], error=expected.get("error"), cause=task["input"]
+                    )
+                else:
+                    await engine.send_task_success(task["taskToken"], output_json=task["input"])
+
+        tasks.append(asyncio.ensure_future(work()))
+    return tasks
 
 
 async def evaluate(case: dict[str, Any]) -> Outcome:
