@@ -93,6 +93,16 @@ class ExecutionContext:
         #: task token -> id of the ActivityStarted event a worker's poll recorded (runtime-set)
         self.started_events: dict[str, int] = {}
 
+    def silent(self) -> ExecutionContext:
+        """A copy whose events are counted but not recorded: the child executions of a
+        Distributed Map keep their own histories, not the parent's."""
+        ctx = ExecutionContext.__new__(ExecutionContext)
+        for slot in ExecutionContext.__slots__:
+            setattr(ctx, slot, getattr(self, slot))
+        ctx.history = None
+        ctx.events = 0
+        return ctx
+
     @property
     def start_time(self) -> str:
         if self._start_time is None:

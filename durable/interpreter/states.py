@@ -515,7 +515,9 @@ class Parallel(_Work):
         except StatesFailure:
             lane.prev = ctx.emit("ParallelStateFailed", ctx.events)
             raise
-        lane.prev = ctx.emit("ParallelStateSucceeded", ctx.events)
+        last = ctx.events
+        ctx.emit("ParallelStateSucceeded", last)
+        lane.prev = last  # AWS links ParallelStateExited to the last branch event, as Succeeded
         return results
 
 
@@ -589,27 +591,41 @@ class Map(_Work):
 
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
         ctx = frame.ctx
-        max_concurrency, count, pct = self._limits(effective, frame)
         items = select(self.items_path, effective, frame, "ItemsPath")
         if not isinstance(items, list):
             raise RuntimeFault(f'Reference path "{self.items_path.text}" must point to array.')
+        recording = ctx.history is not None
+        lane.prev = ctx.emit(
+            "MapStateStarted", lane.prev, "mapStateStartedEventDetails", {"length": len(items)}
+        )
+        max_concurrency, count, pct = self._limits(effective, frame)
         selector = self.item_selector
         inputs = [
             selector(effective, frame.for_item(i, item)) if selector is not None else item
             for i, item in enumerate(items)
         ]
-        lane.prev = ctx.emit(
-            "MapStateStarted", lane.prev, "mapStateStartedEventDetails", {"length": len(items)}
-        )
-        started = lane.prev
         tolerant = self.distributed and (count or pct)
+        child_ctx = ctx
+        if self.distributed:  # children are executions of their own: their events stay out
+            lane.prev = ctx.emit(
+                "MapRunStarted",
+                lane.prev,
+                "mapRunStartedEventDetails",
+                {"mapRunArn": self._map_run_arn(ctx)} if recording else None,
+            )
+            child_ctx = ctx.silent()
+        started = lane.prev
         try:
             if self.processor.pure and not tolerant:
                 scope, name = self.processor, self.name
-                results = [_iterate(scope, value, ctx, started, i, name) for i, value in enumerate(inputs)]
+                results = []
+                chain = started
+                for i, value in enumerate(inputs):
+                    out, chain = _iterate(scope, value, child_ctx, chain, i, name)
+                    results.append(out)
             else:
                 children = tuple(
-                    Child(_iteration(self.processor, value, ctx, started, index, self.name))
+                    Child(_iteration(self.processor, value, child_ctx, started, index, self.name))
                     for index, value in enumerate(inputs)
                 )
                 results = yield Fork(
@@ -618,11 +634,22 @@ class Map(_Work):
                     tolerated_count=count if tolerant else None,
                     tolerated_percentage=pct if tolerant else None,
                 )
-        except StatesFailure:
+        except StatesFailure as failure:
+            if self.distributed:
+                details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
+                lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", details)
             lane.prev = ctx.emit("MapStateFailed", ctx.events)
             raise
-        lane.prev = ctx.emit("MapStateSucceeded", ctx.events)
+        if self.distributed:
+            lane.prev = ctx.emit("MapRunSucceeded", lane.prev)
+        last = ctx.events
+        ctx.emit("MapStateSucceeded", last)
+        lane.prev = last  # AWS links MapStateExited to the last iteration event, as Succeeded
         return [{"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results]
+
+    def _map_run_arn(self, ctx: ExecutionContext) -> str:
+        base = ctx.state_machine_arn.replace(":stateMachine:", ":mapRun:", 1)
+        return f"{base}/{self.raw.get('Label') or ctx.services.uuid4()}:{ctx.services.uuid4()}"
 
 
 def _iteration(
@@ -642,17 +669,24 @@ def _iteration(
     return start
 
 
-def _iterate(scope: Scope, value: Any, ctx: ExecutionContext, prev: int, index: int, name: str) -> Any:
-    """One iteration of a pure item processor, run in place (same events as :func:`_iteration`)."""
+def _iterate(
+    scope: Scope, value: Any, ctx: ExecutionContext, prev: int, index: int, name: str
+) -> tuple[Any, int]:
+    """One iteration of a pure item processor, run in place (same events as :func:`_iteration`).
+
+    Returns the output and the iteration's last state event, which AWS links the next
+    iteration's ``MapIterationStarted`` to when iterations run one after another.
+    """
     detail = {"index": index, "name": name} if ctx.history is not None else None
     started = ctx.emit("MapIterationStarted", prev, "mapIterationStartedEventDetails", detail)
+    inner = Lane(started)
     try:
-        out = scope.run_sync(value, ctx, Lane(started))
+        out = scope.run_sync(value, ctx, inner)
     except StatesFailure:
         ctx.emit("MapIterationFailed", ctx.events, "mapIterationFailedEventDetails", detail)
         raise
-    ctx.emit("MapIterationSucceeded", ctx.events, "mapIterationSucceededEventDetails", detail)
-    return out
+    ctx.emit("MapIterationSucceeded", inner.prev, "mapIterationSucceededEventDetails", detail)
+    return out, inner.prev
 
 
 STATE_TYPES: dict[str, type[State]] = {

@@ -281,6 +281,7 @@ _HISTORY_PLACEHOLDERS = (
     "lambda_function_name",
     "function_name",
     "activity_arn",
+    "map_run_arn",
 )
 
 
