@@ -27,12 +27,13 @@ class StatesFailure(Exception):
     without either). ``States.Runtime`` failures are never caught by Catch nor retried.
     """
 
-    __slots__ = ("cause", "error")
+    __slots__ = ("cause", "error", "link")
 
     def __init__(self, error: str | None, cause: str | None = None) -> None:
         super().__init__(error, cause)
         self.error = error
         self.cause = cause
+        self.link = 0  # history: the event a parent's failure event links back to (0: none)
 
     @property
     def catchable(self) -> bool:

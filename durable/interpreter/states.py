@@ -567,12 +567,15 @@ class Map(_Work):
             )
         return value
 
-    def _limits(self, effective: Any, frame: Frame) -> tuple[int, int | None, float | None]:
+    def _concurrency(self, effective: Any, frame: Frame) -> int:
         mc = self.max_concurrency
         if self.max_concurrency_path is not None:
             mc = self._path_number(
                 self.max_concurrency_path, effective, frame, "MaxConcurrencyPath", "integer"
             )
+        return int(mc)
+
+    def _tolerance(self, effective: Any, frame: Frame) -> tuple[int | None, float | None]:
         count = self.tolerated_count
         if self.tolerated_count_path is not None:
             count = self._path_number(
@@ -587,7 +590,7 @@ class Map(_Work):
             )
         if pct is not None and not 0 <= pct <= 100:
             raise RuntimeFault("ToleratedFailurePercentage must be between 0 and 100.")
-        return int(mc), count, pct
+        return count, pct
 
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
         ctx = frame.ctx
@@ -595,10 +598,11 @@ class Map(_Work):
         if not isinstance(items, list):
             raise RuntimeFault(f'Reference path "{self.items_path.text}" must point to array.')
         recording = ctx.history is not None
+        max_concurrency = self._concurrency(effective, frame)  # AWS checks it before starting
         lane.prev = ctx.emit(
             "MapStateStarted", lane.prev, "mapStateStartedEventDetails", {"length": len(items)}
         )
-        max_concurrency, count, pct = self._limits(effective, frame)
+        count, pct = self._tolerance(effective, frame)
         selector = self.item_selector
         inputs = [
             selector(effective, frame.for_item(i, item)) if selector is not None else item
@@ -638,7 +642,8 @@ class Map(_Work):
             if self.distributed:
                 details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
                 lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", details)
-            lane.prev = ctx.emit("MapStateFailed", ctx.events)
+            # AWS links MapStateFailed to the failed iteration's last state event
+            lane.prev = ctx.emit("MapStateFailed", failure.link or ctx.events)
             raise
         if self.distributed:
             lane.prev = ctx.emit("MapRunSucceeded", lane.prev)
@@ -660,7 +665,8 @@ def _iteration(
         started = ctx.emit("MapIterationStarted", prev, "mapIterationStartedEventDetails", detail)
         try:
             out = yield from scope.run(value, ctx, Lane(started))
-        except StatesFailure:
+        except StatesFailure as failure:
+            failure.link = ctx.events
             ctx.emit("MapIterationFailed", ctx.events, "mapIterationFailedEventDetails", detail)
             raise
         ctx.emit("MapIterationSucceeded", ctx.events, "mapIterationSucceededEventDetails", detail)
@@ -682,7 +688,8 @@ def _iterate(
     inner = Lane(started)
     try:
         out = scope.run_sync(value, ctx, inner)
-    except StatesFailure:
+    except StatesFailure as failure:
+        failure.link = ctx.events
         ctx.emit("MapIterationFailed", ctx.events, "mapIterationFailedEventDetails", detail)
         raise
     ctx.emit("MapIterationSucceeded", inner.prev, "mapIterationSucceededEventDetails", detail)
