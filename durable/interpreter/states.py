@@ -340,17 +340,22 @@ class _Work(State):
                 out = apply_result_path(self.result_path, data, result)
                 return self.next, self.output(out, frame)
             except StatesFailure as failure:
-                if not failure.catchable or isinstance(failure, RuntimeFault):
+                if isinstance(failure, RuntimeFault):
+                    raise  # the state's own runtime error: no failure event, no Retry/Catch
+                if failure.catchable:
+                    i = find(self.retriers, failure.error)
+                    if i >= 0 and counters[i] < self.retriers[i].max_attempts:
+                        retrier = self.retriers[i]
+                        delay = retrier.delay(counters[i], frame.ctx.services.random())
+                        counters[i] += 1
+                        frame.retry_count += 1
+                        frame.invalidate()
+                        lane.prev = failure.link or lane.prev
+                        yield Sleep(frame.ctx.services.now() + delay)
+                        continue
+                self.failed_event(frame, lane, failure)
+                if not failure.catchable:
                     raise
-                i = find(self.retriers, failure.error)
-                if i >= 0 and counters[i] < self.retriers[i].max_attempts:
-                    retrier = self.retriers[i]
-                    delay = retrier.delay(counters[i], frame.ctx.services.random())
-                    counters[i] += 1
-                    frame.retry_count += 1
-                    frame.invalidate()
-                    yield Sleep(frame.ctx.services.now() + delay)
-                    continue
                 j = find(self.catchers, failure.error)
                 if j < 0:
                     raise
@@ -450,8 +455,12 @@ class Task(_Work):
         try:
             if family == "Activity":
                 assert frame.token is not None
-                result = yield AwaitToken(frame.token, self.name, timeout, heartbeat, self.resource, payload)
-                lane.prev = ctx.started_events.pop(frame.token, lane.prev)
+                try:
+                    result = yield AwaitToken(
+                        frame.token, self.name, timeout, heartbeat, self.resource, payload
+                    )
+                finally:
+                    lane.prev = ctx.started_events.pop(frame.token, lane.prev)
             else:
                 result = yield InvokeTask(
                     self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials
@@ -494,6 +503,9 @@ class Task(_Work):
 class Parallel(_Work):
     type_name = "Parallel"
 
+    def failed_event(self, frame: Frame, lane: Lane, failure: StatesFailure) -> None:
+        lane.prev = frame.ctx.emit("ParallelStateFailed", failure.link or frame.ctx.events)
+
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
         self.branches = tuple(compile_scope(b) for b in raw["Branches"])
@@ -512,8 +524,8 @@ class Parallel(_Work):
                     Child(_starter(scope, branch_input, ctx, started)) for scope in self.branches
                 )
                 results = yield Fork(children)
-        except StatesFailure:
-            lane.prev = ctx.emit("ParallelStateFailed", ctx.events)
+        except StatesFailure as failure:
+            failure.link = failure.link or ctx.events
             raise
         last = ctx.events
         ctx.emit("ParallelStateSucceeded", last)
@@ -529,6 +541,10 @@ def _starter(
 
 class Map(_Work):
     type_name = "Map"
+
+    def failed_event(self, frame: Frame, lane: Lane, failure: StatesFailure) -> None:
+        # AWS links MapStateFailed to the failed iteration's last state event
+        lane.prev = frame.ctx.emit("MapStateFailed", failure.link or frame.ctx.events)
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
@@ -642,8 +658,7 @@ class Map(_Work):
             if self.distributed:
                 details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
                 lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", details)
-            # AWS links MapStateFailed to the failed iteration's last state event
-            lane.prev = ctx.emit("MapStateFailed", failure.link or ctx.events)
+            failure.link = failure.link or ctx.events
             raise
         if self.distributed:
             lane.prev = ctx.emit("MapRunSucceeded", lane.prev)

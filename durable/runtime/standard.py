@@ -433,7 +433,7 @@ class StandardExecutions:
             "TIMED_OUT": "ExecutionTimedOut",
             "ABORTED": "ExecutionAborted",
         }[status]
-        journal.emit(event, run.ctx.events, details)
+        journal.emit(event, 0 if status == "ABORTED" else run.ctx.events, details)
         record = msgspec.structs.replace(
             run.record,
             status=status,
