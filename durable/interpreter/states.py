@@ -644,8 +644,9 @@ class Map(_Work):
                     out, chain = _iterate(scope, value, child_ctx, chain, i, name)
                     results.append(out)
             else:
+                link = [started]  # each iteration links to the previous one's last event, as AWS does
                 children = tuple(
-                    Child(_iteration(self.processor, value, child_ctx, started, index, self.name))
+                    Child(_iteration(self.processor, value, child_ctx, link, index, self.name))
                     for index, value in enumerate(inputs)
                 )
                 results = yield Fork(
@@ -664,7 +665,7 @@ class Map(_Work):
             lane.prev = ctx.emit("MapRunSucceeded", lane.prev)
         last = ctx.events
         ctx.emit("MapStateSucceeded", last)
-        lane.prev = last  # AWS links MapStateExited to the last iteration event, as Succeeded
+        lane.prev = last  # AWS links MapStateExited to the event MapStateSucceeded links to
         return [{"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results]
 
     def _map_run_arn(self, ctx: ExecutionContext) -> str:
@@ -673,18 +674,20 @@ class Map(_Work):
 
 
 def _iteration(
-    scope: Scope, value: Any, ctx: ExecutionContext, prev: int, index: int, name: str
+    scope: Scope, value: Any, ctx: ExecutionContext, link: list[int], index: int, name: str
 ) -> Callable[[], Generator[Any, Any, Any]]:
     def start() -> Generator[Any, Any, Any]:
         detail = {"index": index, "name": name} if ctx.history is not None else None
-        started = ctx.emit("MapIterationStarted", prev, "mapIterationStartedEventDetails", detail)
+        started = ctx.emit("MapIterationStarted", link[0], "mapIterationStartedEventDetails", detail)
+        inner = Lane(started)
         try:
-            out = yield from scope.run(value, ctx, Lane(started))
+            out = yield from scope.run(value, ctx, inner)
         except StatesFailure as failure:
             failure.link = ctx.events
             ctx.emit("MapIterationFailed", ctx.events, "mapIterationFailedEventDetails", detail)
             raise
-        ctx.emit("MapIterationSucceeded", ctx.events, "mapIterationSucceededEventDetails", detail)
+        ctx.emit("MapIterationSucceeded", inner.prev, "mapIterationSucceededEventDetails", detail)
+        link[0] = inner.prev
         return out
 
     return start
