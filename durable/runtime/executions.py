@@ -194,7 +194,7 @@ class ExecutionsAPI:
             self._tasks[arn] = asyncio.ensure_future(run())
             return placeholder
         text = _encode(value).decode()
-        existing = await self.store.get_execution(arn)
+        existing = await self.store.get_execution(arn) if name else None  # generated names are unique
         if existing is not None:
             if existing.status == "RUNNING" and _decode(existing.input) == value:
                 return execution_from(existing)
@@ -230,9 +230,10 @@ class ExecutionsAPI:
             finally:
                 if task.done():
                     self._tasks.pop(execution_arn, None)
-        await self.describe_execution(execution_arn)
-        await self.standard.wait(execution_arn)
-        return await self.describe_execution(execution_arn)
+        record = await self.standard.wait(execution_arn)
+        if record is None:
+            return await self.describe_execution(execution_arn)  # Express, or raises
+        return execution_from(record)
 
     async def list_executions(
         self,

@@ -28,6 +28,7 @@ from .clock import Clock
 
 __all__ = ["Journal", "JournalContext", "Lane", "ReplayDivergence", "details_key"]
 
+_RNG = random.Random()  # values drawn here are journaled, so replay never depends on it
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
@@ -137,7 +138,7 @@ class Journal:
         self.current.time = start_time
         self.last_event_id = last_event_id
         self.batch = WriteBatch()
-        self._rng = random.Random()
+        self._rng = _RNG
 
     # -- lanes ----------------------------------------------------------------------------------
     def lane(self, name: str) -> Lane:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ from .journal import Journal, JournalContext, Lane, redrive_cuts
 __all__ = ["PARK_AFTER_SECONDS", "StandardExecutions"]
 
 PARK_AFTER_SECONDS = 1.0
+FINISHED_CACHE = 10_000
 TIMEOUT_KEY = "execution-timeout"
 PARK_PREFIX = "park:"
 _NEVER = 1e18
@@ -231,7 +233,8 @@ class StandardExecutions:
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
         self._closed = False
-        self.done: dict[str, asyncio.Event] = {}
+        self.done: dict[str, asyncio.Event] = {}  # waiters of running executions
+        self.finished: OrderedDict[str, ExecutionRecord] = OrderedDict()  # recently finished
         self._activity_flags: dict[str, asyncio.Event] = {}
         self._claimed: set[str] = set()
 
@@ -290,15 +293,32 @@ class StandardExecutions:
             "executionStartedEventDetails",
             {"input": ctx.input, "inputDetails": {"truncated": False}, "roleArn": role_arn},
         )
-        batch = journal.take_batch()
+        batch = journal.batch
         batch.executions.append(record)
         if program.timeout_seconds is not None:
             due = record.start_date + program.timeout_seconds
             batch.timers.append(TimerRecord(execution_arn=record.arn, key=TIMEOUT_KEY, due=due))
-        await self.store.commit(batch)
+        run = _Running(record, journal, ctx)
+        self.running[record.arn] = run
+        self.finished.pop(record.arn, None)
+        # Run until the first effect (or the end) before committing: the start and every
+        # pure transition up to there share one transaction.
+        driver = _ExecutionDriver(self, run)
+        gen = program.run(ctx.input, ctx)
+        root = journal.lane("")
+        journal.enter(root)
+        try:
+            finished, value = driver.start_child(gen, root)
+        except StatesFailure as failure:
+            await self._finish(run, "FAILED", error=failure.error or None, cause=failure.cause or None)
+            return
+        if finished:
+            await self._finish(run, "SUCCEEDED", output=value)
+            return
+        await self.store.commit(journal.take_batch())
         if program.timeout_seconds is not None:
             self.schedule(record.start_date + program.timeout_seconds, record.arn)
-        self._launch(_Running(record, journal, ctx), program)
+        run.task = asyncio.ensure_future(self._run(run, program, (gen, value)))
 
     async def resume(self, record: ExecutionRecord) -> None:
         if record.arn in self.running or record.status != "RUNNING":
@@ -370,28 +390,29 @@ class StandardExecutions:
         await self.store.commit(batch)
         if program.timeout_seconds is not None:
             self.schedule(now + program.timeout_seconds, arn)
-        flag = self.done.get(arn)
-        if flag is not None:
-            flag.clear()
+        self.finished.pop(arn, None)
         await self.resume(redriven)
         return redriven
 
     def _launch(self, run: _Running, program: Program) -> None:
         self.running[run.record.arn] = run
-        self.done.setdefault(run.record.arn, asyncio.Event())
+        self.finished.pop(run.record.arn, None)
         run.task = asyncio.ensure_future(self._run(run, program))
 
-    async def _run(self, run: _Running, program: Program) -> None:
+    async def _run(self, run: _Running, program: Program, started: tuple[Gen, Any] | None = None) -> None:
         record = run.record
         ctx = run.ctx
         driver = _ExecutionDriver(self, run)
         journal = run.journal
-        gen = program.run(ctx.input, ctx)
         root = journal.lane("")
         try:
             try:
                 journal.enter(root)
-                finished, value = driver.start_child(gen, root)
+                if started is None:
+                    gen = program.run(ctx.input, ctx)
+                    finished, value = driver.start_child(gen, root)
+                else:
+                    (gen, value), finished = started, False
                 if not finished:
                     value = await driver.drive(gen, value, record.arn, record.state_machine_arn, root)
             except asyncio.CancelledError:
@@ -449,7 +470,10 @@ class StandardExecutions:
         await self.store.commit(batch)
         run.record = record
         self.running.pop(record.arn, None)
-        event_flag = self.done.get(record.arn)
+        self.finished[record.arn] = record
+        if len(self.finished) > FINISHED_CACHE:
+            self.finished.popitem(last=False)
+        event_flag = self.done.pop(record.arn, None)
         if event_flag is not None:
             event_flag.set()
 
@@ -677,12 +701,18 @@ class StandardExecutions:
             if record is not None:
                 await self.resume(record)
 
-    async def wait(self, arn: str) -> None:
+    async def wait(self, arn: str) -> ExecutionRecord | None:
+        """The execution's final record, once it stops (None if it does not exist)."""
+        record = self.finished.get(arn)
+        if record is not None:
+            return record
+        if arn not in self.running:
+            record = await self.store.get_execution(arn)
+            if record is None or record.status != "RUNNING":
+                return record
         flag = self.done.setdefault(arn, asyncio.Event())
-        record = await self.store.get_execution(arn)
-        if record is not None and record.status != "RUNNING":
-            return
         await flag.wait()
+        return self.finished.get(arn) or await self.store.get_execution(arn)
 
 
 def _token_timers(arn: str, token: str) -> list[tuple[str, str]]:
