@@ -19,18 +19,24 @@ from .errors import (
     DurableError,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
+    ExecutionNotRedrivable,
     IntegrationConflict,
     InvalidExecutionInput,
+    InvalidToken,
     ResourceNotFound,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
+    TaskDoesNotExist,
     TaskFailed,
+    TaskTimedOut,
 )
 from .integrations.base import Integration, TaskContext, TaskRequest
 from .runtime.clock import Clock, ManualClock, SystemClock
 from .runtime.engine import Engine, ValidationResult
 from .runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
 from .runtime.sync import run
+from .runtime.worker import run_activity_worker
+from .store.base import StoreError
 
 __all__ = [
     "Clock",
@@ -41,22 +47,28 @@ __all__ = [
     "Execution",
     "ExecutionAlreadyExists",
     "ExecutionDoesNotExist",
+    "ExecutionNotRedrivable",
     "ExecutionStatus",
     "Integration",
     "IntegrationConflict",
     "InvalidExecutionInput",
+    "InvalidToken",
     "ManualClock",
     "ResourceNotFound",
     "StateMachine",
     "StateMachineAlreadyExists",
     "StateMachineDoesNotExist",
     "StateMachineType",
+    "StoreError",
     "SystemClock",
     "TaskContext",
+    "TaskDoesNotExist",
     "TaskFailed",
     "TaskRequest",
+    "TaskTimedOut",
     "ValidationResult",
     "run",
+    "run_activity_worker",
 ]
 
 __version__ = "0.1.0"

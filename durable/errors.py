@@ -10,7 +10,11 @@
     ├── StateMachineTypeNotSupported
     ├── ExecutionDoesNotExist
     ├── ExecutionAlreadyExists
+    ├── ExecutionNotRedrivable
+    ├── InvalidToken / TaskDoesNotExist / TaskTimedOut / InvalidOutput   (task tokens)
+    ├── ActivityDoesNotExist
     ├── InvalidName / InvalidArn / ValidationError
+    ├── StoreError                 the database is corrupt, locked, or from a newer version
     ├── ResourceNotFound           a Task Resource no integration handles
     └── IntegrationConflict        two plugins claim the same resource
 
@@ -25,20 +29,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ActivityDoesNotExist",
     "DefinitionError",
     "Diagnostic",
     "DurableError",
     "ExecutionAlreadyExists",
     "ExecutionDoesNotExist",
+    "ExecutionNotRedrivable",
     "IntegrationConflict",
     "InvalidArn",
     "InvalidExecutionInput",
     "InvalidName",
+    "InvalidOutput",
+    "InvalidToken",
     "ResourceNotFound",
     "StateMachineAlreadyExists",
     "StateMachineDoesNotExist",
     "StateMachineTypeNotSupported",
+    "TaskDoesNotExist",
     "TaskFailed",
+    "TaskTimedOut",
     "ValidationError",
 ]
 
@@ -107,6 +117,34 @@ class ExecutionDoesNotExist(DurableError):
 
 class ExecutionAlreadyExists(DurableError):
     code = "ExecutionAlreadyExists"
+
+
+class ExecutionNotRedrivable(DurableError):
+    code = "ExecutionNotRedrivable"
+
+
+class InvalidToken(DurableError):
+    """A task token that is malformed or was never issued."""
+
+    code = "InvalidToken"
+
+
+class TaskDoesNotExist(DurableError):
+    code = "TaskDoesNotExist"
+
+
+class TaskTimedOut(DurableError):
+    """The task behind the token is closed (answered, timed out, or its execution stopped)."""
+
+    code = "TaskTimedOut"
+
+
+class InvalidOutput(DurableError):
+    code = "InvalidOutput"
+
+
+class ActivityDoesNotExist(DurableError):
+    code = "ActivityDoesNotExist"
 
 
 class InvalidName(DurableError):

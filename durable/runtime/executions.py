@@ -9,9 +9,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..errors import (
-    DurableError,
+    ActivityDoesNotExist,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
+    ExecutionNotRedrivable,
+    InvalidOutput,
+    InvalidToken,
+    TaskDoesNotExist,
+    TaskTimedOut,
 )
 from ..interpreter.data import MAX_PAYLOAD_BYTES
 from ..store.base import ActivityRecord, EventRecord, ExecutionRecord, StateMachineRecord, WriteBatch
@@ -42,31 +47,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,2048}$")
 _NO_INPUT = object()
 
 
-class InvalidToken(DurableError):
-    code = "InvalidToken"
-
-
-class TaskDoesNotExist(DurableError):
-    code = "TaskDoesNotExist"
-
-
-class TaskTimedOut(DurableError):
-    code = "TaskTimedOut"
-
-
-class InvalidOutput(DurableError):
-    code = "InvalidOutput"
-
-
-class ExecutionNotRedrivable(DurableError):
-    code = "ExecutionNotRedrivable"
-
-
 REDRIVE_PERIOD_SECONDS = 14 * 24 * 3600
-
-
-class ActivityDoesNotExist(DurableError):
-    code = "ActivityDoesNotExist"
 
 
 def machine_record(machine: StateMachine) -> StateMachineRecord:

@@ -23,6 +23,8 @@ from typing import Protocol
 
 import msgspec
 
+from ..errors import DurableError
+
 __all__ = [
     "ActivityRecord",
     "ActivityTaskRecord",
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 
-class StoreError(Exception):
+class StoreError(DurableError):
     """A store failure (corrupt or locked database, schema from a newer version, ...)."""
 
 
