@@ -55,7 +55,6 @@ class ExecutionContext:
         "started_events",
         "state_machine_arn",
         "state_machine_name",
-        "variables",
     )
 
     def __init__(
@@ -89,7 +88,6 @@ class ExecutionContext:
         self.redrive_count = redrive_count
         self.history = history
         self.events = first_event_id  # id of the last event emitted
-        self.variables: dict[str, Any] = {}
         #: task token -> id of the ActivityStarted event a worker's poll recorded (runtime-set)
         self.started_events: dict[str, int] = {}
 
@@ -131,6 +129,8 @@ class Frame:
 
     __slots__ = (
         "_co",
+        "assign",
+        "assign_input",
         "ctx",
         "entered_epoch",
         "entered_id",
@@ -139,6 +139,7 @@ class Frame:
         "retriable",
         "retry_count",
         "token",
+        "vars",
     )
 
     def __init__(self, ctx: ExecutionContext, name: str, entered_id: int, retriable: bool = False) -> None:
@@ -151,6 +152,9 @@ class Frame:
         self.token: str | None = None
         self.map_item: tuple[Any, Any] | None = None
         self._co: dict[str, Any] | None = None
+        self.vars: dict[str, Any] = {}  # workflow variables as of state entry
+        self.assign: Any = None  # the Assign template chosen for this visit
+        self.assign_input: Any = None  # what ``$`` means in it
 
     def for_item(self, index: int, value: Any) -> Frame:
         """A copy of this frame whose context object shows ``$$.Map.Item``."""
@@ -163,6 +167,7 @@ class Frame:
         )
         f.retry_count, f.token, f.map_item, f._co = self.retry_count, self.token, (index, value), None
         f.retriable = self.retriable
+        f.vars, f.assign, f.assign_input = self.vars, self.assign, self.assign_input
         return f
 
     def invalidate(self) -> None:

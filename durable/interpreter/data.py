@@ -73,7 +73,7 @@ def resolve(path: Path, data: Any, frame: Frame) -> Any:
         return path.get(data)
     if root == ROOT_CONTEXT:
         return path.get(frame.context_object())
-    variables = frame.ctx.variables
+    variables = frame.vars
     name = path.variable
     if name not in variables:
         raise PathMissing(f"No results for path: ${name}")
@@ -132,6 +132,29 @@ def _template_path(path: Path, data: Any, frame: Frame, field: str) -> Any:
             f"The JSONPath '{path.text}' specified for the field '{field}' could not be found "
             f"in the input '{compact(source)}'"
         ) from None
+
+
+MAX_VARIABLE_BYTES = 262_144
+MAX_ASSIGN_BYTES = 262_144
+
+
+def compile_assign(assign: Any) -> Evaluator:
+    """JSONPath-mode ``Assign``: a payload template whose keys are variable names."""
+    return compile_template(assign)
+
+
+def check_variables(values: dict[str, Any]) -> None:
+    """AWS's limits: one variable <= 256 KiB, all of one Assign <= 256 KiB."""
+    total = 0
+    for name, value in values.items():
+        size = payload_size(value)
+        if size > MAX_VARIABLE_BYTES:
+            raise RuntimeFault(
+                f"The variable '{name}' exceeds the maximum size of {MAX_VARIABLE_BYTES} bytes."
+            )
+        total += size
+    if total > MAX_ASSIGN_BYTES:
+        raise RuntimeFault(f"The assigned variables exceed the maximum size of {MAX_ASSIGN_BYTES} bytes.")
 
 
 def compile_template(template: Any) -> Evaluator:

@@ -120,14 +120,6 @@ def _unsupported(doc: dict[str, Any]) -> list[Diagnostic]:
             here = f"{where}/States/{name}"
             if state.get("QueryLanguage") == "JSONata":
                 found.append(Diagnostic("UNSUPPORTED_FEATURE", "JSONata is not supported yet", here))
-            if "Assign" in state or any(
-                "Assign" in c for c in state.get("Choices", []) + state.get("Catch", [])
-            ):
-                found.append(
-                    Diagnostic(
-                        "UNSUPPORTED_FEATURE", "Workflow variables (Assign) are not supported yet", here
-                    )
-                )
             for i, branch in enumerate(state.get("Branches", [])):
                 scope(branch, f"{here}/Branches[{i}]")
             for key in ("ItemProcessor", "Iterator"):

@@ -63,15 +63,19 @@ class Catcher:
     next: str
     result_path: Path | None
     raw: dict[str, Any]
+    assign: Any = None  # compiled Assign (an Evaluator), if the catcher has one
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Catcher:
         rp = raw.get("ResultPath", "$")
+        from .data import compile_assign
+
         return cls(
             error_equals=tuple(raw["ErrorEquals"]),
             next=raw["Next"],
             result_path=None if rp is None else compile_reference_path(rp),
             raw=raw,
+            assign=compile_assign(raw["Assign"]) if "Assign" in raw else None,
         )
 
 

@@ -16,8 +16,12 @@ from .choice import Predicate, compile_rule, parse_timestamp
 from .commands import AwaitToken, Child, ChildFailure, Fork, InvokeTask, Sleep
 from .context import ExecutionContext, Frame
 from .data import (
+    Evaluator,
     apply_result_path,
     check_size,
+    check_variables,
+    compact,
+    compile_assign,
     compile_template,
     compile_value_expr,
     resolve,
@@ -39,12 +43,15 @@ _UNTRUNCATED = {"truncated": False}
 
 
 class Lane:
-    """The event chain of one scope run: ``prev`` is the id ``previousEventId`` points at."""
+    """One scope run: ``prev`` is the id the next ``previousEventId`` points at; ``vars`` are
+    the workflow variables visible here (a Parallel branch or Map iteration starts with its
+    parent's, and its own assignments never flow back). Values are replaced, never mutated."""
 
-    __slots__ = ("prev",)
+    __slots__ = ("prev", "vars")
 
-    def __init__(self, prev: int) -> None:
+    def __init__(self, prev: int, vars: dict[str, Any] | None = None) -> None:
         self.prev = prev
+        self.vars: dict[str, Any] = vars if vars is not None else {}
 
 
 def _path(raw: dict[str, Any], key: str) -> Path | None:
@@ -74,6 +81,7 @@ class State:
             and self.output_path is not None
             and self.output_path.is_root
         )
+        self.assign: Evaluator | None = compile_assign(raw["Assign"]) if "Assign" in raw else None
 
     # -- shared plumbing ------------------------------------------------------------------
     #: pure states never wait: the scope loop calls :meth:`step`, with no generator at all.
@@ -89,20 +97,35 @@ class State:
             else None,
         )
         lane.prev = entered
-        return Frame(ctx, self.name, entered, self.retriable)
+        frame = Frame(ctx, self.name, entered, self.retriable)
+        frame.vars = lane.vars
+        frame.assign = self.assign
+        return frame
 
-    def _exit(self, data: Any, out: Any, ctx: ExecutionContext, lane: Lane) -> None:
+    def _assigned(self, frame: Frame) -> dict[str, Any] | None:
+        """Evaluate the chosen Assign (with the variables as of state entry)."""
+        template = frame.assign
+        if template is None:
+            return None
+        values: dict[str, Any] = template(frame.assign_input, frame)
+        check_variables(values)
+        return values
+
+    def _exit(
+        self, data: Any, out: Any, ctx: ExecutionContext, lane: Lane, assigned: dict[str, Any] | None
+    ) -> None:
         if out is not data:
             check_size(out, self.name)
+        if assigned is not None:
+            lane.vars = {**lane.vars, **assigned}
         if self.has_exit_event:
-            lane.prev = ctx.emit(
-                self.exited_type,
-                lane.prev,
-                "stateExitedEventDetails",
-                {"name": self.name, "output": out, "outputDetails": _UNTRUNCATED}
-                if ctx.history is not None
-                else None,
-            )
+            details = None
+            if ctx.history is not None:
+                details = {"name": self.name, "output": out, "outputDetails": _UNTRUNCATED}
+                if assigned:
+                    details["assignedVariables"] = {k: compact(v) for k, v in assigned.items()}
+                    details["assignedVariablesDetails"] = _UNTRUNCATED
+            lane.prev = ctx.emit(self.exited_type, lane.prev, "stateExitedEventDetails", details)
 
     def _located(self, fault: RuntimeFault, frame: Frame) -> StatesFailure:
         return StatesFailure(fault.error, located_cause(self.name, frame.entered_id, fault.detail))
@@ -111,9 +134,10 @@ class State:
         frame = self._enter(data, ctx, lane)
         try:
             nxt, out = yield from self.execute(data, frame, lane)
+            assigned = self._assigned(frame)
         except RuntimeFault as fault:
             raise self._located(fault, frame) from None
-        self._exit(data, out, ctx, lane)
+        self._exit(data, out, ctx, lane, assigned)
         return nxt, out
 
     def step(self, data: Any, ctx: ExecutionContext, lane: Lane) -> tuple[str | None, Any]:
@@ -121,9 +145,10 @@ class State:
         frame = self._enter(data, ctx, lane)
         try:
             nxt, out = self.compute(data, frame)
+            assigned = self._assigned(frame)
         except RuntimeFault as fault:
             raise self._located(fault, frame) from None
-        self._exit(data, out, ctx, lane)
+        self._exit(data, out, ctx, lane, assigned)
         return nxt, out
 
     def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
@@ -153,6 +178,7 @@ class Pass(State):
             and not self.has_result
             and self.result_path is not None
             and self.result_path.is_root
+            and self.assign is None
         )
 
     pure = True
@@ -167,6 +193,7 @@ class Pass(State):
             result = self.parameters(effective, frame)
         else:
             result = effective
+        frame.assign_input = result
         out = apply_result_path(self.result_path, data, result)
         return self.next, self.output(out, frame)
 
@@ -215,8 +242,9 @@ class Choice(State):
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
-        self.rules: tuple[tuple[Predicate, str], ...] = tuple(
-            (compile_rule(r), r["Next"]) for r in raw.get("Choices", ())
+        self.rules: tuple[tuple[Predicate, str, Evaluator | None], ...] = tuple(
+            (compile_rule(r), r["Next"], compile_assign(r["Assign"]) if "Assign" in r else None)
+            for r in raw.get("Choices", ())
         )
         self.default: str | None = raw.get("Default")
 
@@ -224,8 +252,10 @@ class Choice(State):
 
     def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
         effective = select(self.input_path, data, frame, "InputPath")
-        for predicate, nxt in self.rules:
+        frame.assign_input = effective
+        for predicate, nxt, assign in self.rules:
             if predicate(effective, frame):
+                frame.assign = assign  # a chosen rule's Assign replaces the state's
                 return nxt, self.output(effective, frame)
         if self.default is None:
             raise StatesFailure(F.NO_CHOICE_MATCHED, f"No Matches! in state {self.name}")
@@ -293,6 +323,7 @@ class Wait(State):
 
     def execute(self, data: Any, frame: Frame, lane: Lane) -> Run:
         effective = select(self.input_path, data, frame, "InputPath")
+        frame.assign_input = effective
         until = self._until(effective, frame)
         if until - frame.ctx.services.now() > MAX_WAIT_SECONDS:
             raise RuntimeFault("Wait state delay is too long.")
@@ -335,6 +366,7 @@ class _Work(State):
         while True:
             try:
                 result = yield from self.attempt(data, effective, frame, lane)
+                frame.assign_input = result  # Assign sees the raw result, before ResultSelector
                 if self.result_selector is not None:
                     result = self.result_selector(result, frame)
                 out = apply_result_path(self.result_path, data, result)
@@ -361,6 +393,7 @@ class _Work(State):
                     raise
                 catcher = self.catchers[j]
                 error_output = {"Error": failure.error, "Cause": failure.cause}
+                frame.assign, frame.assign_input = catcher.assign, error_output  # the catcher's only
                 return catcher.next, apply_result_path(catcher.result_path, data, error_output)
 
 
@@ -518,10 +551,13 @@ class Parallel(_Work):
         started = lane.prev
         try:
             if self.pure_branches:
-                results = [scope.run_sync(branch_input, ctx, Lane(started)) for scope in self.branches]
+                results = [
+                    scope.run_sync(branch_input, ctx, Lane(started, lane.vars)) for scope in self.branches
+                ]
             else:
                 children = tuple(
-                    Child(_starter(scope, branch_input, ctx, started)) for scope in self.branches
+                    Child(_starter(scope, branch_input, ctx, Lane(started, lane.vars)))
+                    for scope in self.branches
                 )
                 results = yield Fork(children)
         except StatesFailure as failure:
@@ -534,9 +570,9 @@ class Parallel(_Work):
 
 
 def _starter(
-    scope: Scope, value: Any, ctx: ExecutionContext, prev: int
+    scope: Scope, value: Any, ctx: ExecutionContext, lane: Lane
 ) -> Callable[[], Generator[Any, Any, Any]]:
-    return lambda: scope.run(value, ctx, Lane(prev))
+    return lambda: scope.run(value, ctx, lane)
 
 
 class Map(_Work):
@@ -574,6 +610,11 @@ class Map(_Work):
 
     def _path_number(self, path: Path, effective: Any, frame: Frame, field: str, kind: str) -> Any:
         value = select(path, effective, frame, field)
+        if isinstance(value, str):  # AWS parses numeric text ("1") as the number
+            try:
+                value = int(value) if kind == "integer" else float(value)
+            except ValueError:
+                pass
         ok = not isinstance(value, bool) and (
             isinstance(value, int) or (kind == "float" and isinstance(value, float))
         )
@@ -635,18 +676,19 @@ class Map(_Work):
             )
             child_ctx = ctx.silent()
         started = lane.prev
+        visible = {} if self.distributed else lane.vars  # child executions see no variables
         try:
             if self.processor.pure and not tolerant:
                 scope, name = self.processor, self.name
                 results = []
                 chain = started
                 for i, value in enumerate(inputs):
-                    out, chain = _iterate(scope, value, child_ctx, chain, i, name)
+                    out, chain = _iterate(scope, value, child_ctx, Lane(chain, visible), i, name)
                     results.append(out)
             else:
                 link = [started]  # each iteration links to the previous one's last event, as AWS does
                 children = tuple(
-                    Child(_iteration(self.processor, value, child_ctx, link, index, self.name))
+                    Child(_iteration(self.processor, value, child_ctx, link, visible, index, self.name))
                     for index, value in enumerate(inputs)
                 )
                 results = yield Fork(
@@ -674,12 +716,18 @@ class Map(_Work):
 
 
 def _iteration(
-    scope: Scope, value: Any, ctx: ExecutionContext, link: list[int], index: int, name: str
+    scope: Scope,
+    value: Any,
+    ctx: ExecutionContext,
+    link: list[int],
+    visible: dict[str, Any],
+    index: int,
+    name: str,
 ) -> Callable[[], Generator[Any, Any, Any]]:
     def start() -> Generator[Any, Any, Any]:
         detail = {"index": index, "name": name} if ctx.history is not None else None
         started = ctx.emit("MapIterationStarted", link[0], "mapIterationStartedEventDetails", detail)
-        inner = Lane(started)
+        inner = Lane(started, visible)
         try:
             out = yield from scope.run(value, ctx, inner)
         except StatesFailure as failure:
@@ -694,7 +742,7 @@ def _iteration(
 
 
 def _iterate(
-    scope: Scope, value: Any, ctx: ExecutionContext, prev: int, index: int, name: str
+    scope: Scope, value: Any, ctx: ExecutionContext, lane: Lane, index: int, name: str
 ) -> tuple[Any, int]:
     """One iteration of a pure item processor, run in place (same events as :func:`_iteration`).
 
@@ -702,8 +750,8 @@ def _iterate(
     iteration's ``MapIterationStarted`` to when iterations run one after another.
     """
     detail = {"index": index, "name": name} if ctx.history is not None else None
-    started = ctx.emit("MapIterationStarted", prev, "mapIterationStartedEventDetails", detail)
-    inner = Lane(started)
+    started = ctx.emit("MapIterationStarted", lane.prev, "mapIterationStartedEventDetails", detail)
+    inner = Lane(started, lane.vars)
     try:
         out = scope.run_sync(value, ctx, inner)
     except StatesFailure as failure:

@@ -88,8 +88,6 @@ def skip_reason(case: dict[str, Any]) -> str | None:
         return f"API {api} is not implemented"
     if "jsonata" in features:
         return "JSONata query language is not implemented yet"
-    if "assign" in features:
-        return "workflow variables (Assign) are not implemented yet"
     needs = set(case.get("needs") or ["none"])
     other = sorted(needs - SUPPORTED_NEEDS)
     if other:
@@ -289,7 +287,15 @@ _HISTORY_PLACEHOLDERS = (
 def _parse_half(value: Any) -> Any:
     """Undo the snapshot's half-parsing: JSON text fields inside event details become values."""
     if isinstance(value, dict):
-        return {k: (_maybe_json(v) if k in _JSON_FIELDS else _parse_half(v)) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            if k in _JSON_FIELDS:
+                out[k] = _maybe_json(v)
+            elif k == "assignedVariables" and isinstance(v, dict):
+                out[k] = {name: _maybe_json(text) for name, text in v.items()}
+            else:
+                out[k] = _parse_half(v)
+        return out
     return value
 
 

@@ -436,7 +436,7 @@ def test_compile_rule_predicates() -> None:
 
 def test_compile_rule_variables() -> None:
     f = frame()
-    f.ctx.variables["limit"] = 10
+    f.vars = {"limit": 10}
     assert compile_rule({"Variable": "$limit", "NumericEquals": 10})({}, f)
     assert compile_rule({"Variable": "$.n", "NumericLessThanPath": "$limit"})({"n": 3}, f)
 

@@ -475,7 +475,7 @@ def test_select_miss_is_a_runtime_fault() -> None:
 def test_select_context_and_variables() -> None:
     f = frame({"in": 1})
     assert select(compile_path("$$.Execution.Input.in"), {}, f, "InputPath") == 1
-    f.ctx.variables["v"] = {"x": [5]}
+    f.vars = {"v": {"x": [5]}}
     assert select(compile_path("$v.x[0]"), {}, f, "InputPath") == 5
     with pytest.raises(RuntimeFault):
         select(compile_path("$undefined"), {}, f, "InputPath")
