@@ -7,8 +7,21 @@ from collections.abc import Generator
 from typing import Any
 
 from ..errors import DefinitionError, Diagnostic
+from .branching import Map, Parallel
 from .context import ExecutionContext
-from .states import STATE_TYPES, Lane, State
+from .states import Choice, Fail, Lane, Pass, State, Succeed, Wait
+from .task import Task
+
+STATE_TYPES: dict[str, type[State]] = {
+    "Pass": Pass,
+    "Task": Task,
+    "Choice": Choice,
+    "Wait": Wait,
+    "Succeed": Succeed,
+    "Fail": Fail,
+    "Parallel": Parallel,
+    "Map": Map,
+}
 
 __all__ = ["Program", "Scope", "compile_program", "parse_definition"]
 

@@ -1,0 +1,247 @@
+"""Parallel and Map: branches and iterations as child scopes, and their history events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from .commands import Child, ChildFailure, Fork
+from .context import ExecutionContext, Frame
+from .data import compile_template, select
+from .failure import RuntimeFault, StatesFailure
+from .jsonpath import Path, compile_reference_path
+from .states import Lane, WorkState, show_value
+
+if TYPE_CHECKING:
+    from .program import Scope
+
+__all__ = ["Map", "Parallel"]
+
+
+class Parallel(WorkState):
+    type_name = "Parallel"
+
+    def failed_event(self, frame: Frame, lane: Lane, failure: StatesFailure) -> None:
+        lane.prev = frame.ctx.emit("ParallelStateFailed", failure.link or frame.ctx.events)
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.branches = tuple(compile_scope(b) for b in raw["Branches"])
+        self.pure_branches = all(scope.pure for scope in self.branches)
+
+    def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
+        ctx = frame.ctx
+        branch_input = self.parameters(effective, frame) if self.parameters is not None else effective
+        lane.prev = ctx.emit("ParallelStateStarted", lane.prev)
+        started = lane.prev
+        try:
+            if self.pure_branches:
+                results = [
+                    scope.run_sync(branch_input, ctx, Lane(started, lane.vars)) for scope in self.branches
+                ]
+            else:
+                children = tuple(
+                    Child(_starter(scope, branch_input, ctx, Lane(started, lane.vars)))
+                    for scope in self.branches
+                )
+                results = yield Fork(children)
+        except StatesFailure as failure:
+            failure.link = failure.link or ctx.events
+            raise
+        last = ctx.events
+        ctx.emit("ParallelStateSucceeded", last)
+        lane.prev = last  # AWS links ParallelStateExited to the last branch event, as Succeeded
+        return results
+
+
+def _starter(
+    scope: Scope, value: Any, ctx: ExecutionContext, lane: Lane
+) -> Callable[[], Generator[Any, Any, Any]]:
+    return lambda: scope.run(value, ctx, lane)
+
+
+class Map(WorkState):
+    type_name = "Map"
+
+    def failed_event(self, frame: Frame, lane: Lane, failure: StatesFailure) -> None:
+        # AWS links MapStateFailed to the failed iteration's last state event
+        lane.prev = frame.ctx.emit("MapStateFailed", failure.link or frame.ctx.events)
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        processor = raw.get("ItemProcessor") or raw.get("Iterator") or {}
+        self.processor = compile_scope(processor)
+        self.distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
+        self.items_path = compile_reference_path(raw.get("ItemsPath", "$"))
+        selector = raw.get("ItemSelector", raw.get("Parameters"))
+        self.item_selector = compile_template(selector) if selector is not None else None
+        self.parameters = None  # Map's legacy Parameters is its ItemSelector
+        self.max_concurrency = raw.get("MaxConcurrency", 0)
+        self.max_concurrency_path = (
+            compile_reference_path(raw["MaxConcurrencyPath"]) if "MaxConcurrencyPath" in raw else None
+        )
+        self.tolerated_count = raw.get("ToleratedFailureCount")
+        self.tolerated_count_path = (
+            compile_reference_path(raw["ToleratedFailureCountPath"])
+            if "ToleratedFailureCountPath" in raw
+            else None
+        )
+        self.tolerated_pct = raw.get("ToleratedFailurePercentage")
+        self.tolerated_pct_path = (
+            compile_reference_path(raw["ToleratedFailurePercentagePath"])
+            if "ToleratedFailurePercentagePath" in raw
+            else None
+        )
+
+    def _path_number(self, path: Path, effective: Any, frame: Frame, field: str, kind: str) -> Any:
+        value = select(path, effective, frame, field)
+        if isinstance(value, str):  # AWS parses numeric text ("1") as the number
+            try:
+                value = int(value) if kind == "integer" else float(value)
+            except ValueError:
+                pass
+        ok = not isinstance(value, bool) and (
+            isinstance(value, int) or (kind == "float" and isinstance(value, float))
+        )
+        if not ok:
+            raise RuntimeFault(
+                f'The {field} field refers to value "{show_value(value)}" which is not a valid {kind}: {path.text}'
+            )
+        return value
+
+    def _concurrency(self, effective: Any, frame: Frame) -> int:
+        mc = self.max_concurrency
+        if self.max_concurrency_path is not None:
+            mc = self._path_number(
+                self.max_concurrency_path, effective, frame, "MaxConcurrencyPath", "integer"
+            )
+        return int(mc)
+
+    def _tolerance(self, effective: Any, frame: Frame) -> tuple[int | None, float | None]:
+        count = self.tolerated_count
+        if self.tolerated_count_path is not None:
+            count = self._path_number(
+                self.tolerated_count_path, effective, frame, "ToleratedFailureCountPath", "integer"
+            )
+        if count is not None and count < 0:
+            raise RuntimeFault("ToleratedFailureCount cannot be negative.")
+        pct = self.tolerated_pct
+        if self.tolerated_pct_path is not None:
+            pct = self._path_number(
+                self.tolerated_pct_path, effective, frame, "ToleratedFailurePercentagePath", "float"
+            )
+        if pct is not None and not 0 <= pct <= 100:
+            raise RuntimeFault("ToleratedFailurePercentage must be between 0 and 100.")
+        return count, pct
+
+    def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
+        ctx = frame.ctx
+        items = select(self.items_path, effective, frame, "ItemsPath")
+        if not isinstance(items, list):
+            raise RuntimeFault(f'Reference path "{self.items_path.text}" must point to array.')
+        recording = ctx.history is not None
+        max_concurrency = self._concurrency(effective, frame)  # AWS checks it before starting
+        lane.prev = ctx.emit(
+            "MapStateStarted", lane.prev, "mapStateStartedEventDetails", {"length": len(items)}
+        )
+        count, pct = self._tolerance(effective, frame)
+        selector = self.item_selector
+        inputs = [
+            selector(effective, frame.for_item(i, item)) if selector is not None else item
+            for i, item in enumerate(items)
+        ]
+        tolerant = self.distributed and (count or pct)
+        child_ctx = ctx
+        if self.distributed:  # children are executions of their own: their events stay out
+            lane.prev = ctx.emit(
+                "MapRunStarted",
+                lane.prev,
+                "mapRunStartedEventDetails",
+                {"mapRunArn": self._map_run_arn(ctx)} if recording else None,
+            )
+            child_ctx = ctx.silent()
+        started = lane.prev
+        visible = {} if self.distributed else lane.vars  # child executions see no variables
+        try:
+            if self.processor.pure and not tolerant:
+                scope, name = self.processor, self.name
+                results = []
+                chain = started
+                for i, value in enumerate(inputs):
+                    out, chain = _iterate(scope, value, child_ctx, Lane(chain, visible), i, name)
+                    results.append(out)
+            else:
+                link = [started]  # each iteration links to the previous one's last event, as AWS does
+                children = tuple(
+                    Child(_iteration(self.processor, value, child_ctx, link, visible, index, self.name))
+                    for index, value in enumerate(inputs)
+                )
+                results = yield Fork(
+                    children,
+                    max_concurrency,
+                    tolerated_count=count if tolerant else None,
+                    tolerated_percentage=pct if tolerant else None,
+                )
+        except StatesFailure as failure:
+            if self.distributed:
+                details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
+                lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", details)
+            failure.link = failure.link or ctx.events
+            raise
+        if self.distributed:
+            lane.prev = ctx.emit("MapRunSucceeded", lane.prev)
+        last = ctx.events
+        ctx.emit("MapStateSucceeded", last)
+        lane.prev = last  # AWS links MapStateExited to the event MapStateSucceeded links to
+        return [{"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results]
+
+    def _map_run_arn(self, ctx: ExecutionContext) -> str:
+        base = ctx.state_machine_arn.replace(":stateMachine:", ":mapRun:", 1)
+        return f"{base}/{self.raw.get('Label') or ctx.services.uuid4()}:{ctx.services.uuid4()}"
+
+
+def _iteration(
+    scope: Scope,
+    value: Any,
+    ctx: ExecutionContext,
+    link: list[int],
+    visible: dict[str, Any],
+    index: int,
+    name: str,
+) -> Callable[[], Generator[Any, Any, Any]]:
+    def start() -> Generator[Any, Any, Any]:
+        detail = {"index": index, "name": name} if ctx.history is not None else None
+        started = ctx.emit("MapIterationStarted", link[0], "mapIterationStartedEventDetails", detail)
+        inner = Lane(started, visible)
+        try:
+            out = yield from scope.run(value, ctx, inner)
+        except StatesFailure as failure:
+            failure.link = ctx.events
+            ctx.emit("MapIterationFailed", ctx.events, "mapIterationFailedEventDetails", detail)
+            raise
+        ctx.emit("MapIterationSucceeded", inner.prev, "mapIterationSucceededEventDetails", detail)
+        link[0] = inner.prev
+        return out
+
+    return start
+
+
+def _iterate(
+    scope: Scope, value: Any, ctx: ExecutionContext, lane: Lane, index: int, name: str
+) -> tuple[Any, int]:
+    """One iteration of a pure item processor, run in place (same events as :func:`_iteration`).
+
+    Returns the output and the iteration's last state event, which AWS links the next
+    iteration's ``MapIterationStarted`` to when iterations run one after another.
+    """
+    detail = {"index": index, "name": name} if ctx.history is not None else None
+    started = ctx.emit("MapIterationStarted", lane.prev, "mapIterationStartedEventDetails", detail)
+    inner = Lane(started, lane.vars)
+    try:
+        out = scope.run_sync(value, ctx, inner)
+    except StatesFailure as failure:
+        failure.link = ctx.events
+        ctx.emit("MapIterationFailed", ctx.events, "mapIterationFailedEventDetails", detail)
+        raise
+    ctx.emit("MapIterationSucceeded", inner.prev, "mapIterationSucceededEventDetails", detail)
+    return out, inner.prev

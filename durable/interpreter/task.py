@@ -1,0 +1,155 @@
+"""The Task state: resources, timeouts, task tokens and activities, and their history events."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from . import failure as F
+from .commands import AwaitToken, InvokeTask
+from .context import Frame
+from .data import check_size, compile_template, resolve
+from .failure import RuntimeFault, StatesFailure
+from .jsonpath import Path, PathMissing, compile_reference_path
+from .states import UNTRUNCATED, Lane, WorkState, show_value
+
+if TYPE_CHECKING:
+    from .program import Scope
+
+__all__ = ["Task"]
+
+_LAMBDA_PREFIX = ("arn:aws:lambda:", "arn:aws-us-gov:lambda:", "arn:aws-cn:lambda:")
+
+
+class Task(WorkState):
+    type_name = "Task"
+
+    def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
+        super().__init__(name, raw, compile_scope)
+        self.resource: str = raw["Resource"]
+        self.timeout = raw.get("TimeoutSeconds")
+        self.heartbeat = raw.get("HeartbeatSeconds")
+        self.timeout_path = (
+            compile_reference_path(raw["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in raw else None
+        )
+        self.heartbeat_path = (
+            compile_reference_path(raw["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in raw else None
+        )
+        self.credentials = compile_template(raw["Credentials"]) if "Credentials" in raw else None
+        self.needs_token = self.resource.endswith(".waitForTaskToken") or ":activity:" in self.resource
+        service = re.match(r"^arn:[\w-]+:states:::(?:aws-sdk:)?([\w-]+)[:.]", self.resource)
+        self.result_owner = service.group(1) if service else self.resource
+        if self.resource.startswith(_LAMBDA_PREFIX):
+            self.family = "LambdaFunction"
+        elif ":activity:" in self.resource:
+            self.family = "Activity"
+        else:
+            self.family = "Task"
+        self.event_key = self.family[0].lower() + self.family[1:]
+        # arn:aws:states:::lambda:invoke -> ("lambda", "invoke"); aws-sdk:s3:getObject -> ("aws-sdk:s3", ...)
+        parts = self.resource.split(":::", 1)[-1].split(":")
+        if parts[0] == "aws-sdk" and len(parts) > 2:
+            self.resource_type, self.resource_name = f"aws-sdk:{parts[1]}", ":".join(parts[2:])
+        else:
+            self.resource_type, self.resource_name = parts[0], ":".join(parts[1:])
+
+    def _seconds(self, literal: Any, path: Path | None, field: str, effective: Any, frame: Frame) -> Any:
+        if path is None:
+            return literal
+        try:
+            value = resolve(path, effective, frame)
+        except PathMissing as miss:
+            raise RuntimeFault(f"Invalid path '{path.text}' : {miss.detail}") from None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise RuntimeFault(
+                f"The {field} parameter must be a positive integer: {path.text} == {show_value(value)}"
+            )
+        return value
+
+    def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
+        ctx = frame.ctx
+        if self.needs_token:
+            frame.token = ctx.services.task_token()
+            frame.invalidate()
+        payload = self.parameters(effective, frame) if self.parameters is not None else effective
+        timeout = self._seconds(self.timeout, self.timeout_path, "TimeoutSecondsPath", effective, frame)
+        heartbeat = self._seconds(
+            self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", effective, frame
+        )
+        credentials = self.credentials(effective, frame) if self.credentials is not None else None
+        family, key = self.family, self.event_key
+        recording = ctx.history is not None
+        if recording:
+            scheduled: dict[str, Any] = (
+                {"resource": self.resource, "input": payload, "inputDetails": {"truncated": False}}
+                if family != "Task"
+                else {
+                    "resourceType": self.resource_type,
+                    "resource": self.resource_name,
+                    "region": ctx.region,
+                    "parameters": payload,
+                }
+            )
+            if timeout is not None:
+                scheduled["timeoutInSeconds"] = timeout
+            if heartbeat is not None:
+                scheduled["heartbeatInSeconds"] = heartbeat
+            if credentials is not None:
+                scheduled["taskCredentials"] = {"roleArn": credentials.get("RoleArn")}
+        lane.prev = ctx.emit(
+            f"{family}Scheduled", lane.prev, f"{key}ScheduledEventDetails", scheduled if recording else None
+        )
+        if family != "Activity":  # an activity is started when a worker takes it
+            lane.prev = ctx.emit(
+                f"{family}Started",
+                lane.prev,
+                f"{key}StartedEventDetails",
+                self._tag({}) if recording else None,
+            )
+        try:
+            if family == "Activity":
+                assert frame.token is not None
+                try:
+                    result = yield AwaitToken(
+                        frame.token, self.name, timeout, heartbeat, self.resource, payload
+                    )
+                finally:
+                    lane.prev = ctx.started_events.pop(frame.token, lane.prev)
+            else:
+                result = yield InvokeTask(
+                    self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials
+                )
+                if frame.token is not None:  # .waitForTaskToken: the call was the submission
+                    lane.prev = ctx.emit(
+                        "TaskSubmitted",
+                        lane.prev,
+                        "taskSubmittedEventDetails",
+                        self._tag({"output": result, "outputDetails": UNTRUNCATED}) if recording else None,
+                    )
+                    result = yield AwaitToken(frame.token, self.name, timeout, heartbeat)
+            check_size(result, self.result_owner)
+        except StatesFailure as failure:
+            kind = "TimedOut" if failure.error == F.TIMEOUT else "Failed"
+            details = None
+            if recording:
+                details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
+                if kind == "TimedOut":
+                    details.pop("cause", None)
+                details = self._tag(details)
+            lane.prev = ctx.emit(f"{family}{kind}", lane.prev, f"{key}{kind}EventDetails", details)
+            raise
+        lane.prev = ctx.emit(
+            f"{family}Succeeded",
+            lane.prev,
+            f"{key}SucceededEventDetails",
+            self._tag({"output": result, "outputDetails": {"truncated": False}}) if recording else None,
+        )
+        return result
+
+    def _tag(self, details: dict[str, Any]) -> dict[str, Any]:
+        """Task-family events name the resource; Lambda and activity events do not."""
+        if self.family == "Task":
+            details["resourceType"] = self.resource_type
+            details["resource"] = self.resource_name
+        return details
