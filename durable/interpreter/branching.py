@@ -105,7 +105,8 @@ class Map(WorkState):
         )
         if not ok:
             raise RuntimeFault(
-                f'The {field} field refers to value "{show_value(value)}" which is not a valid {kind}: {path.text}'
+                f'The {field} field refers to value "{show_value(value)}" '
+                f"which is not a valid {kind}: {path.text}"
             )
         return value
 

@@ -296,7 +296,8 @@ class Wait(State):
                 or (isinstance(value, float) and not value.is_integer())
             ):
                 raise RuntimeFault(
-                    f"The SecondsPath parameter cannot be parsed as a long value: {p.text} == {show_value(value)}"
+                    "The SecondsPath parameter cannot be parsed as a long value: "
+                    f"{p.text} == {show_value(value)}"
                 )
             if value < 0:
                 raise RuntimeFault(
