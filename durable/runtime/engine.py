@@ -226,6 +226,10 @@ class Engine(ExecutionsAPI):
 
     def compile(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> Program:
         """Validate and compile a definition (cached by text and type)."""
+        if isinstance(definition, str):
+            cached = self._programs.get((definition, type))
+            if cached is not None:
+                return cached
         doc, text = parse_definition(definition)
         key = (text, type)
         program = self._programs.get(key)

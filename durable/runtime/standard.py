@@ -248,9 +248,19 @@ class StandardExecutions:
                 t.key.startswith(PARK_PREFIX) or t.key == TIMEOUT_KEY or t.key.startswith("token:")
             ):
                 heapq.heappush(self._heap, (t.due, t.execution_arn))
-        for record in await self.store.running_executions():
-            if record.arn not in parked:
-                await self.resume(record)
+        running = [r for r in await self.store.running_executions() if r.arn not in parked]
+        if running:
+            journals, last_ids = await self.store.running_journals()
+            machines = {m.arn: m for m in await self.store.list_state_machines()}
+            for record in running:
+                machine = machines.get(record.state_machine_arn)
+                self._resume_loaded(
+                    record,
+                    journals.get(record.arn, []),
+                    last_ids.get(record.arn, 0),
+                    machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1],
+                    machine.role_arn if machine else "",
+                )
         self._scheduler = asyncio.ensure_future(self._schedule_loop())
 
     async def close(self) -> None:
@@ -328,6 +338,12 @@ class StandardExecutions:
         role = machine.role_arn if machine else ""
         entries = await self.store.journal(record.arn)
         last = await self._last_event_id(record.arn)
+        self._resume_loaded(record, entries, last, name, role)
+
+    def _resume_loaded(
+        self, record: ExecutionRecord, entries: list[JournalRecord], last: int, name: str, role: str
+    ) -> None:
+        """Rebuild a running execution from its journal and let it replay in the background."""
         journal = Journal(record.arn, self.clock, entries, last_event_id=last, start_time=record.start_date)
         journal.lane("").pending.popleft() if journal.lane("").pending else None  # ExecutionStarted
         ctx = self._context(record, journal, name, role)

@@ -197,6 +197,11 @@ class Store(Protocol):
         """Every journal entry of the execution, ordered by (lane, seq)."""
         ...
 
+    async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
+        """Recovery in bulk: the journal of every RUNNING execution (ordered by lane, seq)
+        and the id of its last history event, keyed by execution ARN."""
+        ...
+
     async def timers(self, until: float | None = None, limit: int | None = None) -> list[TimerRecord]:
         """Timers due at or before ``until`` (all when None), earliest first."""
         ...

@@ -249,6 +249,18 @@ class MemoryStore:
         token = encode_event_token(chosen[-1]) if more and chosen else None
         return [_copy(log.by_id[i]) for i in chosen], token
 
+    async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
+        self._check_open()
+        journals: dict[str, list[JournalRecord]] = {}
+        last: dict[str, int] = {}
+        for arn, record in self._executions.items():
+            if record.status != "RUNNING":
+                continue
+            journals[arn] = await self.journal(arn)
+            events = self._events.get(arn)
+            last[arn] = max(events) if events else 0
+        return journals, last
+
     async def journal(self, execution_arn: str) -> list[JournalRecord]:
         """Every journal entry of the execution, ordered by (lane, seq)."""
         self._check_open()

@@ -368,6 +368,23 @@ class SqliteStore:
         token = encode_event_token(items[-1].id) if len(rows) > limit else None
         return items, token
 
+    async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
+        rows = await self._fetch(
+            "SELECT x.arn, j.lane, j.seq, j.kind, j.payload FROM journal j"
+            " JOIN executions x ON x.id = j.execution_id WHERE x.status = 'RUNNING'"
+            " ORDER BY j.execution_id, j.lane, j.seq"
+        )
+        journals: dict[str, list[JournalRecord]] = {}
+        for r in rows:
+            journals.setdefault(r[0], []).append(
+                JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=r[4])
+            )
+        last_rows = await self._fetch(
+            "SELECT x.arn, max(e.id) FROM events e JOIN executions x ON x.id = e.execution_id"
+            " WHERE x.status = 'RUNNING' GROUP BY e.execution_id"
+        )
+        return journals, {r[0]: int(r[1]) for r in last_rows}
+
     async def journal(self, execution_arn: str) -> list[JournalRecord]:
         """Every journal entry of the execution, ordered by (lane, seq)."""
         rows = await self._fetch(
