@@ -258,7 +258,7 @@ class MemoryStore:
                 continue
             journals[arn] = await self.journal(arn)
             events = self._events.get(arn)
-            last[arn] = max(events) if events else 0
+            last[arn] = events.ids[-1] if events is not None and events.ids else 0
         return journals, last
 
     async def journal(self, execution_arn: str) -> list[JournalRecord]:
