@@ -142,7 +142,7 @@ class _ExecutionDriver(Driver):
                     TimerRecord(execution_arn=arn, key=PARK_PREFIX + key, due=cmd.until)
                 )
                 await self.owner.flush(self.run)
-                self.owner.schedule(cmd.until, arn)
+                self.owner.schedule(cmd.until, arn, PARK_PREFIX + key)
                 raise _Parked
             self.journal.batch.timers.append(TimerRecord(execution_arn=arn, key=key, due=cmd.until))
             await self.owner.flush(self.run)
@@ -187,14 +187,14 @@ class _ExecutionDriver(Driver):
             batch.timers.append(park)
             await self.owner.flush(run)
             if deadline is not None:
-                self.owner.schedule(deadline, arn)
+                self.owner.schedule(deadline, arn, f"token:{cmd.token}")
             self.owner.activity_scheduled(cmd.activity_arn)
             raise _Parked
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         run.waiters[cmd.token] = fut
         await self.owner.flush(run)
         if deadline is not None:
-            self.owner.schedule(deadline, arn)
+            self.owner.schedule(deadline, arn, f"token:{cmd.token}")
         self.owner.activity_scheduled(cmd.activity_arn)
         try:
             ok, value = await fut
@@ -229,7 +229,8 @@ class StandardExecutions:
         self.program_for = program_for
         self.park_after = park_after
         self.running: dict[str, _Running] = {}
-        self._heap: list[tuple[float, str]] = []
+        self._heap: list[tuple[float, str, str]] = []  # (due, execution arn, timer key)
+        self._due: dict[tuple[str, str], float] = {}  # the live due time of each armed timer
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
         self._closed = False
@@ -247,7 +248,7 @@ class StandardExecutions:
             if t.due < _NEVER and (
                 t.key.startswith(PARK_PREFIX) or t.key == TIMEOUT_KEY or t.key.startswith("token:")
             ):
-                heapq.heappush(self._heap, (t.due, t.execution_arn))
+                self.schedule(t.due, t.execution_arn, t.key)
         running = [r for r in await self.store.running_executions() if r.arn not in parked]
         if running:
             journals, last_ids = await self.store.running_journals()
@@ -327,7 +328,7 @@ class StandardExecutions:
             return
         await self.store.commit(journal.take_batch())
         if program.timeout_seconds is not None:
-            self.schedule(record.start_date + program.timeout_seconds, record.arn)
+            self.schedule(record.start_date + program.timeout_seconds, record.arn, TIMEOUT_KEY)
         run.task = asyncio.ensure_future(self._run(run, program, (gen, value)))
 
     async def resume(self, record: ExecutionRecord) -> None:
@@ -405,7 +406,7 @@ class StandardExecutions:
             batch.timers.append(TimerRecord(execution_arn=arn, key=TIMEOUT_KEY, due=due))
         await self.store.commit(batch)
         if program.timeout_seconds is not None:
-            self.schedule(now + program.timeout_seconds, arn)
+            self.schedule(now + program.timeout_seconds, arn, TIMEOUT_KEY)
         self.finished.pop(arn, None)
         await self.resume(redriven)
         return redriven
@@ -483,6 +484,7 @@ class StandardExecutions:
         batch = journal.take_batch()
         batch.executions.append(record)
         batch.deleted_timers.append((record.arn, TIMEOUT_KEY))
+        self._due.pop((record.arn, TIMEOUT_KEY), None)
         await self.store.commit(batch)
         run.record = record
         self.running.pop(record.arn, None)
@@ -578,7 +580,7 @@ class StandardExecutions:
             batch.timers.append(
                 TimerRecord(execution_arn=token.execution_arn, key=f"token:{token.token}", due=deadline)
             )
-            self.schedule(deadline, token.execution_arn)
+            self.schedule(deadline, token.execution_arn, f"token:{token.token}")
         await self.store.commit(batch)
 
     # -- activities ------------------------------------------------------------------------------------
@@ -658,7 +660,7 @@ class StandardExecutions:
         if deadline is not None:
             expiry = TimerRecord(execution_arn=arn, key=f"token:{token.token}", due=deadline)
             await self.store.commit(WriteBatch(timers=[expiry]))
-            self.schedule(deadline, arn)
+            self.schedule(deadline, arn, f"token:{token.token}")
 
     async def wait_for_activity(self, activity_arn: str, until: float) -> None:
         """Sleep until a task of the activity is scheduled or ``until`` passes."""
@@ -670,8 +672,9 @@ class StandardExecutions:
             return
 
     # -- timers ----------------------------------------------------------------------------------------
-    def schedule(self, due: float, arn: str) -> None:
-        heapq.heappush(self._heap, (due, arn))
+    def schedule(self, due: float, arn: str, key: str) -> None:
+        heapq.heappush(self._heap, (due, arn, key))
+        self._due[(arn, key)] = due
         self._wake.set()
 
     async def _schedule_loop(self) -> None:
@@ -680,7 +683,7 @@ class StandardExecutions:
             if not self._heap:
                 await self._wake.wait()
                 continue
-            due, arn = self._heap[0]
+            due, arn, key = self._heap[0]
             now = self.clock.now()
             if due > now:
                 sleeper = asyncio.ensure_future(self.clock.sleep_until(due))
@@ -692,27 +695,24 @@ class StandardExecutions:
                     waker.cancel()
                 continue
             heapq.heappop(self._heap)
+            if self._due.get((arn, key)) != due:
+                continue  # re-armed (or disarmed) since: a stale entry
+            del self._due[(arn, key)]
             try:
-                await self._fire(arn, now)
+                await self._fire(arn, key)
             except Exception:  # keep the scheduler alive; the execution stays as it was
                 continue
 
-    async def _fire(self, arn: str, now: float) -> None:
-        """Handle every due timer of ``arn``: execution timeout, token expiry, parked wake-up."""
-        timers = [t for t in await self.store.timers(until=now) if t.execution_arn == arn]
-        if not timers:
-            return
-        if any(t.key == TIMEOUT_KEY for t in timers):
+    async def _fire(self, arn: str, key: str) -> None:
+        """A due timer: the execution's timeout, a token's expiry, or a parked execution's wake-up."""
+        if key == TIMEOUT_KEY:
             await self.stop(arn, "TIMED_OUT", "States.Timeout", None)
-            return
-        for t in timers:
-            if t.key.startswith("token:"):
-                token = await self.store.get_token(t.key[len("token:") :])
-                if token is not None and not token.closed:
-                    await self.store.commit(WriteBatch(deleted_timers=[(arn, t.key)]))
-                    await self.complete_token(token, False, [F.TIMEOUT, None])
-                    return
-        if any(t.key.startswith(PARK_PREFIX) for t in timers):
+        elif key.startswith("token:"):
+            token = await self.store.get_token(key[len("token:") :])
+            if token is not None and not token.closed:
+                await self.store.commit(WriteBatch(deleted_timers=[(arn, key)]))
+                await self.complete_token(token, False, [F.TIMEOUT, None])
+        elif key.startswith(PARK_PREFIX) and arn not in self.running:
             record = await self.store.get_execution(arn)
             if record is not None:
                 await self.resume(record)
