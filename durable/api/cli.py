@@ -1,86 +1,82 @@
-"""The ``durable`` command line: run and validate Amazon States Language definitions.
+"""The ``durable`` command line: run, validate and operate Amazon States Language state machines.
 
 ::
 
     durable run machine.asl.json --input '{"name": "world"}' --function greet=tasks:greet
     durable validate machine.asl.json
+    durable start machine.asl.json --input @input.json       # durable, in durable.db
+    durable run-engine --function greet=tasks:greet          # runs what is started
+    durable describe EXECUTION_ARN
 
-Exit codes: 0 success; 1 the execution did not succeed (``run``) or the definition has
-diagnostics (``validate``); 2 usage or input problems (missing file, bad JSON, a function
-that cannot be imported, an invalid definition given to ``run``, any engine error);
-130 interrupted; 70 an unexpected internal error (``--debug`` shows its traceback).
+Exit codes: 0 success; 1 the execution did not succeed (``run``, ``start``/``redrive``/
+``send-task-*`` with ``--wait``) or the definition has diagnostics (``validate``); 2 usage or
+input problems (missing file, bad JSON, a function that cannot be imported, an invalid
+definition given to ``run``, any engine error such as ``TaskDoesNotExist``); 130 interrupted;
+70 an unexpected internal error (``--debug`` shows its traceback).
 
-Standard output carries only the result (one JSON object for ``run``); anything task
-functions print goes to standard error so the result stays machine-readable.
+Standard output carries only the result (JSON); anything task functions print goes to
+standard error so the result stays machine-readable. The database commands live in
+:mod:`.cli_executions` and :mod:`.cli_serve`; how processes share a database in
+:mod:`.cli_engine`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import importlib
-import importlib.util
-import json
 import os
-import re
 import sys
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .. import __version__
-from ..errors import DefinitionError, Diagnostic, DurableError
+from ..errors import DefinitionError, DurableError
 from ..runtime.engine import Engine
 from ..runtime.models import Execution, ExecutionStatus
+from . import cli_executions, cli_serve
+from .cli_common import (
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    CliError,
+    FunctionSpec,
+    Parser,
+    diagnostic_errors,
+    dump,
+    execution_summary,
+    input_text,
+    load_function,
+    local_imports,
+    machine_name,
+    machine_type,
+    parse_function_spec,
+    read_text,
+    run_async,
+)
 
-__all__ = ["CliError", "main"]
-
-PROG = "durable"
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130
-
-T = TypeVar("T")
-
-_MACHINE_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-class CliError(Exception):
-    """A problem with the command's arguments or inputs: reported on stderr, exit code 2.
-
-    ``lines`` are printed one per line, each prefixed with ``durable: error: ``.
-    """
-
-    def __init__(self, *lines: str) -> None:
-        super().__init__(lines[0] if lines else "error")
-        self.lines = lines or ("error",)
-
-
-# -- argument parsing ----------------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors raise :class:`CliError` instead of exiting.
-
-    The message names the subcommand's ``--help`` so the one error line stays actionable.
-    """
-
-    def error(self, message: str) -> NoReturn:
-        raise CliError(f"{message} (see '{self.prog} --help')")
+__all__ = [
+    "CliError",
+    "FunctionSpec",
+    "build_parser",
+    "execution_summary",
+    "load_function",
+    "main",
+    "parse_function_spec",
+]
 
 
 _MAIN_DESCRIPTION = """\
 Run and validate Amazon States Language (AWS Step Functions) state machines locally,
 with durable's embedded engine. Task states whose Resource is a Lambda function are
 answered by local Python functions given with --function.
+
+`run` executes one definition in memory. The other commands operate on a SQLite database
+(--db, default durable.db): durable Standard executions that survive restarts, run by
+`durable run-engine` and driven by `start`, `send-task-success`, `stop`, ...
 """
 
 _MAIN_EPILOG = """\
@@ -88,9 +84,15 @@ examples:
   durable validate machine.asl.json
   durable run machine.asl.json --input '{"name": "world"}' --function greet=tasks:greet
 
+  durable run-engine --function greet=tasks:greet &          # executes durable.db
+  durable start machine.asl.json --name first --input '{"name": "world"}'
+  durable describe arn:aws:states:us-east-1:111111111111:execution:machine:first
+  durable send-task-success "$TOKEN" --output '{"approved": true}'
+
 exit codes:
   0    success
-  1    the execution did not succeed (run) / the definition is invalid (validate)
+  1    the execution did not succeed (run; start/redrive/send-task-* with --wait)
+       / the definition is invalid (validate)
   2    usage or input error (missing file, bad JSON, unimportable function, ...)
   70   unexpected internal error (add --debug for the traceback)
   130  interrupted
@@ -140,22 +142,15 @@ exit codes: 0 valid, 1 diagnostics found, 2 usage or input error.
 """
 
 
-def _machine_type(text: str) -> str:
-    value = text.upper()
-    if value not in ("STANDARD", "EXPRESS"):
-        raise argparse.ArgumentTypeError(f"invalid type {text!r} (choose STANDARD or EXPRESS)")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``durable`` argument parser (exposed for documentation and tests)."""
     formatter = argparse.RawDescriptionHelpFormatter
-    parser = _Parser(prog=PROG, description=_MAIN_DESCRIPTION, epilog=_MAIN_EPILOG, formatter_class=formatter)
+    parser = Parser(prog=PROG, description=_MAIN_DESCRIPTION, epilog=_MAIN_EPILOG, formatter_class=formatter)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
         "--debug", action="store_true", help="show a Python traceback for unexpected internal errors"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=Parser)
 
     run = sub.add_parser(
         "run",
@@ -185,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--type",
         "-t",
-        type=_machine_type,
+        type=machine_type,
         default="EXPRESS",
         metavar="EXPRESS|STANDARD",
         help="state machine type (default EXPRESS: run synchronously, as StartSyncExecution)",
@@ -205,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--type",
         "-t",
-        type=_machine_type,
+        type=machine_type,
         default="STANDARD",
         metavar="STANDARD|EXPRESS",
         help="validate for this state machine type (default STANDARD)",
@@ -214,211 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the result as a JSON document instead of lines"
     )
     validate.set_defaults(handler=_cmd_validate)
+    cli_executions.add_commands(sub, formatter)
+    cli_serve.add_commands(sub, formatter)
     return parser
-
-
-# -- inputs --------------------------------------------------------------------------------------
-
-
-def _read_text(path: str, what: str) -> str:
-    """The text of ``path`` (``-`` is standard input); problems become :class:`CliError`."""
-    data: str | bytes
-    if path == "-":
-        buffer = getattr(sys.stdin, "buffer", None)
-        try:
-            data = buffer.read() if buffer is not None else sys.stdin.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f"cannot read {what} from standard input: {exc}") from None
-        if isinstance(data, str):
-            return data.removeprefix("\ufeff")
-        source = "standard input"
-    else:
-        try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise CliError(f"{what} file not found: {path}") from None
-        except IsADirectoryError:
-            raise CliError(f"{what} is a directory, not a file: {path}") from None
-        except OSError as exc:
-            raise CliError(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
-        source = path
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CliError(f"{what} in {source} is not UTF-8 text (byte {exc.start})") from None
-
-
-def _input_text(spec: str | None, definition_from_stdin: bool) -> str:
-    """The execution input's JSON text from ``--input JSON`` or ``--input @FILE``; checked."""
-    if spec is None:
-        return "{}"
-    if spec.startswith("@"):
-        path = spec[1:]
-        if not path:
-            raise CliError("--input @FILE needs a file name after @")
-        if path == "-" and definition_from_stdin:
-            raise CliError("--input @- and DEFINITION - cannot both read standard input")
-        text = _read_text(path, "input")
-        where = "standard input" if path == "-" else path
-    else:
-        text = spec
-        where = "--input"
-    if not text.strip():
-        raise CliError(f"invalid JSON in {where}: the input is empty")
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(
-            f"invalid JSON in {where}: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise CliError(f"invalid JSON in {where}: nested too deeply") from None
-    return text
-
-
-# -- functions -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionSpec:
-    """A parsed ``--function`` value: ``NAME=target:attr``."""
-
-    name: str
-    target: str
-    attr: str
-    raw: str
-
-
-def parse_function_spec(raw: str) -> FunctionSpec:
-    """Parse ``NAME=module:attr``, ``NAME=path/file.py:attr`` or ``module:attr``."""
-    name, sep, ref = raw.partition("=")
-    if not sep:
-        name, ref = "", raw
-    name, ref = name.strip(), ref.strip()
-    target, colon, attr = ref.rpartition(":")
-    if not colon or not target or not attr:
-        raise CliError(f"bad --function {raw!r}: expected NAME=module:attr or NAME=path/to/file.py:attr")
-    if sep and not name:
-        raise CliError(f"bad --function {raw!r}: the function NAME before '=' is empty")
-    if not all(part.isidentifier() for part in attr.split(".")):
-        raise CliError(f"bad --function {raw!r}: {attr!r} is not an attribute name")
-    return FunctionSpec(name or attr.rsplit(".", 1)[-1], target, attr, raw)
-
-
-def _is_file_target(target: str) -> bool:
-    return target.endswith(".py") or "/" in target or os.sep in target
-
-
-def _import_target(spec: FunctionSpec) -> Any:
-    target = spec.target
-    if _is_file_target(target):
-        path = Path(target).expanduser().resolve()
-        if not path.is_file():
-            raise CliError(f"cannot load --function {spec.raw!r}: file not found: {target}")
-        module_name = path.stem if path.stem.isidentifier() else "durable_cli_module"
-        existing = sys.modules.get(module_name)
-        if existing is not None and getattr(existing, "__file__", None) == str(path):
-            return existing
-        if existing is not None:
-            module_name = f"durable_cli_{abs(hash(str(path))):x}_{module_name}"
-        module_spec = importlib.util.spec_from_file_location(module_name, path)
-        if module_spec is None or module_spec.loader is None:
-            raise CliError(f"cannot load --function {spec.raw!r}: not a Python file: {target}")
-        module = importlib.util.module_from_spec(module_spec)
-        parent = str(path.parent)
-        if parent not in sys.path:
-            sys.path.insert(0, parent)  # so the file's own sibling imports work
-        sys.modules[module_name] = module
-        try:
-            module_spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(module_name, None)
-            raise
-        return module
-    importlib.invalidate_caches()  # modules written just before this run must be found
-    return importlib.import_module(target)
-
-
-def load_function(spec: FunctionSpec) -> Callable[..., Any]:
-    """Import the callable ``spec`` names; import problems become :class:`CliError`."""
-    try:
-        obj = _import_target(spec)
-    except CliError:
-        raise
-    except SystemExit as exc:
-        raise CliError(
-            f"cannot import {spec.target!r} for --function {spec.raw!r}: it called exit({exc.code})"
-        ) from None
-    except Exception as exc:
-        raise CliError(
-            f"cannot import {spec.target!r} for --function {spec.raw!r}: {type(exc).__name__}: {exc}"
-        ) from None
-    for part in spec.attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise CliError(
-                f"bad --function {spec.raw!r}: {spec.target!r} has no attribute {spec.attr!r}"
-            ) from None
-    if not callable(obj):
-        raise CliError(f"bad --function {spec.raw!r}: {spec.target}:{spec.attr} is not callable")
-    fn: Callable[..., Any] = obj
-    return fn
-
-
-@contextlib.contextmanager
-def _local_imports() -> Iterator[None]:
-    """Put the current directory first on ``sys.path`` for the duration; restore it after."""
-    saved = list(sys.path)
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        yield
-    finally:
-        sys.path[:] = saved
-
-
-# -- output --------------------------------------------------------------------------------------
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
-
-
-def execution_summary(execution: Execution) -> dict[str, Any]:
-    """The JSON object ``durable run`` prints for a finished execution."""
-    out: dict[str, Any] = {"status": str(execution.status)}
-    if execution.status is ExecutionStatus.SUCCEEDED:
-        out["output"] = execution.output
-    else:
-        out["error"] = execution.error
-        out["cause"] = execution.cause
-    out["executionArn"] = execution.execution_arn
-    out["startDate"] = _iso(execution.start_date)
-    out["stopDate"] = _iso(execution.stop_date)
-    return out
-
-
-def _dump(value: Any, stream: TextIO) -> None:
-    try:
-        text = json.dumps(value, indent=2, ensure_ascii=False)
-        stream.write(text + "\n")
-    except UnicodeEncodeError:
-        stream.write(json.dumps(value, indent=2) + "\n")
-    stream.flush()
-
-
-def _machine_name(path: str) -> str:
-    if path == "-":
-        return "durable-cli"
-    stem = Path(path).name
-    for suffix in (".json", ".asl"):
-        stem = stem.removesuffix(suffix)
-    name = _MACHINE_NAME_BAD.sub("-", stem).strip("-")[:80]
-    return name or "durable-cli"
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -445,76 +238,36 @@ async def _execute(
         return await engine.wait_for_execution(started.execution_arn)
 
 
-def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        with contextlib.suppress(BaseException):
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-
-
-def _run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(coro)``, except that Ctrl-C does not wait for task functions still
-    running in worker threads (``asyncio.run`` joins them before it re-raises)."""
-    loop = asyncio.new_event_loop()
-    executor = ThreadPoolExecutor(thread_name_prefix="durable-task")
-    loop.set_default_executor(executor)
-    task = loop.create_task(coro)
-    interrupted = False
-    try:
-        return loop.run_until_complete(task)
-    except KeyboardInterrupt:
-        interrupted = True
-        task.cancel()
-        with contextlib.suppress(BaseException):  # let the engine close; a second Ctrl-C skips it
-            loop.run_until_complete(task)
-        raise
-    finally:
-        try:
-            _cancel_all_tasks(loop)
-            if not interrupted:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            executor.shutdown(wait=not interrupted, cancel_futures=True)
-            loop.close()
-
-
-def _diagnostic_errors(diagnostics: Sequence[Diagnostic], source: str) -> CliError:
-    lines = [f"invalid state machine definition in {source}:"] + [str(d) for d in diagnostics]
-    return CliError(*lines)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     source = "standard input" if args.definition == "-" else args.definition
-    definition = _read_text(args.definition, "definition")
-    input_json = _input_text(args.input, args.definition == "-")
+    definition = read_text(args.definition, "definition")
+    input_json = input_text(args.input, args.definition == "-")
     specs = [parse_function_spec(raw) for raw in args.functions]
 
     checked = Engine(load_plugins=False).validate_state_machine_definition(definition, type=args.type)
     if checked.diagnostics:
-        raise _diagnostic_errors(checked.diagnostics, source)
+        raise diagnostic_errors(checked.diagnostics, source)
 
     # Task code must not write into the one JSON object on stdout: send its prints to stderr.
-    with _local_imports(), contextlib.redirect_stdout(sys.stderr):
+    with local_imports(), contextlib.redirect_stdout(sys.stderr):
         functions = [(spec, load_function(spec)) for spec in specs]
         try:
-            execution = _run_async(
+            execution = run_async(
                 _execute(
-                    definition, _machine_name(args.definition), args.type, input_json, functions, args.name
+                    definition, machine_name(args.definition), args.type, input_json, functions, args.name
                 )
             )
         except DefinitionError as exc:
-            raise _diagnostic_errors(exc.diagnostics, source) from None
-    _dump(execution_summary(execution), sys.stdout)
+            raise diagnostic_errors(exc.diagnostics, source) from None
+    dump(execution_summary(execution), sys.stdout)
     return EXIT_OK if execution.status is ExecutionStatus.SUCCEEDED else EXIT_FAILED
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    definition = _read_text(args.definition, "definition")
+    definition = read_text(args.definition, "definition")
     result = Engine(load_plugins=False).validate_state_machine_definition(definition, type=args.type)
     if args.json:
-        _dump(result.to_dict(), sys.stdout)
+        dump(result.to_dict(), sys.stdout)
     else:
         for diagnostic in result.diagnostics:
             print(diagnostic)
@@ -562,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         _error(*exc.lines)
         return EXIT_USAGE
     except DurableError as exc:
-        _error(f"{exc.code}: {exc.message}")
+        code = exc.code if exc.code != DurableError.code else type(exc).__name__
+        _error(f"{code}: {exc.message}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         if argv is None and _busy_threads():

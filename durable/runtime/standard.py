@@ -79,6 +79,8 @@ class _Running:
     task: asyncio.Task[None] | None = None
     stop: _Stopped | None = None
     waiters: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    early: dict[str, tuple[bool, Any]] = field(default_factory=dict)  # answered while submitting
+    flush_scheduled: bool = False
 
 
 class _ExecutionDriver(Driver):
@@ -123,14 +125,29 @@ class _ExecutionDriver(Driver):
         return await super().execute(cmd, execution_arn, state_machine_arn, lane)
 
     async def _invoke(self, cmd: InvokeTask, lane: Lane) -> Any:
-        await self.owner.flush(self.run)  # TaskScheduled is durable before the task runs
         record = self.run.record
+        if cmd.task_token is not None:  # the callback may come before the submission returns
+            self.journal.batch.tokens.append(
+                TokenRecord(
+                    token=cmd.task_token,
+                    execution_arn=record.arn,
+                    lane=lane.name,
+                    seq=0,
+                    state_name=cmd.state_name,
+                    created=self.clock.now(),
+                    heartbeat_seconds=cmd.heartbeat_seconds,
+                    timeout_seconds=cmd.timeout_seconds,
+                )
+            )
+        await self.owner.flush(self.run)  # TaskScheduled is durable before the task runs
         try:
             result = await self.invoke(cmd, record.arn, record.state_machine_arn)
         except StatesFailure as failure:
             self.journal.record(lane, "failure", [failure.error, failure.cause])
+            self.owner.flush_soon(self.run)
             raise
         self.journal.record(lane, "result", result)
+        self.owner.flush_soon(self.run)  # durable even if this lane now waits long
         return result
 
     async def _sleep(self, cmd: Sleep, lane: Lane) -> None:
@@ -167,6 +184,9 @@ class _ExecutionDriver(Driver):
         )
         batch = self.journal.batch
         batch.tokens.append(token)
+        early = run.early.pop(cmd.token, None)
+        if early is not None:
+            return self._token_outcome(token, lane, *early)
         if cmd.activity_arn is not None:
             if await self.owner.store.get_activity(cmd.activity_arn) is None:
                 raise StatesFailure(F.RUNTIME, f"The activity {cmd.activity_arn} does not exist.")
@@ -200,10 +220,14 @@ class _ExecutionDriver(Driver):
             ok, value = await fut
         finally:
             run.waiters.pop(cmd.token, None)
+        return self._token_outcome(token, lane, ok, value)
+
+    def _token_outcome(self, token: TokenRecord, lane: Lane, ok: bool, value: Any) -> Any:
+        arn = token.execution_arn
         self.journal.batch.tokens.append(msgspec.structs.replace(token, closed=True))
-        self.journal.batch.deleted_timers.append((arn, f"token:{cmd.token}"))
-        if cmd.activity_arn is not None:
-            self.journal.batch.deleted_activity_tasks.append(cmd.token)
+        self.journal.batch.deleted_timers.append((arn, f"token:{token.token}"))
+        if token.activity_arn is not None:
+            self.journal.batch.deleted_activity_tasks.append(token.token)
         if ok:
             self.journal.record(lane, "result", value)
             return value
@@ -268,11 +292,16 @@ class StandardExecutions:
         self._closed = True
         if self._scheduler is not None:
             self._scheduler.cancel()
-        tasks = [r.task for r in self.running.values() if r.task is not None]
+        runs = list(self.running.values())
+        tasks = [r.task for r in runs if r.task is not None]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        for run in runs:  # keep every recorded outcome: a clean close re-runs nothing
+            batch = run.journal.take_batch()
+            if _has_writes(batch):
+                await self.store.commit(batch)
         self.running.clear()
 
     # -- starting and resuming -----------------------------------------------------------------
@@ -495,6 +524,17 @@ class StandardExecutions:
         if event_flag is not None:
             event_flag.set()
 
+    def flush_soon(self, run: _Running) -> None:
+        """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
+        if not run.flush_scheduled:
+            run.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush_later(run)))
+
+    async def _flush_later(self, run: _Running) -> None:
+        run.flush_scheduled = False
+        if not self._closed:
+            await self.flush(run)
+
     async def flush(self, run: _Running) -> None:
         batch = run.journal.take_batch()
         if _has_writes(batch):
@@ -550,6 +590,9 @@ class StandardExecutions:
             fut = run.waiters[token.token]
             if not fut.done():
                 fut.set_result((ok, value))
+            return
+        if run is not None and token.seq == 0:  # answered before its submission returned
+            run.early[token.token] = (ok, value)
             return
         arn = token.execution_arn
         batch = WriteBatch(

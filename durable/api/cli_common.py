@@ -1,0 +1,401 @@
+"""Shared pieces of the ``durable`` command line: errors, inputs, ``--function`` specs, output."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TextIO, TypeVar
+from urllib.parse import quote
+
+from ..errors import Diagnostic
+from ..runtime.models import Execution, ExecutionStatus
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "PROG",
+    "CliError",
+    "FunctionSpec",
+    "Parser",
+    "add_db_argument",
+    "add_function_argument",
+    "add_input_argument",
+    "db_url",
+    "diagnostic_errors",
+    "dump",
+    "dump_line",
+    "execution_summary",
+    "input_text",
+    "iso",
+    "load_function",
+    "local_imports",
+    "machine_name",
+    "machine_type",
+    "parse_function_spec",
+    "read_text",
+    "run_async",
+]
+
+PROG = "durable"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+DEFAULT_DB = "durable.db"
+
+T = TypeVar("T")
+
+_MACHINE_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class CliError(Exception):
+    """A problem with the command's arguments or inputs: reported on stderr, exit code 2.
+
+    ``lines`` are printed one per line, each prefixed with ``durable: error: ``.
+    """
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__(lines[0] if lines else "error")
+        self.lines = lines or ("error",)
+
+
+# -- argument parsing ----------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors raise :class:`CliError` instead of exiting.
+
+    The message names the subcommand's ``--help`` so the one error line stays actionable.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see '{self.prog} --help')")
+
+
+def machine_type(text: str) -> str:
+    value = text.upper()
+    if value not in ("STANDARD", "EXPRESS"):
+        raise argparse.ArgumentTypeError(f"invalid type {text!r} (choose STANDARD or EXPRESS)")
+    return value
+
+
+def add_input_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input",
+        "-i",
+        metavar="JSON|@FILE",
+        help="execution input: JSON text, or @FILE to read it from a file (@- for standard input); "
+        "default {}",
+    )
+
+
+def add_function_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--function",
+        "-f",
+        metavar="NAME=module:attr",
+        action="append",
+        default=[],
+        dest="functions",
+        help="answer Lambda function NAME with a local Python function (repeatable)",
+    )
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None,
+        help=f"the SQLite database file (default: $DURABLE_DB, else {DEFAULT_DB} in the current directory)",
+    )
+
+
+def db_path(arg: str | None) -> Path:
+    """The database file ``--db`` names (``$DURABLE_DB`` or ``durable.db`` when absent)."""
+    text = arg if arg is not None else os.environ.get("DURABLE_DB") or DEFAULT_DB
+    if not text.strip():
+        raise CliError("--db needs a file name")
+    return Path(text).expanduser()
+
+
+def db_url(path: Path) -> str:
+    """The store URL of a database file: any file name, not only ``*.db``."""
+    return "sqlite:///" + quote(str(path), safe="/")
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+def read_text(path: str, what: str) -> str:
+    """The text of ``path`` (``-`` is standard input); problems become :class:`CliError`."""
+    data: str | bytes
+    if path == "-":
+        buffer = getattr(sys.stdin, "buffer", None)
+        try:
+            data = buffer.read() if buffer is not None else sys.stdin.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {what} from standard input: {exc}") from None
+        if isinstance(data, str):
+            return data.removeprefix("\ufeff")
+        source = "standard input"
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise CliError(f"{what} file not found: {path}") from None
+        except IsADirectoryError:
+            raise CliError(f"{what} is a directory, not a file: {path}") from None
+        except OSError as exc:
+            raise CliError(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
+        source = path
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{what} in {source} is not UTF-8 text (byte {exc.start})") from None
+
+
+def input_text(
+    spec: str | None, definition_from_stdin: bool, option: str = "--input", default: str = "{}"
+) -> str:
+    """JSON text from ``--input JSON`` or ``--input @FILE`` (``option`` names the flag); checked."""
+    if spec is None:
+        return default
+    if spec.startswith("@"):
+        path = spec[1:]
+        if not path:
+            raise CliError(f"{option} @FILE needs a file name after @")
+        if path == "-" and definition_from_stdin:
+            raise CliError(f"{option} @- and DEFINITION - cannot both read standard input")
+        text = read_text(path, option.lstrip("-"))
+        where = "standard input" if path == "-" else path
+    else:
+        text = spec
+        where = option
+    if not text.strip():
+        raise CliError(f"invalid JSON in {where}: the {option.lstrip('-')} is empty")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"invalid JSON in {where}: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise CliError(f"invalid JSON in {where}: nested too deeply") from None
+    return text
+
+
+# -- functions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSpec:
+    """A parsed ``--function`` value: ``NAME=target:attr``."""
+
+    name: str
+    target: str
+    attr: str
+    raw: str
+
+
+def parse_function_spec(raw: str, option: str = "--function") -> FunctionSpec:
+    """Parse ``NAME=module:attr``, ``NAME=path/file.py:attr`` or ``module:attr``."""
+    name, sep, ref = raw.partition("=")
+    if not sep:
+        name, ref = "", raw
+    name, ref = name.strip(), ref.strip()
+    target, colon, attr = ref.rpartition(":")
+    if not colon or not target or not attr:
+        raise CliError(f"bad {option} {raw!r}: expected NAME=module:attr or NAME=path/to/file.py:attr")
+    if sep and not name:
+        raise CliError(f"bad {option} {raw!r}: the function NAME before '=' is empty")
+    if not all(part.isidentifier() for part in attr.split(".")):
+        raise CliError(f"bad {option} {raw!r}: {attr!r} is not an attribute name")
+    return FunctionSpec(name or attr.rsplit(".", 1)[-1], target, attr, raw)
+
+
+def _is_file_target(target: str) -> bool:
+    return target.endswith(".py") or "/" in target or os.sep in target
+
+
+def _import_target(spec: FunctionSpec) -> Any:
+    target = spec.target
+    if _is_file_target(target):
+        path = Path(target).expanduser().resolve()
+        if not path.is_file():
+            raise CliError(f"cannot load --function {spec.raw!r}: file not found: {target}")
+        module_name = path.stem if path.stem.isidentifier() else "durable_cli_module"
+        existing = sys.modules.get(module_name)
+        if existing is not None and getattr(existing, "__file__", None) == str(path):
+            return existing
+        if existing is not None:
+            module_name = f"durable_cli_{abs(hash(str(path))):x}_{module_name}"
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise CliError(f"cannot load --function {spec.raw!r}: not a Python file: {target}")
+        module = importlib.util.module_from_spec(module_spec)
+        parent = str(path.parent)
+        if parent not in sys.path:
+            sys.path.insert(0, parent)  # so the file's own sibling imports work
+        sys.modules[module_name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
+        return module
+    importlib.invalidate_caches()  # modules written just before this run must be found
+    return importlib.import_module(target)
+
+
+def load_function(spec: FunctionSpec) -> Callable[..., Any]:
+    """Import the callable ``spec`` names; import problems become :class:`CliError`."""
+    try:
+        obj = _import_target(spec)
+    except CliError:
+        raise
+    except SystemExit as exc:
+        raise CliError(
+            f"cannot import {spec.target!r} for --function {spec.raw!r}: it called exit({exc.code})"
+        ) from None
+    except Exception as exc:
+        raise CliError(
+            f"cannot import {spec.target!r} for --function {spec.raw!r}: {type(exc).__name__}: {exc}"
+        ) from None
+    for part in spec.attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise CliError(
+                f"bad --function {spec.raw!r}: {spec.target!r} has no attribute {spec.attr!r}"
+            ) from None
+    if not callable(obj):
+        raise CliError(f"bad --function {spec.raw!r}: {spec.target}:{spec.attr} is not callable")
+    fn: Callable[..., Any] = obj
+    return fn
+
+
+@contextlib.contextmanager
+def local_imports() -> Iterator[None]:
+    """Put the current directory first on ``sys.path`` for the duration; restore it after."""
+    saved = list(sys.path)
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def execution_summary(execution: Execution) -> dict[str, Any]:
+    """The JSON object ``durable run`` prints for a finished execution."""
+    out: dict[str, Any] = {"status": str(execution.status)}
+    if execution.status is ExecutionStatus.SUCCEEDED:
+        out["output"] = execution.output
+    else:
+        out["error"] = execution.error
+        out["cause"] = execution.cause
+    out["executionArn"] = execution.execution_arn
+    out["startDate"] = iso(execution.start_date)
+    out["stopDate"] = iso(execution.stop_date)
+    return out
+
+
+def dump(value: Any, stream: TextIO) -> None:
+    """Write ``value`` as indented JSON (one document) and flush."""
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+        stream.write(text + "\n")
+    except UnicodeEncodeError:
+        stream.write(json.dumps(value, indent=2) + "\n")
+    stream.flush()
+
+
+def dump_line(value: Any, stream: TextIO) -> None:
+    """Write ``value`` as one line of compact JSON (JSON Lines) and flush."""
+    try:
+        stream.write(json.dumps(value, ensure_ascii=False) + "\n")
+    except UnicodeEncodeError:
+        stream.write(json.dumps(value) + "\n")
+    stream.flush()
+
+
+def machine_name(path: str) -> str:
+    """A state machine name derived from a definition file name (``-``: ``durable-cli``)."""
+    if path == "-":
+        return "durable-cli"
+    stem = Path(path).name
+    for suffix in (".json", ".asl"):
+        stem = stem.removesuffix(suffix)
+    name = _MACHINE_NAME_BAD.sub("-", stem).strip("-")[:80]
+    return name or "durable-cli"
+
+
+def diagnostic_errors(diagnostics: Sequence[Diagnostic], source: str) -> CliError:
+    lines = [f"invalid state machine definition in {source}:"] + [str(d) for d in diagnostics]
+    return CliError(*lines)
+
+
+# -- the event loop ------------------------------------------------------------------------------
+
+
+def _cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)``, except that Ctrl-C does not wait for task functions still
+    running in worker threads (``asyncio.run`` joins them before it re-raises)."""
+    loop = asyncio.new_event_loop()
+    executor = ThreadPoolExecutor(thread_name_prefix="durable-task")
+    loop.set_default_executor(executor)
+    task = loop.create_task(coro)
+    interrupted = False
+    try:
+        return loop.run_until_complete(task)
+    except KeyboardInterrupt:
+        interrupted = True
+        task.cancel()
+        with contextlib.suppress(BaseException):  # let the engine close; a second Ctrl-C skips it
+            loop.run_until_complete(task)
+        raise
+    finally:
+        try:
+            _cancel_all_tasks(loop)
+            if not interrupted:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            executor.shutdown(wait=not interrupted, cancel_futures=True)
+            loop.close()

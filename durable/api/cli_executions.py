@@ -1,0 +1,573 @@
+"""``durable`` commands on a database: state machines, executions, task tokens, activities."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import StateMachineAlreadyExists
+from ..runtime.engine import Engine
+from ..runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
+from .cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    PROG,
+    CliError,
+    FunctionSpec,
+    add_db_argument,
+    add_function_argument,
+    add_input_argument,
+    db_path,
+    diagnostic_errors,
+    dump,
+    input_text,
+    iso,
+    load_function,
+    local_imports,
+    machine_name,
+    machine_type,
+    parse_function_spec,
+    read_text,
+    run_async,
+)
+from .cli_engine import ClientEngine, EngineLock, Host, describe_json, engine_session, settle
+
+__all__ = ["STATUSES", "activity_arn", "add_commands", "existing_db", "state_machine_arn"]
+
+T = TypeVar("T")
+Loaded = list[tuple[FunctionSpec, Callable[..., Any]]]
+
+STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+
+_WAIT_HELP = (
+    "wait up to SECONDS for the execution to finish or park (on a long Wait or a task token), then "
+    "print its status. With no engine running on the database, this process runs it (and any "
+    "other runnable execution of the database) meanwhile, so give it the --functions; "
+    "default: do not wait"
+)
+
+_START_DESCRIPTION = """\
+Start a durable Standard execution in the database.
+
+DEFINITION is an ASL file (the state machine named after the file, or --machine-name, is
+created or updated first) or the ARN of an existing state machine. Prints
+{"executionArn": ..., "startDate": ...}; with --wait also its "status" (and "output", or
+"error"/"cause", when it finished).
+
+The execution is committed before this command returns; the process running the engine
+(`durable run-engine` on the same --db) executes it. Without --wait and with no engine
+running, it stays RUNNING until one starts.
+"""
+
+_TOKEN_DESCRIPTION = """\
+Answer a task token (of a .waitForTaskToken task or an activity). The answer is committed to
+the database; the engine running on it (`durable run-engine`) resumes the execution. With
+--wait and no engine running, this process resumes and runs it for up to SECONDS itself.
+Prints {"executionArn": ..., "status": ...}.
+"""
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def existing_db(args: argparse.Namespace) -> Path:
+    path = db_path(args.db)
+    if not path.is_file():
+        raise CliError(f"no database at {path} (pass --db PATH; `durable start` creates one)")
+    return path
+
+
+def state_machine_arn(engine: Engine, text: str) -> str:
+    return (
+        text
+        if text.startswith("arn:")
+        else f"arn:aws:states:{engine.region}:{engine.account}:stateMachine:{text}"
+    )
+
+
+def activity_arn(engine: Engine, text: str) -> str:
+    return (
+        text
+        if text.startswith("arn:")
+        else f"arn:aws:states:{engine.region}:{engine.account}:activity:{text}"
+    )
+
+
+def _run_with_functions(args: argparse.Namespace, make: Callable[[Loaded], Coroutine[Any, Any, T]]) -> T:
+    """Import the ``--function`` callables, then run ``make(functions)`` with task prints on stderr."""
+    specs = [parse_function_spec(raw) for raw in getattr(args, "functions", [])]
+    with local_imports(), contextlib.redirect_stdout(sys.stderr):
+        functions = [(spec, load_function(spec)) for spec in specs]
+        return run_async(make(functions))
+
+
+def _client(args: argparse.Namespace, action: Callable[[Engine], Coroutine[Any, Any, T]]) -> T:
+    """Run ``action`` on a client engine of the (existing) database."""
+    db = existing_db(args)
+
+    async def go() -> T:
+        async with engine_session(db) as engine:
+            return await action(engine)
+
+    return run_async(go())
+
+
+def _lock_for(db: Path, wait: float | None, command: str) -> EngineLock | None:
+    """The engine lock when this command may execute (it waits and no engine is running)."""
+    if wait is None or wait <= 0:
+        return None
+    lock = EngineLock(db)
+    return lock if lock.try_acquire(command) else None
+
+
+def _engine_running(db: Path) -> bool:
+    lock = EngineLock(db)
+    if lock.try_acquire("probe"):
+        lock.release()
+        return False
+    return True
+
+
+async def _settle(engine: Engine, arn: str, seconds: float) -> Execution:
+    """:func:`settle`; an executing engine also hosts (adopts, arms timers) meanwhile."""
+    if isinstance(engine, ClientEngine):
+        return await settle(engine, arn, seconds)
+    stop = asyncio.Event()
+    hosting = asyncio.ensure_future(Host(engine).run(stop))
+    try:
+        return await settle(engine, arn, seconds)
+    finally:
+        stop.set()
+        await hosting
+
+
+def _outcome(execution: Execution) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": str(execution.status)}
+    if execution.status is ExecutionStatus.SUCCEEDED:
+        out["output"] = execution.output
+    elif execution.status is not ExecutionStatus.RUNNING:
+        out["error"] = execution.error
+        out["cause"] = execution.cause
+    if execution.stop_date is not None:
+        out["stopDate"] = iso(execution.stop_date)
+    return out
+
+
+def _note_if_unattended(db: Path, execution: Execution) -> None:
+    if execution.status is ExecutionStatus.RUNNING and not _engine_running(db):
+        print(
+            f"{PROG}: note: no engine is running on {db}: the execution continues when "
+            f"`{PROG} run-engine --db {db}` runs",
+            file=sys.stderr,
+        )
+
+
+def _exit_code(execution: Execution | None) -> int:
+    if execution is None or execution.status in (ExecutionStatus.RUNNING, ExecutionStatus.SUCCEEDED):
+        return EXIT_OK
+    return EXIT_FAILED
+
+
+def _machine_json(machine: StateMachine) -> dict[str, Any]:
+    return {
+        "stateMachineArn": machine.arn,
+        "name": machine.name,
+        "type": str(machine.type),
+        "creationDate": iso(machine.creation_date),
+    }
+
+
+async def _put_machine(
+    engine: Engine, name: str, definition: str, kind: str, source: str, update: bool
+) -> StateMachine:
+    checked = engine.validate_state_machine_definition(definition, type=kind)
+    if checked.diagnostics:
+        raise diagnostic_errors(checked.diagnostics, source)
+    try:
+        return await engine.create_state_machine(name, definition, type=kind)
+    except StateMachineAlreadyExists:
+        if not update:
+            raise
+    existing = await engine.describe_state_machine(state_machine_arn(engine, name))
+    if str(existing.type) != kind:
+        raise CliError(f"state machine {name!r} exists with type {existing.type}, not {kind}")
+    return await engine.update_state_machine(existing.arn, definition=definition)
+
+
+# -- state machines ------------------------------------------------------------------------------
+
+
+def _cmd_create_state_machine(args: argparse.Namespace) -> int:
+    definition = read_text(args.definition, "definition")
+    source = "standard input" if args.definition == "-" else args.definition
+    db = db_path(args.db)
+
+    async def go() -> StateMachine:
+        async with engine_session(db) as engine:
+            return await _put_machine(engine, args.name, definition, args.type, source, args.update)
+
+    dump(_machine_json(run_async(go())), sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_state_machines(args: argparse.Namespace) -> int:
+    async def go(engine: Engine) -> list[StateMachine]:
+        return await engine.list_state_machines()
+
+    dump({"stateMachines": [_machine_json(m) for m in _client(args, go)]}, sys.stdout)
+    return EXIT_OK
+
+
+# -- executions ----------------------------------------------------------------------------------
+
+
+def _cmd_start(args: argparse.Namespace) -> int:
+    target: str = args.target
+    from_file = not target.startswith("arn:")
+    definition = read_text(target, "definition") if from_file else ""
+    input_json = input_text(args.input, target == "-")
+    db = db_path(args.db)
+    out = sys.stdout
+
+    async def go(functions: Loaded) -> tuple[dict[str, Any], Execution | None]:
+        lock = _lock_for(db, args.wait, "start")
+        async with engine_session(db, functions, lock=lock) as engine:
+            if from_file:
+                name = args.machine_name or machine_name(target)
+                source = "standard input" if target == "-" else target
+                machine = await _put_machine(engine, name, definition, "STANDARD", source, True)
+            else:
+                machine = await engine.describe_state_machine(target)
+            if machine.type is not StateMachineType.STANDARD:
+                raise CliError(
+                    f"{machine.name} is an {machine.type} state machine: `{PROG} start` runs STANDARD "
+                    f"ones (use `{PROG} run` for EXPRESS)"
+                )
+            started = await engine.start_execution(machine.arn, input_json=input_json, name=args.name)
+            result: dict[str, Any] = {
+                "executionArn": started.execution_arn,
+                "startDate": iso(started.start_date),
+            }
+            final = None
+            if args.wait is not None:
+                final = await _settle(engine, started.execution_arn, args.wait)
+                result.update(_outcome(final))
+            current = final or await engine.describe_execution(started.execution_arn)
+        _note_if_unattended(db, current)
+        return result, final
+
+    result, final = _run_with_functions(args, go)
+    dump(result, out)
+    return _exit_code(final)
+
+
+def _cmd_executions(args: argparse.Namespace) -> int:
+    if args.max_results is not None and args.max_results < 1:
+        raise CliError("--max-results must be at least 1")
+
+    async def go(engine: Engine) -> list[Execution]:
+        arn = None
+        if args.state_machine is not None:
+            arn = state_machine_arn(engine, args.state_machine)
+            await engine.describe_state_machine(arn)
+        return await engine.list_executions(arn, args.status, max_results=args.max_results)
+
+    executions = _client(args, go)
+    dump({"executions": [describe_json(e, data=False) for e in executions]}, sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    async def go(engine: Engine) -> Execution:
+        return await engine.describe_execution(args.execution_arn)
+
+    dump(describe_json(_client(args, go)), sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    async def go(engine: Engine) -> list[dict[str, Any]]:
+        return await engine.get_execution_history(
+            args.execution_arn, reverse_order=args.reverse, include_execution_data=not args.no_data
+        )
+
+    events = _client(args, go)
+    for event in events:
+        event["timestamp"] = iso(event["timestamp"])
+    dump({"events": events}, sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_stop(args: argparse.Namespace) -> int:
+    async def go(engine: Engine) -> Execution:
+        return await engine.stop_execution(args.execution_arn, error=args.error, cause=args.cause)
+
+    execution = _client(args, go)
+    dump({"executionArn": execution.execution_arn, **_outcome(execution)}, sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_redrive(args: argparse.Namespace) -> int:
+    db = existing_db(args)
+    out = sys.stdout
+
+    async def go(functions: Loaded) -> tuple[dict[str, Any], Execution | None]:
+        lock = _lock_for(db, args.wait, "redrive")
+        async with engine_session(db, functions, lock=lock) as engine:
+            redrive = getattr(engine, "redrive_execution", None)
+            if redrive is None:
+                raise CliError("redrive is not available in this version")
+            execution: Execution = await redrive(args.execution_arn)
+            record = await engine.store.get_execution(execution.execution_arn)
+            result: dict[str, Any] = {"executionArn": execution.execution_arn}
+            if record is not None:
+                result["redriveCount"] = record.redrive_count
+                result["redriveDate"] = iso(record.redrive_date)
+            final = None
+            if args.wait is not None:
+                final = await _settle(engine, execution.execution_arn, args.wait)
+            result.update(_outcome(final or execution))
+        _note_if_unattended(db, final or execution)
+        return result, final
+
+    result, final = _run_with_functions(args, go)
+    dump(result, out)
+    return _exit_code(final)
+
+
+# -- task tokens ---------------------------------------------------------------------------------
+
+
+def _token_command(
+    args: argparse.Namespace, send: Callable[[Engine], Coroutine[Any, Any, None]], command: str
+) -> int:
+    db = existing_db(args)
+    out = sys.stdout
+    wait: float | None = getattr(args, "wait", None)
+
+    async def go(functions: Loaded) -> tuple[dict[str, Any], Execution | None]:
+        lock = _lock_for(db, wait, command)
+        async with engine_session(db, functions, lock=lock) as engine:
+            await send(engine)
+            token = await engine.store.get_token(args.token)
+            if token is None:  # pragma: no cover - send just found it
+                return {}, None
+            execution = await engine.describe_execution(token.execution_arn)
+            final = None
+            if wait is not None:
+                final = execution = await _settle(engine, token.execution_arn, wait)
+            result = {"executionArn": token.execution_arn, **_outcome(execution)}
+        if command != "send-task-heartbeat":
+            _note_if_unattended(db, execution)
+        return result, final
+
+    result, final = _run_with_functions(args, go)
+    dump(result, out)
+    return _exit_code(final)
+
+
+def _cmd_send_task_success(args: argparse.Namespace) -> int:
+    output = input_text(args.output, False, option="--output")
+
+    async def send(engine: Engine) -> None:
+        await engine.send_task_success(args.token, output_json=output)
+
+    return _token_command(args, send, "send-task-success")
+
+
+def _cmd_send_task_failure(args: argparse.Namespace) -> int:
+    async def send(engine: Engine) -> None:
+        await engine.send_task_failure(args.token, error=args.error, cause=args.cause)
+
+    return _token_command(args, send, "send-task-failure")
+
+
+def _cmd_send_task_heartbeat(args: argparse.Namespace) -> int:
+    async def send(engine: Engine) -> None:
+        await engine.send_task_heartbeat(args.token)
+
+    return _token_command(args, send, "send-task-heartbeat")
+
+
+# -- activities ----------------------------------------------------------------------------------
+
+
+def _cmd_activities(args: argparse.Namespace) -> int:
+    async def go(engine: Engine) -> list[dict[str, Any]]:
+        return [
+            {"activityArn": a.arn, "name": a.name, "creationDate": iso(a.creation_date)}
+            for a in await engine.list_activities()
+        ]
+
+    dump({"activities": _client(args, go)}, sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_create_activity(args: argparse.Namespace) -> int:
+    db = db_path(args.db)
+
+    async def go() -> dict[str, Any]:
+        async with engine_session(db) as engine:
+            record = await engine.create_activity(args.name)
+            return {"activityArn": record.arn, "name": record.name, "creationDate": iso(record.creation_date)}
+
+    dump(run_async(go()), sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_delete_activity(args: argparse.Namespace) -> int:
+    async def go(engine: Engine) -> dict[str, Any]:
+        arn = activity_arn(engine, args.activity)
+        await engine.delete_activity(arn)
+        return {"activityArn": arn, "deleted": True}
+
+    dump(_client(args, go), sys.stdout)
+    return EXIT_OK
+
+
+# -- the parsers ---------------------------------------------------------------------------------
+
+
+def _wait_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", "-w", type=_seconds, metavar="SECONDS", help=_WAIT_HELP)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"seconds must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """Add the database commands to the ``durable`` subparsers ``sub``."""
+
+    def command(
+        name: str, help: str, handler: Callable[[argparse.Namespace], int], description: str | None = None
+    ) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name,
+            help=help,
+            description=description or help[0].upper() + help[1:] + ".",
+            formatter_class=formatter,
+        )
+        parser.set_defaults(handler=handler)
+        return parser
+
+    p = command(
+        "create-state-machine",
+        "create a state machine in the database (idempotent)",
+        _cmd_create_state_machine,
+    )
+    p.add_argument("name", metavar="NAME", help="state machine name")
+    p.add_argument("definition", metavar="DEFINITION", help="ASL JSON file, or - to read standard input")
+    p.add_argument(
+        "--type",
+        "-t",
+        type=machine_type,
+        default="STANDARD",
+        metavar="STANDARD|EXPRESS",
+        help="default STANDARD",
+    )
+    p.add_argument(
+        "--update", action="store_true", help="replace the definition if NAME exists with another one"
+    )
+    add_db_argument(p)
+
+    p = command("state-machines", "list the state machines of the database", _cmd_state_machines)
+    add_db_argument(p)
+
+    p = command("start", "start a durable (Standard) execution", _cmd_start, _START_DESCRIPTION)
+    p.add_argument(
+        "target",
+        metavar="DEFINITION_OR_STATE_MACHINE_ARN",
+        help="ASL JSON file (- for standard input) or a state machine ARN",
+    )
+    p.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
+    add_input_argument(p)
+    add_function_argument(p)
+    p.add_argument(
+        "--machine-name",
+        metavar="NAME",
+        help="state machine name for DEFINITION (default: from the file name)",
+    )
+    _wait_argument(p)
+    add_db_argument(p)
+
+    p = command("executions", "list executions, newest first", _cmd_executions)
+    p.add_argument("--state-machine", "-s", metavar="ARN", help="only this state machine's (ARN or name)")
+    p.add_argument("--status", choices=STATUSES, type=str.upper, help="only executions with this status")
+    p.add_argument("--max-results", "-m", type=int, metavar="N", help="at most N executions")
+    add_db_argument(p)
+
+    p = command("describe", "describe an execution: status, input, output or error and cause", _cmd_describe)
+    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    add_db_argument(p)
+
+    p = command("history", "print an execution's history events (GetExecutionHistory)", _cmd_history)
+    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    p.add_argument("--reverse", action="store_true", help="newest event first")
+    p.add_argument("--no-data", action="store_true", help="leave out inputs and outputs")
+    add_db_argument(p)
+
+    p = command("stop", "stop (abort) a running execution", _cmd_stop)
+    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    p.add_argument("--error", metavar="ERROR", help="error code recorded on the execution")
+    p.add_argument("--cause", metavar="CAUSE", help="cause recorded on the execution")
+    add_db_argument(p)
+
+    p = command(
+        "redrive", "redrive a FAILED, ABORTED or TIMED_OUT execution from where it failed", _cmd_redrive
+    )
+    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    add_function_argument(p)
+    _wait_argument(p)
+    add_db_argument(p)
+
+    p = command(
+        "send-task-success", "answer a task token with an output", _cmd_send_task_success, _TOKEN_DESCRIPTION
+    )
+    p.add_argument("token", metavar="TOKEN")
+    p.add_argument(
+        "--output", "-o", required=True, metavar="JSON|@FILE", help="the task's output: JSON text or @FILE"
+    )
+    add_function_argument(p)
+    _wait_argument(p)
+    add_db_argument(p)
+
+    p = command(
+        "send-task-failure", "fail the task of a task token", _cmd_send_task_failure, _TOKEN_DESCRIPTION
+    )
+    p.add_argument("token", metavar="TOKEN")
+    p.add_argument("--error", metavar="ERROR", help="error name (for Retry/Catch)")
+    p.add_argument("--cause", metavar="CAUSE", help="a description of the failure")
+    add_function_argument(p)
+    _wait_argument(p)
+    add_db_argument(p)
+
+    p = command(
+        "send-task-heartbeat",
+        "report that the task of a task token is still in progress",
+        _cmd_send_task_heartbeat,
+    )
+    p.add_argument("token", metavar="TOKEN")
+    add_db_argument(p)
+
+    p = command("create-activity", "create an activity (idempotent)", _cmd_create_activity)
+    p.add_argument("name", metavar="NAME")
+    add_db_argument(p)
+
+    p = command("activities", "list the activities of the database", _cmd_activities)
+    add_db_argument(p)
+
+    p = command("delete-activity", "delete an activity", _cmd_delete_activity)
+    p.add_argument("activity", metavar="ACTIVITY_ARN", help="activity ARN (or name)")
+    add_db_argument(p)

@@ -1,0 +1,217 @@
+"""The long-running ``durable`` commands: ``run-engine`` and ``worker``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ..runtime.worker import run_activity_worker
+from .cli_common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PROG,
+    CliError,
+    add_db_argument,
+    add_function_argument,
+    db_path,
+    dump,
+    load_function,
+    local_imports,
+    parse_function_spec,
+    run_async,
+)
+from .cli_engine import SCAN_SECONDS, EngineLock, Host, engine_session, on_signals, report_line
+from .cli_executions import activity_arn, existing_db
+
+__all__ = ["add_commands"]
+
+_RUN_ENGINE_DESCRIPTION = """\
+Run the engine of a database: resume every RUNNING Standard execution, fire their timers, and
+run what other `durable` commands start, answer, stop or redrive, until SIGINT or SIGTERM
+(exit 0). Prints one JSON line per execution that finishes.
+
+One engine runs per database (an advisory lock, DB.engine.lock, is held meanwhile; the kernel
+releases it even on kill -9). Every other command only writes to the database, and this
+process picks their writes up within about a second.
+
+Register every function the state machines call with --function, as for `durable run`.
+"""
+
+_RUN_ENGINE_EPILOG = """\
+--until-idle stops once no execution is left to run: every RUNNING execution (if any) waits
+for a task token or an activity worker. Executions waiting on a Wait state keep it running.
+
+examples:
+  durable run-engine --function CheckApplication=functions:CheckApplication
+  durable run-engine --db approvals.db --until-idle -f tasks:greet
+"""
+
+_WORKER_DESCRIPTION = """\
+Run a Python function as the worker of an activity: take each task (GetActivityTask), call
+fn(input) and answer the task with its return value (SendTaskSuccess), or fail it with the
+exception's class name and message (raise durable.TaskFailed(error, cause) to choose them).
+Runs until SIGINT/SIGTERM or --max-tasks; prints {"activityArn": ..., "tasksHandled": N}.
+"""
+
+
+def _cmd_run_engine(args: argparse.Namespace) -> int:
+    db = db_path(args.db)
+    specs = [parse_function_spec(raw) for raw in args.functions]
+    out = sys.stdout
+
+    if not args.scan_interval > 0:
+        raise CliError("--scan-interval must be a positive number of seconds")
+
+    async def go() -> None:
+        lock = EngineLock(db)
+        stop = asyncio.Event()
+        undo = on_signals(stop, _exit_now)
+        try:
+            if not lock.try_acquire("run-engine"):
+                if lock.holder().get("command") == "run-engine":
+                    raise CliError(f"{lock.describe_holder()} is already running on {db}")
+                print(f"{PROG}: waiting for {lock.describe_holder()} to finish with {db}", file=sys.stderr)
+                while not lock.try_acquire("run-engine"):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 0.1)
+                    if stop.is_set():
+                        return
+            async with engine_session(db, functions, lock=lock) as engine:
+                resident = len(engine.standard.running)
+                print(
+                    f"{PROG}: engine running on {db} (pid {os.getpid()}), {resident} execution"
+                    f"{'' if resident == 1 else 's'} resumed; stop with Ctrl-C",
+                    file=sys.stderr,
+                )
+                await Host(engine, report_line(out)).run(stop, args.scan_interval, until_idle=args.until_idle)
+        finally:
+            undo()
+            lock.release()
+
+    with local_imports(), contextlib.redirect_stdout(sys.stderr):
+        functions = [(spec, load_function(spec)) for spec in specs]
+        run_async(go())
+    return EXIT_OK
+
+
+def _exit_now() -> None:
+    """A second Ctrl-C: leave at once (executions are durable: the next engine resumes them)."""
+    print(f"{PROG}: interrupted again: exiting without closing the engine", file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _counting(fn: Callable[..., Any], counter: list[int]) -> Callable[..., Any]:
+    """``fn`` (sync or async, as it was) that also logs each task on stderr."""
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(value: Any) -> Any:
+            counter[0] += 1
+            print(f"{PROG}: worker: task {counter[0]}", file=sys.stderr)
+            return await fn(value)
+
+        return call_async
+
+    def call(value: Any) -> Any:
+        counter[0] += 1
+        print(f"{PROG}: worker: task {counter[0]}", file=sys.stderr)
+        return fn(value)
+
+    return call
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    db = existing_db(args)
+    spec = parse_function_spec(args.function)
+    if args.max_tasks is not None and args.max_tasks < 1:
+        raise CliError("--max-tasks must be at least 1")
+    if not args.poll > 0:
+        raise CliError("--poll must be a positive number of seconds")
+    out = sys.stdout
+    counter = [0]
+
+    async def go() -> dict[str, Any]:
+        stop = asyncio.Event()
+        async with engine_session(db) as engine:
+            arn = activity_arn(engine, args.activity)
+            await engine.describe_activity(arn)
+            worker = asyncio.ensure_future(
+                run_activity_worker(
+                    engine,
+                    arn,
+                    _counting(fn, counter),
+                    worker_name=args.worker_name,
+                    stop=stop,
+                    poll_seconds=args.poll,
+                    max_tasks=args.max_tasks,
+                )
+            )
+
+            def abort() -> None:  # a second Ctrl-C: do not wait for the task in progress
+                worker.cancel()
+
+            undo = on_signals(stop, abort)
+            print(f"{PROG}: worker polling {arn} (pid {os.getpid()}); stop with Ctrl-C", file=sys.stderr)
+            try:
+                handled = await worker
+            except asyncio.CancelledError:
+                handled = counter[0]
+            finally:
+                undo()
+            return {"activityArn": arn, "tasksHandled": handled}
+
+    with local_imports(), contextlib.redirect_stdout(sys.stderr):
+        fn = load_function(spec)
+        result = run_async(go())
+    dump(result, out)
+    return EXIT_OK
+
+
+def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """Add ``worker`` and ``run-engine`` to the ``durable`` subparsers ``sub``."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "worker",
+        help="run a Python function as an activity worker",
+        description=_WORKER_DESCRIPTION,
+        formatter_class=formatter,
+    )
+    p.add_argument("activity", metavar="ACTIVITY_ARN_OR_NAME")
+    p.add_argument(
+        "--function",
+        "-f",
+        required=True,
+        metavar="module:attr",
+        help="the worker function fn(input) -> output",
+    )
+    p.add_argument("--worker-name", metavar="NAME", help="recorded on the ActivityStarted events")
+    p.add_argument("--max-tasks", type=int, metavar="N", help="stop after N tasks")
+    p.add_argument(
+        "--poll",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="long-poll for up to SECONDS at a time (default 1)",
+    )
+    add_db_argument(p)
+    p.set_defaults(handler=_cmd_worker)
+
+    p = sub.add_parser(
+        "run-engine",
+        help="run the database's executions until interrupted",
+        description=_RUN_ENGINE_DESCRIPTION,
+        epilog=_RUN_ENGINE_EPILOG,
+        formatter_class=formatter,
+    )
+    add_function_argument(p)
+    p.add_argument(
+        "--until-idle", action="store_true", help="exit once every running execution waits for a token"
+    )
+    p.add_argument("--scan-interval", type=float, default=SCAN_SECONDS, help=argparse.SUPPRESS)
+    add_db_argument(p)
+    p.set_defaults(handler=_cmd_run_engine)

@@ -1,0 +1,347 @@
+"""Child process of the crash tests: runs a durable Engine on a SQLite file until idle or killed.
+
+Run as ``python tests/runtime/crash_worker.py --db PATH --count N --seed S --log LOG --tokens DIR``.
+
+It registers local task functions (before the engine opens, so resumed executions find them),
+creates the state machines of :data:`MACHINES` (idempotent), starts the executions of
+:func:`plan` that do not exist yet, and runs until every execution has stopped or is parked
+on a task token (``--scenario mix``) or has stopped (``--scenario wait``); then it closes the
+engine and exits 0. The parent kills it with SIGKILL at random moments and restarts it.
+
+Every task invocation appends one JSON line to the invocation log (``O_APPEND`` + fsync, so
+it survives SIGKILL): time, pid, a unique invocation id, and the task attempt's key
+(execution, state, retry count, map index). Task results carry the invocation id, so the
+parent can tell which invocation's result the history recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from itertools import count
+from typing import Any
+
+from durable import Engine, ExecutionDoesNotExist
+
+ACCOUNT = "111111111111"
+REGION = "us-east-1"
+LAMBDA = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+TASK_SECONDS = 0.15  # how long a task stays in flight (a window for the kill to land in)
+ANSWER_FACTOR = 7  # the parent answers a token of execution input n with {"value": 7 * n}
+
+
+class FlakyError(Exception):
+    """Raised by the ``flaky`` operation on its first attempt (or always, when asked)."""
+
+
+def _work(op: str, x: Any, **extra: Any) -> dict[str, Any]:
+    """A ``work`` task: Parameters naming the operation, the operand and the attempt's key."""
+    return {
+        "op": op,
+        "x.$": x,
+        "exec.$": "$$.Execution.Name",
+        "state.$": "$$.State.Name",
+        "attempt.$": "$$.State.RetryCount",
+        **extra,
+    }
+
+
+def _task(params: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": LAMBDA + "work",
+        "Parameters": params,
+        "ResultSelector": {"v.$": "$.v"},
+        **fields,
+    }
+
+
+MACHINES: dict[str, dict[str, Any]] = {
+    # Task -> Wait (1 s: resident, or 2 s: parked) -> Task
+    "seq": {
+        "StartAt": "AddOne",
+        "States": {
+            "AddOne": _task(_work("add", "$.n", k=1), ResultPath="$.a", Next="Pause"),
+            "Pause": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Double"},
+            "Double": _task(_work("mul", "$.a.v", k=2), ResultPath="$.b", Next="Done"),
+            "Done": {
+                "Type": "Pass",
+                "Parameters": {"n.$": "$.n", "a.$": "$.a.v", "b.$": "$.b.v"},
+                "End": True,
+            },
+        },
+    },
+    # a task failing on its first attempt (or always), retried after 1 s
+    "retry": {
+        "StartAt": "Flaky",
+        "States": {
+            "Flaky": _task(
+                _work("flaky", "$.n", k=100, **{"always.$": "$.always"}),
+                ResultPath="$.f",
+                Retry=[
+                    {"ErrorEquals": ["FlakyError"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1}
+                ],
+                Next="Done",
+            ),
+            "Done": {"Type": "Pass", "Parameters": {"n.$": "$.n", "f.$": "$.f.v"}, "End": True},
+        },
+    },
+    # Parallel: a task, and a 1 s Wait (resident: not the root lane) then a task
+    "par": {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "ResultPath": "$.p",
+                "Next": "Done",
+                "Branches": [
+                    {
+                        "StartAt": "AddTen",
+                        "States": {"AddTen": _task(_work("add", "$.n", k=10), End=True)},
+                    },
+                    {
+                        "StartAt": "BranchPause",
+                        "States": {
+                            "BranchPause": {"Type": "Wait", "Seconds": 1, "Next": "AddTwenty"},
+                            "AddTwenty": _task(_work("add", "$.n", k=20), End=True),
+                        },
+                    },
+                ],
+            },
+            "Done": {"Type": "Pass", "Parameters": {"n.$": "$.n", "p.$": "$.p[*].v"}, "End": True},
+        },
+    },
+    # a 1 s Wait, then an inline Map: one task per item, two at a time
+    "map": {
+        "StartAt": "Pause",
+        "States": {
+            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Each"},
+            "Each": {
+                "Type": "Map",
+                "MaxConcurrency": 2,
+                "ItemsPath": "$.items",
+                "ItemSelector": {"value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Square",
+                    "States": {
+                        "Square": _task(_work("square", "$.value", **{"index.$": "$.index"}), End=True)
+                    },
+                },
+                "ResultPath": "$.m",
+                "Next": "Done",
+            },
+            "Done": {"Type": "Pass", "Parameters": {"n.$": "$.n", "m.$": "$.m[*].v"}, "End": True},
+        },
+    },
+    # waitForTaskToken through lambda:invoke (parks at the root), then a task on the answer
+    "token": {
+        "StartAt": "Submit",
+        "States": {
+            "Submit": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": "submit",
+                    "Payload": {
+                        "token.$": "$$.Task.Token",
+                        "n.$": "$.n",
+                        "exec.$": "$$.Execution.Name",
+                        "state.$": "$$.State.Name",
+                        "attempt.$": "$$.State.RetryCount",
+                    },
+                },
+                "ResultPath": "$.answer",
+                "Next": "After",
+            },
+            "After": _task(_work("add", "$.answer.value", k=1), ResultPath="$.after", Next="Done"),
+            "Done": {
+                "Type": "Pass",
+                "Parameters": {"n.$": "$.n", "answer.$": "$.answer.value", "after.$": "$.after.v"},
+                "End": True,
+            },
+        },
+    },
+    # a Wait whose due time must survive a crash
+    "wait3": {
+        "StartAt": "Long",
+        "States": {
+            "Long": {"Type": "Wait", "Seconds": 3, "Next": "Done"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    },
+}
+
+KINDS = ("seq", "retry", "par", "map", "token", "fail")
+
+
+def plan(scenario: str, n: int, seed: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """The executions to run: ``(name, machine, input)``; names are deterministic."""
+    if scenario == "wait":
+        return [("w0", "wait3", {})]
+    out = []
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        value = seed * 100 + i
+        name = f"{kind}-{i:03d}"
+        if kind == "seq":
+            out.append((name, "seq", {"n": value, "wait": 1 + i % 2}))
+        elif kind in ("retry", "fail"):
+            out.append((name, "retry", {"n": value, "always": kind == "fail"}))
+        elif kind == "map":
+            out.append((name, "map", {"n": value, "items": [value, value + 1, value + 2]}))
+        else:
+            out.append((name, kind, {"n": value}))
+    return out
+
+
+def expected(machine: str, data: dict[str, Any]) -> tuple[str, Any]:
+    """The final status and output (or error) of an execution, computed independently."""
+    n = data.get("n")
+    if machine == "seq":
+        return "SUCCEEDED", {"n": n, "a": n + 1, "b": 2 * (n + 1)}
+    if machine == "retry":
+        if data["always"]:
+            return "FAILED", "FlakyError"
+        return "SUCCEEDED", {"n": n, "f": n + 100}
+    if machine == "par":
+        return "SUCCEEDED", {"n": n, "p": [n + 10, n + 20]}
+    if machine == "map":
+        return "SUCCEEDED", {"n": n, "m": [x * x for x in data["items"]]}
+    if machine == "token":
+        return "SUCCEEDED", {"n": n, "answer": ANSWER_FACTOR * n, "after": ANSWER_FACTOR * n + 1}
+    if machine == "wait3":
+        return "SUCCEEDED", {}
+    raise ValueError(machine)
+
+
+class Log:
+    """The invocation log: one JSON line per task invocation, durable before the task runs."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.pid = os.getpid()
+        self.seq = count(1)
+
+    def invoked(self, event: dict[str, Any]) -> str:
+        inv = f"{self.pid}.{next(self.seq)}"
+        line = {
+            "t": time.time(),
+            "pid": self.pid,
+            "inv": inv,
+            "exec": event["exec"],
+            "state": event["state"],
+            "attempt": event.get("attempt", 0),
+            "index": event.get("index"),
+        }
+        os.write(self.fd, (json.dumps(line) + "\n").encode())
+        os.fsync(self.fd)
+        return inv
+
+
+def _write_atomically(path: str, text: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def register(engine: Engine, log_path: str, token_dir: str) -> None:
+    """Register the task functions (the parent registers them too, to finish token runs)."""
+    log = Log(log_path)
+
+    async def work(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        inv = log.invoked(event)
+        await asyncio.sleep(TASK_SECONDS)
+        op, x = event["op"], event["x"]
+        if op == "add":
+            v = x + event["k"]
+        elif op == "mul":
+            v = x * event["k"]
+        elif op == "square":
+            v = x * x
+        elif op == "flaky":
+            if event["always"] or event["attempt"] == 0:
+                raise FlakyError(f"inv={inv}")
+            v = x + event["k"]
+        else:
+            raise ValueError(op)
+        return {"v": v, "inv": inv}
+
+    async def submit(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        inv = log.invoked(event)
+        record = json.dumps({"token": event["token"], "n": event["n"], "inv": inv})
+        _write_atomically(os.path.join(token_dir, event["exec"] + ".json"), record)
+        with open(os.path.join(token_dir, "all.jsonl"), "a") as f:  # every token handed out
+            f.write(record + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        await asyncio.sleep(TASK_SECONDS)
+        return {"submitted": True, "inv": inv}
+
+    engine.register_function("work", work)
+    engine.register_function("submit", submit)
+
+
+async def _idle(engine: Engine, arns: list[str], scenario: str) -> bool:
+    """Every execution stopped, or (mix) parked on an open task token with no coroutine."""
+    for arn in arns:
+        try:
+            execution = await engine.describe_execution(arn)
+        except ExecutionDoesNotExist:
+            return False
+        if str(execution.status) == "RUNNING":
+            if scenario == "wait" or arn in engine.standard.running:
+                return False
+            if not await engine.store.open_tokens(arn):
+                return False
+    return True
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--count", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--tokens", required=True)
+    parser.add_argument("--scenario", choices=("mix", "wait"), default="mix")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+
+    engine = Engine(args.db)  # the system clock
+    register(engine, args.log, args.tokens)  # before open: open resumes executions at once
+    await engine.open()
+    print("opened", flush=True)
+    try:
+        arns = []
+        for name, machine, data in plan(args.scenario, args.count, args.seed):
+            sm = await engine.create_state_machine(machine, MACHINES[machine])
+            arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+            try:
+                await engine.describe_execution(arn)
+            except ExecutionDoesNotExist:
+                started = await engine.start_execution(sm.arn, data, name=name)
+                assert started.execution_arn == arn, started.execution_arn
+            arns.append(arn)
+        print("started", flush=True)
+        deadline = time.monotonic() + args.timeout
+        while not await _idle(engine, arns, args.scenario):
+            if time.monotonic() > deadline:
+                print("timeout", flush=True)
+                return 2
+            await asyncio.sleep(0.05)
+        print("idle", flush=True)
+        return 0
+    finally:
+        await engine.close()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
