@@ -753,6 +753,10 @@ class StandardExecutions:
         elif key.startswith("token:"):
             token = await self.store.get_token(key[len("token:") :])
             if token is not None and not token.closed:
+                deadline = self.token_deadline(token, self.clock.now())
+                if deadline is not None and deadline > self.clock.now():
+                    self.schedule(deadline, arn, key)  # a heartbeat (maybe from another process) moved it
+                    return
                 await self.store.commit(WriteBatch(deleted_timers=[(arn, key)]))
                 await self.complete_token(token, False, [F.TIMEOUT, None])
         elif key.startswith(PARK_PREFIX) and arn not in self.running:
