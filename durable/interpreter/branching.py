@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from .commands import Child, ChildFailure, Fork
 from .context import ExecutionContext, Frame
-from .data import compile_template, select
+from .data import compact, compile_template, select
 from .failure import RuntimeFault, StatesFailure
 from .jsonpath import Path, compile_reference_path
+from .query import QueryValue, evaluation_failure, expect, states_bindings
 from .states import Lane, WorkState, show_value
 
 if TYPE_CHECKING:
@@ -31,7 +32,10 @@ class Parallel(WorkState):
 
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
         ctx = frame.ctx
-        branch_input = self.parameters(effective, frame) if self.parameters is not None else effective
+        if self.arguments_q is not None:
+            branch_input = self.arguments_q.evaluate(states_bindings(frame, data), frame)
+        else:
+            branch_input = self.parameters(effective, frame) if self.parameters is not None else effective
         lane.prev = ctx.emit("ParallelStateStarted", lane.prev)
         started = lane.prev
         try:
@@ -74,7 +78,12 @@ class Map(WorkState):
         self.distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
         self.items_path = compile_reference_path(raw.get("ItemsPath", "$"))
         selector = raw.get("ItemSelector", raw.get("Parameters"))
-        self.item_selector = compile_template(selector) if selector is not None else None
+        self.item_selector = compile_template(selector) if selector is not None and not self.jsonata else None
+        self.items_q = self.query(raw, "Items")
+        self.item_selector_q = self.query(raw, "ItemSelector")
+        self.max_concurrency_q = self.query(raw, "MaxConcurrency")
+        self.tolerated_count_q = self.query(raw, "ToleratedFailureCount")
+        self.tolerated_pct_q = self.query(raw, "ToleratedFailurePercentage")
         self.parameters = None  # Map's legacy Parameters is its ItemSelector
         self.max_concurrency = raw.get("MaxConcurrency", 0)
         self.max_concurrency_path = (
@@ -110,7 +119,19 @@ class Map(WorkState):
             )
         return value
 
+    def _number(self, query: QueryValue | None, literal: Any, frame: Frame) -> Any:
+        if query is None:
+            return literal
+        value = query.evaluate(states_bindings(frame, frame.assign_input), frame)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise evaluation_failure(
+                frame, query.field, f"The {query.field} field must be a number, but was: {compact(value)}"
+            )
+        return value
+
     def _concurrency(self, effective: Any, frame: Frame) -> int:
+        if self.jsonata:
+            return int(self._number(self.max_concurrency_q, self.max_concurrency, frame))
         mc = self.max_concurrency
         if self.max_concurrency_path is not None:
             mc = self._path_number(
@@ -119,6 +140,11 @@ class Map(WorkState):
         return int(mc)
 
     def _tolerance(self, effective: Any, frame: Frame) -> tuple[int | None, float | None]:
+        if self.jsonata:
+            return (
+                self._number(self.tolerated_count_q, self.tolerated_count, frame),
+                self._number(self.tolerated_pct_q, self.tolerated_pct, frame),
+            )
         count = self.tolerated_count
         if self.tolerated_count_path is not None:
             count = self._path_number(
@@ -137,9 +163,13 @@ class Map(WorkState):
 
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
         ctx = frame.ctx
-        items = select(self.items_path, effective, frame, "ItemsPath")
-        if not isinstance(items, list):
-            raise RuntimeFault(f'Reference path "{self.items_path.text}" must point to array.')
+        if self.jsonata:
+            frame.assign_input = data  # $states.input of the numeric fields below
+            items = self._jsonata_items(data, frame)
+        else:
+            items = select(self.items_path, effective, frame, "ItemsPath")
+            if not isinstance(items, list):
+                raise RuntimeFault(f'Reference path "{self.items_path.text}" must point to array.')
         recording = ctx.history is not None
         max_concurrency = self._concurrency(effective, frame)  # AWS checks it before starting
         lane.prev = ctx.emit(
@@ -147,10 +177,17 @@ class Map(WorkState):
         )
         count, pct = self._tolerance(effective, frame)
         selector = self.item_selector
-        inputs = [
-            selector(effective, frame.for_item(i, item)) if selector is not None else item
-            for i, item in enumerate(items)
-        ]
+        if self.item_selector_q is not None:
+            query = self.item_selector_q
+            inputs = [
+                query.evaluate(states_bindings(item_frame, data), item_frame)
+                for item_frame in (frame.for_item(i, item) for i, item in enumerate(items))
+            ]
+        else:
+            inputs = [
+                selector(effective, frame.for_item(i, item)) if selector is not None else item
+                for i, item in enumerate(items)
+            ]
         tolerant = self.distributed and (count or pct)
         child_ctx = ctx
         if self.distributed:  # children are executions of their own: their events stay out
@@ -195,6 +232,17 @@ class Map(WorkState):
         ctx.emit("MapStateSucceeded", last)
         lane.prev = last  # AWS links MapStateExited to the event MapStateSucceeded links to
         return [{"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results]
+
+    def _jsonata_items(self, data: Any, frame: Frame) -> list[Any]:
+        if self.items_q is None:
+            if not isinstance(data, list):
+                raise evaluation_failure(
+                    frame, None, f"Map state input must be an array but was: {compact(data)}"
+                )
+            return data
+        items = self.items_q.evaluate(states_bindings(frame, data), frame)
+        result: list[Any] = expect(items, "array", self.items_q, frame)
+        return result
 
     def _map_run_arn(self, ctx: ExecutionContext) -> str:
         base = ctx.state_machine_arn.replace(":stateMachine:", ":mapRun:", 1)

@@ -26,14 +26,27 @@ STATE_TYPES: dict[str, type[State]] = {
 __all__ = ["Program", "Scope", "compile_program", "parse_definition"]
 
 
+class ScopeCompiler:
+    """Compiles nested scopes; carries the machine's query language (their default, per the spec)."""
+
+    __slots__ = ("query_language",)
+
+    def __init__(self, query_language: str = "JSONPath") -> None:
+        self.query_language = query_language
+
+    def __call__(self, raw: dict[str, Any]) -> Scope:
+        return Scope(raw, self)
+
+
 class Scope:
     """One ``States`` object (the machine, a Parallel branch or a Map processor)."""
 
     __slots__ = ("pure", "start", "states")
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any], compiler: ScopeCompiler | None = None) -> None:
+        compiler = compiler or ScopeCompiler()
         self.states: dict[str, State] = {
-            name: STATE_TYPES[spec["Type"]](name, spec, Scope) for name, spec in raw["States"].items()
+            name: STATE_TYPES[spec["Type"]](name, spec, compiler) for name, spec in raw["States"].items()
         }
         self.start = self.states[raw["StartAt"]]
         #: every state is pure: the scope never waits and can run without a driver
@@ -73,7 +86,7 @@ class Program:
         self.text = text
         self.machine_type = machine_type
         self.timeout_seconds: int | None = definition.get("TimeoutSeconds")
-        self.scope = Scope(definition)
+        self.scope = Scope(definition, ScopeCompiler(definition.get("QueryLanguage", "JSONPath")))
 
     def run(self, data: Any, ctx: ExecutionContext) -> Generator[Any, Any, Any]:
         return self.scope.run(data, ctx, Lane(0))
@@ -118,28 +131,7 @@ def compile_program(definition: str | bytes | dict[str, Any], machine_type: str 
     from .validate import validate_definition
 
     doc, text = parse_definition(definition)
-    diagnostics = validate_definition(doc, machine_type=machine_type) or _unsupported(doc)
+    diagnostics = validate_definition(doc, machine_type=machine_type)
     if diagnostics:
         raise DefinitionError(diagnostics)
     return Program(doc, text, machine_type)
-
-
-def _unsupported(doc: dict[str, Any]) -> list[Diagnostic]:
-    """Valid ASL this engine cannot run yet: refused at creation rather than run wrongly."""
-    found: list[Diagnostic] = []
-
-    def scope(raw: dict[str, Any], where: str) -> None:
-        for name, state in raw.get("States", {}).items():
-            here = f"{where}/States/{name}"
-            if state.get("QueryLanguage") == "JSONata":
-                found.append(Diagnostic("UNSUPPORTED_FEATURE", "JSONata is not supported yet", here))
-            for i, branch in enumerate(state.get("Branches", [])):
-                scope(branch, f"{here}/Branches[{i}]")
-            for key in ("ItemProcessor", "Iterator"):
-                if isinstance(state.get(key), dict):
-                    scope(state[key], f"{here}/{key}")
-
-    if doc.get("QueryLanguage") == "JSONata":
-        found.append(Diagnostic("UNSUPPORTED_FEATURE", "JSONata is not supported yet", "/QueryLanguage"))
-    scope(doc, "")
-    return found

@@ -63,19 +63,29 @@ class Catcher:
     next: str
     result_path: Path | None
     raw: dict[str, Any]
-    assign: Any = None  # compiled Assign (an Evaluator), if the catcher has one
+    assign: Any = None  # compiled Assign (JSONPath template or JSONata QueryValue), if any
+    output: Any = None  # JSONata ``Output`` (a QueryValue), if any
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> Catcher:
+    def parse(cls, raw: dict[str, Any], jsonata: bool = False) -> Catcher:
         rp = raw.get("ResultPath", "$")
         from .data import compile_assign
+        from .query import QueryValue
 
+        assign: Any = None
+        output: Any = None
+        if jsonata:
+            assign = QueryValue(raw["Assign"], "Assign") if "Assign" in raw else None
+            output = QueryValue(raw["Output"], "Output") if "Output" in raw else None
+        elif "Assign" in raw:
+            assign = compile_assign(raw["Assign"])
         return cls(
             error_equals=tuple(raw["ErrorEquals"]),
             next=raw["Next"],
-            result_path=None if rp is None else compile_reference_path(rp),
+            result_path=None if rp is None or jsonata else compile_reference_path(rp),
             raw=raw,
-            assign=compile_assign(raw["Assign"]) if "Assign" in raw else None,
+            assign=assign,
+            output=output,
         )
 
 

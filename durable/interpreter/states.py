@@ -28,6 +28,7 @@ from .data import (
 )
 from .failure import RuntimeFault, StatesFailure, located_cause
 from .jsonpath import Path, PathMissing, compile_path, compile_reference_path
+from .query import QueryValue, evaluation_failure, expect, states_bindings
 from .retry import Catcher, Retrier, find
 
 if TYPE_CHECKING:
@@ -80,7 +81,26 @@ class State:
             and self.output_path is not None
             and self.output_path.is_root
         )
-        self.assign: Evaluator | None = compile_assign(raw["Assign"]) if "Assign" in raw else None
+        default_language = getattr(compile_scope, "query_language", "JSONPath")
+        self.jsonata = raw.get("QueryLanguage", default_language) == "JSONata"
+        self.assign: Evaluator | None = None
+        self.assign_q: QueryValue | None = None
+        self.output_q: QueryValue | None = None
+        if self.jsonata:
+            self.assign_q = QueryValue(raw["Assign"], "Assign") if "Assign" in raw else None
+            self.output_q = QueryValue(raw["Output"], "Output") if "Output" in raw else None
+        elif "Assign" in raw:
+            self.assign = compile_assign(raw["Assign"])
+
+    def query(self, raw: dict[str, Any], field: str) -> QueryValue | None:
+        """A JSONata-mode field (literal or ``{% %}``), or None when absent or in JSONPath mode."""
+        return QueryValue(raw[field], field) if self.jsonata and field in raw else None
+
+    def jsonata_output(self, frame: Frame, state_input: Any, default: Any, **result: Any) -> Any:
+        """JSONata mode: ``Output`` (or ``default``), with ``Assign`` seeing the same bindings."""
+        bindings = states_bindings(frame, state_input, **result)
+        frame.assign_input = bindings
+        return self.output_q.evaluate(bindings, frame) if self.output_q is not None else default
 
     # -- shared plumbing ------------------------------------------------------------------
     #: pure states never wait: the scope loop calls :meth:`step`, with no generator at all.
@@ -98,7 +118,7 @@ class State:
         lane.prev = entered
         frame = Frame(ctx, self.name, entered, self.retriable)
         frame.vars = lane.vars
-        frame.assign = self.assign
+        frame.assign = self.assign_q if self.jsonata else self.assign
         return frame
 
     def _assigned(self, frame: Frame) -> dict[str, Any] | None:
@@ -106,7 +126,13 @@ class State:
         template = frame.assign
         if template is None:
             return None
-        values: dict[str, Any] = template(frame.assign_input, frame)
+        if isinstance(template, QueryValue):  # JSONata: assign_input holds the bindings
+            evaluated = template.evaluate(frame.assign_input, frame)
+        else:
+            evaluated = template(frame.assign_input, frame)
+        if not isinstance(evaluated, dict):
+            return None
+        values: dict[str, Any] = evaluated
         check_variables(values)
         return values
 
@@ -178,6 +204,7 @@ class Pass(State):
             and self.result_path is not None
             and self.result_path.is_root
             and self.assign is None
+            and not self.jsonata
         )
 
     pure = True
@@ -185,6 +212,8 @@ class Pass(State):
     def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
         if self.fast:
             return self.next, data
+        if self.jsonata:
+            return self.next, self.jsonata_output(frame, data, data)
         effective = select(self.input_path, data, frame, "InputPath")
         if self.has_result:
             result = self.result
@@ -203,6 +232,8 @@ class Succeed(State):
     pure = True
 
     def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
+        if self.jsonata:
+            return None, self.jsonata_output(frame, data, data)
         if self._identity_io:
             return None, data
         effective = select(self.input_path, data, frame, "InputPath")
@@ -219,10 +250,17 @@ class Fail(State):
         self.cause = raw.get("Cause")
         self.error_path = compile_value_expr(raw["ErrorPath"], "ErrorPath") if "ErrorPath" in raw else None
         self.cause_path = compile_value_expr(raw["CausePath"], "CausePath") if "CausePath" in raw else None
+        self.error_q = self.query(raw, "Error")
+        self.cause_q = self.query(raw, "Cause")
 
     pure = True
 
     def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
+        if self.jsonata:
+            bindings = states_bindings(frame, data)
+            error = self.error_q.evaluate(bindings, frame) if self.error_q is not None else None
+            cause = self.cause_q.evaluate(bindings, frame) if self.cause_q is not None else None
+            raise StatesFailure(_as_text(error), _as_text(cause))
         error = self.error if self.error_path is None else self.error_path(data, frame)
         cause = self.cause if self.cause_path is None else self.cause_path(data, frame)
         raise StatesFailure(_as_text(error), _as_text(cause))
@@ -241,15 +279,42 @@ class Choice(State):
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
-        self.rules: tuple[tuple[Predicate, str, Evaluator | None], ...] = tuple(
-            (compile_rule(r), r["Next"], compile_assign(r["Assign"]) if "Assign" in r else None)
-            for r in raw.get("Choices", ())
-        )
+        choices = raw.get("Choices", ())
+        self.rules: tuple[tuple[Predicate, str, Evaluator | None], ...] = ()
+        self.conditions: tuple[tuple[QueryValue, str, QueryValue | None, QueryValue | None], ...] = ()
+        if self.jsonata:
+            self.conditions = tuple(
+                (
+                    QueryValue(r.get("Condition"), "Condition"),
+                    r["Next"],
+                    QueryValue(r["Assign"], "Assign") if "Assign" in r else None,
+                    QueryValue(r["Output"], "Output") if "Output" in r else None,
+                )
+                for r in choices
+            )
+        else:
+            self.rules = tuple(
+                (compile_rule(r), r["Next"], compile_assign(r["Assign"]) if "Assign" in r else None)
+                for r in choices
+            )
         self.default: str | None = raw.get("Default")
 
     pure = True
 
+    def _jsonata(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
+        bindings = states_bindings(frame, data)
+        frame.assign_input = bindings
+        for condition, nxt, assign, output in self.conditions:
+            if expect(condition.evaluate(bindings, frame), "boolean", condition, frame):
+                frame.assign = assign  # a chosen rule's Assign and Output replace the state's
+                return nxt, output.evaluate(bindings, frame) if output is not None else data
+        if self.default is None:
+            raise StatesFailure(F.NO_CHOICE_MATCHED, f"No Matches! in state {self.name}")
+        return self.default, self.output_q.evaluate(bindings, frame) if self.output_q is not None else data
+
     def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
+        if self.jsonata:
+            return self._jsonata(data, frame)
         effective = select(self.input_path, data, frame, "InputPath")
         frame.assign_input = effective
         for predicate, nxt, assign in self.rules:
@@ -275,8 +340,40 @@ class Wait(State):
         self.timestamp = (parse_timestamp(raw["Timestamp"]) or 0.0) if self.has_timestamp else None
         self.seconds_path = compile_reference_path(raw["SecondsPath"]) if "SecondsPath" in raw else None
         self.timestamp_path = compile_reference_path(raw["TimestampPath"]) if "TimestampPath" in raw else None
+        self.seconds_q = self.query(raw, "Seconds")
+        self.timestamp_q = self.query(raw, "Timestamp")
+
+    def _until_jsonata(self, data: Any, frame: Frame) -> float:
+        bindings = states_bindings(frame, data)
+        if self.seconds_q is not None:
+            value = self.seconds_q.evaluate(bindings, frame)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or value < 0
+                or value != int(value)
+            ):
+                raise evaluation_failure(
+                    frame,
+                    "Seconds",
+                    f"The Seconds field must be a non-negative integer, but was: {compact(value)}",
+                )
+            return frame.ctx.services.now() + int(value)
+        assert self.timestamp_q is not None
+        value = self.timestamp_q.evaluate(bindings, frame)
+        ts = parse_timestamp(value)
+        if ts is None:
+            raise evaluation_failure(
+                frame,
+                "Timestamp",
+                "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format "
+                f"string: {show_value(value)}",
+            )
+        return ts
 
     def _until(self, effective: Any, frame: Frame) -> float:
+        if self.jsonata:
+            return self._until_jsonata(effective, frame)
         now = frame.ctx.services.now()
         if self.seconds is not None:
             return now + float(self.seconds)
@@ -328,6 +425,8 @@ class Wait(State):
         if until - frame.ctx.services.now() > MAX_WAIT_SECONDS:
             raise RuntimeFault("Wait state delay is too long.")
         yield Sleep(until)
+        if self.jsonata:
+            return self.next, self.jsonata_output(frame, data, data)
         return self.next, self.output(effective, frame)
 
 
@@ -351,7 +450,8 @@ class WorkState(State):
         rp = raw.get("ResultPath", "$")
         self.result_path = None if rp is None else compile_reference_path(rp)
         self.retriers = tuple(Retrier.parse(r) for r in raw.get("Retry", ()))
-        self.catchers = tuple(Catcher.parse(c) for c in raw.get("Catch", ()))
+        self.catchers = tuple(Catcher.parse(c, self.jsonata) for c in raw.get("Catch", ()))
+        self.arguments_q = self.query(raw, "Arguments")
 
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
         raise NotImplementedError
@@ -366,6 +466,8 @@ class WorkState(State):
         while True:
             try:
                 result = yield from self.attempt(data, effective, frame, lane)
+                if self.jsonata:
+                    return self.next, self.jsonata_output(frame, data, result, result=result)
                 frame.assign_input = result  # Assign sees the raw result, before ResultSelector
                 if self.result_selector is not None:
                     result = self.result_selector(result, frame)
@@ -393,5 +495,12 @@ class WorkState(State):
                     raise
                 catcher = self.catchers[j]
                 error_output = {"Error": failure.error, "Cause": failure.cause}
+                if self.jsonata:
+                    bindings = states_bindings(frame, data, error_output=error_output)
+                    frame.assign, frame.assign_input = catcher.assign, bindings  # the catcher's only
+                    output = catcher.output
+                    return catcher.next, output.evaluate(
+                        bindings, frame
+                    ) if output is not None else error_output
                 frame.assign, frame.assign_input = catcher.assign, error_output  # the catcher's only
                 return catcher.next, apply_result_path(catcher.result_path, data, error_output)

@@ -12,6 +12,7 @@ from .context import Frame
 from .data import check_size, compile_template, resolve
 from .failure import RuntimeFault, StatesFailure
 from .jsonpath import Path, PathMissing, compile_reference_path
+from .query import QueryValue, evaluation_failure, states_bindings
 from .states import UNTRUNCATED, Lane, WorkState, show_value
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class Task(WorkState):
         self.resource: str = raw["Resource"]
         self.timeout = raw.get("TimeoutSeconds")
         self.heartbeat = raw.get("HeartbeatSeconds")
+        self.timeout_q = self.query(raw, "TimeoutSeconds")
+        self.heartbeat_q = self.query(raw, "HeartbeatSeconds")
         self.timeout_path = (
             compile_reference_path(raw["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in raw else None
         )
@@ -67,16 +70,32 @@ class Task(WorkState):
             )
         return value
 
+    def _jsonata_seconds(self, query: QueryValue | None, bindings: dict[str, Any], frame: Frame) -> Any:
+        if query is None:
+            return None
+        value = query.evaluate(bindings, frame)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise evaluation_failure(
+                frame, query.field, f"The {query.field} field must be a positive integer, but was: {value!r}"
+            )
+        return value
+
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
         ctx = frame.ctx
         if self.needs_token:
             frame.token = ctx.services.task_token()
             frame.invalidate()
-        payload = self.parameters(effective, frame) if self.parameters is not None else effective
-        timeout = self._seconds(self.timeout, self.timeout_path, "TimeoutSecondsPath", effective, frame)
-        heartbeat = self._seconds(
-            self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", effective, frame
-        )
+        if self.jsonata:
+            bindings = states_bindings(frame, data)
+            payload = self.arguments_q.evaluate(bindings, frame) if self.arguments_q is not None else data
+            timeout = self._jsonata_seconds(self.timeout_q, bindings, frame)
+            heartbeat = self._jsonata_seconds(self.heartbeat_q, bindings, frame)
+        else:
+            payload = self.parameters(effective, frame) if self.parameters is not None else effective
+            timeout = self._seconds(self.timeout, self.timeout_path, "TimeoutSecondsPath", effective, frame)
+            heartbeat = self._seconds(
+                self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", effective, frame
+            )
         credentials = self.credentials(effective, frame) if self.credentials is not None else None
         family, key = self.family, self.event_key
         recording = ctx.history is not None

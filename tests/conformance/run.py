@@ -86,8 +86,6 @@ def skip_reason(case: dict[str, Any]) -> str | None:
         return None
     if api not in RUN_APIS:
         return f"API {api} is not implemented"
-    if "jsonata" in features:
-        return "JSONata query language is not implemented yet"
     needs = set(case.get("needs") or ["none"])
     other = sorted(needs - SUPPORTED_NEEDS)
     if other:
