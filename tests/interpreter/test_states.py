@@ -882,7 +882,6 @@ def test_jsonata_choice_compiles_or_raises_definition_error() -> None:
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="JSONata Wait Seconds/Timestamp expressions crash the runtime")
 @pytest.mark.parametrize(
     "wait",
     [{"Seconds": "{% 1 %}"}, {"Timestamp": "{% '2025-01-01T12:00:01Z' %}"}],
