@@ -49,6 +49,17 @@ PASS_CHAIN_3 = {
     },
 }
 
+# The same chain in JSONata mode: each state evaluates an expression for its Output.
+PASS_CHAIN_3_JSONATA = {
+    "QueryLanguage": "JSONata",
+    "StartAt": "One",
+    "States": {
+        "One": {"Type": "Pass", "Output": "{% $states.input %}", "Next": "Two"},
+        "Two": {"Type": "Pass", "Output": "{% $states.input %}", "Next": "Three"},
+        "Three": {"Type": "Pass", "Output": "{% $states.input %}", "End": True},
+    },
+}
+
 CHOICE_PASS = {
     "StartAt": "IsBig",
     "States": {
@@ -448,6 +459,9 @@ def workloads() -> list[Workload]:
     account = AccountOpening()
     return [
         Workload("pass_chain_3", PASS_CHAIN_3, {"value": 42, "name": "bench"}, floor_pass_chain_3),
+        Workload(
+            "pass_chain_3_jsonata", PASS_CHAIN_3_JSONATA, {"value": 42, "name": "bench"}, floor_pass_chain_3
+        ),
         Workload("choice_pass", CHOICE_PASS, {"value": 42}, floor_choice_pass),
         Workload("map_100_pass", MAP_100_PASS, {"items": list(range(100))}, floor_map_100_pass),
         Workload("parallel_2x2_pass", PARALLEL_2X2_PASS, {"value": 42}, floor_parallel_2x2_pass),
