@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..runtime.engine import Engine
+from ..runtime.execution_driver import PARK_PREFIX, TIMEOUT_KEY
 from ..runtime.models import Execution, ExecutionStatus
-from ..runtime.standard import PARK_PREFIX, TIMEOUT_KEY, StandardExecutions
+from ..runtime.standard import StandardExecutions
 from ..store.base import ExecutionRecord, TimerRecord
 from .cli_common import CliError, FunctionSpec, db_url, dump_line, iso
 

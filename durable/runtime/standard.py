@@ -19,13 +19,11 @@ import asyncio
 import heapq
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from ..interpreter import failure as F
-from ..interpreter.commands import AwaitToken, InvokeTask, Sleep
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
 from ..store.base import (
@@ -40,19 +38,14 @@ from ..store.base import (
 )
 from .clock import Clock, DeadlineExceeded, with_deadline
 from .driver import Driver, Gen
-from .journal import Journal, JournalContext, Lane, redrive_cuts
-
-__all__ = ["PARK_AFTER_SECONDS", "StandardExecutions"]
+from .execution_driver import NEVER, PARK_PREFIX, TIMEOUT_KEY, ExecutionDriver, Parked, Running, Stopped
+from .journal import Journal, JournalContext, redrive_cuts
 
 PARK_AFTER_SECONDS = 1.0
 FINISHED_CACHE = 10_000
-TIMEOUT_KEY = "execution-timeout"
-PARK_PREFIX = "park:"
-_NEVER = 1e18
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
-
 
 _FINAL_EVENTS = {
     "SUCCEEDED": "ExecutionSucceeded",
@@ -60,179 +53,6 @@ _FINAL_EVENTS = {
     "TIMED_OUT": "ExecutionTimedOut",
     "ABORTED": "ExecutionAborted",
 }
-
-
-class _Parked(Exception):
-    pass
-
-
-class _Stopped(Exception):
-    def __init__(self, status: str, error: str | None, cause: str | None) -> None:
-        self.status, self.error, self.cause = status, error, cause
-
-
-@dataclass
-class _Running:
-    record: ExecutionRecord
-    journal: Journal
-    ctx: JournalContext
-    task: asyncio.Task[None] | None = None
-    stop: _Stopped | None = None
-    waiters: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
-    early: dict[str, tuple[bool, Any]] = field(default_factory=dict)  # answered while submitting
-    flush_scheduled: bool = False
-
-
-class _ExecutionDriver(Driver):
-    """Drives one execution's generators lane by lane through its journal."""
-
-    def __init__(self, owner: StandardExecutions, run: _Running) -> None:
-        base = owner.driver
-        super().__init__(base.clock, base.registry, base.region, base.account)
-        self.owner = owner
-        self.run = run
-        self.journal = run.journal
-
-    def resume(self, gen: Gen, value: Any, exc: StatesFailure | None, lane: Any) -> Any:
-        self.journal.enter(lane)
-        return gen.throw(exc) if exc is not None else gen.send(value)
-
-    def start_child(self, gen: Gen, lane: Any) -> tuple[bool, Any]:
-        self.journal.enter(lane)
-        return super().start_child(gen, lane)
-
-    def lanes_for(self, parent: Any, count: int) -> list[Any]:
-        return self.journal.child_lanes(parent, count)
-
-    async def execute(self, cmd: Any, execution_arn: str, state_machine_arn: str, lane: Any = None) -> Any:
-        kind = type(cmd)
-        if kind is InvokeTask or kind is Sleep or kind is AwaitToken:
-            if kind is AwaitToken and self.journal.next_kind(lane) == "event":
-                # recorded by a worker's poll while the execution was parked
-                started = self.journal.emit("ActivityStarted", lane.last_event, None)
-                self.run.ctx.started_events[cmd.token] = started
-            recorded = self.journal.replay_outcome(lane)
-            if recorded is not None:
-                ok, value = recorded
-                if ok:
-                    return value
-                raise StatesFailure(value[0], value[1])
-            if kind is InvokeTask:
-                return await self._invoke(cmd, lane)
-            if kind is Sleep:
-                return await self._sleep(cmd, lane)
-            return await self._await_token(cmd, lane)
-        return await super().execute(cmd, execution_arn, state_machine_arn, lane)
-
-    async def _invoke(self, cmd: InvokeTask, lane: Lane) -> Any:
-        record = self.run.record
-        if cmd.task_token is not None:  # the callback may come before the submission returns
-            self.journal.batch.tokens.append(
-                TokenRecord(
-                    token=cmd.task_token,
-                    execution_arn=record.arn,
-                    lane=lane.name,
-                    seq=0,
-                    state_name=cmd.state_name,
-                    created=self.clock.now(),
-                    heartbeat_seconds=cmd.heartbeat_seconds,
-                    timeout_seconds=cmd.timeout_seconds,
-                )
-            )
-        await self.owner.flush(self.run)  # TaskScheduled is durable before the task runs
-        try:
-            result = await self.invoke(cmd, record.arn, record.state_machine_arn)
-        except StatesFailure as failure:
-            self.journal.record(lane, "failure", [failure.error, failure.cause])
-            self.owner.flush_soon(self.run)
-            raise
-        self.journal.record(lane, "result", result)
-        self.owner.flush_soon(self.run)  # durable even if this lane now waits long
-        return result
-
-    async def _sleep(self, cmd: Sleep, lane: Lane) -> None:
-        arn = self.run.record.arn
-        key = f"{lane.name}#{lane.seq + 1}"
-        if cmd.until > self.clock.now():
-            if lane.name == "" and cmd.until - self.clock.now() > self.owner.park_after:
-                self.journal.batch.timers.append(
-                    TimerRecord(execution_arn=arn, key=PARK_PREFIX + key, due=cmd.until)
-                )
-                await self.owner.flush(self.run)
-                self.owner.schedule(cmd.until, arn, PARK_PREFIX + key)
-                raise _Parked
-            self.journal.batch.timers.append(TimerRecord(execution_arn=arn, key=key, due=cmd.until))
-            await self.owner.flush(self.run)
-            await self.clock.sleep_until(cmd.until)
-        self.journal.batch.deleted_timers.extend([(arn, key), (arn, PARK_PREFIX + key)])
-        self.journal.record(lane, "fired", None)
-
-    async def _await_token(self, cmd: AwaitToken, lane: Lane) -> Any:
-        run = self.run
-        arn = run.record.arn
-        now = self.clock.now()
-        token = TokenRecord(
-            token=cmd.token,
-            execution_arn=arn,
-            lane=lane.name,
-            seq=lane.seq + 1,
-            state_name=cmd.state_name,
-            created=now,
-            heartbeat_seconds=cmd.heartbeat_seconds,
-            timeout_seconds=cmd.timeout_seconds,
-            activity_arn=cmd.activity_arn,
-        )
-        batch = self.journal.batch
-        batch.tokens.append(token)
-        early = run.early.pop(cmd.token, None)
-        if early is not None:
-            return self._token_outcome(token, lane, *early)
-        if cmd.activity_arn is not None:
-            if await self.owner.store.get_activity(cmd.activity_arn) is None:
-                raise StatesFailure(F.RUNTIME, f"The activity {cmd.activity_arn} does not exist.")
-            batch.activity_tasks.append(
-                ActivityTaskRecord(
-                    token=cmd.token,
-                    activity_arn=cmd.activity_arn,
-                    execution_arn=arn,
-                    input=_encode(cmd.input).decode(),
-                    scheduled=now,
-                )
-            )
-        deadline = self.owner.token_deadline(token, now)
-        if deadline is not None:
-            batch.timers.append(TimerRecord(execution_arn=arn, key=f"token:{cmd.token}", due=deadline))
-        if lane.name == "":
-            park = TimerRecord(execution_arn=arn, key=f"{PARK_PREFIX}token:{cmd.token}", due=_NEVER)
-            batch.timers.append(park)
-            await self.owner.flush(run)
-            if deadline is not None:
-                self.owner.schedule(deadline, arn, f"token:{cmd.token}")
-            self.owner.activity_scheduled(cmd.activity_arn)
-            raise _Parked
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        run.waiters[cmd.token] = fut
-        await self.owner.flush(run)
-        if deadline is not None:
-            self.owner.schedule(deadline, arn, f"token:{cmd.token}")
-        self.owner.activity_scheduled(cmd.activity_arn)
-        try:
-            ok, value = await fut
-        finally:
-            run.waiters.pop(cmd.token, None)
-        return self._token_outcome(token, lane, ok, value)
-
-    def _token_outcome(self, token: TokenRecord, lane: Lane, ok: bool, value: Any) -> Any:
-        arn = token.execution_arn
-        self.journal.batch.tokens.append(msgspec.structs.replace(token, closed=True))
-        self.journal.batch.deleted_timers.append((arn, f"token:{token.token}"))
-        if token.activity_arn is not None:
-            self.journal.batch.deleted_activity_tasks.append(token.token)
-        if ok:
-            self.journal.record(lane, "result", value)
-            return value
-        self.journal.record(lane, "failure", value)
-        raise StatesFailure(value[0], value[1])
 
 
 class StandardExecutions:
@@ -252,7 +72,7 @@ class StandardExecutions:
         self.clock = clock
         self.program_for = program_for
         self.park_after = park_after
-        self.running: dict[str, _Running] = {}
+        self.running: dict[str, Running] = {}
         self._heap: list[tuple[float, str, str]] = []  # (due, execution arn, timer key)
         self._due: dict[tuple[str, str], float] = {}  # the live due time of each armed timer
         self._wake = asyncio.Event()
@@ -269,7 +89,7 @@ class StandardExecutions:
         timers = await self.store.timers()
         parked = {t.execution_arn for t in timers if t.key.startswith(PARK_PREFIX)}
         for t in timers:
-            if t.due < _NEVER and (
+            if t.due < NEVER and (
                 t.key.startswith(PARK_PREFIX) or t.key == TIMEOUT_KEY or t.key.startswith("token:")
             ):
                 self.schedule(t.due, t.execution_arn, t.key)
@@ -338,12 +158,12 @@ class StandardExecutions:
         if program.timeout_seconds is not None:
             due = record.start_date + program.timeout_seconds
             batch.timers.append(TimerRecord(execution_arn=record.arn, key=TIMEOUT_KEY, due=due))
-        run = _Running(record, journal, ctx)
+        run = Running(record, journal, ctx)
         self.running[record.arn] = run
         self.finished.pop(record.arn, None)
         # Run until the first effect (or the end) before committing: the start and every
         # pure transition up to there share one transaction.
-        driver = _ExecutionDriver(self, run)
+        driver = ExecutionDriver(self, run)
         gen = program.run(ctx.input, ctx)
         root = journal.lane("")
         journal.enter(root)
@@ -378,7 +198,7 @@ class StandardExecutions:
         journal.lane("").pending.popleft() if journal.lane("").pending else None  # ExecutionStarted
         ctx = self._context(record, journal, name, role)
         ctx.events = last
-        self._launch(_Running(record, journal, ctx), self.program_for(record.definition))
+        self._launch(Running(record, journal, ctx), self.program_for(record.definition))
 
     async def _last_event_id(self, arn: str) -> int:
         last, _ = await self.store.events(arn, reverse=True, limit=1)
@@ -440,15 +260,15 @@ class StandardExecutions:
         await self.resume(redriven)
         return redriven
 
-    def _launch(self, run: _Running, program: Program) -> None:
+    def _launch(self, run: Running, program: Program) -> None:
         self.running[run.record.arn] = run
         self.finished.pop(run.record.arn, None)
         run.task = asyncio.ensure_future(self._run(run, program))
 
-    async def _run(self, run: _Running, program: Program, started: tuple[Gen, Any] | None = None) -> None:
+    async def _run(self, run: Running, program: Program, started: tuple[Gen, Any] | None = None) -> None:
         record = run.record
         ctx = run.ctx
-        driver = _ExecutionDriver(self, run)
+        driver = ExecutionDriver(self, run)
         journal = run.journal
         root = journal.lane("")
         try:
@@ -465,10 +285,10 @@ class StandardExecutions:
                 if run.stop is None:
                     raise
                 raise run.stop from None
-        except _Parked:
+        except Parked:
             self.running.pop(record.arn, None)
             return
-        except _Stopped as stop:
+        except Stopped as stop:
             await self._finish(run, stop.status, error=stop.error, cause=stop.cause)
         except StatesFailure as failure:
             await self._finish(run, "FAILED", error=failure.error or None, cause=failure.cause or None)
@@ -480,7 +300,7 @@ class StandardExecutions:
 
     async def _finish(
         self,
-        run: _Running,
+        run: Running,
         status: str,
         *,
         output: Any = None,
@@ -524,18 +344,18 @@ class StandardExecutions:
         if event_flag is not None:
             event_flag.set()
 
-    def flush_soon(self, run: _Running) -> None:
+    def flush_soon(self, run: Running) -> None:
         """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
         if not run.flush_scheduled:
             run.flush_scheduled = True
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush_later(run)))
 
-    async def _flush_later(self, run: _Running) -> None:
+    async def _flush_later(self, run: Running) -> None:
         run.flush_scheduled = False
         if not self._closed:
             await self.flush(run)
 
-    async def flush(self, run: _Running) -> None:
+    async def flush(self, run: Running) -> None:
         batch = run.journal.take_batch()
         if _has_writes(batch):
             await self.store.commit(batch)
@@ -545,7 +365,7 @@ class StandardExecutions:
         """Abort (StopExecution) or time out a running execution. False if it is not running."""
         run = self.running.get(arn)
         if run is not None and run.task is not None and not run.task.done():
-            run.stop = _Stopped(status, error, cause)
+            run.stop = Stopped(status, error, cause)
             run.task.cancel()
             await asyncio.gather(run.task, return_exceptions=True)
             return True
@@ -556,7 +376,7 @@ class StandardExecutions:
         last = await self._last_event_id(arn)
         journal = Journal(arn, self.clock, entries, last_event_id=last)
         journal.skip_replay()
-        parked = _Running(record, journal, self._context(record, journal, "", ""))
+        parked = Running(record, journal, self._context(record, journal, "", ""))
         parked.ctx.events = last
         batch = WriteBatch()
         for token in await self.store.open_tokens(arn):
