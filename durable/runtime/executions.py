@@ -84,6 +84,8 @@ def execution_from(record: ExecutionRecord) -> Execution:
         output=None if record.output is None else _decode(record.output),
         error=record.error,
         cause=record.cause,
+        redrive_count=record.redrive_count,
+        redrive_date=record.redrive_date,
     )
 
 

@@ -72,6 +72,8 @@ class Execution:
     error: str | None = None
     cause: str | None = None
     history: list[dict[str, Any]] | None = field(default=None, repr=False)
+    redrive_count: int = 0
+    redrive_date: float | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -88,6 +90,9 @@ class Execution:
         }
         if self.stop_date is not None:
             out["stopDate"] = self.stop_date
+        if self.redrive_count:
+            out["redriveCount"] = self.redrive_count
+            out["redriveDate"] = self.redrive_date
         if self.status is ExecutionStatus.SUCCEEDED:
             out["output"] = self.output
         elif self.status is not ExecutionStatus.RUNNING:
