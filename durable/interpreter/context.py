@@ -134,6 +134,7 @@ class Frame:
         "ctx",
         "entered_epoch",
         "entered_id",
+        "entered_prev",
         "map_item",
         "name",
         "retriable",
@@ -153,6 +154,7 @@ class Frame:
         self.map_item: tuple[Any, Any] | None = None
         self._co: dict[str, Any] | None = None
         self.vars: dict[str, Any] = {}  # workflow variables as of state entry
+        self.entered_prev = 0  # the event the state's *StateEntered links to
         self.assign: Any = None  # the Assign template chosen for this visit
         self.assign_input: Any = None  # what ``$`` means in it
 
@@ -168,6 +170,7 @@ class Frame:
         f.retry_count, f.token, f.map_item, f._co = self.retry_count, self.token, (index, value), None
         f.retriable = self.retriable
         f.vars, f.assign, f.assign_input = self.vars, self.assign, self.assign_input
+        f.entered_prev = self.entered_prev
         return f
 
     def invalidate(self) -> None:

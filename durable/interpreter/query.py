@@ -58,7 +58,8 @@ def evaluation_failure(frame: Frame, location: str | None, detail: str) -> State
         details = {"error": F.QUERY_EVALUATION_ERROR, "cause": cause, "state": frame.name}
         if location is not None:
             details["location"] = location
-    ctx.emit("EvaluationFailed", ctx.events, "evaluationFailedEventDetails", details)
+    # AWS links EvaluationFailed to the event the state's entry links to
+    ctx.emit("EvaluationFailed", frame.entered_prev, "evaluationFailedEventDetails", details)
     return StatesFailure(F.QUERY_EVALUATION_ERROR, cause)
 
 

@@ -107,9 +107,10 @@ class State:
     pure = False
 
     def _enter(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Frame:
+        entered_prev = lane.prev
         entered = ctx.emit(
             self.entered_type,
-            lane.prev,
+            entered_prev,
             "stateEnteredEventDetails",
             {"input": data, "inputDetails": UNTRUNCATED, "name": self.name}
             if ctx.history is not None
@@ -118,6 +119,7 @@ class State:
         lane.prev = entered
         frame = Frame(ctx, self.name, entered, self.retriable)
         frame.vars = lane.vars
+        frame.entered_prev = entered_prev
         frame.assign = self.assign_q if self.jsonata else self.assign
         return frame
 
