@@ -227,10 +227,14 @@ class Map(WorkState):
             failure.link = failure.link or ctx.events
             raise
         if self.distributed:
-            lane.prev = ctx.emit("MapRunSucceeded", lane.prev)
-        last = ctx.events
-        ctx.emit("MapStateSucceeded", last)
-        lane.prev = last  # AWS links MapStateExited to the event MapStateSucceeded links to
+            # AWS (recordings since late 2024) links MapStateExited to MapRunStarted
+            run_started = lane.prev
+            ctx.emit("MapStateSucceeded", ctx.emit("MapRunSucceeded", run_started))
+            lane.prev = run_started
+        else:
+            last = ctx.events
+            ctx.emit("MapStateSucceeded", last)
+            lane.prev = last  # AWS links MapStateExited to the event MapStateSucceeded links to
         return [{"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results]
 
     def _jsonata_items(self, data: Any, frame: Frame) -> list[Any]:
