@@ -8,15 +8,13 @@ history event, as AWS records them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import failure as F
 from .context import Frame
 from .data import compact
 from .failure import StatesFailure, located_cause
-
-if TYPE_CHECKING:
-    from .jsonata import Expression
+from .jsonata import UNDEFINED, Expression, JsonataError, compile_expression, is_expression
 
 __all__ = ["QueryValue", "evaluation_failure", "states_bindings", "type_name"]
 
@@ -72,8 +70,6 @@ class QueryValue:
     __slots__ = ("constant", "field", "node", "top")
 
     def __init__(self, value: Any, field: str) -> None:
-        from .jsonata import compile_expression, is_expression  # loaded only for JSONata machines
-
         self.field = field
         self.top: Expression | None = compile_expression(value) if is_expression(value) else None
         self.constant = not _dynamic(value)
@@ -84,8 +80,6 @@ class QueryValue:
 
 
 def _dynamic(value: Any) -> bool:
-    from .jsonata import is_expression
-
     if isinstance(value, str):
         return is_expression(value)
     if isinstance(value, dict):
@@ -96,8 +90,6 @@ def _dynamic(value: Any) -> bool:
 
 
 def _compile(value: Any, location: str) -> Node:
-    from .jsonata import compile_expression, is_expression
-
     if isinstance(value, str) and is_expression(value):
         expression = compile_expression(value)
 
@@ -115,8 +107,6 @@ def _compile(value: Any, location: str) -> Node:
 
 
 def _evaluate(expression: Expression, bindings: dict[str, Any], frame: Frame, location: str) -> Any:
-    from .jsonata import UNDEFINED, JsonataError
-
     quoted = f"The JSONata expression '{expression.text}' specified for the field '{location}'"
     try:
         result = expression.evaluate(bindings, frame.ctx.services)

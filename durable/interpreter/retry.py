@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import failure as F
+from .data import compile_assign
 from .jsonpath import Path, compile_reference_path
+from .query import QueryValue
 
 __all__ = ["Catcher", "Retrier", "error_matches", "find"]
 
@@ -69,9 +71,6 @@ class Catcher:
     @classmethod
     def parse(cls, raw: dict[str, Any], jsonata: bool = False) -> Catcher:
         rp = raw.get("ResultPath", "$")
-        from .data import compile_assign
-        from .query import QueryValue
-
         assign: Any = None
         output: Any = None
         if jsonata:

@@ -271,8 +271,6 @@ class Fail(State):
 def _as_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    from .data import compact
-
     return compact(value)
 
 
@@ -435,8 +433,6 @@ class Wait(State):
 def show_value(value: Any) -> str:
     if isinstance(value, str):
         return value
-    from .data import compact
-
     return compact(value)
 
 
