@@ -156,6 +156,8 @@ class ExecutionDriver(Driver):
         batch = self.journal.batch
         batch.tokens.append(token)
         early = run.early.pop(cmd.token, None)
+        if early is None and cmd.activity_arn is None:
+            early = await self.owner.early_outcome(arn, cmd.token)  # answered from another process
         if early is not None:
             return self._token_outcome(token, lane, *early)
         if cmd.activity_arn is not None:

@@ -42,6 +42,7 @@ from .execution_driver import NEVER, PARK_PREFIX, TIMEOUT_KEY, ExecutionDriver, 
 from .journal import Journal, JournalContext, redrive_cuts
 
 PARK_AFTER_SECONDS = 1.0
+EARLY_LANE = "!early:"  # a pseudo-lane holding a task token's answer that came before its place
 FINISHED_CACHE = 10_000
 
 _encode = msgspec.json.encode
@@ -344,6 +345,13 @@ class StandardExecutions:
         if event_flag is not None:
             event_flag.set()
 
+    async def early_outcome(self, arn: str, token: str) -> tuple[bool, Any] | None:
+        """An answer another process left for a token before its submission returned."""
+        for entry in await self.store.journal(arn):
+            if entry.lane == EARLY_LANE + token:
+                return entry.kind == "result", _decode(entry.payload)
+        return None
+
     def flush_soon(self, run: Running) -> None:
         """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
         if not run.flush_scheduled:
@@ -411,9 +419,30 @@ class StandardExecutions:
             if not fut.done():
                 fut.set_result((ok, value))
             return
-        if run is not None and token.seq == 0:  # answered before its submission returned
-            run.early[token.token] = (ok, value)
-            return
+        if token.seq == 0:  # answered before its submission returned
+            if run is not None:
+                run.early[token.token] = (ok, value)
+                return
+            # The submission runs in another process: leave the outcome beside the journal,
+            # where that process looks before it waits. If it started waiting meanwhile (the
+            # token now has its place), deliver it there instead.
+            await self.store.commit(
+                WriteBatch(
+                    journal=[
+                        JournalRecord(
+                            execution_arn=token.execution_arn,
+                            lane=EARLY_LANE + token.token,
+                            seq=1,
+                            kind="result" if ok else "failure",
+                            payload=_encode(value).decode(),
+                        )
+                    ]
+                )
+            )
+            fresh = await self.store.get_token(token.token)
+            if fresh is None or fresh.seq == 0 or fresh.closed:
+                return
+            token = fresh
         arn = token.execution_arn
         batch = WriteBatch(
             tokens=[msgspec.structs.replace(token, closed=True)],
