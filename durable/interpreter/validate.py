@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from ..errors import Diagnostic
 from .validate_fields import JA, JP, Sink, at, index, is_jsonata
+from .validate_scopes import check_variable_scopes
 from .validate_tables import (
     ACTIVITY,
     CATCHER_FIELDS,
@@ -72,7 +73,7 @@ def validate_definition(definition: object, *, machine_type: str = "STANDARD") -
         validator.run()
     except RecursionError:
         return [Diagnostic("TOO_DEEPLY_NESTED", "The definition is too deeply nested")]
-    return validator.schema.found + validator.graph.found
+    return validator.schema.found + validator.graph.found + check_variable_scopes(definition)
 
 
 def _is_json(value: object) -> bool:
