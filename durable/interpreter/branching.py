@@ -41,11 +41,12 @@ class Parallel(WorkState):
         try:
             if self.pure_branches:
                 results = [
-                    scope.run_sync(branch_input, ctx, Lane(started, lane.vars)) for scope in self.branches
+                    scope.run_sync(branch_input, ctx, Lane(started, lane.vars, nested=True))
+                    for scope in self.branches
                 ]
             else:
                 children = tuple(
-                    Child(_starter(scope, branch_input, ctx, Lane(started, lane.vars)))
+                    Child(_starter(scope, branch_input, ctx, Lane(started, lane.vars, nested=True)))
                     for scope in self.branches
                 )
                 results = yield Fork(children)
@@ -206,7 +207,7 @@ class Map(WorkState):
                 results = []
                 chain = started
                 for i, value in enumerate(inputs):
-                    out, chain = _iterate(scope, value, child_ctx, Lane(chain, visible), i, name)
+                    out, chain = _iterate(scope, value, child_ctx, Lane(chain, visible, nested=True), i, name)
                     results.append(out)
             else:
                 link = [started]  # each iteration links to the previous one's last event, as AWS does
@@ -265,7 +266,7 @@ def _iteration(
     def start() -> Generator[Any, Any, Any]:
         detail = {"index": index, "name": name} if ctx.history is not None else None
         started = ctx.emit("MapIterationStarted", link[0], "mapIterationStartedEventDetails", detail)
-        inner = Lane(started, visible)
+        inner = Lane(started, visible, nested=True)
         try:
             out = yield from scope.run(value, ctx, inner)
         except StatesFailure as failure:
@@ -289,7 +290,7 @@ def _iterate(
     """
     detail = {"index": index, "name": name} if ctx.history is not None else None
     started = ctx.emit("MapIterationStarted", lane.prev, "mapIterationStartedEventDetails", detail)
-    inner = Lane(started, lane.vars)
+    inner = Lane(started, lane.vars, nested=True)
     try:
         out = scope.run_sync(value, ctx, inner)
     except StatesFailure as failure:

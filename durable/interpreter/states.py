@@ -47,11 +47,12 @@ class Lane:
     the workflow variables visible here (a Parallel branch or Map iteration starts with its
     parent's, and its own assignments never flow back). Values are replaced, never mutated."""
 
-    __slots__ = ("prev", "vars")
+    __slots__ = ("nested", "prev", "vars")
 
-    def __init__(self, prev: int, vars: dict[str, Any] | None = None) -> None:
+    def __init__(self, prev: int, vars: dict[str, Any] | None = None, nested: bool = False) -> None:
         self.prev = prev
         self.vars: dict[str, Any] = vars if vars is not None else {}
+        self.nested = nested  # a Parallel branch or Map iteration, not the machine's own scope
 
 
 def _path(raw: dict[str, Any], key: str) -> Path | None:
@@ -66,6 +67,7 @@ class State:
     type_name = ""
     has_exit_event = True
     retriable = False
+    aborts = False
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         self.name = name
@@ -164,6 +166,10 @@ class State:
             assigned = self._assigned(frame)
         except RuntimeFault as fault:
             raise self._located(fault, frame) from None
+        except StatesFailure:
+            if self.aborts and lane.nested:  # AWS: a work state failing out of a branch is aborted
+                lane.prev = ctx.emit(f"{self.type_name}StateAborted", lane.prev)
+            raise
         self._exit(data, out, ctx, lane, assigned)
         return nxt, out
 
@@ -440,6 +446,7 @@ class WorkState(State):
     """Task, Parallel and Map: ResultSelector/ResultPath, Retry and Catch."""
 
     retriable = True
+    aborts = True
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
