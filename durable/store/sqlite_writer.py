@@ -308,8 +308,6 @@ class GroupWriter:
         ids = await self._lookup_executions(missing)
         next_id: int | None = None
         plan = _Plan(errors=[None] * len(group))
-        seen_events: set[tuple[int, int]] = set()
-        seen_journal: set[tuple[int, str, int]] = set()
         for index, (batch, _) in enumerate(group):
             added: dict[str, int] = {}
             for x in batch.executions:
@@ -322,7 +320,7 @@ class GroupWriter:
                     added[x.arn] = next_id
                     next_id += 1
             try:
-                event_rows, journal_rows = self._rows(batch, ids, added, seen_events, seen_journal)
+                event_rows, journal_rows = self._rows(batch, ids, added)
             except StoreError as exc:
                 plan.errors[index] = exc
                 continue
@@ -354,18 +352,11 @@ class GroupWriter:
         return plan
 
     def _rows(
-        self,
-        batch: WriteBatch,
-        ids: dict[str, int],
-        added: dict[str, int],
-        seen_events: set[tuple[int, int]],
-        seen_journal: set[tuple[int, str, int]],
+        self, batch: WriteBatch, ids: dict[str, int], added: dict[str, int]
     ) -> tuple[list[_Row], list[_Row]]:
-        """The event and journal rows of one batch; :class:`StoreError` if it must be rejected.
-
-        ``seen_*`` hold the keys taken by earlier batches of the group; on success this batch's
-        keys are added, on rejection they are left as they were.
-        """
+        """The event and journal rows of one batch; :class:`StoreError` if it names an unknown
+        execution. Duplicate keys are left to the unique indexes: the group then rolls back and
+        its batches are retried one by one, so only the bad batch fails."""
         cached = self._exec_ids
 
         def resolve(arn: str, what: str) -> int:
@@ -380,36 +371,19 @@ class GroupWriter:
 
         event_rows: list[_Row] = []
         journal_rows: list[_Row] = []
-        events_before = len(seen_events)
-        journal_before = len(seen_journal)
-        try:
-            last_arn: str | None = None
-            xid = 0
-            for e in batch.events:
-                if e.execution_arn != last_arn:  # batches usually hold one execution's events
-                    xid = resolve(e.execution_arn, f"event {e.id}")
-                    last_arn = e.execution_arn
-                seen_events.add((xid, e.id))
-                if len(seen_events) == events_before + len(event_rows):
-                    raise StoreError(f"{self._where}: duplicate event id {e.id} for execution {last_arn!r}")
-                event_rows.append((xid, e.id, e.type, e.previous_event_id, e.timestamp, e.details))
-            last_arn = None
-            for j in batch.journal:
-                if j.execution_arn != last_arn:
-                    xid = resolve(j.execution_arn, f"journal entry {j.lane!r}/{j.seq}")
-                    last_arn = j.execution_arn
-                seen_journal.add((xid, j.lane, j.seq))
-                if len(seen_journal) == journal_before + len(journal_rows):
-                    raise StoreError(
-                        f"{self._where}: duplicate journal entry {j.lane!r}/{j.seq}"
-                        f" for execution {last_arn!r}"
-                    )
-                journal_rows.append((xid, j.lane, j.seq, j.kind, j.payload))
-        except StoreError:
-            # forget the keys this batch took: the ones of its rows built so far
-            seen_events.difference_update((r[0], r[1]) for r in event_rows)
-            seen_journal.difference_update((r[0], r[1], r[2]) for r in journal_rows)
-            raise
+        last_arn: str | None = None
+        xid = 0
+        for e in batch.events:
+            if e.execution_arn != last_arn:  # batches usually hold one execution's events
+                xid = resolve(e.execution_arn, f"event {e.id}")
+                last_arn = e.execution_arn
+            event_rows.append((xid, e.id, e.type, e.previous_event_id, e.timestamp, e.details))
+        last_arn = None
+        for j in batch.journal:
+            if j.execution_arn != last_arn:
+                xid = resolve(j.execution_arn, f"journal entry {j.lane!r}/{j.seq}")
+                last_arn = j.execution_arn
+            journal_rows.append((xid, j.lane, j.seq, j.kind, j.payload))
         return event_rows, journal_rows
 
     async def _lookup_executions(self, arns: list[str]) -> dict[str, int]:
