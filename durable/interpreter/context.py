@@ -48,6 +48,7 @@ class ExecutionContext:
         "history",
         "input",
         "redrive_count",
+        "redrive_time",
         "region",
         "role_arn",
         "services",
@@ -86,6 +87,7 @@ class ExecutionContext:
         self.role_arn = role_arn
         self.express = express
         self.redrive_count = redrive_count
+        self.redrive_time: str | None = None  # ISO time of the last redrive, if any
         self.history = history
         self.events = first_event_id  # id of the last event emitted
         #: task token -> id of the ActivityStarted event a worker's poll recorded (runtime-set)
@@ -191,6 +193,8 @@ class Frame:
         state: dict[str, Any] = {"EnteredTime": iso_time(self.entered_epoch), "Name": self.name}
         if not ctx.express:
             execution["RedriveCount"] = ctx.redrive_count
+            if ctx.redrive_time is not None:
+                execution["RedriveTime"] = ctx.redrive_time
         if self.retriable:
             state["RetryCount"] = self.retry_count
         co = {

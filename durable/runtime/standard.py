@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from ..interpreter import failure as F
+from ..interpreter.context import iso_time
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
 from ..store.base import (
@@ -129,7 +130,7 @@ class StandardExecutions:
     def _context(
         self, record: ExecutionRecord, journal: Journal, machine_name: str, role_arn: str
     ) -> JournalContext:
-        return JournalContext(
+        ctx = JournalContext(
             journal,
             execution_arn=record.arn,
             execution_name=record.name,
@@ -142,6 +143,9 @@ class StandardExecutions:
             first_event_id=0,
             region=self.driver.region,
         )
+        if record.redrive_date is not None:
+            ctx.redrive_time = iso_time(record.redrive_date)
+        return ctx
 
     async def start_execution(self, record: ExecutionRecord, machine_name: str, role_arn: str) -> None:
         """Persist the start (ExecutionStarted) and run the execution in the background."""

@@ -44,6 +44,8 @@ __all__ = [
 class StoreError(DurableError):
     """A store failure (corrupt or locked database, schema from a newer version, ...)."""
 
+    code = "StoreError"
+
 
 class StateMachineRecord(msgspec.Struct, kw_only=True):
     arn: str
