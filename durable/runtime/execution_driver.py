@@ -156,8 +156,6 @@ class ExecutionDriver(Driver):
         batch = self.journal.batch
         batch.tokens.append(token)
         early = run.early.pop(cmd.token, None)
-        if early is None and cmd.activity_arn is None:
-            early = await self.owner.early_outcome(arn, cmd.token)  # answered from another process
         if early is not None:
             return self._token_outcome(token, lane, *early)
         if cmd.activity_arn is not None:
@@ -179,6 +177,10 @@ class ExecutionDriver(Driver):
             park = TimerRecord(execution_arn=arn, key=f"{PARK_PREFIX}token:{cmd.token}", due=NEVER)
             batch.timers.append(park)
             await self.owner.flush(run)
+            early = await self._answered_elsewhere(token)
+            if early is not None:
+                self.journal.batch.deleted_timers.append((arn, park.key))
+                return self._token_outcome(token, lane, *early)
             if deadline is not None:
                 self.owner.schedule(deadline, arn, f"token:{cmd.token}")
             self.owner.activity_scheduled(cmd.activity_arn)
@@ -186,6 +188,10 @@ class ExecutionDriver(Driver):
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         run.waiters[cmd.token] = fut
         await self.owner.flush(run)
+        early = await self._answered_elsewhere(token)
+        if early is not None:
+            run.waiters.pop(cmd.token, None)
+            return self._token_outcome(token, lane, *early)
         if deadline is not None:
             self.owner.schedule(deadline, arn, f"token:{cmd.token}")
         self.owner.activity_scheduled(cmd.activity_arn)
@@ -194,6 +200,13 @@ class ExecutionDriver(Driver):
         finally:
             run.waiters.pop(cmd.token, None)
         return self._token_outcome(token, lane, ok, value)
+
+    async def _answered_elsewhere(self, token: TokenRecord) -> tuple[bool, Any] | None:
+        """An answer another process left before this wait was recorded (checked after the
+        token's place is committed, so an answer arriving later finds that place)."""
+        if token.activity_arn is not None:
+            return None
+        return await self.owner.early_outcome(token.execution_arn, token.token)
 
     def _token_outcome(self, token: TokenRecord, lane: Lane, ok: bool, value: Any) -> Any:
         arn = token.execution_arn

@@ -349,6 +349,23 @@ class StandardExecutions:
         if event_flag is not None:
             event_flag.set()
 
+    async def _placed(self, token: str, grace: float = 1.0) -> TokenRecord | None:
+        """The token once its wait is recorded and still open after ``grace`` seconds, else None."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10.0
+        seen_placed: float | None = None
+        while loop.time() < deadline:
+            fresh = await self.store.get_token(token)
+            if fresh is None or fresh.closed:
+                return None
+            if fresh.seq != 0:
+                if seen_placed is None:
+                    seen_placed = loop.time()
+                elif loop.time() - seen_placed >= grace:
+                    return fresh
+            await asyncio.sleep(0.05)
+        return None
+
     async def early_outcome(self, arn: str, token: str) -> tuple[bool, Any] | None:
         """An answer another process left for a token before its submission returned."""
         for entry in await self.store.journal(arn):
@@ -443,8 +460,10 @@ class StandardExecutions:
                     ]
                 )
             )
-            fresh = await self.store.get_token(token.token)
-            if fresh is None or fresh.seq == 0 or fresh.closed:
+            # The owner checks for it right after committing the token's place. If the place
+            # appears but the token stays open, the owner missed it: deliver it there.
+            fresh = await self._placed(token.token)
+            if fresh is None:
                 return
             token = fresh
         arn = token.execution_arn
