@@ -30,7 +30,7 @@ RISKY = {"application": {"name": "Ada Lovelace", "initialDeposit": 50000}}
 LOW_RISK = {"application": {"name": "Bob Builder", "initialDeposit": 200}}
 
 
-def durable(cwd: Path, *args: str, timeout: float = 20) -> Any:
+def durable(cwd: Path, *args: str, timeout: float = 60) -> Any:
     """Run ``durable ARGS`` to completion; its JSON output (exit code 0 or 1 expected)."""
     proc = subprocess.run(
         [sys.executable, "-m", "durable.api.cli", *args],
@@ -55,7 +55,7 @@ def start_engine(cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def wait_for(path: Path, timeout: float = 10) -> str:
+def wait_for(path: Path, timeout: float = 30) -> str:
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} did not appear"
@@ -91,7 +91,7 @@ def test_approval_survives_a_killed_engine(workdir: Path) -> None:
 
         engines.append(start_engine(workdir))
         answer = json.dumps({"approved": True, "approver": "Grace"})
-        sent = durable(workdir, "send-task-success", token, "--output", answer, *FUNCTIONS, "--wait", "10")
+        sent = durable(workdir, "send-task-success", token, "--output", answer, *FUNCTIONS, "--wait", "30")
         assert sent["status"] == "SUCCEEDED", sent
 
         described = durable(workdir, "describe", EXECUTION + "ada")
@@ -115,7 +115,7 @@ def test_approval_survives_a_killed_engine(workdir: Path) -> None:
         # a low-risk application needs no approver: straight to OpenAccount
         low = durable(
             workdir, "start", "definition.asl.json", "--machine-name", "HumanApproval",
-            "--name", "bob", "--input", json.dumps(LOW_RISK), "--wait", "10",
+            "--name", "bob", "--input", json.dumps(LOW_RISK), "--wait", "30",
         )  # fmt: skip
         assert low["status"] == "SUCCEEDED"
         assert low["output"]["reviewed"] is False and low["output"]["applicant"] == "Bob Builder"
@@ -128,7 +128,7 @@ def test_approval_survives_a_killed_engine(workdir: Path) -> None:
         )  # fmt: skip
         token = wait_for(workdir / "approvals" / "eve.token")
         rejected = durable(
-            workdir, "send-task-success", token, "--output", '{"approved": false}', "--wait", "10"
+            workdir, "send-task-success", token, "--output", '{"approved": false}', "--wait", "30"
         )
         assert (rejected["status"], rejected["error"]) == ("FAILED", "ApplicationRejected")
     finally:
