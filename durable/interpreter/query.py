@@ -47,7 +47,9 @@ def type_name(value: Any) -> str:
     return "object"
 
 
-def evaluation_failure(frame: Frame, location: str | None, detail: str) -> StatesFailure:
+def evaluation_failure(
+    frame: Frame, location: str | None, detail: str, *, after_entry: bool = False
+) -> StatesFailure:
     """Record ``EvaluationFailed`` and return the located ``States.QueryEvaluationError``."""
     cause = located_cause(frame.name, frame.entered_id, detail)
     ctx = frame.ctx
@@ -56,8 +58,10 @@ def evaluation_failure(frame: Frame, location: str | None, detail: str) -> State
         details = {"error": F.QUERY_EVALUATION_ERROR, "cause": cause, "state": frame.name}
         if location is not None:
             details["location"] = location
-    # AWS links EvaluationFailed to the event the state's entry links to
-    ctx.emit("EvaluationFailed", frame.entered_prev, "evaluationFailedEventDetails", details)
+    # AWS links EvaluationFailed to the event the state's entry links to when an expression
+    # fails, and to the entry itself when a field's evaluated value is rejected (``after_entry``)
+    link = frame.entered_id if after_entry else frame.entered_prev
+    ctx.emit("EvaluationFailed", link, "evaluationFailedEventDetails", details)
     return StatesFailure(F.QUERY_EVALUATION_ERROR, cause)
 
 

@@ -374,6 +374,7 @@ class Wait(State):
                 "Timestamp",
                 "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format "
                 f"string: {show_value(value)}",
+                after_entry=True,
             )
         return ts
 
