@@ -275,9 +275,7 @@ class Fail(State):
 
 
 def _as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return compact(value)
+    return None if value is None else show_value(value)
 
 
 class Choice(State):

@@ -23,8 +23,6 @@ __all__ = ["Driver", "step"]
 
 Gen = Generator[Any, Any, Any]
 
-_PENDING = object()
-
 
 def step(gen: Gen) -> tuple[bool, Any]:
     """Run ``gen`` until its first command. ``(True, output)`` if it finished without one."""

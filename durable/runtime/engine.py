@@ -42,7 +42,6 @@ __all__ = ["Engine", "ValidationResult"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_NO_INPUT = object()
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
@@ -317,7 +316,7 @@ class Engine(ExecutionsAPI):
         """The execution input as an owned JSON value (a copy: callers may mutate theirs)."""
         if input_json is not None:
             return parse_input(input_json)
-        if input is _NO_INPUT or input is None:
+        if input is None:
             return {}
         try:
             text = _encode(input)
@@ -336,7 +335,7 @@ class Engine(ExecutionsAPI):
     async def start_sync_execution(
         self,
         state_machine_arn: str,
-        input: Any = _NO_INPUT,
+        input: Any = None,
         *,
         input_json: str | bytes | None = None,
         name: str | None = None,
@@ -372,9 +371,7 @@ class Engine(ExecutionsAPI):
         sync: bool,
         record_history: bool,
     ) -> Execution:
-        program = self._programs.get((machine.definition, machine.type.value))
-        if program is None:
-            program = self.compile(machine.definition, machine.type.value)
+        program = self.compile(machine.definition, machine.type.value)
         express = machine.type is StateMachineType.EXPRESS
         return await run_in_memory(
             self.driver,

@@ -44,7 +44,6 @@ __all__ = [
 _decode = msgspec.json.decode
 _encode = msgspec.json.encode
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,2048}$")
-_NO_INPUT = object()
 
 
 REDRIVE_PERIOD_SECONDS = 14 * 24 * 3600
@@ -147,7 +146,7 @@ class ExecutionsAPI:
     async def start_execution(
         self,
         state_machine_arn: str,
-        input: Any = _NO_INPUT,
+        input: Any = None,
         *,
         input_json: str | bytes | None = None,
         name: str | None = None,
@@ -159,7 +158,7 @@ class ExecutionsAPI:
         """
         await self._ensure_open()
         machine = await self.describe_state_machine(state_machine_arn)
-        value = self._input(input if input is not _NO_INPUT else None, input_json)
+        value = self._input(input, input_json)
         exec_name = name or self.services.uuid4()
         check_name(exec_name)
         arn = self._execution_arn(machine, exec_name)

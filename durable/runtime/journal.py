@@ -61,10 +61,6 @@ class Lane:
         self.live = False  # wrote a new entry
         self.last_event = 0  # id of the lane's latest history event
 
-    @property
-    def replaying(self) -> bool:
-        return bool(self.pending)
-
 
 def _apply_cuts(records: list[JournalRecord]) -> list[JournalRecord]:
     """Drop the entries a redrive cut off: a ``cut`` entry voids every earlier entry whose
@@ -153,10 +149,6 @@ class Journal:
     def child_lanes(self, parent: Lane, count: int) -> list[Lane]:
         parent.forks += 1
         return [self.lane(f"{parent.name}/{parent.forks}.{i}") for i in range(count)]
-
-    @property
-    def replaying(self) -> bool:
-        return any(lane.pending for lane in self.lanes.values())
 
     # -- entries ----------------------------------------------------------------------------------
     def _next(self, lane: Lane, kinds: tuple[str, ...]) -> JournalRecord | None:

@@ -122,7 +122,7 @@ class StandardExecutions:
             await asyncio.gather(*tasks, return_exceptions=True)
         for run in runs:  # keep every recorded outcome: a clean close re-runs nothing
             batch = run.journal.take_batch()
-            if _has_writes(batch):
+            if not batch.is_empty():
                 await self.store.commit(batch)
         self.running.clear()
 
@@ -319,13 +319,7 @@ class StandardExecutions:
             details = {"output": output, "outputDetails": {"truncated": False}}
         else:
             details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
-        event = {
-            "SUCCEEDED": "ExecutionSucceeded",
-            "FAILED": "ExecutionFailed",
-            "TIMED_OUT": "ExecutionTimedOut",
-            "ABORTED": "ExecutionAborted",
-        }[status]
-        journal.emit(event, 0 if status == "ABORTED" else run.ctx.events, details)
+        journal.emit(_FINAL_EVENTS[status], 0 if status == "ABORTED" else run.ctx.events, details)
         record = msgspec.structs.replace(
             run.record,
             status=status,
@@ -386,7 +380,7 @@ class StandardExecutions:
 
     async def flush(self, run: Running) -> None:
         batch = run.journal.take_batch()
-        if _has_writes(batch):
+        if not batch.is_empty():
             await self.store.commit(batch)
 
     # -- stopping ------------------------------------------------------------------------------------
@@ -652,9 +646,3 @@ class StandardExecutions:
 
 def _token_timers(arn: str, token: str) -> list[tuple[str, str]]:
     return [(arn, f"token:{token}"), (arn, f"{PARK_PREFIX}token:{token}")]
-
-
-def _has_writes(batch: WriteBatch) -> bool:
-    return any(
-        (batch.events, batch.journal, batch.timers, batch.deleted_timers, batch.tokens, batch.executions)
-    )

@@ -150,6 +150,10 @@ class WriteBatch(msgspec.Struct, kw_only=True):
     activity_tasks: list[ActivityTaskRecord] = []  # upserted by token
     deleted_activity_tasks: list[str] = []  # tokens
 
+    def is_empty(self) -> bool:
+        """True when committing the batch would change nothing."""
+        return not any(getattr(self, name) for name in self.__struct_fields__)
+
 
 class Page(msgspec.Struct, kw_only=True):
     items: list[object]
