@@ -11,6 +11,9 @@ Quick use::
             sm = await engine.create_state_machine("hello", DEFINITION, type="EXPRESS")
             result = await engine.start_sync_execution(sm.arn, {"name": "world"})
             print(result.status, result.output)
+
+``Engine(url)`` executes the executions of a database (one engine per database);
+``Client(url)`` starts, answers, stops and reads them from any other process.
 """
 
 from .errors import (
@@ -31,19 +34,24 @@ from .errors import (
     TaskTimedOut,
 )
 from .integrations.base import Integration, TaskContext, TaskRequest
+from .runtime.catalog import ValidationResult
+from .runtime.client import Client
 from .runtime.clock import Clock, ManualClock, SystemClock
-from .runtime.engine import Engine, ValidationResult
+from .runtime.engine import Engine
 from .runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
+from .runtime.ownership import EngineAlreadyRunning
 from .runtime.sync import run
 from .runtime.worker import run_activity_worker
-from .store.base import StoreError
+from .store.base import StoreError, StoreUnavailable
 
 __all__ = [
+    "Client",
     "Clock",
     "DefinitionError",
     "Diagnostic",
     "DurableError",
     "Engine",
+    "EngineAlreadyRunning",
     "Execution",
     "ExecutionAlreadyExists",
     "ExecutionDoesNotExist",
@@ -60,6 +68,7 @@ __all__ = [
     "StateMachineDoesNotExist",
     "StateMachineType",
     "StoreError",
+    "StoreUnavailable",
     "SystemClock",
     "TaskContext",
     "TaskDoesNotExist",

@@ -25,10 +25,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import structlog
 
 from .. import __version__
 from ..errors import DefinitionError, DurableError
@@ -291,12 +294,48 @@ def _busy_threads() -> bool:
     return any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate())
 
 
+_TOKENISH = re.compile(r"^-[A-Za-z0-9_\-]{16,}$")
+
+
+def _token_words(argv: list[str]) -> list[str]:
+    """Task tokens may begin with ``-``: in the token commands, the word after ``--token`` or
+    ``--`` and a long token-shaped word are the token, never an option (argparse would read
+    them as one)."""
+    if not any(word in cli_executions.TOKEN_COMMANDS for word in argv):
+        return argv
+    out: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word in ("--token", "--"):
+            value = next(words, None)
+            out.append(word if value is None else f"--token={value}")
+        elif _TOKENISH.match(word):
+            out.append(f"--token={word}")
+        else:
+            out.append(word)
+    return out
+
+
+def _log_to_stderr() -> None:
+    """The engine's log lines go to standard error: standard output carries only results."""
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        logger_factory=lambda *args: structlog.PrintLogger(file=sys.stderr),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``durable`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    _log_to_stderr()
     parser = build_parser()
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in words
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_token_words(words))
         debug = args.debug
         handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
         if handler is None:

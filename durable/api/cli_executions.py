@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 from collections.abc import Callable, Coroutine
@@ -11,8 +10,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import StateMachineAlreadyExists
-from ..runtime.engine import Engine
+from ..runtime.client import Client
 from ..runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
+from ..runtime.session import Session
 from .cli_common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -23,6 +23,7 @@ from .cli_common import (
     add_function_argument,
     add_input_argument,
     db_path,
+    db_url,
     diagnostic_errors,
     dump,
     input_text,
@@ -35,7 +36,7 @@ from .cli_common import (
     read_text,
     run_async,
 )
-from .cli_engine import ClientEngine, EngineLock, Host, describe_json, engine_session, settle
+from .cli_engine import describe_json, engine_session, settle
 
 __all__ = ["STATUSES", "activity_arn", "add_commands", "existing_db", "state_machine_arn"]
 
@@ -69,6 +70,9 @@ Answer a task token (of a .waitForTaskToken task or an activity). The answer is 
 the database; the engine running on it (`durable run-engine`) resumes the execution. With
 --wait and no engine running, this process resumes and runs it for up to SECONDS itself.
 Prints {"executionArn": ..., "status": ...}.
+
+The token may be given as TOKEN or as --token TOKEN, in any position, even when it begins
+with "-"; after "--" it is read as TOKEN whatever it looks like.
 """
 
 
@@ -82,7 +86,7 @@ def existing_db(args: argparse.Namespace) -> Path:
     return path
 
 
-def state_machine_arn(engine: Engine, text: str) -> str:
+def state_machine_arn(engine: Session, text: str) -> str:
     return (
         text
         if text.startswith("arn:")
@@ -90,7 +94,7 @@ def state_machine_arn(engine: Engine, text: str) -> str:
     )
 
 
-def activity_arn(engine: Engine, text: str) -> str:
+def activity_arn(engine: Session, text: str) -> str:
     return (
         text
         if text.startswith("arn:")
@@ -106,7 +110,7 @@ def _run_with_functions(args: argparse.Namespace, make: Callable[[Loaded], Corou
         return run_async(make(functions))
 
 
-def _client(args: argparse.Namespace, action: Callable[[Engine], Coroutine[Any, Any, T]]) -> T:
+def _client(args: argparse.Namespace, action: Callable[[Session], Coroutine[Any, Any, T]]) -> T:
     """Run ``action`` on a client engine of the (existing) database."""
     db = existing_db(args)
 
@@ -117,33 +121,14 @@ def _client(args: argparse.Namespace, action: Callable[[Engine], Coroutine[Any, 
     return run_async(go())
 
 
-def _lock_for(db: Path, wait: float | None, command: str) -> EngineLock | None:
-    """The engine lock when this command may execute (it waits and no engine is running)."""
-    if wait is None or wait <= 0:
-        return None
-    lock = EngineLock(db)
-    return lock if lock.try_acquire(command) else None
+def _executes(wait: float | None) -> bool:
+    """A command that waits executes the database itself when no engine runs on it."""
+    return wait is not None and wait > 0
 
 
-def _engine_running(db: Path) -> bool:
-    lock = EngineLock(db)
-    if lock.try_acquire("probe"):
-        lock.release()
-        return False
-    return True
-
-
-async def _settle(engine: Engine, arn: str, seconds: float) -> Execution:
-    """:func:`settle`; an executing engine also hosts (adopts, arms timers) meanwhile."""
-    if isinstance(engine, ClientEngine):
-        return await settle(engine, arn, seconds)
-    stop = asyncio.Event()
-    hosting = asyncio.ensure_future(Host(engine).run(stop))
-    try:
-        return await settle(engine, arn, seconds)
-    finally:
-        stop.set()
-        await hosting
+async def _engine_running(db: Path) -> bool:
+    async with Client(db_url(db)) as client:
+        return client.engine_running()
 
 
 def _outcome(execution: Execution) -> dict[str, Any]:
@@ -158,8 +143,8 @@ def _outcome(execution: Execution) -> dict[str, Any]:
     return out
 
 
-def _note_if_unattended(db: Path, execution: Execution) -> None:
-    if execution.status is ExecutionStatus.RUNNING and not _engine_running(db):
+async def _note_if_unattended(db: Path, execution: Execution) -> None:
+    if execution.status is ExecutionStatus.RUNNING and not await _engine_running(db):
         print(
             f"{PROG}: note: no engine is running on {db}: the execution continues when "
             f"`{PROG} run-engine --db {db}` runs",
@@ -183,7 +168,7 @@ def _machine_json(machine: StateMachine) -> dict[str, Any]:
 
 
 async def _put_machine(
-    engine: Engine, name: str, definition: str, kind: str, source: str, update: bool
+    engine: Session, name: str, definition: str, kind: str, source: str, update: bool
 ) -> StateMachine:
     checked = engine.validate_state_machine_definition(definition, type=kind)
     if checked.diagnostics:
@@ -216,7 +201,7 @@ def _cmd_create_state_machine(args: argparse.Namespace) -> int:
 
 
 def _cmd_state_machines(args: argparse.Namespace) -> int:
-    async def go(engine: Engine) -> list[StateMachine]:
+    async def go(engine: Session) -> list[StateMachine]:
         return await engine.list_state_machines()
 
     dump({"stateMachines": [_machine_json(m) for m in _client(args, go)]}, sys.stdout)
@@ -235,8 +220,9 @@ def _cmd_start(args: argparse.Namespace) -> int:
     out = sys.stdout
 
     async def go(functions: Loaded) -> tuple[dict[str, Any], Execution | None]:
-        lock = _lock_for(db, args.wait, "start")
-        async with engine_session(db, functions, lock=lock) as engine:
+        async with engine_session(
+            db, functions, execute=_executes(args.wait), command=f"{PROG} start"
+        ) as engine:
             if from_file:
                 name = args.machine_name or machine_name(target)
                 source = "standard input" if target == "-" else target
@@ -255,10 +241,10 @@ def _cmd_start(args: argparse.Namespace) -> int:
             }
             final = None
             if args.wait is not None:
-                final = await _settle(engine, started.execution_arn, args.wait)
+                final = await settle(engine, started.execution_arn, args.wait)
                 result.update(_outcome(final))
             current = final or await engine.describe_execution(started.execution_arn)
-        _note_if_unattended(db, current)
+        await _note_if_unattended(db, current)
         return result, final
 
     result, final = _run_with_functions(args, go)
@@ -270,7 +256,7 @@ def _cmd_executions(args: argparse.Namespace) -> int:
     if args.max_results is not None and args.max_results < 1:
         raise CliError("--max-results must be at least 1")
 
-    async def go(engine: Engine) -> list[Execution]:
+    async def go(engine: Session) -> list[Execution]:
         arn = None
         if args.state_machine is not None:
             arn = state_machine_arn(engine, args.state_machine)
@@ -283,7 +269,7 @@ def _cmd_executions(args: argparse.Namespace) -> int:
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
-    async def go(engine: Engine) -> Execution:
+    async def go(engine: Session) -> Execution:
         return await engine.describe_execution(args.execution_arn)
 
     dump(describe_json(_client(args, go)), sys.stdout)
@@ -291,7 +277,7 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    async def go(engine: Engine) -> list[dict[str, Any]]:
+    async def go(engine: Session) -> list[dict[str, Any]]:
         return await engine.get_execution_history(
             args.execution_arn, reverse_order=args.reverse, include_execution_data=not args.no_data
         )
@@ -304,7 +290,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_stop(args: argparse.Namespace) -> int:
-    async def go(engine: Engine) -> Execution:
+    async def go(engine: Session) -> Execution:
         return await engine.stop_execution(args.execution_arn, error=args.error, cause=args.cause)
 
     execution = _client(args, go)
@@ -317,12 +303,10 @@ def _cmd_redrive(args: argparse.Namespace) -> int:
     out = sys.stdout
 
     async def go(functions: Loaded) -> tuple[dict[str, Any], Execution | None]:
-        lock = _lock_for(db, args.wait, "redrive")
-        async with engine_session(db, functions, lock=lock) as engine:
-            redrive = getattr(engine, "redrive_execution", None)
-            if redrive is None:
-                raise CliError("redrive is not available in this version")
-            execution: Execution = await redrive(args.execution_arn)
+        async with engine_session(
+            db, functions, execute=_executes(args.wait), command=f"{PROG} redrive"
+        ) as engine:
+            execution: Execution = await engine.redrive_execution(args.execution_arn)
             record = await engine.store.get_execution(execution.execution_arn)
             result: dict[str, Any] = {"executionArn": execution.execution_arn}
             if record is not None:
@@ -330,9 +314,9 @@ def _cmd_redrive(args: argparse.Namespace) -> int:
                 result["redriveDate"] = iso(record.redrive_date)
             final = None
             if args.wait is not None:
-                final = await _settle(engine, execution.execution_arn, args.wait)
+                final = await settle(engine, execution.execution_arn, args.wait)
             result.update(_outcome(final or execution))
-        _note_if_unattended(db, final or execution)
+        await _note_if_unattended(db, final or execution)
         return result, final
 
     result, final = _run_with_functions(args, go)
@@ -344,15 +328,17 @@ def _cmd_redrive(args: argparse.Namespace) -> int:
 
 
 def _token_command(
-    args: argparse.Namespace, send: Callable[[Engine], Coroutine[Any, Any, None]], command: str
+    args: argparse.Namespace, send: Callable[[Session], Coroutine[Any, Any, None]], command: str
 ) -> int:
+    _token_of(args)
     db = existing_db(args)
     out = sys.stdout
     wait: float | None = getattr(args, "wait", None)
 
     async def go(functions: Loaded) -> tuple[dict[str, Any], Execution | None]:
-        lock = _lock_for(db, wait, command)
-        async with engine_session(db, functions, lock=lock) as engine:
+        async with engine_session(
+            db, functions, execute=_executes(wait), command=f"{PROG} {command}"
+        ) as engine:
             await send(engine)
             token = await engine.store.get_token(args.token)
             if token is None:  # pragma: no cover - send just found it
@@ -360,10 +346,10 @@ def _token_command(
             execution = await engine.describe_execution(token.execution_arn)
             final = None
             if wait is not None:
-                final = execution = await _settle(engine, token.execution_arn, wait)
+                final = execution = await settle(engine, token.execution_arn, wait)
             result = {"executionArn": token.execution_arn, **_outcome(execution)}
         if command != "send-task-heartbeat":
-            _note_if_unattended(db, execution)
+            await _note_if_unattended(db, execution)
         return result, final
 
     result, final = _run_with_functions(args, go)
@@ -374,21 +360,21 @@ def _token_command(
 def _cmd_send_task_success(args: argparse.Namespace) -> int:
     output = input_text(args.output, False, option="--output")
 
-    async def send(engine: Engine) -> None:
+    async def send(engine: Session) -> None:
         await engine.send_task_success(args.token, output_json=output)
 
     return _token_command(args, send, "send-task-success")
 
 
 def _cmd_send_task_failure(args: argparse.Namespace) -> int:
-    async def send(engine: Engine) -> None:
+    async def send(engine: Session) -> None:
         await engine.send_task_failure(args.token, error=args.error, cause=args.cause)
 
     return _token_command(args, send, "send-task-failure")
 
 
 def _cmd_send_task_heartbeat(args: argparse.Namespace) -> int:
-    async def send(engine: Engine) -> None:
+    async def send(engine: Session) -> None:
         await engine.send_task_heartbeat(args.token)
 
     return _token_command(args, send, "send-task-heartbeat")
@@ -398,7 +384,7 @@ def _cmd_send_task_heartbeat(args: argparse.Namespace) -> int:
 
 
 def _cmd_activities(args: argparse.Namespace) -> int:
-    async def go(engine: Engine) -> list[dict[str, Any]]:
+    async def go(engine: Session) -> list[dict[str, Any]]:
         return [
             {"activityArn": a.arn, "name": a.name, "creationDate": iso(a.creation_date)}
             for a in await engine.list_activities()
@@ -421,7 +407,7 @@ def _cmd_create_activity(args: argparse.Namespace) -> int:
 
 
 def _cmd_delete_activity(args: argparse.Namespace) -> int:
-    async def go(engine: Engine) -> dict[str, Any]:
+    async def go(engine: Session) -> dict[str, Any]:
         arn = activity_arn(engine, args.activity)
         await engine.delete_activity(arn)
         return {"activityArn": arn, "deleted": True}
@@ -431,6 +417,24 @@ def _cmd_delete_activity(args: argparse.Namespace) -> int:
 
 
 # -- the parsers ---------------------------------------------------------------------------------
+
+
+TOKEN_COMMANDS = ("send-task-success", "send-task-failure", "send-task-heartbeat")
+
+
+def _token_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("token", nargs="?", metavar="TOKEN", help="the task token (or --token TOKEN)")
+    parser.add_argument("--token", dest="token_option", metavar="TOKEN", help="the task token")
+
+
+def _token_of(args: argparse.Namespace) -> str:
+    token: str | None = args.token_option or args.token
+    if args.token_option and args.token and args.token_option != args.token:
+        raise CliError("give the task token once: as TOKEN or with --token")
+    if not token:
+        raise CliError("the task token is missing: give it as TOKEN or with --token TOKEN")
+    args.token = token
+    return token
 
 
 def _wait_argument(parser: argparse.ArgumentParser) -> None:
@@ -535,7 +539,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p = command(
         "send-task-success", "answer a task token with an output", _cmd_send_task_success, _TOKEN_DESCRIPTION
     )
-    p.add_argument("token", metavar="TOKEN")
+    _token_argument(p)
     p.add_argument(
         "--output", "-o", required=True, metavar="JSON|@FILE", help="the task's output: JSON text or @FILE"
     )
@@ -546,7 +550,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p = command(
         "send-task-failure", "fail the task of a task token", _cmd_send_task_failure, _TOKEN_DESCRIPTION
     )
-    p.add_argument("token", metavar="TOKEN")
+    _token_argument(p)
     p.add_argument("--error", metavar="ERROR", help="error name (for Retry/Catch)")
     p.add_argument("--cause", metavar="CAUSE", help="a description of the failure")
     add_function_argument(p)
@@ -557,8 +561,9 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         "send-task-heartbeat",
         "report that the task of a task token is still in progress",
         _cmd_send_task_heartbeat,
+        _TOKEN_DESCRIPTION,
     )
-    p.add_argument("token", metavar="TOKEN")
+    _token_argument(p)
     add_db_argument(p)
 
     p = command("create-activity", "create an activity (idempotent)", _cmd_create_activity)

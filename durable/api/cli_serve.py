@@ -9,8 +9,12 @@ import inspect
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from ..runtime.engine import Engine
+from ..runtime.host import POLL_SECONDS
+from ..runtime.ownership import EngineAlreadyRunning
 from ..runtime.worker import run_activity_worker
 from .cli_common import (
     EXIT_INTERRUPTED,
@@ -20,13 +24,14 @@ from .cli_common import (
     add_db_argument,
     add_function_argument,
     db_path,
+    db_url,
     dump,
     load_function,
     local_imports,
     parse_function_spec,
     run_async,
 )
-from .cli_engine import SCAN_SECONDS, EngineLock, Host, engine_session, on_signals, report_line
+from .cli_engine import engine_session, on_signals, report_line
 from .cli_executions import activity_arn, existing_db
 
 __all__ = ["add_commands"]
@@ -37,8 +42,8 @@ run what other `durable` commands start, answer, stop or redrive, until SIGINT o
 (exit 0). Prints one JSON line per execution that finishes.
 
 One engine runs per database (an advisory lock, DB.engine.lock, is held meanwhile; the kernel
-releases it even on kill -9). Every other command only writes to the database, and this
-process picks their writes up within about a second.
+releases it even on kill -9). Every other command only records its request in the database,
+and this process picks it up within about a tenth of a second.
 
 Register every function the state machines call with --function, as for `durable run`.
 """
@@ -69,35 +74,61 @@ def _cmd_run_engine(args: argparse.Namespace) -> int:
         raise CliError("--scan-interval must be a positive number of seconds")
 
     async def go() -> None:
-        lock = EngineLock(db)
         stop = asyncio.Event()
         undo = on_signals(stop, _exit_now)
+        engine = Engine(
+            db_url(db), poll_interval=args.scan_interval, role=f"{PROG} run-engine", standby=False
+        )
+        for spec, fn in functions:
+            try:
+                engine.register_function(spec.name, fn)
+            except ValueError as exc:
+                raise CliError(f"bad --function {spec.raw!r}: {exc}") from None
         try:
-            if not lock.try_acquire("run-engine"):
-                if lock.holder().get("command") == "run-engine":
-                    raise CliError(f"{lock.describe_holder()} is already running on {db}")
-                print(f"{PROG}: waiting for {lock.describe_holder()} to finish with {db}", file=sys.stderr)
-                while not lock.try_acquire("run-engine"):
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), 0.1)
-                    if stop.is_set():
-                        return
-            async with engine_session(db, functions, lock=lock) as engine:
-                resident = len(engine.standard.running)
-                print(
-                    f"{PROG}: engine running on {db} (pid {os.getpid()}), {resident} execution"
-                    f"{'' if resident == 1 else 's'} resumed; stop with Ctrl-C",
-                    file=sys.stderr,
-                )
-                await Host(engine, report_line(out)).run(stop, args.scan_interval, until_idle=args.until_idle)
+            if not await _open(engine, db, stop):
+                return
+            engine.on_execution_finished(report_line(out))
+            resident = len(engine.standard.running)
+            print(
+                f"{PROG}: engine running on {db} (pid {os.getpid()}), {resident} execution"
+                f"{'' if resident == 1 else 's'} resumed; stop with Ctrl-C",
+                file=sys.stderr,
+            )
+            while not stop.is_set():
+                if args.until_idle and await engine.host.idle():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), args.scan_interval)
         finally:
             undo()
-            lock.release()
+            await engine.close()
 
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
         functions = [(spec, load_function(spec)) for spec in specs]
         run_async(go())
     return EXIT_OK
+
+
+async def _open(engine: Engine, db: Path, stop: asyncio.Event) -> bool:
+    """Open the engine; wait while a short-lived command executes the database (False: stopped)."""
+    said = False
+    while True:
+        try:
+            await engine.open()
+            return True
+        except EngineAlreadyRunning:
+            holder = engine.host.ownership.holder()
+            if holder.startswith(f"{PROG} run-engine"):
+                raise CliError(f"{holder} is already running on {db}") from None
+            if not said:
+                print(
+                    f"{PROG}: waiting for {holder or 'another engine'} to finish with {db}", file=sys.stderr
+                )
+                said = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.1)
+        if stop.is_set():
+            return False
 
 
 def _exit_now() -> None:
@@ -212,6 +243,6 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument(
         "--until-idle", action="store_true", help="exit once every running execution waits for a token"
     )
-    p.add_argument("--scan-interval", type=float, default=SCAN_SECONDS, help=argparse.SUPPRESS)
+    p.add_argument("--scan-interval", type=float, default=POLL_SECONDS, help=argparse.SUPPRESS)
     add_db_argument(p)
     p.set_defaults(handler=_cmd_run_engine)

@@ -1,119 +1,58 @@
-"""The embedded engine: state machines, integrations and executions behind one async API."""
+"""The executing engine: state machines, integrations and executions behind one async API.
+
+``Engine(url)`` *executes* the database at ``url``: opening it takes the database's ownership,
+resumes what the last owner left running, and from then on runs every execution started,
+answered, stopped or redriven from any process — this one, a :class:`~durable.Client`, or the
+``durable`` command line. ``Engine()`` without a URL executes an in-memory store.
+
+One engine executes a database at a time. An engine opened while another one executes it is a
+*standby* (``engine.active`` is False): it works as a :class:`~durable.Client` — its starts,
+answers and stops are recorded for the executing engine — and takes over, resuming everything,
+the moment that engine stops or dies. ``Engine(url, standby=False)`` refuses instead, with
+:class:`EngineAlreadyRunning`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import math
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
+import structlog
 
-from ..errors import (
-    DefinitionError,
-    Diagnostic,
-    InvalidArn,
-    InvalidExecutionInput,
-    StateMachineAlreadyExists,
-    StateMachineDoesNotExist,
-    StateMachineTypeNotSupported,
-    ValidationError,
-)
+from ..errors import ExecutionNotRedrivable, StateMachineTypeNotSupported
 from ..integrations.base import Integration
 from ..integrations.functions import ErrorFormat, FunctionIntegration
 from ..integrations.registry import IntegrationRegistry
-from ..interpreter.data import MAX_PAYLOAD_BYTES
-from ..interpreter.program import Program, compile_program, parse_definition
-from ..interpreter.validate import validate_definition
-from ..store.base import Store, WriteBatch
-from .clock import Clock, SystemClock
-from .driver import Driver
-from .executions import ExecutionsAPI, machine_record
-from .executions import machine_from as _machine_from
-from .executor import EXPRESS_MAX_SECONDS, run_in_memory
-from .models import Execution, StateMachine, StateMachineType, check_name
-from .services import RuntimeServices
+from ..interpreter.program import Program
+from ..store.base import Conflict, ExecutionRecord, RequestRecord, Store
+from ..store.memory import MemoryStore
+from .catalog import Catalog
+from .client import Client
+from .clock import Clock, DeadlineExceeded, with_deadline
+from .express import EXPRESS_MAX_SECONDS, run_express
+from .host import POLL_SECONDS, Host
+from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
+from .ownership import EngineAlreadyRunning, ownership_for
+from .queries import execution_from
+from .requests import Requests
+from .runner import CommandRunner
+from .session import Session
 from .standard import StandardExecutions
+from .starting import own_input, redrive_batch, same_start
+from .timers import TimerKey
 
-__all__ = ["Engine", "ValidationResult"]
+__all__ = ["Engine"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_encode = msgspec.json.encode
 _decode = msgspec.json.decode
+log = structlog.get_logger("durable.runtime")
 
 
-@dataclass(frozen=True, slots=True)
-class ValidationResult:
-    result: str  # "OK" | "FAIL"
-    diagnostics: tuple[Diagnostic, ...]
-    truncated: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "result": self.result,
-            "diagnostics": [d.to_dict() for d in self.diagnostics],
-            "truncated": self.truncated,
-        }
-
-
-def parse_input(text: str | bytes) -> Any:
-    """Execution input as AWS parses it; errors worded as AWS (Jackson) words them."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    if len(text.encode()) > MAX_PAYLOAD_BYTES:
-        raise InvalidExecutionInput(
-            "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
-        )
-    if not text.strip():
-        raise InvalidExecutionInput("Invalid State Machine Execution Input: 'Invalid execution input.'")
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{_jackson(exc)}'") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise InvalidExecutionInput(
-        f"Invalid State Machine Execution Input: 'Non-standard token '{name}': enable "
-        "JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS to allow'"
-    )
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(_finite(v) for v in value)
-    return True
-
-
-def _jackson(exc: json.JSONDecodeError) -> str:
-    doc, pos = exc.doc, exc.pos
-    ch = doc[pos] if pos < len(doc) else ""
-    if not ch:
-        return "Unexpected end-of-input: expected close marker for Object"
-    if exc.msg.startswith("Expecting property name"):
-        return (
-            f"Unexpected character ('{ch}' (code {ord(ch)})): was expecting double-quote to start field name"
-        )
-    if exc.msg == "Expecting value" and ch:
-        word = re.match(r"[^\s\[\]{},:\"]+", doc[pos:])
-        token = word.group(0) if word else ch
-        return (
-            f"Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token "
-            "'null', 'true' or 'false')"
-        )
-    return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-
-
-class Engine(ExecutionsAPI):
-    """An embedded Step Functions engine.
+class Engine(Session):
+    """An embedded Step Functions engine that executes (see the module docstring).
 
     ``async with Engine() as engine:`` — register local functions, create state machines
     from ASL definitions (text or dict) and run executions. Time, ids and randomness come
@@ -132,37 +71,69 @@ class Engine(ExecutionsAPI):
         load_plugins: bool = True,
         express_max_seconds: float = EXPRESS_MAX_SECONDS,
         store: Store | None = None,
+        standby: bool = True,
+        poll_interval: float = POLL_SECONDS,
+        role: str = "durable.Engine",
     ) -> None:
-        self.url = url
-        self.clock: Clock = clock or SystemClock()
-        self.region = region
-        self.account = account
-        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/DurableExecutionRole"
+        self._setup(url, store, clock, region, account, role_arn, seed)
+        self.role = role  # how this engine names itself to a second one that finds the database busy
         self.express_max_seconds = express_max_seconds
+        self.standby = standby
         self.functions = FunctionIntegration()
         self.registry = IntegrationRegistry([self.functions], load_entry_points=load_plugins)
-        self.services = RuntimeServices(self.clock, seed)
-        self.driver = Driver(self.clock, self.registry, region, account)
-        self._machines: dict[str, StateMachine] = {}
-        self._programs: dict[tuple[str, str], Program] = {}
-        self._executions: dict[str, Execution] = {}
+        self.runner = CommandRunner(self.clock, self.registry, region, account)
+        self._executions: dict[str, Execution] = {}  # Express executions started asynchronously
         self._tasks: dict[str, asyncio.Task[Execution]] = {}
+        self._finished_listeners: list[Callable[[Execution], None]] = []
         self._opened = False
-        if store is None:
-            if url is None or url == "memory://":
-                from ..store.memory import MemoryStore
-
-                store = MemoryStore()
-            else:
-                from ..store.url import open_store
-
-                store = open_store(url)
-        self.store: Store = store
+        self._taking_over: asyncio.Task[None] | None = None
         self.standard = StandardExecutions(
-            self.store, self.driver, self.clock, lambda text: self.compile(text, "STANDARD")
+            self.store,
+            self.runner,
+            self.clock,
+            lambda text: self.compile(text, "STANDARD"),
+            on_finished=self._finished,
         )
+        self.host = Host(
+            self.store,
+            self.standard,
+            ownership_for(self.store),
+            poll_interval=None if _in_memory(self.store) else poll_interval,
+            on_machine_changed=self._machine_changed,
+            on_express=self._express_request,
+        )
+        self.requests = Requests(self.store, self.clock, self.host)
+        self.catalog = Catalog(
+            self.store,
+            self.clock,
+            self.requests,
+            region=region,
+            account=account,
+            role_arn=self.role_arn,
+            cache=True,
+        )
+        self._standby_client: Client | None = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        """True while this engine executes the database (False: a standby, or closed)."""
+        return self.host.active
+
+    @property
+    def _client(self) -> Client:
+        """What this engine is while another one executes the database (a standby)."""
+        if self._standby_client is None:
+            self._standby_client = Client(
+                self.url or "",
+                store=self.store,
+                clock=self.clock,
+                region=self.region,
+                account=self.account,
+                role_arn=self.role_arn,
+            )
+        return self._standby_client
+
+    # -- lifecycle ---------------------------------------------------------------------------------
     async def __aenter__(self) -> Engine:
         await self.open()
         return self
@@ -171,14 +142,38 @@ class Engine(ExecutionsAPI):
         await self.close()
 
     async def open(self) -> None:
-        """Open the store, load state machines, and resume every running Standard execution."""
+        """Open the store, take the database's ownership and resume every resident execution —
+        or, when another engine executes the database, become its standby (see the module doc)."""
         if self._opened:
             return
-        self._opened = True
         await self.store.open()
-        for record in await self.store.list_state_machines():
-            self._machines[record.arn] = _machine_from(record)
-        await self.standard.start()
+        try:
+            await self.catalog.load()
+            try:
+                await self.host.start(self.role)
+            except EngineAlreadyRunning:
+                if not self.standby:
+                    raise
+                log.info(
+                    "another engine executes the database; standing by", holder=self.host.ownership.holder()
+                )
+                self._taking_over = asyncio.ensure_future(self._take_over())
+        except BaseException:
+            await self.store.close()
+            raise
+        self._opened = True
+
+    async def _take_over(self) -> None:
+        try:
+            await self.host.start(self.role, standby=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the store failed while recovering: try again
+            log.error("could not take over the database", error=repr(exc))
+            await asyncio.sleep(1.0)
+            self._taking_over = asyncio.ensure_future(self._take_over())
+            return
+        await self.catalog.load()
 
     async def close(self) -> None:
         for task in self._tasks.values():
@@ -186,13 +181,33 @@ class Engine(ExecutionsAPI):
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._tasks.clear()
+        if self._taking_over is not None:
+            self._taking_over.cancel()
+            await asyncio.gather(self._taking_over, return_exceptions=True)
+            self._taking_over = None
         if self._opened:
-            await self.standard.close()
-            await self.store.close()
             self._opened = False
+            try:
+                await self.host.close()
+            finally:
+                await self.store.close()
         self.functions.threads.shutdown()
 
-    # -- integrations ----------------------------------------------------------------------
+    async def _ensure_open(self) -> None:
+        if not self._opened:
+            await self.open()
+
+    def on_execution_finished(self, listener: Callable[[Execution], None]) -> None:
+        """Call ``listener(execution)`` for each Standard execution this engine finishes."""
+        self._finished_listeners.append(listener)
+
+    def _finished(self, record: ExecutionRecord) -> None:
+        if self._finished_listeners:
+            execution = execution_from(record)
+            for listener in self._finished_listeners:
+                listener(execution)
+
+    # -- integrations ------------------------------------------------------------------------------
     def register_function(
         self,
         name: str,
@@ -216,121 +231,53 @@ class Engine(ExecutionsAPI):
     def add_integration(self, integration: Integration) -> None:
         self.registry.add(integration)
 
-    # -- state machines ----------------------------------------------------------------------
-    def _arn(self, name: str) -> str:
-        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
-
-    def _activity_arn(self, name: str) -> str:
-        return f"arn:aws:states:{self.region}:{self.account}:activity:{name}"
-
     def compile(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> Program:
         """Validate and compile a definition (cached by text and type)."""
-        if isinstance(definition, str):
-            cached = self._programs.get((definition, type))
-            if cached is not None:
-                return cached
-        doc, text = parse_definition(definition)
-        key = (text, type)
-        program = self._programs.get(key)
-        if program is None:
-            program = compile_program(doc, type)
-            self._programs[key] = program
-        return program
+        return self.catalog.compile(definition, type)
 
-    def validate_state_machine_definition(
-        self, definition: str | bytes | dict[str, Any], type: str = "STANDARD"
-    ) -> ValidationResult:
-        try:
-            doc, _ = parse_definition(definition)
-        except DefinitionError as exc:
-            return ValidationResult("FAIL", exc.diagnostics)
-        if isinstance(definition, (str, bytes)) and not isinstance(doc, dict):
-            found: tuple[Diagnostic, ...] = (
-                Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object"),
-            )
-        else:
-            found = tuple(validate_definition(doc, machine_type=type))
-        return ValidationResult("FAIL" if found else "OK", found)
+    def _machine_changed(self, arn: str) -> None:
+        self.catalog.forget(arn)
 
-    async def create_state_machine(
+    # -- executions --------------------------------------------------------------------------------
+    async def start_execution(
         self,
-        name: str,
-        definition: str | bytes | dict[str, Any],
+        state_machine_arn: str,
+        input: Any = None,
         *,
-        type: str = "STANDARD",
-        role_arn: str | None = None,
-        publish: bool = False,
-        version_description: str | None = None,
-    ) -> StateMachine:
-        if version_description is not None and not publish:
-            raise ValidationError("Version description can only be set when publish is true")
-        check_name(name)
-        kind = StateMachineType(type)
-        program = self.compile(definition, kind.value)
-        arn = self._arn(name)
-        role = role_arn or self.role_arn
-        existing = self._machines.get(arn)
+        input_json: str | bytes | None = None,
+        name: str | None = None,
+    ) -> Execution:
+        """Start an execution (AWS ``StartExecution``) and return it RUNNING.
+
+        A STANDARD execution is durable: its start is committed to the store before this
+        returns, and it resumes after a crash. An EXPRESS one runs in memory.
+        """
+        machine, value, exec_name, arn = await self._new_execution(state_machine_arn, input, input_json, name)
+        if machine.type is StateMachineType.EXPRESS:
+            return self._start_express(machine, value, exec_name, arn)
+        if not self.active:
+            return await self._client.start_execution(state_machine_arn, value, name=exec_name)
+        text = msgspec.json.encode(value).decode()
+        if name is not None:  # generated names are unique
+            existing = await self.store.get_execution(arn)
+            if existing is not None:
+                return execution_from(same_start(existing, value))
+        record = ExecutionRecord(
+            arn=arn,
+            state_machine_arn=machine.arn,
+            name=exec_name,
+            status="RUNNING",
+            start_date=self.clock.now(),
+            input=text,
+            definition=machine.definition,
+        )
+        program = self.compile(machine.definition, "STANDARD")
+        existing = await self.standard.start_execution(
+            record, machine.name, machine.role_arn, program.timeout_seconds
+        )
         if existing is not None:
-            if existing.definition == program.text and existing.role_arn == role and existing.type is kind:
-                return existing
-            raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
-        machine = StateMachine(arn, name, kind, program.text, role, self.clock.now())
-        await self._ensure_open()
-        await self.store.commit(WriteBatch(state_machines=[machine_record(machine)]))
-        self._machines[arn] = machine
-        return machine
-
-    async def update_state_machine(
-        self, arn: str, *, definition: str | bytes | dict[str, Any] | None = None, role_arn: str | None = None
-    ) -> StateMachine:
-        machine = await self.describe_state_machine(arn)
-        if definition is not None:
-            machine.definition = self.compile(definition, machine.type.value).text
-        if role_arn is not None:
-            machine.role_arn = role_arn
-        await self._ensure_open()
-        await self.store.commit(WriteBatch(state_machines=[machine_record(machine)]))
-        return machine
-
-    async def describe_state_machine(self, arn: str) -> StateMachine:
-        return self._machine(arn)
-
-    def _machine(self, arn: str) -> StateMachine:
-        machine = self._machines.get(arn)
-        if machine is None:
-            if ":stateMachine:" not in arn:
-                raise InvalidArn(f"Invalid Arn: '{arn}'")
-            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
-        return machine
-
-    async def list_state_machines(self) -> list[StateMachine]:
-        return sorted(self._machines.values(), key=lambda m: m.name)
-
-    async def delete_state_machine(self, arn: str) -> None:
-        if self._machines.pop(arn, None) is not None:
-            await self._ensure_open()
-            await self.store.commit(WriteBatch(deleted_state_machines=[arn]))
-
-    # -- executions --------------------------------------------------------------------------
-    def _input(self, input: Any, input_json: str | bytes | None) -> Any:
-        """The execution input as an owned JSON value (a copy: callers may mutate theirs)."""
-        if input_json is not None:
-            return parse_input(input_json)
-        if input is None:
-            return {}
-        try:
-            text = _encode(input)
-        except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
-            raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
-        if len(text) > MAX_PAYLOAD_BYTES:
-            raise InvalidExecutionInput(
-                "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
-            )
-        if b"null" in text and not _finite(input):  # msgspec writes NaN/Infinity as null
-            raise InvalidExecutionInput(
-                "Invalid State Machine Execution Input: 'NaN and Infinity are not JSON'"
-            )
-        return _decode(text)
+            return execution_from(same_start(existing, value))
+        return execution_from(record)
 
     async def start_sync_execution(
         self,
@@ -342,39 +289,52 @@ class Engine(ExecutionsAPI):
         record_history: bool = False,
     ) -> Execution:
         """Run an EXPRESS execution to completion (AWS ``StartSyncExecution``)."""
-        machine = self._machines.get(state_machine_arn) or self._machine(state_machine_arn)
+        machine = self.catalog.cached(state_machine_arn) or await self.describe_state_machine(
+            state_machine_arn
+        )
         if machine.type is not StateMachineType.EXPRESS:
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
             )
-        value = self._input(input, input_json)
+        value = own_input(input, input_json)
         exec_name = name or self.services.uuid4()
         check_name(exec_name)
         arn = self._execution_arn(machine, exec_name)
-        return await self._run(machine, value, exec_name, arn, sync=True, record_history=record_history)
+        return await self._run_express(
+            machine, value, exec_name, arn, sync=True, record_history=record_history
+        )
 
-    def _execution_arn(self, machine: StateMachine, name: str) -> str:
-        if machine.type is StateMachineType.EXPRESS:
-            return (
-                f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:{name}:"
-                f"{self.services.uuid4()}"
-            )
-        return f"arn:aws:states:{self.region}:{self.account}:execution:{machine.name}:{name}"
+    def _start_express(self, machine: StateMachine, value: Any, name: str, arn: str) -> Execution:
+        placeholder = Execution(arn, machine.arn, name, ExecutionStatus.RUNNING, self.clock.now(), value)
+        self._executions[arn] = placeholder
 
-    async def _run(
-        self,
-        machine: StateMachine,
-        value: Any,
-        name: str,
-        arn: str,
-        *,
-        sync: bool,
-        record_history: bool,
+        async def run() -> Execution:
+            result = await self._run_express(machine, value, name, arn, sync=False, record_history=False)
+            self._executions[arn] = result
+            return result
+
+        self._tasks[arn] = asyncio.ensure_future(run())
+        return placeholder
+
+    def _express_request(self, request: RequestRecord) -> None:
+        """An Express execution started by a client: run it here."""
+        data = _decode(request.payload or "{}")
+        machine = self.catalog.cached(data.get("stateMachineArn", ""))
+
+        async def start() -> None:
+            found = machine or await self.catalog.find(data.get("stateMachineArn", ""))
+            if found is not None:
+                self._start_express(found, data.get("input"), data.get("name", ""), request.execution_arn)
+
+        self.standard.spawn(start())
+
+    async def _run_express(
+        self, machine: StateMachine, value: Any, name: str, arn: str, *, sync: bool, record_history: bool
     ) -> Execution:
         program = self.compile(machine.definition, machine.type.value)
         express = machine.type is StateMachineType.EXPRESS
-        return await run_in_memory(
-            self.driver,
+        return await run_express(
+            self.runner,
             self.services,
             program,
             machine,
@@ -385,3 +345,94 @@ class Engine(ExecutionsAPI):
             max_seconds=self.express_max_seconds if express else None,
             record_history=record_history,
         )
+
+    async def describe_execution(self, execution_arn: str) -> Execution:
+        express = self._executions.get(execution_arn)
+        if express is not None:
+            return express
+        return await super().describe_execution(execution_arn)
+
+    async def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        *,
+        max_results: int | None = None,
+    ) -> list[Execution]:
+        """Executions newest first (Standard ones from the store, then in-memory Express ones)."""
+        out = await super().list_executions(state_machine_arn, status, max_results=max_results)
+        out.extend(
+            e
+            for e in self._executions.values()
+            if (state_machine_arn is None or e.state_machine_arn == state_machine_arn)
+            and (status is None or str(e.status) == status)
+        )
+        return out if max_results is None else out[:max_results]
+
+    async def wait_for_execution(self, execution_arn: str) -> Execution:
+        """Wait until the execution stops; return its final record."""
+        task = self._tasks.get(execution_arn)
+        if task is not None:
+            try:
+                return await asyncio.shield(task)
+            finally:
+                if task.done():
+                    self._tasks.pop(execution_arn, None)
+        await self._ensure_open()
+        if not self.active:
+            return await self._client.wait_for_execution(execution_arn)
+        record = await self.standard.wait(execution_arn)
+        if record is None:
+            return await self.describe_execution(execution_arn)  # Express, or raises
+        return execution_from(record)
+
+    async def stop_execution(
+        self, execution_arn: str, *, error: str | None = None, cause: str | None = None
+    ) -> Execution:
+        """Abort a running Standard execution (AWS ``StopExecution``)."""
+        await self.describe_execution(execution_arn)
+        if not self.active:
+            return await self._client.stop_execution(execution_arn, error=error, cause=cause)
+        await self.standard.stop(execution_arn, "ABORTED", error, cause)
+        return await self.describe_execution(execution_arn)
+
+    async def redrive_execution(self, execution_arn: str) -> Execution:
+        """Redrive a FAILED, ABORTED or TIMED_OUT Standard execution (AWS ``RedriveExecution``):
+        it runs again from its unsuccessful states; what succeeded is not run again."""
+        if not self.active:
+            await self._ensure_open()
+            return await self._client.redrive_execution(execution_arn)
+        record, timeout = await self._redrivable(execution_arn)
+        batch, redriven = await redrive_batch(self.store, record, timeout, self.clock.now())
+        try:
+            await self.standard.commit(batch)
+        except Conflict:  # redriven (or changed) by someone else meanwhile
+            record = await self.queries.record(execution_arn)
+            raise ExecutionNotRedrivable(
+                f"Execution is {record.status} and cannot be redriven: '{execution_arn}'"
+            ) from None
+        if timeout is not None:
+            due = (
+                self.clock.now() + timeout
+                if redriven.redrive_date is None
+                else redriven.redrive_date + timeout
+            )
+            self.standard.scheduler.arm(execution_arn, TimerKey.execution_timeout(), due)
+        self.standard.adopt(execution_arn)
+        return execution_from(redriven)
+
+    # -- activities --------------------------------------------------------------------------------
+    async def _wait_for_activity(self, activity_arn: str, until: float) -> None:
+        if not self.active:  # the executing engine offers tasks elsewhere: look again shortly
+            await self._client._wait_for_activity(activity_arn, until)
+            return
+        flag = self.standard.activity_flag(activity_arn)
+        flag.clear()
+        try:
+            await with_deadline(self.clock, until, flag.wait())
+        except DeadlineExceeded:
+            return
+
+
+def _in_memory(store: Store) -> bool:
+    return isinstance(store, MemoryStore)

@@ -26,11 +26,20 @@ from ..interpreter.context import ExecutionContext
 from ..store.base import EventRecord, JournalRecord, WriteBatch
 from .clock import Clock
 
-__all__ = ["Journal", "JournalContext", "Lane", "ReplayDivergence", "details_key"]
+__all__ = ["Journal", "JournalContext", "JournalLane", "ReplayDivergence", "details_key", "new_task_token"]
 
 _RNG = random.Random()  # values drawn here are journaled, so replay never depends on it
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
+
+
+def new_task_token() -> str:
+    """384 random bits from the OS (``secrets``), URL-safe, never starting with ``-`` or ``_``
+    (a token given on a command line must not read as an option)."""
+    while True:
+        token = secrets.token_urlsafe(48)
+        if token[0].isalnum():
+            return token
 
 
 class ReplayDivergence(Exception):
@@ -46,7 +55,7 @@ def details_key(event_type: str) -> str | None:
     return event_type[0].lower() + event_type[1:] + "EventDetails"
 
 
-class Lane:
+class JournalLane:
     """One branch of an execution's journal: its recorded entries still to replay."""
 
     __slots__ = ("forks", "last_event", "live", "name", "pending", "replayed", "seq", "time")
@@ -124,10 +133,10 @@ class Journal:
         by_lane: dict[str, list[JournalRecord]] = {}
         for r in records:
             by_lane.setdefault(r.lane, []).append(r)
-        self.lanes: dict[str, Lane] = {}
+        self.lanes: dict[str, JournalLane] = {}
         for name, recs in by_lane.items():
             recs.sort(key=lambda r: r.seq)
-            lane = Lane(name, _apply_cuts(recs))
+            lane = JournalLane(name, _apply_cuts(recs))
             lane.seq = max(lane.seq, recs[-1].seq)
             self.lanes[name] = lane
         self.current = self.lane("")
@@ -137,21 +146,21 @@ class Journal:
         self._rng = _RNG
 
     # -- lanes ----------------------------------------------------------------------------------
-    def lane(self, name: str) -> Lane:
+    def lane(self, name: str) -> JournalLane:
         lane = self.lanes.get(name)
         if lane is None:
-            lane = self.lanes[name] = Lane(name)
+            lane = self.lanes[name] = JournalLane(name)
         return lane
 
-    def enter(self, lane: Lane) -> None:
+    def enter(self, lane: JournalLane) -> None:
         self.current = lane
 
-    def child_lanes(self, parent: Lane, count: int) -> list[Lane]:
+    def child_lanes(self, parent: JournalLane, count: int) -> list[JournalLane]:
         parent.forks += 1
         return [self.lane(f"{parent.name}/{parent.forks}.{i}") for i in range(count)]
 
     # -- entries ----------------------------------------------------------------------------------
-    def _next(self, lane: Lane, kinds: tuple[str, ...]) -> JournalRecord | None:
+    def _next(self, lane: JournalLane, kinds: tuple[str, ...]) -> JournalRecord | None:
         if not lane.pending:
             return None
         entry = lane.pending[0]
@@ -163,24 +172,21 @@ class Journal:
         lane.replayed = True
         return entry
 
-    def record(self, lane: Lane, kind: str, payload: Any) -> int:
+    def record(self, lane: JournalLane, kind: str, payload: Any) -> int:
+        text = _encode(payload).decode()  # first: a value that cannot be encoded changes nothing
         lane.seq += 1
         lane.live = True
         self.batch.journal.append(
             JournalRecord(
-                execution_arn=self.execution_arn,
-                lane=lane.name,
-                seq=lane.seq,
-                kind=kind,
-                payload=_encode(payload).decode(),
+                execution_arn=self.execution_arn, lane=lane.name, seq=lane.seq, kind=kind, payload=text
             )
         )
         return lane.seq
 
-    def next_kind(self, lane: Lane) -> str | None:
+    def next_kind(self, lane: JournalLane) -> str | None:
         return lane.pending[0].kind if lane.pending else None
 
-    def replay_outcome(self, lane: Lane) -> tuple[bool, Any] | None:
+    def replay_outcome(self, lane: JournalLane) -> tuple[bool, Any] | None:
         """A recorded command outcome for the lane: ``(ok, value)``, or None when live."""
         entry = self._next(lane, ("result", "failure", "fired"))
         if entry is None:
@@ -249,7 +255,7 @@ class Journal:
         return int(self._value(lambda: self._rng.randint(min(start, end), max(start, end))))
 
     def task_token(self) -> str:
-        return str(self._value(lambda: secrets.token_urlsafe(48)))
+        return str(self._value(new_task_token))
 
     def take_batch(self) -> WriteBatch:
         batch, self.batch = self.batch, WriteBatch()

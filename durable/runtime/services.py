@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-import secrets
 
 from .clock import Clock
+from .journal import new_task_token
 
 __all__ = ["RuntimeServices"]
 
@@ -32,5 +32,5 @@ class RuntimeServices:
         return self._rng.randint(min(start, end), max(start, end))
 
     def task_token(self) -> str:
-        # >= 128 bits from the OS CSPRNG: unguessable whatever seed the rest uses.
-        return secrets.token_urlsafe(48)
+        # from the OS CSPRNG: unguessable whatever seed the rest uses
+        return new_task_token()

@@ -1,55 +1,76 @@
 """Durable Standard executions: journaled, persisted before effects, resumed after a crash.
 
 An execution runs the same interpreter as Express. Its :class:`~durable.runtime.journal.Journal`
-records every non-deterministic outcome; the buffered events and entries are committed to
-the store *before* any effect is released (a task invoked, a timer armed, a token handed
-out, the result reported). After a crash, an execution is rebuilt by replaying its journal:
-recorded tasks are never invoked again, a task whose result was not recorded is invoked
-again (at-least-once), timers keep their original due times.
+records every non-deterministic outcome; the buffered events and entries are committed to the
+store *before* any effect is released (a task invoked, a timer armed, a token handed out, an
+activity task offered, the result reported). After a crash, an execution is rebuilt by
+replaying its journal: recorded tasks are never invoked again, a task whose result was not
+recorded is invoked again (at-least-once), timers keep their original due times.
 
-An execution whose root scope waits on a long timer or a task token is *parked*: its
-coroutine ends and only the store (and a heap entry for a timer) remembers it, so waiting
-executions cost no coroutine. A waiting branch of a Parallel or Map keeps its execution
-resident.
+**Persist before effect, in every lane.** One execution may have many lanes in flight (Parallel
+branches, Map iterations) sharing one write buffer. :meth:`StandardExecutions.flush` commits the
+buffer through a per-execution chain: a flush returns only once everything buffered before it
+— by any lane — is committed, including a commit another lane started a moment earlier. A
+commit that fails because the database is unavailable (locked, full) is retried with backoff
+until it succeeds; the execution just waits meanwhile.
+
+**Parking.** An execution whose root scope waits on a long timer or a task token is *parked*:
+its coroutine ends and only the store remembers it (a parking timer), so waiting executions cost
+no coroutine. A waiting branch of a Parallel or Map keeps its execution resident.
+
+**Mail.** Answers to task tokens and activity starts arrive as inbox requests
+(:mod:`durable.runtime.requests`) and wait in the execution's mailbox until the lane that awaits
+the token takes them — whether it is waiting already, still replaying, or parked (then the
+execution is resumed). The request is consumed in the same transaction as the outcome it puts
+in the journal, so an answer is applied exactly once, whatever the engine was doing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import structlog
 
 from ..interpreter import failure as F
 from ..interpreter.context import iso_time
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
 from ..store.base import (
-    ActivityTaskRecord,
-    EventRecord,
+    Conflict,
+    ExecutionAbsent,
     ExecutionRecord,
     JournalRecord,
+    RequestRecord,
     Store,
-    TimerRecord,
+    StoreUnavailable,
+    TokenOpen,
     TokenRecord,
     WriteBatch,
 )
-from .clock import Clock, DeadlineExceeded, with_deadline
-from .driver import Driver, Gen
-from .execution_driver import NEVER, PARK_PREFIX, TIMEOUT_KEY, ExecutionDriver, Parked, Running, Stopped
-from .journal import Journal, JournalContext, redrive_cuts
+from .clock import Clock
+from .journal import Journal, JournalContext
+from .replay import Parked, ReplayRunner, Stopped
+from .requests import ActivityStart, Answer, RequestKind, StopOrder, make_request, message_of
+from .runner import CommandRunner, Gen
+from .timers import Scheduler, TimerKey, TimerKind
+
+__all__ = ["FINAL_EVENTS", "Running", "StandardExecutions"]
 
 PARK_AFTER_SECONDS = 1.0
-EARLY_LANE = "!early:"  # a pseudo-lane holding a task token's answer that came before its place
 FINISHED_CACHE = 10_000
+READOPT_ATTEMPTS = 5
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
+log = structlog.get_logger("durable.runtime")
 
-_FINAL_EVENTS = {
+FINAL_EVENTS = {
     "SUCCEEDED": "ExecutionSucceeded",
     "FAILED": "ExecutionFailed",
     "TIMED_OUT": "ExecutionTimedOut",
@@ -57,76 +78,106 @@ _FINAL_EVENTS = {
 }
 
 
+@dataclass(eq=False)
+class Running:
+    """An execution resident in this process (loading, running, or finishing)."""
+
+    record: ExecutionRecord
+    journal: Journal | None = None  # None until loaded
+    ctx: JournalContext | None = None
+    task: asyncio.Task[None] | None = None
+    started: tuple[Gen, Any] | None = None  # a fresh start: the root generator at its first command
+    resumed: bool = False  # rebuilt from the store (its tokens and tasks may predate this process)
+    stop: Stopped | None = None
+    stop_refs: list[str] = field(default_factory=list)  # STOP requests its end consumes
+    finishing: bool = False
+    committing: asyncio.Task[None] | None = None  # the commit in flight (see flush)
+    flush_scheduled: bool = False
+    waiters: dict[str, asyncio.Future[None]] = field(default_factory=dict)  # token -> mail arrived
+    tokens: dict[str, TokenRecord] = field(default_factory=dict)  # open tokens of its tasks
+    deadlines: dict[str, float] = field(default_factory=dict)  # token deadlines to arm once committed
+    offered: set[str] = field(default_factory=set)  # activities whose workers to wake once committed
+
+
 class StandardExecutions:
-    """Runs, parks, resumes and recovers the Standard executions of one engine."""
+    """Runs, parks, resumes, stops and recovers the Standard executions of the owning engine."""
 
     def __init__(
         self,
         store: Store,
-        driver: Driver,
+        runner: CommandRunner,
         clock: Clock,
         program_for: Callable[[str], Program],
         *,
         park_after: float = PARK_AFTER_SECONDS,
+        on_finished: Callable[[ExecutionRecord], None] | None = None,
     ) -> None:
         self.store = store
-        self.driver = driver
+        self.runner = runner
         self.clock = clock
         self.program_for = program_for
         self.park_after = park_after
+        self.on_finished = on_finished
+        self.scheduler = Scheduler(store, clock, self._fire)
         self.running: dict[str, Running] = {}
-        self._heap: list[tuple[float, str, str]] = []  # (due, execution arn, timer key)
-        self._due: dict[tuple[str, str], float] = {}  # the live due time of each armed timer
-        self._wake = asyncio.Event()
-        self._scheduler: asyncio.Task[None] | None = None
-        self._closed = False
+        self.mail: dict[str, dict[str, list[Answer | ActivityStart]]] = {}  # arn -> token -> messages
         self.done: dict[str, asyncio.Event] = {}  # waiters of running executions
         self.finished: OrderedDict[str, ExecutionRecord] = OrderedDict()  # recently finished
+        self.closing = False
         self._activity_flags: dict[str, asyncio.Event] = {}
-        self._claimed: set[str] = set()
+        self._failures: dict[str, int] = {}  # arn -> unexpected failures in a row (re-adoption)
+        self._unavailable: str | None = None  # the store fault commits are waiting out
+        self._background: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle --------------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Recover: resume resident executions, re-arm the timers of parked ones."""
-        timers = await self.store.timers()
-        parked = {t.execution_arn for t in timers if t.key.startswith(PARK_PREFIX)}
-        for t in timers:
-            if t.due < NEVER and (
-                t.key.startswith(PARK_PREFIX) or t.key == TIMEOUT_KEY or t.key.startswith("token:")
-            ):
-                self.schedule(t.due, t.execution_arn, t.key)
-        running = [r for r in await self.store.running_executions() if r.arn not in parked]
-        if running:
+    async def recover(self, pending: list[RequestRecord]) -> list[RequestRecord]:
+        """Resume every resident execution of the store; return the requests still to dispatch.
+
+        Messages for tokens go to the mailboxes first, so that an execution replaying its journal
+        finds an answer that was accepted while no engine ran (or while this one opened).
+        """
+        rest = []
+        for request in pending:
+            if request.kind in (RequestKind.ANSWER, RequestKind.ACTIVITY_STARTED):
+                self._post(request)
+            else:
+                rest.append(request)
+        records = await self.store.resumable_executions()
+        if records:
             journals, last_ids = await self.store.running_journals()
-            machines = {m.arn: m for m in await self.store.list_state_machines()}
-            for record in running:
-                machine = machines.get(record.state_machine_arn)
-                self._resume_loaded(
-                    record,
-                    journals.get(record.arn, []),
-                    last_ids.get(record.arn, 0),
-                    machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1],
-                    machine.role_arn if machine else "",
-                )
-        self._scheduler = asyncio.ensure_future(self._schedule_loop())
+            for record in records:
+                if record.arn not in self.running:
+                    self._launch(
+                        self._rebuilt(record, journals.get(record.arn, []), last_ids.get(record.arn, 0))
+                    )
+        for request in pending:
+            if request.kind in (RequestKind.ANSWER, RequestKind.ACTIVITY_STARTED):
+                self._wake(request.execution_arn, request.token or "")
+        await self.scheduler.start()
+        return rest
 
     async def close(self) -> None:
-        self._closed = True
-        if self._scheduler is not None:
-            self._scheduler.cancel()
+        self.closing = True
+        await self.scheduler.close()
+        background = list(self._background)
+        for task in background:
+            task.cancel()
         runs = list(self.running.values())
         tasks = [r.task for r in runs if r.task is not None]
         for task in tasks:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *background, return_exceptions=True)
         for run in runs:  # keep every recorded outcome: a clean close re-runs nothing
-            batch = run.journal.take_batch()
-            if not batch.is_empty():
-                await self.store.commit(batch)
+            if run.journal is not None:
+                try:
+                    await self.flush(run)
+                except Exception as exc:  # the next engine replays from what was committed
+                    log.warning(
+                        "close: buffered progress not committed", execution_arn=run.record.arn, error=str(exc)
+                    )
         self.running.clear()
 
-    # -- starting and resuming -----------------------------------------------------------------
+    # -- starting, resuming, adopting ---------------------------------------------------------------
     def _context(
         self, record: ExecutionRecord, journal: Journal, machine_name: str, role_arn: str
     ) -> JournalContext:
@@ -141,14 +192,19 @@ class StandardExecutions:
             role_arn=role_arn,
             redrive_count=record.redrive_count,
             first_event_id=0,
-            region=self.driver.region,
+            region=self.runner.region,
         )
         if record.redrive_date is not None:
             ctx.redrive_time = iso_time(record.redrive_date)
         return ctx
 
-    async def start_execution(self, record: ExecutionRecord, machine_name: str, role_arn: str) -> None:
-        """Persist the start (ExecutionStarted) and run the execution in the background."""
+    async def start_execution(
+        self, record: ExecutionRecord, machine_name: str, role_arn: str, timeout_seconds: float | None
+    ) -> ExecutionRecord | None:
+        """Persist the start (ExecutionStarted) and run the execution in the background.
+
+        Returns None, or — when an execution of that ARN exists already — the stored one.
+        """
         program = self.program_for(record.definition)
         journal = Journal(record.arn, self.clock, start_time=record.start_date)
         ctx = self._context(record, journal, machine_name, role_arn)
@@ -159,150 +215,195 @@ class StandardExecutions:
             {"input": ctx.input, "inputDetails": {"truncated": False}, "roleArn": role_arn},
         )
         batch = journal.batch
+        batch.guards.append(ExecutionAbsent(arn=record.arn))
         batch.executions.append(record)
-        if program.timeout_seconds is not None:
-            due = record.start_date + program.timeout_seconds
-            batch.timers.append(TimerRecord(execution_arn=record.arn, key=TIMEOUT_KEY, due=due))
+        if timeout_seconds is not None:
+            batch.timers.append(
+                TimerKey.execution_timeout().record(record.arn, record.start_date + timeout_seconds)
+            )
         run = Running(record, journal, ctx)
-        self.running[record.arn] = run
-        self.finished.pop(record.arn, None)
-        # Run until the first effect (or the end) before committing: the start and every
-        # pure transition up to there share one transaction.
-        driver = ExecutionDriver(self, run)
+        # Run until the first command (or the end) before committing: the start and every pure
+        # transition up to there share one transaction.
+        runner = ReplayRunner(self, run)
         gen = program.run(ctx.input, ctx)
         root = journal.lane("")
         journal.enter(root)
-        try:
-            finished, value = driver.start_child(gen, root)
-        except StatesFailure as failure:
-            await self._finish(run, "FAILED", error=failure.error or None, cause=failure.cause or None)
-            return
-        if finished:
-            await self._finish(run, "SUCCEEDED", output=value)
-            return
-        await self.store.commit(journal.take_batch())
-        if program.timeout_seconds is not None:
-            self.schedule(record.start_date + program.timeout_seconds, record.arn, TIMEOUT_KEY)
-        run.task = asyncio.ensure_future(self._run(run, program, (gen, value)))
-
-    async def resume(self, record: ExecutionRecord) -> None:
-        if record.arn in self.running or record.status != "RUNNING":
-            return
-        machine = await self.store.get_state_machine(record.state_machine_arn)
-        name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
-        role = machine.role_arn if machine else ""
-        entries = await self.store.journal(record.arn)
-        last = await self._last_event_id(record.arn)
-        self._resume_loaded(record, entries, last, name, role)
-
-    def _resume_loaded(
-        self, record: ExecutionRecord, entries: list[JournalRecord], last: int, name: str, role: str
-    ) -> None:
-        """Rebuild a running execution from its journal and let it replay in the background."""
-        journal = Journal(record.arn, self.clock, entries, last_event_id=last, start_time=record.start_date)
-        journal.lane("").pending.popleft() if journal.lane("").pending else None  # ExecutionStarted
-        ctx = self._context(record, journal, name, role)
-        ctx.events = last
-        self._launch(Running(record, journal, ctx), self.program_for(record.definition))
-
-    async def _last_event_id(self, arn: str) -> int:
-        last, _ = await self.store.events(arn, reverse=True, limit=1)
-        return last[0].id if last else 0
-
-    async def redrive(self, record: ExecutionRecord) -> ExecutionRecord:
-        """Re-run a FAILED / ABORTED / TIMED_OUT execution from its unsuccessful states.
-
-        Appends ``ExecutionRedriven``, cuts each unsuccessful lane of the journal back to the
-        state that failed (completed branches and iterations keep their recorded outcomes),
-        resets the execution timeout, and resumes by replay.
-        """
-        arn = record.arn
-        entries = await self.store.journal(arn)
-        events, _ = await self.store.events(arn, limit=1_000_000)
-        types = {e.id: e.type for e in events}
-        cuts = redrive_cuts(entries, types)
-        seqs: dict[str, int] = {}
-        for e in entries:
-            seqs[e.lane] = max(seqs.get(e.lane, 0), e.seq)
-        now = self.clock.now()
-        count = record.redrive_count + 1
-        last = events[-1].id if events else 0
-        batch = WriteBatch(
-            journal=[
-                JournalRecord(execution_arn=arn, lane=lane, seq=seqs[lane] + 1, kind="cut", payload=str(cut))
-                for lane, cut in cuts.items()
-            ],
-            events=[
-                EventRecord(
-                    execution_arn=arn,
-                    id=last + 1,
-                    type="ExecutionRedriven",
-                    previous_event_id=last,
-                    timestamp=now,
-                    details=_encode({"redriveCount": count}).decode(),
-                )
-            ],
-        )
-        redriven = msgspec.structs.replace(
-            record,
-            status="RUNNING",
-            stop_date=None,
-            output=None,
-            error=None,
-            cause=None,
-            redrive_count=count,
-            redrive_date=now,
-        )
-        batch.executions.append(redriven)
-        program = self.program_for(record.definition)
-        if program.timeout_seconds is not None:
-            due = now + program.timeout_seconds
-            batch.timers.append(TimerRecord(execution_arn=arn, key=TIMEOUT_KEY, due=due))
-        await self.store.commit(batch)
-        if program.timeout_seconds is not None:
-            self.schedule(now + program.timeout_seconds, arn, TIMEOUT_KEY)
-        self.finished.pop(arn, None)
-        await self.resume(redriven)
-        return redriven
-
-    def _launch(self, run: Running, program: Program) -> None:
-        self.running[run.record.arn] = run
-        self.finished.pop(run.record.arn, None)
-        run.task = asyncio.ensure_future(self._run(run, program))
-
-    async def _run(self, run: Running, program: Program, started: tuple[Gen, Any] | None = None) -> None:
-        record = run.record
-        ctx = run.ctx
-        driver = ExecutionDriver(self, run)
-        journal = run.journal
-        root = journal.lane("")
+        if record.arn in self.running:  # started a moment ago by this engine
+            return await self.store.get_execution(record.arn) or self.running[record.arn].record
+        self.running[record.arn] = run
+        self.finished.pop(record.arn, None)
         try:
             try:
-                journal.enter(root)
-                if started is None:
-                    gen = program.run(ctx.input, ctx)
-                    finished, value = driver.start_child(gen, root)
-                else:
-                    (gen, value), finished = started, False
-                if not finished:
-                    value = await driver.drive(gen, value, record.arn, record.state_machine_arn, root)
+                finished, value = runner.start_child(gen, root)
+            except StatesFailure as failure:
+                await self._finish(run, "FAILED", error=failure.error or None, cause=failure.cause or None)
+                return None
+            if finished:
+                await self._finish(run, "SUCCEEDED", output=value)
+                return None
+            await self.flush(run)
+        except Conflict:
+            if self.running.get(record.arn) is run:
+                del self.running[record.arn]
+            return await self.store.get_execution(record.arn)
+        if timeout_seconds is not None:
+            self.scheduler.arm(record.arn, TimerKey.execution_timeout(), record.start_date + timeout_seconds)
+        run.started = (gen, value)
+        run.task = asyncio.ensure_future(self._run(run))
+        return None
+
+    def _rebuilt(self, record: ExecutionRecord, entries: list[JournalRecord], last: int) -> Running:
+        """A resumed execution, its journal read (replay begins when it runs)."""
+        journal = Journal(record.arn, self.clock, entries, last_event_id=last, start_time=record.start_date)
+        root = journal.lane("")
+        if root.pending:
+            root.pending.popleft()  # ExecutionStarted: emitted by the start, not by the program
+        run = Running(record, journal, resumed=True)
+        run.ctx = self._context(record, journal, "", "")
+        run.ctx.events = last
+        return run
+
+    def adopt(self, arn: str) -> None:
+        """Make sure the execution runs here, if it is RUNNING (resumed from the store)."""
+        if arn not in self.running:
+            self._launch(Running(_placeholder(arn), resumed=True))
+
+    def _launch(self, run: Running) -> None:
+        self.running[run.record.arn] = run
+        self.finished.pop(run.record.arn, None)
+        run.task = asyncio.ensure_future(self._run(run))
+
+    async def _load(self, run: Running) -> bool:
+        """Read a resumed execution from the store; False if it is not RUNNING (nothing to do)."""
+        arn = run.record.arn
+        record = await self.store.get_execution(arn)
+        if record is None or record.status != "RUNNING":
+            return False
+        machine = await self.store.get_state_machine(record.state_machine_arn)
+        entries = await self.store.journal(arn)
+        last = await self.store.last_event_id(arn)
+        loaded = self._rebuilt(record, entries, last)
+        run.record, run.journal, run.ctx = record, loaded.journal, loaded.ctx
+        assert run.ctx is not None
+        run.ctx.state_machine_name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
+        run.ctx.role_arn = machine.role_arn if machine else ""
+        return True
+
+    async def _run(self, run: Running) -> None:
+        arn = run.record.arn
+        try:
+            try:
+                if run.journal is None and not await self._load(run):
+                    self._gone(run)
+                    return
+                if run.stop is not None:
+                    raise run.stop
+                value = await self._drive(run)
             except asyncio.CancelledError:
                 if run.stop is None:
                     raise
                 raise run.stop from None
         except Parked:
-            self.running.pop(record.arn, None)
+            self._left(run)
             return
         except Stopped as stop:
-            await self._finish(run, stop.status, error=stop.error, cause=stop.cause)
+            if run.journal is None and not await self._load(run):
+                self._gone(run)
+                return
+            assert run.journal is not None
+            previous = 0 if stop.status == "ABORTED" else run.journal.last_event_id
+            await self._finish(run, stop.status, error=stop.error, cause=stop.cause, previous=previous)
         except StatesFailure as failure:
             await self._finish(run, "FAILED", error=failure.error or None, cause=failure.cause or None)
         except asyncio.CancelledError:
-            self.running.pop(record.arn, None)  # engine closing: resumes on next start
+            self._left(run)  # the engine is closing: the execution resumes at the next start
             raise
+        except Exception as exc:
+            await self._abandoned(run, exc)
         else:
             await self._finish(run, "SUCCEEDED", output=value)
+        self._failures.pop(arn, None)
 
+    async def _drive(self, run: Running) -> Any:
+        assert run.journal is not None and run.ctx is not None
+        program = self.program_for(run.record.definition)
+        runner = ReplayRunner(self, run)
+        journal = run.journal
+        root = journal.lane("")
+        journal.enter(root)
+        if run.started is not None:
+            (gen, value), run.started = run.started, None
+        else:
+            gen = program.run(run.ctx.input, run.ctx)
+            finished, value = runner.start_child(gen, root)
+            if finished:
+                return value
+        return await runner.drive(gen, value, run.record.arn, run.record.state_machine_arn, root)
+
+    def _left(self, run: Running) -> None:
+        """The execution left this process without finishing (parked, or the engine closing)."""
+        if self.running.get(run.record.arn) is run:
+            del self.running[run.record.arn]
+
+    def _gone(self, run: Running) -> None:
+        """Adopted, but not RUNNING in the store (finished meanwhile): drop what came for it."""
+        self._left(run)
+        self._discard_mail(run.record.arn, list(run.stop_refs))
+
+    def _discard_mail(self, arn: str, refs: list[str] | None = None) -> None:
+        refs = list(refs or [])
+        for messages in self.mail.pop(arn, {}).values():
+            refs.extend(m.ref for m in messages)
+        if refs and not self.closing:
+            self.spawn(self.commit(WriteBatch(consumed_requests=refs)))
+
+    async def _abandoned(self, run: Running, exc: Exception) -> None:
+        """The coroutine died of something unexpected: never leave the execution RUNNING unowned.
+
+        A store that could not be read re-adopts the execution after a pause (up to
+        :data:`READOPT_ATTEMPTS` times in a row); anything else would happen again on a replay
+        (a journal that does not fit the program, a value that cannot be stored), so it fails the
+        execution with ``States.Runtime``.
+        """
+        arn = run.record.arn
+        self._left(run)
+        if run.committing is not None:  # let its last commit settle before anyone reads the store
+            await asyncio.gather(run.committing, return_exceptions=True)
+        attempts = self._failures[arn] = self._failures.get(arn, 0) + 1
+        final = not isinstance(exc, StoreUnavailable) or attempts >= READOPT_ATTEMPTS
+        stop = run.stop
+        if final and stop is None:
+            log.error("execution failed by the engine", execution_arn=arn, error=repr(exc))
+            cause = f"The execution could not continue: {type(exc).__name__}: {exc}"
+            await self.stop(arn, "FAILED", F.RUNTIME, cause)
+            return
+        if final:  # ending it failed too: leave it to the next start of an engine
+            log.error("execution could not be ended", execution_arn=arn, error=repr(exc))
+            self._failures.pop(arn, None)
+            return
+        log.warning(
+            "execution interrupted; re-adopting it", execution_arn=arn, attempt=attempts, error=repr(exc)
+        )
+
+        def again() -> None:
+            if stop is None:
+                self.adopt(arn)
+            else:
+                self.spawn(self.stop(arn, stop.status, stop.error, stop.cause))
+
+        self._later(min(0.2 * 2**attempts, 30.0), again)
+
+    def _later(self, seconds: float, action: Callable[[], None]) -> None:
+        async def wait_then() -> None:
+            await asyncio.sleep(seconds)
+            if not self.closing:
+                action()
+
+        task = asyncio.ensure_future(wait_then())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- finishing --------------------------------------------------------------------------------
     async def _finish(
         self,
         run: Running,
@@ -311,15 +412,22 @@ class StandardExecutions:
         output: Any = None,
         error: str | None = None,
         cause: str | None = None,
+        previous: int | None = None,
     ) -> None:
-        journal = run.journal
+        """Record the execution's end (``previous``: the id the final event follows; by default
+        the last event the program emitted)."""
+        run.finishing = True
+        journal, ctx = run.journal, run.ctx
+        assert journal is not None and ctx is not None
+        arn = run.record.arn
+        journal.skip_replay()  # stopped while replaying: what is left is not replayed any more
         journal.enter(journal.lane(""))
         details: dict[str, Any]
         if status == "SUCCEEDED":
             details = {"output": output, "outputDetails": {"truncated": False}}
         else:
             details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
-        journal.emit(_FINAL_EVENTS[status], 0 if status == "ABORTED" else run.ctx.events, details)
+        journal.emit(FINAL_EVENTS[status], ctx.events if previous is None else previous, details)
         record = msgspec.structs.replace(
             run.record,
             status=status,
@@ -329,307 +437,251 @@ class StandardExecutions:
             cause=cause,
             event_count=journal.last_event_id,
         )
-        batch = journal.take_batch()
+        batch = journal.batch
         batch.executions.append(record)
-        batch.deleted_timers.append((record.arn, TIMEOUT_KEY))
-        self._due.pop((record.arn, TIMEOUT_KEY), None)
-        await self.store.commit(batch)
+        tokens = dict(run.tokens)
+        if run.resumed:  # tokens of tasks from before this process (parked, crashed)
+            tokens.update((t.token, t) for t in await self.store.open_tokens(arn))
+        timers = [TimerKey.execution_timeout()]
+        for token in tokens.values():
+            batch.closed_tokens.append(token.token)
+            timers += [TimerKey.token_deadline(token.token), TimerKey.token_park(token.token)]
+            if token.activity_arn is not None:
+                batch.deleted_activity_tasks.append(token.token)
+        if run.resumed:
+            timers += [k for t in await self.store.execution_timers(arn) if (k := TimerKey.parse(t.key))]
+        batch.deleted_timers.extend(k.row(arn) for k in timers)
+        batch.consumed_requests.extend(run.stop_refs)
+        for messages in self.mail.pop(arn, {}).values():  # answers no lane will take any more
+            batch.consumed_requests.extend(m.ref for m in messages)
+        await self.flush(run)
+        for key in timers:
+            self.scheduler.disarm(arn, key)
+        self._discard_mail(arn)  # answers that came while the end was committed
         run.record = record
-        self.running.pop(record.arn, None)
-        self.finished[record.arn] = record
+        if self.running.get(arn) is run:
+            del self.running[arn]
+        self.finished[arn] = record
         if len(self.finished) > FINISHED_CACHE:
             self.finished.popitem(last=False)
-        event_flag = self.done.pop(record.arn, None)
-        if event_flag is not None:
-            event_flag.set()
+        flag = self.done.pop(arn, None)
+        if flag is not None:
+            flag.set()
+        if self.on_finished is not None:
+            self.on_finished(record)
 
-    async def _placed(self, token: str, grace: float = 1.0) -> TokenRecord | None:
-        """The token once its wait is recorded and still open after ``grace`` seconds, else None."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10.0
-        seen_placed: float | None = None
-        while loop.time() < deadline:
-            fresh = await self.store.get_token(token)
-            if fresh is None or fresh.closed:
-                return None
-            if fresh.seq != 0:
-                if seen_placed is None:
-                    seen_placed = loop.time()
-                elif loop.time() - seen_placed >= grace:
-                    return fresh
-            await asyncio.sleep(0.05)
-        return None
-
-    async def early_outcome(self, arn: str, token: str) -> tuple[bool, Any] | None:
-        """An answer another process left for a token before its submission returned."""
-        for entry in await self.store.journal(arn):
-            if entry.lane == EARLY_LANE + token:
-                return entry.kind == "result", _decode(entry.payload)
-        return None
+    # -- committing -------------------------------------------------------------------------------
+    async def flush(self, run: Running) -> None:
+        """Return once everything the execution buffered so far, in any lane, is committed."""
+        journal = run.journal
+        assert journal is not None
+        while True:
+            task = run.committing
+            if task is not None and task.done():
+                run.committing = None  # (its done callback may not have run yet)
+                task.result()  # a failed commit fails every flush that waited for it
+                continue
+            if task is None:
+                batch = journal.take_batch()
+                if batch.is_empty():
+                    return
+                task = run.committing = asyncio.ensure_future(self.commit(batch))
+                task.add_done_callback(functools.partial(_clear, run))
+            await asyncio.shield(task)
 
     def flush_soon(self, run: Running) -> None:
         """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
         if not run.flush_scheduled:
             run.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush_later(run)))
+            asyncio.get_running_loop().call_soon(self._flush_later, run)
 
-    async def _flush_later(self, run: Running) -> None:
+    def _flush_later(self, run: Running) -> None:
         run.flush_scheduled = False
-        if not self._closed:
-            await self.flush(run)
+        if self.closing or run.finishing:
+            return
 
-    async def flush(self, run: Running) -> None:
-        batch = run.journal.take_batch()
-        if not batch.is_empty():
-            await self.store.commit(batch)
+        async def flush() -> None:
+            try:
+                await self.flush(run)
+            except Exception as exc:  # the lane's own next flush meets the same error
+                log.debug("background flush failed", execution_arn=run.record.arn, error=str(exc))
 
-    # -- stopping ------------------------------------------------------------------------------------
-    async def stop(self, arn: str, status: str, error: str | None, cause: str | None) -> bool:
-        """Abort (StopExecution) or time out a running execution. False if it is not running."""
+        task = asyncio.ensure_future(flush())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def commit(self, batch: WriteBatch) -> None:
+        """Commit ``batch``; while the database is unavailable, retry with backoff (never give up
+        unless the engine closes). A batch the store rejects raises :class:`BatchRejected`."""
+        delay = 0.05
+        while True:
+            try:
+                await self.store.commit(batch)
+            except StoreUnavailable as exc:
+                if self.closing:
+                    raise
+                if self._unavailable is None:  # one warning per episode, not per commit
+                    self._unavailable = str(exc)
+                    log.warning("database unavailable; commits wait and retry", error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            else:
+                if self._unavailable is not None:
+                    self._unavailable = None
+                    log.warning("database available again; executions continue")
+                return
+
+    # -- mail: answers and activity starts ----------------------------------------------------------
+    def deliver(self, request: RequestRecord) -> None:
+        """An ANSWER or ACTIVITY_STARTED request: to the lane awaiting its token (resuming the
+        execution when it is parked)."""
+        self._post(request)
+        if request.execution_arn in self.finished and request.execution_arn not in self.running:
+            self._discard_mail(request.execution_arn)
+            return
+        self._wake(request.execution_arn, request.token or "")
+
+    def _post(self, request: RequestRecord) -> None:
+        message = message_of(request)
+        assert isinstance(message, (Answer, ActivityStart))
+        box = self.mail.setdefault(request.execution_arn, {}).setdefault(request.token or "", [])
+        if all(m.ref != message.ref for m in box):
+            box.append(message)
+
+    def _wake(self, arn: str, token: str) -> None:
         run = self.running.get(arn)
-        if run is not None and run.task is not None and not run.task.done():
+        if run is None:
+            self.adopt(arn)
+            return
+        waiter = run.waiters.get(token)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def has_mail(self, arn: str, token: str) -> bool:
+        return bool(self.mail.get(arn, {}).get(token))
+
+    def take_mail(self, arn: str, token: str) -> Answer | ActivityStart | None:
+        boxes = self.mail.get(arn)
+        if not boxes:
+            return None
+        box = boxes.get(token)
+        if not box:
+            return None
+        # an activity start comes before its answer, whatever order they arrived in
+        index = next((i for i, m in enumerate(box) if isinstance(m, ActivityStart)), 0)
+        message = box.pop(index)
+        if not box:
+            del boxes[token]
+            if not boxes:
+                del self.mail[arn]
+        return message
+
+    # -- stopping ---------------------------------------------------------------------------------
+    async def stop(
+        self, arn: str, status: str, error: str | None, cause: str | None, ref: str | None = None
+    ) -> bool:
+        """Abort (StopExecution), time out or fail a running execution; False if it is not
+        running (then ``ref``, a STOP request, is consumed on its own)."""
+        run = self.running.get(arn)
+        if run is None:
+            record = await self.store.get_execution(arn)
+            run = self.running.get(arn)
+            if run is None:
+                if record is None or record.status != "RUNNING":
+                    if ref is not None:
+                        await self.commit(WriteBatch(consumed_requests=[ref]))
+                    return False
+                # parked (or not yet resumed): finish it without replaying its journal
+                run = Running(_placeholder(arn), resumed=True, stop=Stopped(status, error, cause))
+                if ref is not None:
+                    run.stop_refs.append(ref)
+                self._launch(run)
+                await asyncio.gather(run.task, return_exceptions=True)  # type: ignore[arg-type]
+                return True
+        if run.finishing or run.task is None or run.task.done():
+            if run.task is not None:
+                await asyncio.gather(run.task, return_exceptions=True)
+            if ref is not None:
+                await self.commit(WriteBatch(consumed_requests=[ref]))
+            return False  # it completed first: its own outcome stands
+        if ref is not None:
+            run.stop_refs.append(ref)
+        if run.stop is None:
             run.stop = Stopped(status, error, cause)
-            run.task.cancel()
-            await asyncio.gather(run.task, return_exceptions=True)
-            return True
-        record = await self.store.get_execution(arn)
-        if record is None or record.status != "RUNNING":
-            return False
-        entries = await self.store.journal(arn)
-        last = await self._last_event_id(arn)
-        journal = Journal(arn, self.clock, entries, last_event_id=last)
-        journal.skip_replay()
-        parked = Running(record, journal, self._context(record, journal, "", ""))
-        parked.ctx.events = last
-        batch = WriteBatch()
-        for token in await self.store.open_tokens(arn):
-            batch.tokens.append(msgspec.structs.replace(token, closed=True))
-            batch.deleted_timers.extend(
-                [(arn, f"token:{token.token}"), (arn, f"{PARK_PREFIX}token:{token.token}")]
-            )
-        for timer in await self.store.timers():
-            if timer.execution_arn == arn:
-                batch.deleted_timers.append((arn, timer.key))
-        journal.batch = batch
-        await self._finish(parked, status, error=error, cause=cause)
+        run.task.cancel()
+        await asyncio.gather(run.task, return_exceptions=True)
         return True
 
-    # -- task tokens -----------------------------------------------------------------------------------
-    def token_deadline(self, token: TokenRecord, now: float) -> float | None:
-        """When the token expires. An activity's clocks start only once a worker takes it."""
-        if token.activity_arn is not None and token.last_heartbeat is None:
-            return None
+    def stop_request(self, request: RequestRecord) -> None:
+        order = message_of(request)
+        assert isinstance(order, StopOrder)
+        self.spawn(self.stop(request.execution_arn, order.status, order.error, order.cause, order.ref))
+
+    def spawn(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- task tokens ------------------------------------------------------------------------------------
+    @staticmethod
+    def token_deadline(token: TokenRecord) -> float | None:
+        """When the token's task times out: ``TimeoutSeconds`` from the task's start, or
+        ``HeartbeatSeconds`` from the start (an activity: from a worker taking it) or from the
+        last heartbeat, whichever comes first."""
         candidates = []
         if token.timeout_seconds is not None:
             candidates.append(token.created + token.timeout_seconds)
         if token.heartbeat_seconds is not None:
-            candidates.append((token.last_heartbeat or now) + token.heartbeat_seconds)
+            beat = token.last_heartbeat
+            if beat is None and token.activity_arn is None:
+                beat = token.created
+            if beat is not None:
+                candidates.append(beat + token.heartbeat_seconds)
         return min(candidates) if candidates else None
 
-    async def complete_token(self, token: TokenRecord, ok: bool, value: Any) -> None:
-        """Deliver a token's outcome: to the waiting coroutine, or into the journal of a parked run."""
-        run = self.running.get(token.execution_arn)
-        if run is not None and token.token in run.waiters:
-            fut = run.waiters[token.token]
-            if not fut.done():
-                fut.set_result((ok, value))
+    async def token_due(self, arn: str, token_id: str) -> None:
+        """A token's deadline came: time the task out, unless a heartbeat moved it or it was answered."""
+        token = await self.store.get_token(token_id)
+        if token is None or token.closed:
             return
-        if token.seq == 0:  # answered before its submission returned
-            if run is not None:
-                run.early[token.token] = (ok, value)
-                return
-            # The submission runs in another process: leave the outcome beside the journal,
-            # where that process looks before it waits. If it started waiting meanwhile (the
-            # token now has its place), deliver it there instead.
-            await self.store.commit(
-                WriteBatch(
-                    journal=[
-                        JournalRecord(
-                            execution_arn=token.execution_arn,
-                            lane=EARLY_LANE + token.token,
-                            seq=1,
-                            kind="result" if ok else "failure",
-                            payload=_encode(value).decode(),
-                        )
-                    ]
-                )
-            )
-            # The owner checks for it right after committing the token's place. If the place
-            # appears but the token stays open, the owner missed it: deliver it there.
-            fresh = await self._placed(token.token)
-            if fresh is None:
-                return
-            token = fresh
-        arn = token.execution_arn
-        batch = WriteBatch(
-            tokens=[msgspec.structs.replace(token, closed=True)],
-            deleted_timers=_token_timers(arn, token.token),
-            deleted_activity_tasks=[token.token] if token.activity_arn else [],
+        due = self.token_deadline(token)
+        if due is None:
+            return
+        if due > self.clock.now():
+            self.scheduler.arm(arn, TimerKey.token_deadline(token_id), due)  # a heartbeat moved it
+            return
+        # AWS records a heartbeat expiry as States.Timeout too (TaskTimedOut / ActivityTimedOut)
+        request = make_request(
+            arn, RequestKind.ANSWER, self.clock.now(), token_id, [False, [F.TIMEOUT, None]]
         )
-        batch.journal.append(
-            JournalRecord(
-                execution_arn=arn,
-                lane=token.lane,
-                seq=token.seq,
-                kind="result" if ok else "failure",
-                payload=_encode(value).decode(),
-            )
-        )
-        await self.store.commit(batch)
-        record = await self.store.get_execution(arn)
-        if record is not None:
-            await self.resume(record)
-
-    async def heartbeat(self, token: TokenRecord) -> None:
-        now = self.clock.now()
-        updated = msgspec.structs.replace(token, last_heartbeat=now)
-        batch = WriteBatch(tokens=[updated])
-        deadline = self.token_deadline(updated, now)
-        if deadline is not None:
-            batch.timers.append(
-                TimerRecord(execution_arn=token.execution_arn, key=f"token:{token.token}", due=deadline)
-            )
-            self.schedule(deadline, token.execution_arn, f"token:{token.token}")
-        await self.store.commit(batch)
-
-    # -- activities ------------------------------------------------------------------------------------
-    def activity_scheduled(self, activity_arn: str | None) -> None:
-        if activity_arn is not None:
-            flag = self._activity_flags.get(activity_arn)
-            if flag is not None:
-                flag.set()
-
-    async def take_activity_task(
-        self, activity_arn: str, worker_name: str | None
-    ) -> ActivityTaskRecord | None:
-        """Claim the oldest pending task of the activity and record ``ActivityStarted``."""
-        for task in await self.store.pending_activity_tasks(activity_arn, limit=10):
-            if task.token in self._claimed:
-                continue
-            token = await self.store.get_token(task.token)
-            if token is None or token.closed:
-                continue
-            self._claimed.add(task.token)
-            try:
-                await self._start_activity(task, token, worker_name)
-            finally:
-                self._claimed.discard(task.token)
-            return task
-        return None
-
-    async def _start_activity(
-        self, task: ActivityTaskRecord, token: TokenRecord, worker_name: str | None
-    ) -> None:
-        now = self.clock.now()
-        arn = task.execution_arn
-        details = {"workerName": worker_name} if worker_name else {}
-        started = msgspec.structs.replace(task, started=now, worker_name=worker_name)
-        run = self.running.get(arn)
-        if run is not None and token.token in run.waiters:
-            journal = run.journal
-            lane = journal.lane(token.lane)
-            previous = journal.current
-            journal.enter(lane)
-            run.ctx.started_events[token.token] = journal.emit("ActivityStarted", lane.last_event, details)
-            journal.enter(previous)
-            updated = msgspec.structs.replace(token, seq=lane.seq + 1, last_heartbeat=now)
-            journal.batch.tokens.append(updated)
-            journal.batch.activity_tasks.append(started)
-            await self.flush(run)
-        else:  # parked: the root lane's last event is the ActivityScheduled it parked on
-            last, _ = await self.store.events(arn, reverse=True, limit=1)
-            event_id = last[0].id + 1 if last else 1
-            updated = msgspec.structs.replace(token, seq=token.seq + 1, last_heartbeat=now)
-            await self.store.commit(
-                WriteBatch(
-                    events=[
-                        EventRecord(
-                            execution_arn=arn,
-                            id=event_id,
-                            type="ActivityStarted",
-                            previous_event_id=event_id - 1,
-                            timestamp=now,
-                            details=_encode(details).decode(),
-                        )
-                    ],
-                    journal=[
-                        JournalRecord(
-                            execution_arn=arn,
-                            lane=token.lane,
-                            seq=token.seq,
-                            kind="event",
-                            payload=_encode([event_id, now]).decode(),
-                        )
-                    ],
-                    tokens=[updated],
-                    activity_tasks=[started],
-                )
-            )
-        deadline = self.token_deadline(updated, now)
-        if deadline is not None:
-            expiry = TimerRecord(execution_arn=arn, key=f"token:{token.token}", due=deadline)
-            await self.store.commit(WriteBatch(timers=[expiry]))
-            self.schedule(deadline, arn, f"token:{token.token}")
-
-    async def wait_for_activity(self, activity_arn: str, until: float) -> None:
-        """Sleep until a task of the activity is scheduled or ``until`` passes."""
-        flag = self._activity_flags.setdefault(activity_arn, asyncio.Event())
-        flag.clear()
         try:
-            await with_deadline(self.clock, until, flag.wait())
-        except DeadlineExceeded:
-            return
+            await self.commit(
+                WriteBatch(guards=[TokenOpen(token=token_id)], closed_tokens=[token_id], requests=[request])
+            )
+        except Conflict:
+            return  # answered meanwhile
+        self.deliver(request)
 
-    # -- timers ----------------------------------------------------------------------------------------
-    def schedule(self, due: float, arn: str, key: str) -> None:
-        heapq.heappush(self._heap, (due, arn, key))
-        self._due[(arn, key)] = due
-        self._wake.set()
+    # -- activities -------------------------------------------------------------------------------------
+    def activity_offered(self, activity_arn: str) -> None:
+        flag = self._activity_flags.get(activity_arn)
+        if flag is not None:
+            flag.set()
 
-    async def _schedule_loop(self) -> None:
-        while not self._closed:
-            self._wake.clear()
-            if not self._heap:
-                await self._wake.wait()
-                continue
-            due, arn, key = self._heap[0]
-            now = self.clock.now()
-            if due > now:
-                sleeper = asyncio.ensure_future(self.clock.sleep_until(due))
-                waker = asyncio.ensure_future(self._wake.wait())
-                try:
-                    await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    sleeper.cancel()
-                    waker.cancel()
-                continue
-            heapq.heappop(self._heap)
-            if self._due.get((arn, key)) != due:
-                continue  # re-armed (or disarmed) since: a stale entry
-            del self._due[(arn, key)]
-            try:
-                await self._fire(arn, key)
-            except Exception:  # keep the scheduler alive; the execution stays as it was
-                continue
+    def activity_flag(self, activity_arn: str) -> asyncio.Event:
+        return self._activity_flags.setdefault(activity_arn, asyncio.Event())
 
-    async def _fire(self, arn: str, key: str) -> None:
-        """A due timer: the execution's timeout, a token's expiry, or a parked execution's wake-up."""
-        if key == TIMEOUT_KEY:
-            await self.stop(arn, "TIMED_OUT", "States.Timeout", None)
-        elif key.startswith("token:"):
-            token = await self.store.get_token(key[len("token:") :])
-            if token is not None and not token.closed:
-                deadline = self.token_deadline(token, self.clock.now())
-                if deadline is not None and deadline > self.clock.now():
-                    self.schedule(deadline, arn, key)  # a heartbeat (maybe from another process) moved it
-                    return
-                await self.store.commit(WriteBatch(deleted_timers=[(arn, key)]))
-                await self.complete_token(token, False, [F.TIMEOUT, None])
-        elif key.startswith(PARK_PREFIX) and arn not in self.running:
-            record = await self.store.get_execution(arn)
-            if record is not None:
-                await self.resume(record)
+    # -- timers -----------------------------------------------------------------------------------------
+    async def _fire(self, arn: str, key: TimerKey) -> None:
+        kind = key.kind
+        if kind is TimerKind.EXECUTION_TIMEOUT:
+            await self.stop(arn, "TIMED_OUT", F.TIMEOUT, None)
+        elif kind is TimerKind.TOKEN_DEADLINE:
+            await self.token_due(arn, key.ref)
+        elif kind is TimerKind.WAKE:
+            self.adopt(arn)
 
+    # -- waiting ----------------------------------------------------------------------------------------
     async def wait(self, arn: str) -> ExecutionRecord | None:
         """The execution's final record, once it stops (None if it does not exist)."""
         record = self.finished.get(arn)
@@ -644,5 +696,13 @@ class StandardExecutions:
         return self.finished.get(arn) or await self.store.get_execution(arn)
 
 
-def _token_timers(arn: str, token: str) -> list[tuple[str, str]]:
-    return [(arn, f"token:{token}"), (arn, f"{PARK_PREFIX}token:{token}")]
+def _clear(run: Running, done: asyncio.Task[None]) -> None:
+    if run.committing is done:
+        run.committing = None
+
+
+def _placeholder(arn: str) -> ExecutionRecord:
+    """The record of an execution not read yet (``_load`` replaces it)."""
+    return ExecutionRecord(
+        arn=arn, state_machine_arn="", name="", status="RUNNING", start_date=0.0, input="{}", definition=""
+    )

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from ..errors import TaskFailed
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .session import Session
 
 __all__ = ["run_activity_worker"]
 
 
 async def run_activity_worker(
-    engine: Engine,
+    engine: Session,
     activity_arn: str,
     fn: Callable[[Any], Any],
     *,

@@ -14,7 +14,20 @@ Everything an execution needs to resume after a crash is here:
   *lane* (a path naming a branch/iteration) and a per-lane sequence number;
 * ``timers`` — due times of waiting executions (Wait states, retry back-offs, timeouts);
 * ``tokens`` — open task tokens (``.waitForTaskToken`` and activity tasks);
-* ``activities`` and ``activity_tasks`` — activities and their pending/started tasks.
+* ``activities`` and ``activity_tasks`` — activities and their pending/started tasks;
+* ``requests`` — the inbox: what a process that does not own the executions asks of the one
+  that does (start, answer a token, report an activity started, stop), consumed exactly once
+  in the same transaction as its effect on the journal (see ``docs/runtime.md``).
+
+A batch may carry *guards* (:class:`Guard`): conditions on the stored state, checked in the
+same transaction as the writes. A batch whose guard does not hold is rejected whole with
+:class:`Conflict` — this is how two answers to one token, or two starts of one name, are told
+apart without a race.
+
+Errors: :class:`StoreUnavailable` means the database cannot be written *now* (locked past the
+busy timeout, disk full, I/O error) and the same batch may succeed later; :class:`BatchRejected`
+means the batch itself cannot be stored (a duplicate key, a value the database cannot encode)
+and retrying it will not help.
 """
 
 from __future__ import annotations
@@ -27,15 +40,24 @@ from ..errors import DurableError
 
 __all__ = [
     "ActivityRecord",
+    "ActivityTaskPending",
     "ActivityTaskRecord",
+    "BatchRejected",
+    "Conflict",
     "EventRecord",
+    "ExecutionAbsent",
+    "ExecutionIn",
     "ExecutionRecord",
+    "Guard",
     "JournalRecord",
     "Page",
+    "RequestRecord",
     "StateMachineRecord",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "TimerRecord",
+    "TokenOpen",
     "TokenRecord",
     "WriteBatch",
 ]
@@ -45,6 +67,58 @@ class StoreError(DurableError):
     """A store failure (corrupt or locked database, schema from a newer version, ...)."""
 
     code = "StoreError"
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be written now (locked, full, an I/O error): a later retry may work."""
+
+    code = "StoreUnavailable"
+
+
+class BatchRejected(StoreError):
+    """The batch itself cannot be stored (a duplicate key, a value the database cannot encode)."""
+
+    code = "BatchRejected"
+
+
+class Conflict(BatchRejected):
+    """A guard of the batch did not hold; ``guard`` is the first that failed."""
+
+    code = "Conflict"
+
+    def __init__(self, message: str, guard: Guard) -> None:
+        super().__init__(message)
+        self.guard = guard
+
+
+class Guard(msgspec.Struct, tag=True, frozen=True, kw_only=True):
+    """A condition on the stored state, checked in the transaction that applies the batch."""
+
+
+class TokenOpen(Guard, frozen=True):
+    """The task token exists and is not closed."""
+
+    token: str
+
+
+class ActivityTaskPending(Guard, frozen=True):
+    """The activity task exists and no worker has taken it."""
+
+    token: str
+
+
+class ExecutionAbsent(Guard, frozen=True):
+    """No execution with this ARN exists."""
+
+    arn: str
+
+
+class ExecutionIn(Guard, frozen=True):
+    """The execution exists with one of ``statuses`` (and, if given, this last event id)."""
+
+    arn: str
+    statuses: tuple[str, ...]
+    event_count: int | None = None
 
 
 class StateMachineRecord(msgspec.Struct, kw_only=True):
@@ -100,11 +174,16 @@ class JournalRecord(msgspec.Struct, kw_only=True, array_like=True):
 
 class TimerRecord(msgspec.Struct, kw_only=True, array_like=True):
     execution_arn: str
-    key: str  # unique per execution (e.g. the lane and its sequence)
+    key: str  # unique per execution (the runtime's TimerKey text)
     due: float
+    parks: bool = False  # the execution waits on this without a coroutine (not resumed at open)
 
 
 class TokenRecord(msgspec.Struct, kw_only=True):
+    """A task token. Written once (a stored token is never overwritten by another TokenRecord);
+    it is closed through ``WriteBatch.closed_tokens`` and heartbeats go through
+    ``WriteBatch.heartbeats``, so a closed token can never open again."""
+
     token: str
     execution_arn: str
     lane: str
@@ -134,8 +213,24 @@ class ActivityTaskRecord(msgspec.Struct, kw_only=True):
     worker_name: str | None = None
 
 
+class RequestRecord(msgspec.Struct, kw_only=True):
+    """One request in the inbox. ``ref`` is its identity (unique, chosen by the writer); ``id``
+    orders the inbox and is assigned by the store (0 until stored)."""
+
+    ref: str
+    execution_arn: str
+    kind: str
+    created: float
+    token: str | None = None
+    payload: str | None = None  # JSON text
+    id: int = 0
+
+
 class WriteBatch(msgspec.Struct, kw_only=True):
-    """Everything one step of one (or several) executions writes, applied atomically."""
+    """Everything one step of one (or several) executions writes, applied atomically.
+
+    ``guards`` are checked first (see :class:`Guard`); if one fails nothing is applied.
+    """
 
     state_machines: list[StateMachineRecord] = []
     deleted_state_machines: list[str] = []
@@ -149,6 +244,11 @@ class WriteBatch(msgspec.Struct, kw_only=True):
     deleted_activities: list[str] = []
     activity_tasks: list[ActivityTaskRecord] = []  # upserted by token
     deleted_activity_tasks: list[str] = []  # tokens
+    closed_tokens: list[str] = []
+    heartbeats: list[tuple[str, float]] = []  # (token, time): last_heartbeat moves forward only
+    requests: list[RequestRecord] = []  # appended to the inbox
+    consumed_requests: list[str] = []  # refs removed from the inbox
+    guards: list[Guard] = []
 
     def is_empty(self) -> bool:
         """True when committing the batch would change nothing."""
@@ -190,6 +290,10 @@ class Store(Protocol):
 
     async def running_executions(self) -> list[ExecutionRecord]: ...
 
+    async def resumable_executions(self) -> list[ExecutionRecord]:
+        """RUNNING executions with no parking timer (what an owner resumes at open), oldest first."""
+        ...
+
     async def events(
         self,
         execution_arn: str,
@@ -204,12 +308,27 @@ class Store(Protocol):
         ...
 
     async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
-        """Recovery in bulk: the journal of every RUNNING execution (ordered by lane, seq)
+        """Recovery in bulk: the journal of every resumable execution (ordered by lane, seq)
         and the id of its last history event, keyed by execution ARN."""
         ...
 
-    async def timers(self, until: float | None = None, limit: int | None = None) -> list[TimerRecord]:
-        """Timers due at or before ``until`` (all when None), earliest first."""
+    async def last_event_id(self, execution_arn: str) -> int:
+        """The id of the execution's last history event (0 when it has none)."""
+        ...
+
+    async def timers(
+        self, until: float | None = None, limit: int | None = None, *, after: float | None = None
+    ) -> list[TimerRecord]:
+        """Timers due at or before ``until`` (all when None) and after ``after`` (exclusive),
+        earliest first."""
+        ...
+
+    async def execution_timers(self, execution_arn: str) -> list[TimerRecord]:
+        """Every timer of one execution, earliest first."""
+        ...
+
+    async def requests(self, after: int = 0, limit: int = 1000) -> list[RequestRecord]:
+        """Requests in the inbox with ``id > after``, by id."""
         ...
 
     async def get_token(self, token: str) -> TokenRecord | None: ...

@@ -7,15 +7,20 @@ on the way in and out, so a caller mutating a record never changes what is store
 Contract details both stores share:
 
 * ``commit`` validates the whole batch first and applies nothing if it is rejected
-  (:class:`StoreError`). It rejects: an event whose ``(execution_arn, id)`` is already stored
-  or appears twice; a journal entry whose ``(execution_arn, lane, seq)`` is already stored or
-  appears twice; an event or journal entry of an execution that is neither stored nor
-  upserted by the same batch. Everything else is an upsert or a delete, never rejected:
+  (:class:`BatchRejected`). It rejects: a batch whose guard does not hold (:class:`Conflict`);
+  an event whose ``(execution_arn, id)`` is already stored or appears twice; a journal entry
+  whose ``(execution_arn, lane, seq)`` is already stored or appears twice; an event or journal
+  entry of an execution that is neither stored nor upserted by the same batch; a request whose
+  ``ref`` is already in the inbox. Everything else is an upsert or a delete, never rejected:
   deleting something absent is a no-op; timers, tokens and activity tasks may name an
   execution the store does not know.
 * Within a batch, upserts are applied before deletes (a key both upserted and deleted ends
   deleted); the last upsert of a key wins. Executions are applied before events and journal
-  entries, so a batch may start an execution and append its first events.
+  entries, so a batch may start an execution and append its first events. Tokens are
+  inserted only when absent (a stored token is never overwritten), then ``closed_tokens`` close
+  and ``heartbeats`` move ``last_heartbeat`` forward; requests are appended, then consumed ones
+  removed.
+* Guards see the state before the batch (and, in a group commit, after the batches before it).
 * Orders: state machines and activities by ``(creation_date, arn)``; ``list_executions``
   newest first by ``(start_date, arn)`` descending; ``running_executions`` oldest first;
   events by id; journal by ``(lane, seq)``; timers by ``(due, execution_arn, key)``; open
@@ -29,15 +34,25 @@ import bisect
 import copy
 from typing import TypeVar
 
+import msgspec
+
 from .base import (
     ActivityRecord,
+    ActivityTaskPending,
     ActivityTaskRecord,
+    BatchRejected,
+    Conflict,
     EventRecord,
+    ExecutionAbsent,
+    ExecutionIn,
     ExecutionRecord,
+    Guard,
     JournalRecord,
+    RequestRecord,
     StateMachineRecord,
     StoreError,
     TimerRecord,
+    TokenOpen,
     TokenRecord,
     WriteBatch,
 )
@@ -88,6 +103,8 @@ class MemoryStore:
         self._tokens: dict[str, TokenRecord] = {}
         self._activities: dict[str, ActivityRecord] = {}
         self._activity_tasks: dict[str, ActivityTaskRecord] = {}
+        self._requests: dict[str, RequestRecord] = {}  # by ref, in id order
+        self._request_id = 0
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -119,11 +136,14 @@ class MemoryStore:
         self._apply(batch)
 
     def _validate(self, batch: WriteBatch) -> None:
+        for guard in batch.guards:
+            if not self._holds(guard):
+                raise Conflict(f"guard failed: {guard!r}", guard)
         upserted = {x.arn for x in batch.executions}
 
         def check_execution(arn: str, what: str) -> None:
             if arn not in self._executions and arn not in upserted:
-                raise StoreError(f"{what} of unknown execution {arn!r}")
+                raise BatchRejected(f"{what} of unknown execution {arn!r}")
 
         seen_events: set[tuple[str, int]] = set()
         for event in batch.events:
@@ -131,7 +151,7 @@ class MemoryStore:
             key = (event.execution_arn, event.id)
             log = self._events.get(event.execution_arn)
             if key in seen_events or (log is not None and event.id in log.by_id):
-                raise StoreError(f"duplicate event id {event.id} for execution {event.execution_arn!r}")
+                raise BatchRejected(f"duplicate event id {event.id} for execution {event.execution_arn!r}")
             seen_events.add(key)
         seen_journal: set[tuple[str, str, int]] = set()
         for entry in batch.journal:
@@ -139,11 +159,36 @@ class MemoryStore:
             jkey = (entry.execution_arn, entry.lane, entry.seq)
             entries = self._journal.get(entry.execution_arn)
             if jkey in seen_journal or (entries is not None and (entry.lane, entry.seq) in entries):
-                raise StoreError(
+                raise BatchRejected(
                     f"duplicate journal entry {entry.lane!r}/{entry.seq}"
                     f" for execution {entry.execution_arn!r}"
                 )
             seen_journal.add(jkey)
+        refs = {r.ref for r in batch.requests}
+        if len(refs) != len(batch.requests) or any(ref in self._requests for ref in refs):
+            raise BatchRejected("duplicate request ref")
+
+    def _holds(self, guard: Guard) -> bool:
+        if isinstance(guard, TokenOpen):
+            token = self._tokens.get(guard.token)
+            return token is not None and not token.closed
+        if isinstance(guard, ActivityTaskPending):
+            task = self._activity_tasks.get(guard.token)
+            return task is not None and task.started is None
+        if isinstance(guard, ExecutionAbsent):
+            return guard.arn not in self._executions
+        if isinstance(guard, ExecutionIn):
+            x = self._executions.get(guard.arn)
+            return (
+                x is not None
+                and x.status in guard.statuses
+                and (guard.event_count is None or self._last_event(guard.arn) == guard.event_count)
+            )
+        raise BatchRejected(f"unknown guard {guard!r}")
+
+    def _last_event(self, arn: str) -> int:
+        log = self._events.get(arn)
+        return log.ids[-1] if log is not None and log.ids else 0
 
     def _apply(self, batch: WriteBatch) -> None:
         for machine in batch.state_machines:
@@ -164,7 +209,16 @@ class MemoryStore:
         for timer_key in batch.deleted_timers:
             self._timers.pop((timer_key[0], timer_key[1]), None)
         for token in batch.tokens:
-            self._tokens[token.token] = _copy(token)
+            if token.token not in self._tokens:
+                self._tokens[token.token] = _copy(token)
+        for token_id in batch.closed_tokens:
+            stored = self._tokens.get(token_id)
+            if stored is not None:
+                stored.closed = True
+        for token_id, when in batch.heartbeats:
+            stored = self._tokens.get(token_id)
+            if stored is not None and (stored.last_heartbeat is None or stored.last_heartbeat < when):
+                stored.last_heartbeat = when
         for activity in batch.activities:
             self._activities[activity.arn] = _copy(activity)
         for arn in batch.deleted_activities:
@@ -173,6 +227,11 @@ class MemoryStore:
             self._activity_tasks[task.token] = _copy(task)
         for token_id in batch.deleted_activity_tasks:
             self._activity_tasks.pop(token_id, None)
+        for request in batch.requests:
+            self._request_id += 1
+            self._requests[request.ref] = msgspec.structs.replace(request, id=self._request_id)
+        for ref in batch.consumed_requests:
+            self._requests.pop(ref, None)
 
     # -- reads ----------------------------------------------------------------------------------
     async def get_state_machine(self, arn: str) -> StateMachineRecord | None:
@@ -222,6 +281,19 @@ class MemoryStore:
         running.sort(key=lambda x: (x.start_date, x.arn))
         return [_copy(x) for x in running]
 
+    def _parked(self) -> set[str]:
+        return {t.execution_arn for t in self._timers.values() if t.parks}
+
+    async def resumable_executions(self) -> list[ExecutionRecord]:
+        """RUNNING executions with no parking timer, oldest first by ``(start_date, arn)``."""
+        self._check_open()
+        parked = self._parked()
+        return [x for x in await self.running_executions() if x.arn not in parked]
+
+    async def last_event_id(self, execution_arn: str) -> int:
+        self._check_open()
+        return self._last_event(execution_arn)
+
     async def events(
         self,
         execution_arn: str,
@@ -253,12 +325,9 @@ class MemoryStore:
         self._check_open()
         journals: dict[str, list[JournalRecord]] = {}
         last: dict[str, int] = {}
-        for arn, record in self._executions.items():
-            if record.status != "RUNNING":
-                continue
-            journals[arn] = await self.journal(arn)
-            events = self._events.get(arn)
-            last[arn] = events.ids[-1] if events is not None and events.ids else 0
+        for record in await self.resumable_executions():
+            journals[record.arn] = await self.journal(record.arn)
+            last[record.arn] = self._last_event(record.arn)
         return journals, last
 
     async def journal(self, execution_arn: str) -> list[JournalRecord]:
@@ -269,16 +338,33 @@ class MemoryStore:
             return []
         return [_copy(entries[k]) for k in sorted(entries)]
 
-    async def timers(self, until: float | None = None, limit: int | None = None) -> list[TimerRecord]:
-        """Timers due at or before ``until`` (all when None), earliest first."""
+    async def timers(
+        self, until: float | None = None, limit: int | None = None, *, after: float | None = None
+    ) -> list[TimerRecord]:
+        """Timers due in ``(after, until]`` (unbounded where None), earliest first."""
         self._check_open()
         if limit is not None and limit < 0:
             raise StoreError(f"limit must not be negative, got {limit}")
-        due = [t for t in self._timers.values() if until is None or t.due <= until]
+        due = [
+            t
+            for t in self._timers.values()
+            if (until is None or t.due <= until) and (after is None or t.due > after)
+        ]
         due.sort(key=lambda t: (t.due, t.execution_arn, t.key))
         if limit is not None:
             due = due[:limit]
         return [_copy(t) for t in due]
+
+    async def execution_timers(self, execution_arn: str) -> list[TimerRecord]:
+        self._check_open()
+        mine = [t for t in self._timers.values() if t.execution_arn == execution_arn]
+        mine.sort(key=lambda t: (t.due, t.key))
+        return [_copy(t) for t in mine]
+
+    async def requests(self, after: int = 0, limit: int = 1000) -> list[RequestRecord]:
+        self._check_open()
+        found = sorted((r for r in self._requests.values() if r.id > after), key=lambda r: r.id)
+        return [_copy(r) for r in found[:limit]]
 
     async def get_token(self, token: str) -> TokenRecord | None:
         self._check_open()

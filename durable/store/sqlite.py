@@ -37,8 +37,10 @@ from .base import (
     EventRecord,
     ExecutionRecord,
     JournalRecord,
+    RequestRecord,
     StateMachineRecord,
     StoreError,
+    StoreUnavailable,
     TimerRecord,
     TokenRecord,
     WriteBatch,
@@ -74,6 +76,7 @@ _TASK_SELECT = (
     "SELECT token, activity_arn, execution_arn, input, scheduled, started, worker_name FROM activity_tasks"
 )
 _EXECUTION_ID = "(SELECT id FROM executions WHERE arn = ?)"
+_NOT_PARKED = "NOT EXISTS (SELECT 1 FROM timers t WHERE t.execution_arn = x.arn AND t.parks = 1)"
 _MAX_INT = 2**63 - 1
 
 
@@ -212,6 +215,12 @@ class SqliteStore:
 
     async def _connect(self) -> aiosqlite.Connection:
         pending = aiosqlite.connect(self.path, isolation_level=None)
+        # A store the application forgot to close must not keep the interpreter alive at exit:
+        # the connection's worker thread is a daemon. Stopping it unclosed is a crash to SQLite,
+        # which WAL survives (what commit() confirmed is on disk).
+        thread = getattr(pending, "_thread", None)
+        if isinstance(thread, threading.Thread) and not thread.is_alive():
+            thread.daemon = True
         try:
             conn = await pending
         except sqlite3.Error as exc:
@@ -282,7 +291,7 @@ class SqliteStore:
         try:
             return list(await reader.execute_fetchall(sql, tuple(params)))
         except sqlite3.Error as exc:
-            raise StoreError(describe_error(exc, self.path, self.busy_timeout_ms)) from exc
+            raise StoreUnavailable(describe_error(exc, self.path, self.busy_timeout_ms)) from exc
         except ValueError as exc:  # aiosqlite: the connection was closed meanwhile
             raise StoreError(f"{self.path}: the store is not open") from exc
 
@@ -368,10 +377,17 @@ class SqliteStore:
         token = encode_event_token(items[-1].id) if len(rows) > limit else None
         return items, token
 
+    async def resumable_executions(self) -> list[ExecutionRecord]:
+        """RUNNING executions with no parking timer, oldest first by ``(start_date, arn)``."""
+        rows = await self._fetch(
+            f"{_EXECUTION_SELECT} WHERE x.status = 'RUNNING' AND {_NOT_PARKED} ORDER BY x.start_date, x.arn"
+        )
+        return [_execution(r) for r in rows]
+
     async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
         rows = await self._fetch(
             "SELECT x.arn, j.lane, j.seq, j.kind, j.payload FROM journal j"
-            " JOIN executions x ON x.id = j.execution_id WHERE x.status = 'RUNNING'"
+            f" JOIN executions x ON x.id = j.execution_id WHERE x.status = 'RUNNING' AND {_NOT_PARKED}"
             " ORDER BY j.execution_id, j.lane, j.seq"
         )
         journals: dict[str, list[JournalRecord]] = {}
@@ -381,9 +397,15 @@ class SqliteStore:
             )
         last_rows = await self._fetch(
             "SELECT x.arn, max(e.id) FROM events e JOIN executions x ON x.id = e.execution_id"
-            " WHERE x.status = 'RUNNING' GROUP BY e.execution_id"
+            f" WHERE x.status = 'RUNNING' AND {_NOT_PARKED} GROUP BY e.execution_id"
         )
         return journals, {r[0]: int(r[1]) for r in last_rows}
+
+    async def last_event_id(self, execution_arn: str) -> int:
+        rows = await self._fetch(
+            f"SELECT coalesce(max(id), 0) FROM events WHERE execution_id = {_EXECUTION_ID}", (execution_arn,)
+        )
+        return int(rows[0][0]) if rows else 0
 
     async def journal(self, execution_arn: str) -> list[JournalRecord]:
         """Every journal entry of the execution, ordered by (lane, seq)."""
@@ -397,21 +419,49 @@ class SqliteStore:
             for r in rows
         ]
 
-    async def timers(self, until: float | None = None, limit: int | None = None) -> list[TimerRecord]:
-        """Timers due at or before ``until`` (all when None), earliest first."""
+    async def timers(
+        self, until: float | None = None, limit: int | None = None, *, after: float | None = None
+    ) -> list[TimerRecord]:
+        """Timers due in ``(after, until]`` (unbounded where None), earliest first."""
         if limit is not None and limit < 0:
             raise StoreError(f"limit must not be negative, got {limit}")
-        sql = "SELECT execution_arn, key, due FROM timers"
+        sql = "SELECT execution_arn, key, due, parks FROM timers"
+        where: list[str] = []
         params: list[Any] = []
         if until is not None:
-            sql += " WHERE due <= ?"
+            where.append("due <= ?")
             params.append(until)
+        if after is not None:
+            where.append("due > ?")
+            params.append(after)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY due, execution_arn, key"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         rows = await self._fetch(sql, params)
-        return [TimerRecord(execution_arn=r[0], key=r[1], due=r[2]) for r in rows]
+        return [TimerRecord(execution_arn=r[0], key=r[1], due=r[2], parks=bool(r[3])) for r in rows]
+
+    async def execution_timers(self, execution_arn: str) -> list[TimerRecord]:
+        rows = await self._fetch(
+            "SELECT execution_arn, key, due, parks FROM timers WHERE execution_arn = ? ORDER BY due, key",
+            (execution_arn,),
+        )
+        return [TimerRecord(execution_arn=r[0], key=r[1], due=r[2], parks=bool(r[3])) for r in rows]
+
+    async def requests(self, after: int = 0, limit: int = 1000) -> list[RequestRecord]:
+        rows = await self._fetch(
+            "SELECT id, ref, execution_arn, kind, token, payload, created FROM requests"
+            " WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        return [
+            RequestRecord(
+                id=r[0], ref=r[1], execution_arn=r[2], kind=r[3], token=r[4], payload=r[5], created=r[6]
+            )
+            for r in rows
+        ]
 
     async def get_token(self, token: str) -> TokenRecord | None:
         rows = await self._fetch(f"{_TOKEN_SELECT} WHERE token = ?", (token,))

@@ -118,6 +118,21 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """CREATE INDEX activity_tasks_pending ON activity_tasks (activity_arn, scheduled, token)
             WHERE started IS NULL""",
     ),
+    # 2: the inbox of requests from processes that do not own the executions; parking timers
+    (
+        """CREATE TABLE requests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ref TEXT NOT NULL UNIQUE,
+            execution_arn TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            token TEXT,
+            payload TEXT,
+            created REAL NOT NULL
+        )""",
+        "ALTER TABLE timers ADD COLUMN parks INTEGER NOT NULL DEFAULT 0",
+        "UPDATE timers SET parks = 1 WHERE key LIKE 'park:%'",
+        "CREATE INDEX timers_parking ON timers (execution_arn) WHERE parks = 1",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

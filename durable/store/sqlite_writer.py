@@ -12,12 +12,18 @@ The batches of a group are merged so that the result equals applying them one af
 * keyed upserts/deletes (state machines, executions, timers, tokens, activities, activity
   tasks) are folded per key, the last operation of a key winning; within a batch upserts come
   before deletes (see :mod:`durable.store.memory` for the contract);
+* a batch whose guard does not hold (against the database as the transaction sees it, after
+  the batches before it in the group) is rejected on its own with :class:`Conflict`;
 * a batch that references an execution neither stored nor upserted by itself or an earlier
-  batch of the group, or that repeats an event id / journal key already taken within the
-  group, is rejected on its own before anything is written;
-* a constraint violation only the database can see (an event id already stored) aborts the
-  group's transaction; the batches are then retried one per transaction so that only the
-  offending batch fails.
+  batch of the group is rejected on its own before anything is written;
+* anything else the batch's content causes (a duplicate key only the database sees, a string
+  the database cannot encode, an integer too large for it) aborts the group's transaction; the
+  batches are then retried one per transaction so that only the offending batch fails, with
+  :class:`BatchRejected`.
+
+A failure of the database itself (locked past the busy timeout, disk full, an I/O error)
+fails every batch of the group with :class:`StoreUnavailable`. The writer task itself never
+dies of a batch: it stops only when the store closes.
 """
 
 from __future__ import annotations
@@ -32,19 +38,33 @@ import aiosqlite
 
 from .base import (
     ActivityRecord,
+    ActivityTaskPending,
     ActivityTaskRecord,
+    BatchRejected,
+    Conflict,
+    ExecutionAbsent,
+    ExecutionIn,
     ExecutionRecord,
+    Guard,
     StateMachineRecord,
     StoreError,
+    StoreUnavailable,
+    TokenOpen,
     TokenRecord,
     WriteBatch,
 )
 
 __all__ = ["GroupWriter", "StoreStats", "describe_error"]
 
-# errors caused by the content of a batch (not by the database or the file): worth retrying the
-# batches of a failed group one by one so that the culprit alone fails
-_BATCH_ERRORS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError, sqlite3.DataError)
+# errors of the database or the file (not of a batch's content): every batch of the group fails
+# with StoreUnavailable, and may be retried later. Every other exception a group raises comes
+# from the content of some batch (IntegrityError, an unencodable string, an integer too large).
+_CONTENT_ERRORS = (
+    sqlite3.IntegrityError,
+    sqlite3.ProgrammingError,
+    sqlite3.InterfaceError,
+    sqlite3.DataError,
+)
 _IN_CHUNK = 500  # host parameters per "IN (...)" lookup
 _EXEC_ID_CACHE = 200_000  # arn -> id entries kept (cleared when exceeded)
 _DEF_ID_CACHE = 1_000
@@ -133,8 +153,20 @@ _TASK_COLUMNS = ("token", "activity_arn", "execution_arn", "input", "scheduled",
 
 UPSERT_STATE_MACHINE = _upsert_sql("state_machines", _SM_COLUMNS, ("arn",))
 UPSERT_EXECUTION = _upsert_sql("executions", _EXEC_COLUMNS, ("id",))
-UPSERT_TIMER = _upsert_sql("timers", ("execution_arn", "key", "due"), ("execution_arn", "key"))
-UPSERT_TOKEN = _upsert_sql("tokens", _TOKEN_COLUMNS, ("token",))
+UPSERT_TIMER = _upsert_sql("timers", ("execution_arn", "key", "due", "parks"), ("execution_arn", "key"))
+INSERT_TOKEN = (
+    f"INSERT INTO tokens ({', '.join(_TOKEN_COLUMNS)}) VALUES ({', '.join('?' for _ in _TOKEN_COLUMNS)})"
+    " ON CONFLICT (token) DO NOTHING"
+)
+CLOSE_TOKEN = "UPDATE tokens SET closed = 1 WHERE token = ?"
+HEARTBEAT = (
+    "UPDATE tokens SET last_heartbeat = ?1"
+    " WHERE token = ?2 AND (last_heartbeat IS NULL OR last_heartbeat < ?1)"
+)
+INSERT_REQUEST = (
+    "INSERT INTO requests (ref, execution_arn, kind, token, payload, created) VALUES (?, ?, ?, ?, ?, ?)"
+)
+DELETE_REQUEST = "DELETE FROM requests WHERE ref = ?"
 UPSERT_ACTIVITY = _upsert_sql("activities", ("arn", "name", "creation_date"), ("arn",))
 UPSERT_ACTIVITY_TASK = _upsert_sql("activity_tasks", _TASK_COLUMNS, ("token",))
 INSERT_EVENT = (
@@ -162,8 +194,12 @@ class _Plan:
     executions: dict[str, ExecutionRecord] = field(default_factory=dict)
     events: list[_Row] = field(default_factory=list)
     journal: list[_Row] = field(default_factory=list)
-    timers: dict[tuple[str, str], float | None] = field(default_factory=dict)
+    timers: dict[tuple[str, str], tuple[float, bool] | None] = field(default_factory=dict)
     tokens: dict[str, TokenRecord] = field(default_factory=dict)
+    closed_tokens: list[tuple[str]] = field(default_factory=list)
+    heartbeats: list[tuple[float, str]] = field(default_factory=list)
+    requests: list[_Row] = field(default_factory=list)
+    consumed_requests: dict[str, None] = field(default_factory=dict)
     activities: dict[str, ActivityRecord | None] = field(default_factory=dict)
     activity_tasks: dict[str, ActivityTaskRecord | None] = field(default_factory=dict)
 
@@ -179,6 +215,7 @@ class GroupWriter:
         self._busy_timeout_ms = busy_timeout_ms
         self._max_group = max_group
         self._queue: deque[_Item] = deque()
+        self._retry: deque[_Item] = deque()  # batches of a failed group, committed one by one
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -213,6 +250,9 @@ class GroupWriter:
     async def _run(self) -> None:
         try:
             while True:
+                if self._retry:
+                    await self._commit_group([self._retry.popleft()])
+                    continue
                 if not self._queue:
                     if self._closing:
                         return
@@ -224,34 +264,31 @@ class GroupWriter:
                     group.append(self._queue.popleft())
                 await self._commit_group(group)
         finally:
-            # cancelled (or a bug): nobody will commit what is still queued
-            while self._queue:
-                _, future = self._queue.popleft()
-                if not future.done():
-                    future.set_exception(StoreError(f"{self._where}: the store writer stopped"))
+            # cancelled: nobody will commit what is still queued
+            for queue in (self._retry, self._queue):
+                while queue:
+                    _, future = queue.popleft()
+                    if not future.done():
+                        future.set_exception(StoreError(f"{self._where}: the store writer stopped"))
 
     async def _commit_group(self, group: list[_Item]) -> None:
         try:
             plan = await self._transaction(group)
-        except _BATCH_ERRORS as exc:
-            self.stats.rollbacks += 1
-            if len(group) == 1:
-                self._fail(group, StoreError(f"{self._where}: batch rejected: {exc}"), exc)
-                return
-            # One bad batch must not fail the others that merely shared its transaction: retry
-            # each batch alone, in submission order, so that only the culprit fails.
-            for item in group:
-                await self._commit_group([item])
-            return
         except sqlite3.Error as exc:
+            if isinstance(exc, _CONTENT_ERRORS):
+                self._content_error(group, exc)
+                return
             # the database or the file failed (locked, read-only, full, corrupt): every batch fails
             self.stats.rollbacks += 1
-            self._fail(group, StoreError(describe_error(exc, self._where, self._busy_timeout_ms)), exc)
-            return
-        except BaseException as exc:
-            error = StoreError(f"{self._where}: commit failed: {type(exc).__name__}: {exc}")
+            error = StoreUnavailable(describe_error(exc, self._where, self._busy_timeout_ms))
             self._fail(group, error, exc)
+            return
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as exc:
+            self._fail(group, StoreError(f"{self._where}: the store writer stopped"), exc)
             raise
+        except Exception as exc:  # a value the database cannot take (str with surrogates, big int)
+            self._content_error(group, exc)
+            return
         self.stats.transactions += 1
         committed = 0
         for (_, future), rejected in zip(group, plan.errors, strict=True):
@@ -265,6 +302,18 @@ class GroupWriter:
                     future.set_result(None)
         self.stats.batches += committed
         self.stats.largest_group = max(self.stats.largest_group, committed)
+
+    def _content_error(self, group: list[_Item], exc: Exception) -> None:
+        """The content of some batch failed the group: find the culprit (see the module doc)."""
+        self.stats.rollbacks += 1
+        if len(group) == 1:
+            self._fail(
+                group, BatchRejected(f"{self._where}: batch rejected: {type(exc).__name__}: {exc}"), exc
+            )
+            return
+        # One bad batch must not fail the others that merely shared its transaction: retry each
+        # batch alone, in submission order, so that only the culprit fails.
+        self._retry.extend(group)
 
     def _fail(self, group: list[_Item], error: StoreError, cause: BaseException) -> None:
         error.__cause__ = cause
@@ -306,9 +355,14 @@ class GroupWriter:
         missing = [arn for arn in referenced if arn not in cached]
         # execution ids this transaction knows beyond the cache: stored ones, then those it adds
         ids = await self._lookup_executions(missing)
+        guards = await _GuardState.load(self._conn, [b for b, _ in group])
         next_id: int | None = None
         plan = _Plan(errors=[None] * len(group))
         for index, (batch, _) in enumerate(group):
+            failed = guards.first_failing(batch)
+            if failed is not None:
+                plan.errors[index] = Conflict(f"{self._where}: guard failed: {failed!r}", failed)
+                continue
             added: dict[str, int] = {}
             for x in batch.executions:
                 if x.arn not in cached and x.arn not in ids and x.arn not in added:
@@ -324,6 +378,7 @@ class GroupWriter:
             except StoreError as exc:
                 plan.errors[index] = exc
                 continue
+            guards.apply(batch)
             ids.update(added)
             plan.new_exec_ids.update(added)
             plan.events.extend(event_rows)
@@ -335,11 +390,13 @@ class GroupWriter:
             for x in batch.executions:
                 plan.executions[x.arn] = x
             for t in batch.timers:
-                plan.timers[(t.execution_arn, t.key)] = t.due
+                plan.timers[(t.execution_arn, t.key)] = (t.due, t.parks)
             for execution_arn, key in batch.deleted_timers:
                 plan.timers[(execution_arn, key)] = None
             for token in batch.tokens:
-                plan.tokens[token.token] = token
+                plan.tokens.setdefault(token.token, token)  # a stored token is never overwritten
+            plan.closed_tokens.extend((t,) for t in batch.closed_tokens)
+            plan.heartbeats.extend((when, t) for t, when in batch.heartbeats)
             for a in batch.activities:
                 plan.activities[a.arn] = a
             for arn in batch.deleted_activities:
@@ -348,6 +405,11 @@ class GroupWriter:
                 plan.activity_tasks[task.token] = task
             for token_id in batch.deleted_activity_tasks:
                 plan.activity_tasks[token_id] = None
+            plan.requests.extend(
+                (r.ref, r.execution_arn, r.kind, r.token, r.payload, r.created) for r in batch.requests
+            )
+            for ref in batch.consumed_requests:
+                plan.consumed_requests[ref] = None
         plan.new_exec_ids.update((arn, ids[arn]) for arn in missing if arn in ids)
         return plan
 
@@ -366,7 +428,7 @@ class GroupWriter:
                 if xid is None:
                     xid = added.get(arn)
                     if xid is None:
-                        raise StoreError(f"{self._where}: {what} of unknown execution {arn!r}")
+                        raise BatchRejected(f"{self._where}: {what} of unknown execution {arn!r}")
             return xid
 
         event_rows: list[_Row] = []
@@ -485,12 +547,12 @@ class GroupWriter:
         await upserts_and_deletes(
             UPSERT_TIMER,
             DELETE_TIMER,
-            [(k[0], k[1], due) for k, due in timers.items() if due is not None],
-            [k for k, due in timers.items() if due is None],
+            [(k[0], k[1], v[0], 1 if v[1] else 0) for k, v in timers.items() if v is not None],
+            [k for k, v in timers.items() if v is None],
         )
         if plan.tokens:
             await conn.executemany(
-                UPSERT_TOKEN,
+                INSERT_TOKEN,
                 [
                     (
                         t.token,
@@ -508,6 +570,14 @@ class GroupWriter:
                     for t in plan.tokens.values()
                 ],
             )
+        if plan.closed_tokens:
+            await conn.executemany(CLOSE_TOKEN, plan.closed_tokens)
+        if plan.heartbeats:
+            await conn.executemany(HEARTBEAT, plan.heartbeats)
+        if plan.requests:
+            await conn.executemany(INSERT_REQUEST, plan.requests)
+        if plan.consumed_requests:
+            await conn.executemany(DELETE_REQUEST, [(ref,) for ref in plan.consumed_requests])
         activities = plan.activities
         await upserts_and_deletes(
             UPSERT_ACTIVITY,
@@ -526,3 +596,103 @@ class GroupWriter:
             ],
             [(token,) for token, t in tasks.items() if t is None],
         )
+
+
+class _GuardState:
+    """What the guards of a group look at: the stored state read once inside the transaction,
+    then moved along by each batch the plan accepts (so a guard sees the batches before it)."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, bool | None] = {}  # token -> closed (None: absent)
+        self.tasks: dict[str, bool | None] = {}  # activity task -> started (None: absent)
+        self.executions: dict[str, tuple[str, int] | None] = {}  # arn -> (status, last event id)
+
+    @classmethod
+    async def load(cls, conn: aiosqlite.Connection, batches: list[WriteBatch]) -> _GuardState:
+        state = cls()
+        tokens: set[str] = set()
+        tasks: set[str] = set()
+        arns: set[str] = set()
+        for batch in batches:
+            for guard in batch.guards:
+                if isinstance(guard, TokenOpen):
+                    tokens.add(guard.token)
+                elif isinstance(guard, ActivityTaskPending):
+                    tasks.add(guard.token)
+                elif isinstance(guard, (ExecutionAbsent, ExecutionIn)):
+                    arns.add(guard.arn)
+        if not (tokens or tasks or arns):
+            return state
+        state.tokens = dict.fromkeys(tokens)
+        for row in await _select_in(conn, "SELECT token, closed FROM tokens WHERE token IN", tokens):
+            state.tokens[str(row[0])] = bool(row[1])
+        state.tasks = dict.fromkeys(tasks)
+        for row in await _select_in(conn, "SELECT token, started FROM activity_tasks WHERE token IN", tasks):
+            state.tasks[str(row[0])] = row[1] is not None
+        state.executions = dict.fromkeys(arns)
+        sql = (
+            "SELECT x.arn, x.status,"
+            " (SELECT coalesce(max(e.id), 0) FROM events e WHERE e.execution_id = x.id)"
+            " FROM executions x WHERE x.arn IN"
+        )
+        for row in await _select_in(conn, sql, arns):
+            state.executions[str(row[0])] = (str(row[1]), int(row[2]))
+        return state
+
+    def first_failing(self, batch: WriteBatch) -> Guard | None:
+        for guard in batch.guards:
+            if not self._holds(guard):
+                return guard
+        return None
+
+    def _holds(self, guard: Guard) -> bool:
+        if isinstance(guard, TokenOpen):
+            return self.tokens.get(guard.token) is False
+        if isinstance(guard, ActivityTaskPending):
+            return self.tasks.get(guard.token) is False
+        if isinstance(guard, ExecutionAbsent):
+            return self.executions.get(guard.arn) is None
+        if isinstance(guard, ExecutionIn):
+            found = self.executions.get(guard.arn)
+            return (
+                found is not None
+                and found[0] in guard.statuses
+                and (guard.event_count is None or found[1] == guard.event_count)
+            )
+        return False
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Move the watched state along by an accepted batch."""
+        if not (self.tokens or self.tasks or self.executions):
+            return
+        for token in batch.tokens:
+            if token.token in self.tokens and self.tokens[token.token] is None:
+                self.tokens[token.token] = token.closed
+        for name in batch.closed_tokens:
+            if self.tokens.get(name) is not None:
+                self.tokens[name] = True
+        for task in batch.activity_tasks:
+            if task.token in self.tasks:
+                self.tasks[task.token] = task.started is not None
+        for name in batch.deleted_activity_tasks:
+            if name in self.tasks:
+                self.tasks[name] = None
+        for x in batch.executions:
+            if x.arn in self.executions:
+                found = self.executions[x.arn]
+                self.executions[x.arn] = (x.status, found[1] if found is not None else 0)
+        for e in batch.events:
+            found = self.executions.get(e.execution_arn)
+            if found is not None:
+                self.executions[e.execution_arn] = (found[0], max(found[1], e.id))
+
+
+async def _select_in(conn: aiosqlite.Connection, sql: str, keys: set[str]) -> list[sqlite3.Row]:
+    """``sql (?, ?, ...)`` over ``keys`` in chunks."""
+    rows: list[sqlite3.Row] = []
+    values = sorted(keys)
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = values[start : start + _IN_CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        rows.extend(await conn.execute_fetchall(f"{sql} ({marks})", chunk))
+    return rows

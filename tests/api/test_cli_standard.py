@@ -22,10 +22,9 @@ from typing import Any
 
 import pytest
 
-from durable import Engine
+from durable import Client, Engine
 from durable.api.cli import main
-from durable.api.cli_engine import ClientEngine, EngineLock, Host
-from durable.runtime.executions import ExecutionsAPI
+from durable.runtime.ownership import FileOwnership
 
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
 EXEC = "arn:aws:states:us-east-1:111111111111:execution:"
@@ -146,6 +145,9 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Call:
         code = main(list(args))
         out, err = capsys.readouterr()
         assert "Traceback" not in err
+        lines = out.strip().splitlines()
+        if args and args[0] == "run-engine" and len(lines) > 1:  # one JSON line per execution
+            return code, [json.loads(line) for line in lines], err
         return code, json.loads(out) if out.strip() else None, err
 
     return call
@@ -211,12 +213,16 @@ def test_create_state_machine_invalid_definition(workdir: Path, cli: Call) -> No
 # -- start, describe, history, executions ----------------------------------------------------------
 
 
-def test_start_pure_machine_finishes_in_the_start_itself(workdir: Path, cli: Call) -> None:
+def test_start_records_and_the_engine_runs(workdir: Path, cli: Call) -> None:
     code, started, err = cli("start", "pass.asl.json", "--name", "first")
     assert code == 0
-    assert err == ""  # no note: it is not waiting for an engine
+    assert "no engine is running" in err  # a client records the start, even of a pure machine
     assert started["executionArn"] == EXEC + "pass:first"
     assert set(started) == {"executionArn", "startDate"}
+    code, described, _ = cli("describe", started["executionArn"])
+    assert described["status"] == "RUNNING"
+    code, _, err = cli("run-engine", "--until-idle", *FAST)
+    assert code == 0, err
     code, described, _ = cli("describe", started["executionArn"])
     assert code == 0
     assert described["status"] == "SUCCEEDED"
@@ -284,6 +290,7 @@ def test_start_by_state_machine_arn_and_machine_name(workdir: Path, cli: Call) -
 def test_start_updates_the_machine_when_the_file_changed(workdir: Path, cli: Call) -> None:
     cli("start", "pass.asl.json", "--machine-name", "m", "--name", "one")
     cli("start", "fail.asl.json", "--machine-name", "m", "--name", "two")
+    cli("run-engine", "--until-idle", *FAST)
     _, one, _ = cli("describe", EXEC + "m:one")
     _, two, _ = cli("describe", EXEC + "m:two")
     assert one["status"] == "SUCCEEDED"  # an execution keeps the definition it started with
@@ -294,6 +301,7 @@ def test_executions_filters(workdir: Path, cli: Call) -> None:
     cli("start", "pass.asl.json", "--name", "p1")
     cli("start", "pass.asl.json", "--name", "p2")
     cli("start", "fail.asl.json", "--name", "f1")
+    cli("run-engine", "--until-idle", *FAST)
     code, listed, _ = cli("executions")
     assert code == 0
     assert {e["name"] for e in listed["executions"]} == {"p1", "p2", "f1"}
@@ -309,6 +317,7 @@ def test_executions_filters(workdir: Path, cli: Call) -> None:
 def test_history_reverse_and_no_data(workdir: Path, cli: Call) -> None:
     _, started, _ = cli("start", "pass.asl.json", "-i", '{"x": 1}')
     arn = started["executionArn"]
+    cli("run-engine", "--until-idle", *FAST)
     _, history, _ = cli("history", arn)
     events = history["events"]
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
@@ -356,14 +365,6 @@ def test_redrive_without_wait_leaves_it_to_the_engine(workdir: Path, cli: Call) 
     assert out["status"] == "SUCCEEDED"
 
 
-def test_redrive_unavailable(workdir: Path, cli: Call, monkeypatch: pytest.MonkeyPatch) -> None:
-    _, started, _ = cli("start", "fail.asl.json")
-    monkeypatch.delattr(ExecutionsAPI, "redrive_execution")
-    code, out, err = cli("redrive", started["executionArn"])
-    assert code == 2 and out is None
-    one_error(err, "redrive is not available in this version")
-
-
 # -- task tokens -----------------------------------------------------------------------------------
 
 
@@ -381,6 +382,46 @@ def test_send_task_success_then_engine_finishes(workdir: Path, cli: Call) -> Non
     code, _, err = cli("send-task-success", token, "--output", "{}")
     assert code == 2
     one_error(err, "TaskTimedOut")
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        ["send-task-success", "{token}", "--output", "{answer}"],
+        ["send-task-success", "--token", "{token}", "--output", "{answer}"],
+        ["send-task-success", "--output", "{answer}", "--", "{token}"],
+        ["send-task-success", "--", "{token}", "--output", "{answer}"],
+    ],
+    ids=["positional", "option", "after-dashes", "dashes-first"],
+)
+def test_any_token_is_accepted_even_one_beginning_with_a_dash(
+    workdir: Path, cli: Call, monkeypatch: pytest.MonkeyPatch, form: list[str]
+) -> None:
+    dashed = "-" + "Ab9_-" * 12 + "xyz"  # 64 characters, as a token can look
+    monkeypatch.setattr("durable.runtime.journal.new_task_token", lambda: dashed)
+    cli("start", "token.asl.json", "--name", "t", *FUNCTIONS, "--wait", "5")
+    assert read_token(workdir, "t") == dashed
+    args = [word.format(token=dashed, answer='{"approved": true}') for word in form]
+    code, sent, err = cli(*args, "--wait", "5")
+    assert code == 0, err
+    assert sent["status"] == "SUCCEEDED" and sent["output"] == {"approved": True}
+    code, _, err = cli("send-task-heartbeat", "--token", dashed)
+    assert code == 2
+    one_error(err, "TaskTimedOut")
+
+
+def test_tokens_are_long_random_and_never_look_like_an_option() -> None:
+    from durable.runtime.journal import new_task_token
+
+    tokens = {new_task_token() for _ in range(4000)}
+    assert len(tokens) == 4000
+    assert all(len(t) == 64 and t[0].isalnum() for t in tokens)  # 384 random bits, base64url
+
+
+def test_the_token_is_required(workdir: Path, cli: Call) -> None:
+    code, _, err = cli("send-task-success", "--output", "{}")
+    assert code == 2
+    one_error(err, "the task token is missing")
 
 
 def test_send_task_success_with_wait_runs_it_here(workdir: Path, cli: Call) -> None:
@@ -492,8 +533,8 @@ def test_worker_answers_an_activity_task(workdir: Path, cli: Call) -> None:
 
 
 def test_run_engine_refuses_a_second_engine(workdir: Path, cli: Call) -> None:
-    lock = EngineLock(workdir / "durable.db")
-    assert lock.try_acquire("run-engine")
+    lock = FileOwnership(workdir / "durable.db")
+    assert lock.try_acquire("durable run-engine")
     try:
         code, _, err = cli("run-engine", "--until-idle")
         assert code == 2
@@ -504,8 +545,8 @@ def test_run_engine_refuses_a_second_engine(workdir: Path, cli: Call) -> None:
 
 def test_run_engine_waits_for_a_short_lived_executor(workdir: Path, cli: Call) -> None:
     cli("start", "greet.asl.json", "-i", '{"name": "Cy"}')
-    lock = EngineLock(workdir / "durable.db")
-    assert lock.try_acquire("start")  # as `durable start --wait` holds it while it executes
+    lock = FileOwnership(workdir / "durable.db")
+    assert lock.try_acquire("durable start")  # as `durable start --wait` holds it while it executes
     timer = threading.Timer(0.3, lock.release)
     timer.start()
     try:
@@ -548,10 +589,10 @@ def test_main_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> Non
         assert command in out
 
 
-# -- the host: an executing engine following what clients write --------------------------------------
+# -- an executing engine and clients in one process ---------------------------------------------------
 
 
-async def test_host_replays_a_branch_whose_token_was_answered_elsewhere(workdir: Path) -> None:
+async def test_an_answer_from_a_client_reaches_a_waiting_branch(workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'durable.db'}"
     sys.path.insert(0, str(workdir))
     import tasks
@@ -564,24 +605,22 @@ async def test_host_replays_a_branch_whose_token_was_answered_elsewhere(workdir:
             if (workdir / "tokens" / "b.token").exists():
                 break
             await asyncio.sleep(0.01)
-        host = Host(engine)
-        await host.scan()
-        assert host.idle  # resident, waiting for a token in a branch
-        async with ClientEngine(url) as client:
+        run = engine.standard.running[started.execution_arn]
+        async with Client(url) as client:
             await client.send_task_success(read_token(workdir, "b"), {"answer": 1})
-        await host.scan()
-        await host.scan()  # the second scan in a row replays it
         final = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 5)
         assert str(final.status) == "SUCCEEDED"
         assert final.output == [{"answer": 1}, {}]
+        assert run.task is not None and not run.task.cancelled()  # delivered, not replayed
         events = await engine.get_execution_history(started.execution_arn)
         assert [e["id"] for e in events] == list(range(1, len(events) + 1))
         types = [e["type"] for e in events]
         assert types.count("TaskSubmitted") == types.count("TaskSucceeded") == 1
-        assert types.count("ParallelStateEntered") == 1  # the replay did not record anything twice
+        assert types.count("ParallelStateEntered") == 1
+        assert await engine.store.requests() == []  # the answer left the inbox with its outcome
 
 
-async def test_host_drops_an_execution_stopped_elsewhere(workdir: Path) -> None:
+async def test_a_stop_from_a_client_ends_a_running_execution(workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'durable.db'}"
     sys.path.insert(0, str(workdir))
     import tasks
@@ -594,11 +633,9 @@ async def test_host_drops_an_execution_stopped_elsewhere(workdir: Path) -> None:
         arn = started.execution_arn
         await asyncio.sleep(0.05)
         assert arn in engine.standard.running
-        async with ClientEngine(url) as client:
-            await client.stop_execution(arn, error="Stopped", cause="by another process")
-        host = Host(engine)
-        await host.scan()
-        await host.scan()
+        async with Client(url) as client:
+            stopped = await client.stop_execution(arn, error="Stopped", cause="by another process")
+        assert (str(stopped.status), stopped.error) == ("ABORTED", "Stopped")  # applied before it returned
         assert arn not in engine.standard.running
         tasks.release.set()
         await asyncio.sleep(0.05)
@@ -609,15 +646,14 @@ async def test_host_drops_an_execution_stopped_elsewhere(workdir: Path) -> None:
         assert "ExecutionSucceeded" not in types
 
 
-async def test_client_engine_runs_nothing(workdir: Path) -> None:
+async def test_a_client_runs_nothing(workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'durable.db'}"
-    async with ClientEngine(url) as client:
+    async with Client(url) as client:
         machine = await client.create_state_machine("greet", json.dumps(GREET))
         started = await client.start_execution(machine.arn, {"name": "x"}, name="c")
         await asyncio.sleep(0.05)
-        assert client.standard.running == {}
         events = await client.get_execution_history(started.execution_arn)
-        assert "LambdaFunctionFailed" not in [e["type"] for e in events]  # greet is not registered here
+        assert [e["type"] for e in events] == ["ExecutionStarted"]  # greet is not registered here
         assert str((await client.describe_execution(started.execution_arn)).status) == "RUNNING"
 
 
@@ -668,7 +704,7 @@ def test_run_engine_picks_up_work_and_stops_on_sigterm(workdir: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 15
-        while "run-engine" not in EngineLock(workdir / "durable.db").holder().get("command", ""):
+        while "run-engine" not in FileOwnership(workdir / "durable.db").holder():
             assert engine.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         second = run_cli(workdir, "run-engine", "--until-idle")

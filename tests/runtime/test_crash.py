@@ -28,8 +28,7 @@ from typing import Any
 
 import pytest
 
-from durable import Engine, ManualClock
-from durable.runtime.executions import TaskDoesNotExist
+from durable import Engine, ManualClock, TaskDoesNotExist
 from tests.runtime import crash_worker as W
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL semantics")

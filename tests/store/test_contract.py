@@ -13,7 +13,19 @@ import asyncio
 
 import pytest
 
-from durable.store import Store, StoreError, WriteBatch
+from durable.store import (
+    ActivityTaskPending,
+    BatchRejected,
+    Conflict,
+    ExecutionAbsent,
+    ExecutionIn,
+    RequestRecord,
+    Store,
+    StoreError,
+    TimerRecord,
+    TokenOpen,
+    WriteBatch,
+)
 
 from .records import (
     activity,
@@ -303,13 +315,27 @@ async def test_tokens_upsert_get_and_open(store: Store) -> None:
     assert [t.token for t in await store.open_tokens(A)] == ["t2", "t1"]
     assert [t.token for t in await store.open_tokens(B)] == ["t3"]
 
-    closed = token("t2", A, created=1.0, closed=True)
-    await store.commit(WriteBatch(tokens=[closed]))
+    # a stored token is never overwritten: it closes through closed_tokens, and never reopens
+    await store.commit(WriteBatch(tokens=[token("t2", A, created=9.0, closed=True)]))
+    assert await store.get_token("t2") == token("t2", A, created=1.0)
+    await store.commit(WriteBatch(closed_tokens=["t2", "absent"]))
     got = await store.get_token("t2")
-    assert got == closed and got is not None and got.closed is True
+    assert got == token("t2", A, created=1.0, closed=True)
+    await store.commit(WriteBatch(tokens=[token("t2", A, created=1.0)]))
+    assert (await store.get_token("t2")) == got
     assert [t.token for t in await store.open_tokens()] == ["t3", "t1"]
     assert [t.token for t in await store.open_tokens(A)] == ["t1"]
     assert await store.open_tokens(exec_arn("none")) == []
+
+
+async def test_heartbeats_only_move_forward(store: Store) -> None:
+    await store.commit(WriteBatch(tokens=[token("t1", A, created=1.0)]))
+    await store.commit(WriteBatch(heartbeats=[("t1", 5.0), ("absent", 1.0)]))
+    got = await store.get_token("t1")
+    assert got is not None and got.last_heartbeat == 5.0
+    await store.commit(WriteBatch(heartbeats=[("t1", 4.0)]))
+    got = await store.get_token("t1")
+    assert got is not None and got.last_heartbeat == 5.0
 
 
 # -- activities -------------------------------------------------------------------------------------
@@ -441,13 +467,13 @@ async def test_last_upsert_of_a_key_wins(store: Store) -> None:
     await store.commit(
         WriteBatch(
             executions=[execution("a", status="RUNNING"), execution("a", status="SUCCEEDED", event_count=3)],
-            tokens=[token("t", A), token("t", A, closed=True)],
+            tokens=[token("t", A), token("t", A, closed=True)],  # tokens: the first insert wins
             timers=[timer(A, "k", 5.0), timer(A, "k", 1.0)],
         )
     )
     x = await store.get_execution(A)
     assert x is not None and x.status == "SUCCEEDED" and x.event_count == 3
-    assert await store.open_tokens() == []
+    assert [t.token for t in await store.open_tokens()] == ["t"]
     assert [t.due for t in await store.timers()] == [1.0]
 
 
@@ -530,7 +556,7 @@ async def test_concurrent_batches_apply_in_submission_order(store: Store) -> Non
         store.commit(WriteBatch(events=[event(B, 1)])),  # duplicate of the previous batch
         return_exceptions=True,
     )
-    assert [type(r).__name__ for r in results] == ["StoreError", "NoneType", "NoneType", "StoreError"]
+    assert [type(r).__name__ for r in results] == ["BatchRejected", "NoneType", "NoneType", "BatchRejected"]
     assert [e.id for e in (await store.events(B))[0]] == [1]
     # the last of several concurrent upserts of one execution wins
     await asyncio.gather(
@@ -538,3 +564,139 @@ async def test_concurrent_batches_apply_in_submission_order(store: Store) -> Non
     )
     x = await store.get_execution(A)
     assert x is not None and x.event_count == 9
+
+
+# -- the inbox ----------------------------------------------------------------------------------------
+def request(ref: str, arn: str = A, kind: str = "answer", **kw: object) -> RequestRecord:
+    return RequestRecord(ref=ref, execution_arn=arn, kind=kind, created=1.0, **kw)  # type: ignore[arg-type]
+
+
+async def test_requests_are_appended_in_order_and_consumed(store: Store) -> None:
+    assert await store.requests() == []
+    await store.commit(WriteBatch(requests=[request("r1", token="t", payload="[true, 1]"), request("r2")]))
+    await store.commit(WriteBatch(requests=[request("r3", B, "stop")]))
+    got = await store.requests()
+    assert [r.ref for r in got] == ["r1", "r2", "r3"]
+    assert got[0].id < got[1].id < got[2].id
+    assert (got[0].token, got[0].payload, got[2].kind, got[2].execution_arn) == ("t", "[true, 1]", "stop", B)
+    assert [r.ref for r in await store.requests(after=got[0].id)] == ["r2", "r3"]
+    assert [r.ref for r in await store.requests(limit=1)] == ["r1"]
+    await store.commit(WriteBatch(consumed_requests=["r1", "r3", "absent"]))
+    assert [r.ref for r in await store.requests()] == ["r2"]
+    with pytest.raises(BatchRejected):
+        await store.commit(WriteBatch(requests=[request("r2")]))
+    with pytest.raises(BatchRejected):
+        await store.commit(WriteBatch(requests=[request("r9"), request("r9")]))
+    assert [r.ref for r in await store.requests()] == ["r2"]
+    await store.commit(WriteBatch(requests=[request("r4")]))
+    assert (await store.requests())[-1].id > got[2].id  # ids are never reused
+
+
+# -- guards -------------------------------------------------------------------------------------------
+async def test_a_token_is_claimed_once(store: Store) -> None:
+    await store.commit(WriteBatch(tokens=[token("t1", A)]))
+    claim = WriteBatch(guards=[TokenOpen(token="t1")], closed_tokens=["t1"], requests=[request("r1")])
+    await store.commit(claim)
+    with pytest.raises(Conflict) as caught:
+        await store.commit(
+            WriteBatch(guards=[TokenOpen(token="t1")], closed_tokens=["t1"], requests=[request("r2")])
+        )
+    assert caught.value.guard == TokenOpen(token="t1")
+    with pytest.raises(Conflict):
+        await store.commit(WriteBatch(guards=[TokenOpen(token="never")], requests=[request("r3")]))
+    assert [r.ref for r in await store.requests()] == ["r1"]
+
+
+async def test_concurrent_claims_of_one_token_let_exactly_one_win(store: Store) -> None:
+    await store.commit(WriteBatch(tokens=[token("t1", A)]))
+    claims = [
+        store.commit(
+            WriteBatch(guards=[TokenOpen(token="t1")], closed_tokens=["t1"], requests=[request(f"r{i}")])
+        )
+        for i in range(5)
+    ]
+    results = await asyncio.gather(*claims, return_exceptions=True)
+    assert sum(r is None for r in results) == 1
+    assert all(isinstance(r, Conflict) for r in results if r is not None)
+    assert len(await store.requests()) == 1
+
+
+async def test_an_activity_task_is_taken_once(store: Store) -> None:
+    act = activity("act")
+    await store.commit(WriteBatch(activity_tasks=[task("tk", act.arn, 1.0)]))
+    took = task("tk", act.arn, 1.0, started=2.0, worker_name="w1")
+    takes = [
+        store.commit(WriteBatch(guards=[ActivityTaskPending(token="tk")], activity_tasks=[took]))
+        for _ in range(3)
+    ]
+    results = await asyncio.gather(*takes, return_exceptions=True)
+    assert sum(r is None for r in results) == 1
+    with pytest.raises(Conflict):
+        await store.commit(WriteBatch(guards=[ActivityTaskPending(token="absent")]))
+
+
+async def test_execution_guards(store: Store) -> None:
+    start = WriteBatch(guards=[ExecutionAbsent(arn=A)], executions=[execution("a")], events=[event(A, 1)])
+    await store.commit(start)
+    with pytest.raises(Conflict):
+        await store.commit(
+            WriteBatch(guards=[ExecutionAbsent(arn=A)], executions=[execution("a")], events=[event(A, 2)])
+        )
+    assert [e.id for e in (await store.events(A))[0]] == [1]
+    failed = execution("a", status="FAILED")
+    await store.commit(WriteBatch(executions=[failed], events=[event(A, 2)]))
+    redrive = WriteBatch(
+        guards=[ExecutionIn(arn=A, statuses=("FAILED", "ABORTED"), event_count=2)],
+        executions=[execution("a")],
+        events=[event(A, 3)],
+    )
+    await store.commit(redrive)
+    with pytest.raises(Conflict):  # status and last event moved on
+        await store.commit(redrive)
+    with pytest.raises(Conflict):
+        await store.commit(WriteBatch(guards=[ExecutionIn(arn=B, statuses=("RUNNING",))]))
+    await store.commit(WriteBatch(guards=[ExecutionIn(arn=A, statuses=("RUNNING",))]))
+
+
+async def test_guards_see_the_batches_before_them(store: Store) -> None:
+    """Concurrent batches are one group in SQLite: the second start of one name must lose."""
+    starts = [
+        store.commit(
+            WriteBatch(guards=[ExecutionAbsent(arn=A)], executions=[execution("a", input=f'{{"n": {i}}}')])
+        )
+        for i in range(3)
+    ]
+    results = await asyncio.gather(*starts, return_exceptions=True)
+    assert results[0] is None and all(isinstance(r, Conflict) for r in results[1:])
+    stored = await store.get_execution(A)
+    assert stored is not None and stored.input == '{"n": 0}'
+
+
+# -- recovery reads ---------------------------------------------------------------------------------------
+async def test_resumable_executions_leave_parked_ones_out(store: Store) -> None:
+    await _start(store, "a", "b", "c")
+    await store.commit(
+        WriteBatch(
+            executions=[execution("c", status="SUCCEEDED")],
+            events=[event(A, 1), event(A, 2), event(B, 1)],
+            journal=[entry(A, "", 1), entry(B, "", 1)],
+            timers=[
+                TimerRecord(execution_arn=B, key="park", due=50.0, parks=True),
+                TimerRecord(execution_arn=A, key="plain", due=50.0),
+            ],
+        )
+    )
+    assert [x.name for x in await store.resumable_executions()] == ["a"]
+    journals, last = await store.running_journals()
+    assert list(journals) == [A] and last == {A: 2}
+    assert await store.last_event_id(A) == 2 and await store.last_event_id(exec_arn("none")) == 0
+    assert [t.key for t in await store.execution_timers(B)] == ["park"]
+    assert (await store.execution_timers(B))[0].parks is True
+    await store.commit(WriteBatch(deleted_timers=[(B, "park")]))
+    assert [x.name for x in await store.resumable_executions()] == ["a", "b"]
+
+
+async def test_timers_in_a_window(store: Store) -> None:
+    await store.commit(WriteBatch(timers=[timer(A, f"k{d}", float(d)) for d in (1, 2, 3, 4)]))
+    assert [t.due for t in await store.timers(until=3.0, after=1.0)] == [2.0, 3.0]
+    assert [t.due for t in await store.timers(after=2.0)] == [3.0, 4.0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from durable.store import SqliteStore, StoreError, WriteBatch
+from durable.store import BatchRejected, SqliteStore, StoreError, StoreUnavailable, WriteBatch
 from durable.store.sqlite_schema import SCHEMA_VERSION
 
 from .records import entry, event, exec_arn, execution, machine, timer, token
@@ -149,7 +149,7 @@ async def test_a_database_locked_beyond_the_busy_timeout(db: Path) -> None:
         other = sqlite3.connect(db, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
         try:
-            with pytest.raises(StoreError, match="locked"):
+            with pytest.raises(StoreUnavailable, match="locked"):  # may succeed later
                 await store.commit(WriteBatch(events=[event(A, 1)]))
             assert await store.get_execution(A) is not None  # reads still work
         finally:
@@ -182,7 +182,7 @@ async def test_a_bad_batch_is_retried_apart_from_its_group(store: SqliteStore) -
         return_exceptions=True,
     )
     assert [r for r in results if r is not None] and all(
-        isinstance(r, StoreError) for r in results if r is not None
+        isinstance(r, BatchRejected) for r in results if r is not None
     )
     assert store.stats.rollbacks >= 1 and store.stats.failed_batches == 1
     assert len((await store.list_executions(limit=100))[0]) == 11
@@ -244,7 +244,32 @@ async def test_readers_on_other_connections_while_writing(store: SqliteStore, db
 
 async def test_unstorable_values_are_a_store_error(store: SqliteStore) -> None:
     bad = execution("a", input={"not": "text"})  # msgspec does not check types on construction
-    with pytest.raises(StoreError, match="batch rejected"):
+    with pytest.raises(BatchRejected, match="batch rejected"):
         await store.commit(WriteBatch(executions=[bad]))
     assert await store.get_execution(A) is None
     await store.commit(WriteBatch(executions=[execution("a")]))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        WriteBatch(state_machines=[machine("y\ud800")]),  # a lone surrogate: sqlite3 cannot encode it
+        WriteBatch(executions=[execution("big", redrive_count=10**30)]),  # larger than SQLite's integers
+    ],
+    ids=["surrogate", "huge-int"],
+)
+async def test_a_value_the_database_cannot_encode_fails_only_its_batch(
+    store: SqliteStore, bad: WriteBatch
+) -> None:
+    results = await asyncio.gather(
+        *(store.commit(WriteBatch(executions=[execution(f"g{i}")])) for i in range(5)),
+        store.commit(bad),
+        *(store.commit(WriteBatch(executions=[execution(f"h{i}")])) for i in range(5)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[5], BatchRejected), results
+    assert all(r is None for i, r in enumerate(results) if i != 5), results
+    # the writer lives on: later commits still land
+    await store.commit(WriteBatch(executions=[execution("after")]))
+    assert await store.get_execution(exec_arn("after")) is not None
+    assert len((await store.list_executions(limit=100))[0]) == 11

@@ -1,4 +1,4 @@
-"""Run one execution in memory (Express semantics: no store, at-most-once for sync starts)."""
+"""Express executions: run in memory, no store (at-most-once for synchronous starts)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from ..interpreter.context import ExecutionContext
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
 from .clock import DeadlineExceeded, with_deadline
-from .driver import Driver, step
 from .models import Execution, ExecutionStatus, StateMachine
+from .runner import CommandRunner, step
 from .services import RuntimeServices
 
-__all__ = ["EXPRESS_MAX_SECONDS", "run_in_memory"]
+__all__ = ["EXPRESS_MAX_SECONDS", "run_express"]
 
 EXPRESS_MAX_SECONDS = 300.0
 
 
-async def run_in_memory(
-    driver: Driver,
+async def run_express(
+    runner: CommandRunner,
     services: RuntimeServices,
     program: Program,
     machine: StateMachine,
@@ -30,7 +30,7 @@ async def run_in_memory(
     max_seconds: float | None,
     record_history: bool = False,
 ) -> Execution:
-    clock = driver.clock
+    clock = runner.clock
     start = clock.now()
     history: list[dict[str, Any]] | None = [] if record_history else None
     ctx = ExecutionContext(
@@ -45,7 +45,7 @@ async def run_in_memory(
         express=express,
         history=history,
         first_event_id=0,
-        region=driver.region,
+        region=runner.region,
     )
     ctx.emit(
         "ExecutionStarted",
@@ -71,7 +71,7 @@ async def run_in_memory(
             limit: float | None = program.timeout_seconds
             if max_seconds is not None:
                 limit = max_seconds if limit is None else min(limit, max_seconds)
-            value = await _with_deadline(driver, gen, value, execution_arn, machine.arn, start, limit)
+            value = await _with_deadline(runner, gen, value, execution_arn, machine.arn, start, limit)
     except DeadlineExceeded:
         result.status = ExecutionStatus.TIMED_OUT
         result.error = "States.Timeout"
@@ -98,7 +98,7 @@ async def run_in_memory(
 
 
 async def _with_deadline(
-    driver: Driver,
+    runner: CommandRunner,
     gen: Any,
     cmd: Any,
     execution_arn: str,
@@ -106,5 +106,5 @@ async def _with_deadline(
     start: float,
     limit: float | None,
 ) -> Any:
-    work = driver.drive(gen, cmd, execution_arn, machine_arn)
-    return await with_deadline(driver.clock, None if limit is None else start + limit, work)
+    work = runner.drive(gen, cmd, execution_arn, machine_arn)
+    return await with_deadline(runner.clock, None if limit is None else start + limit, work)

@@ -1,7 +1,9 @@
-"""Drive interpreter generators: run tasks, sleep on the clock, fork branches and iterations.
+"""Run what the interpreter asks for: invoke tasks, sleep on the clock, fork branches and iterations.
 
-The driver is synchronous until the interpreter asks for something that must wait: a chain
-of Pass/Choice states never touches the event loop.
+:class:`CommandRunner` drives an execution's generators; Express executions use it as it is,
+Standard ones through :class:`~durable.runtime.replay.ReplayRunner`, which answers from the
+journal what was already recorded. It is synchronous until the interpreter asks for something
+that must wait: a chain of Pass/Choice states never touches the event loop.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..interpreter.commands import ChildFailure, Fork, InvokeTask, Sleep
 from ..interpreter.failure import StatesFailure
 from .clock import Clock, DeadlineExceeded, with_deadline
 
-__all__ = ["Driver", "step"]
+__all__ = ["CommandRunner", "step"]
 
 Gen = Generator[Any, Any, Any]
 
@@ -32,8 +34,8 @@ def step(gen: Gen) -> tuple[bool, Any]:
         return True, stop.value
 
 
-class Driver:
-    """Executes commands for the executions of one engine."""
+class CommandRunner:
+    """Executes interpreter commands (tasks, sleeps, forks) for the executions of one engine."""
 
     def __init__(self, clock: Clock, registry: IntegrationRegistry, region: str, account: str) -> None:
         self.clock = clock

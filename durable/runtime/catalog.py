@@ -1,0 +1,241 @@
+"""State machines, activities and compiled definitions of one database.
+
+Shared by the executing engine and clients. A client's change to a state machine also records a
+MACHINE request, so that an engine running elsewhere drops what it cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import (
+    ActivityDoesNotExist,
+    DefinitionError,
+    Diagnostic,
+    InvalidArn,
+    StateMachineAlreadyExists,
+    StateMachineDoesNotExist,
+    ValidationError,
+)
+from ..interpreter.program import Program, compile_program, parse_definition
+from ..interpreter.validate import validate_definition
+from ..store.base import ActivityRecord, StateMachineRecord, Store, WriteBatch
+from .clock import Clock
+from .models import StateMachine, StateMachineType, check_name
+from .requests import RequestKind, Requests
+
+__all__ = ["Catalog", "ValidationResult", "machine_from", "machine_record"]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    result: str  # "OK" | "FAIL"
+    diagnostics: tuple[Diagnostic, ...]
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "truncated": self.truncated,
+        }
+
+
+def machine_record(machine: StateMachine) -> StateMachineRecord:
+    return StateMachineRecord(
+        arn=machine.arn,
+        name=machine.name,
+        type=str(machine.type),
+        definition=machine.definition,
+        role_arn=machine.role_arn,
+        creation_date=machine.creation_date,
+    )
+
+
+def machine_from(record: StateMachineRecord) -> StateMachine:
+    return StateMachine(
+        record.arn,
+        record.name,
+        StateMachineType(record.type),
+        record.definition,
+        record.role_arn,
+        record.creation_date,
+    )
+
+
+class Catalog:
+    """State machines (cached by an executing engine), activities, compiled programs."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        requests: Requests,
+        *,
+        region: str,
+        account: str,
+        role_arn: str,
+        cache: bool,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.requests = requests
+        self.region = region
+        self.account = account
+        self.role_arn = role_arn
+        self._cache: dict[str, StateMachine] | None = {} if cache else None
+        self._programs: dict[tuple[str, str], Program] = {}
+
+    # -- ARNs ---------------------------------------------------------------------------------------
+    def state_machine_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+
+    def activity_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:activity:{name}"
+
+    # -- definitions --------------------------------------------------------------------------------
+    def compile(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> Program:
+        """Validate and compile a definition (cached by text and type)."""
+        if isinstance(definition, str):
+            cached = self._programs.get((definition, type))
+            if cached is not None:
+                return cached
+        doc, text = parse_definition(definition)
+        key = (text, type)
+        program = self._programs.get(key)
+        if program is None:
+            program = compile_program(doc, type)
+            self._programs[key] = program
+        return program
+
+    @staticmethod
+    def validate(definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> ValidationResult:
+        try:
+            doc, _ = parse_definition(definition)
+        except DefinitionError as exc:
+            return ValidationResult("FAIL", exc.diagnostics)
+        if isinstance(definition, (str, bytes)) and not isinstance(doc, dict):
+            found: tuple[Diagnostic, ...] = (
+                Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object"),
+            )
+        else:
+            found = tuple(validate_definition(doc, machine_type=type))
+        return ValidationResult("FAIL" if found else "OK", found)
+
+    # -- state machines -----------------------------------------------------------------------------
+    async def _put(self, machine: StateMachine) -> None:
+        batch = WriteBatch(state_machines=[machine_record(machine)])
+        await self._announce(batch, machine.arn)
+        if self._cache is not None:
+            self._cache[machine.arn] = machine
+
+    async def _announce(self, batch: WriteBatch, arn: str) -> None:
+        local = self.requests.local
+        if local is None or not local.active:  # tell the engine that executes the database
+            batch.requests.append(self.requests.request(arn, RequestKind.MACHINE))
+        await self.requests.commit(batch)
+
+    def forget(self, arn: str) -> None:
+        """Drop a cached state machine (changed by another process)."""
+        if self._cache is not None:
+            self._cache.pop(arn, None)
+
+    async def load(self) -> None:
+        if self._cache is not None:
+            for record in await self.store.list_state_machines():
+                self._cache[record.arn] = machine_from(record)
+
+    async def create_state_machine(
+        self,
+        name: str,
+        definition: str | bytes | dict[str, Any],
+        *,
+        type: str = "STANDARD",
+        role_arn: str | None = None,
+        publish: bool = False,
+        version_description: str | None = None,
+    ) -> StateMachine:
+        if version_description is not None and not publish:
+            raise ValidationError("Version description can only be set when publish is true")
+        check_name(name)
+        kind = StateMachineType(type)
+        program = self.compile(definition, kind.value)
+        arn = self.state_machine_arn(name)
+        role = role_arn or self.role_arn
+        existing = await self.find(arn)
+        if existing is not None:
+            if existing.definition == program.text and existing.role_arn == role and existing.type is kind:
+                return existing
+            raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
+        machine = StateMachine(arn, name, kind, program.text, role, self.clock.now())
+        await self._put(machine)
+        return machine
+
+    async def update_state_machine(
+        self, arn: str, *, definition: str | bytes | dict[str, Any] | None = None, role_arn: str | None = None
+    ) -> StateMachine:
+        machine = await self.describe_state_machine(arn)
+        if definition is not None:
+            machine.definition = self.compile(definition, machine.type.value).text
+        if role_arn is not None:
+            machine.role_arn = role_arn
+        await self._put(machine)
+        return machine
+
+    async def find(self, arn: str) -> StateMachine | None:
+        if self._cache is not None:
+            cached = self._cache.get(arn)
+            if cached is not None:
+                return cached
+        record = await self.store.get_state_machine(arn)
+        if record is None:
+            return None
+        machine = machine_from(record)
+        if self._cache is not None:
+            self._cache[arn] = machine
+        return machine
+
+    def cached(self, arn: str) -> StateMachine | None:
+        return self._cache.get(arn) if self._cache is not None else None
+
+    async def describe_state_machine(self, arn: str) -> StateMachine:
+        machine = await self.find(arn)
+        if machine is None:
+            if ":stateMachine:" not in arn:
+                raise InvalidArn(f"Invalid Arn: '{arn}'")
+            raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+        return machine
+
+    async def list_state_machines(self) -> list[StateMachine]:
+        records = await self.store.list_state_machines()
+        return sorted((machine_from(r) for r in records), key=lambda m: m.name)
+
+    async def delete_state_machine(self, arn: str) -> None:
+        if await self.find(arn) is not None:
+            await self._announce(WriteBatch(deleted_state_machines=[arn]), arn)
+            self.forget(arn)
+
+    # -- activities ---------------------------------------------------------------------------------
+    async def create_activity(self, name: str) -> ActivityRecord:
+        """Create (or return the existing) activity ``name`` (AWS ``CreateActivity``)."""
+        check_name(name)
+        arn = self.activity_arn(name)
+        existing = await self.store.get_activity(arn)
+        if existing is not None:
+            return existing
+        record = ActivityRecord(arn=arn, name=name, creation_date=self.clock.now())
+        await self.store.commit(WriteBatch(activities=[record]))
+        return record
+
+    async def describe_activity(self, activity_arn: str) -> ActivityRecord:
+        record = await self.store.get_activity(activity_arn)
+        if record is None:
+            raise ActivityDoesNotExist(f"Activity Does Not Exist: '{activity_arn}'")
+        return record
+
+    async def list_activities(self) -> list[ActivityRecord]:
+        return await self.store.list_activities()
+
+    async def delete_activity(self, activity_arn: str) -> None:
+        await self.store.commit(WriteBatch(deleted_activities=[activity_arn]))

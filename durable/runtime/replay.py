@@ -1,0 +1,285 @@
+"""Run one Standard execution's commands through its journal.
+
+A command whose outcome the journal holds is answered from it (replay); otherwise it runs
+(live) and its outcome is recorded. Before any effect is released — a task invoked, a token
+handed out, an activity task offered, an execution parked — :meth:`StandardExecutions.flush`
+commits everything the execution buffered before it, in every lane (see
+:mod:`durable.runtime.standard`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from ..interpreter import failure as F
+from ..interpreter.commands import AwaitToken, InvokeTask, Sleep
+from ..interpreter.failure import StatesFailure
+from ..store.base import ActivityTaskRecord, TokenRecord
+from .journal import JournalLane
+from .requests import ActivityStart, Answer
+from .runner import CommandRunner, Gen
+from .timers import NEVER, TimerKey
+
+if TYPE_CHECKING:
+    from .standard import Running, StandardExecutions
+
+__all__ = ["Parked", "ReplayRunner", "Stopped"]
+
+_encode = msgspec.json.encode
+
+
+class Parked(Exception):
+    """The execution waits on something long: its coroutine ends, the store remembers it."""
+
+
+class Stopped(Exception):
+    def __init__(self, status: str, error: str | None, cause: str | None) -> None:
+        self.status, self.error, self.cause = status, error, cause
+
+
+class ReplayRunner(CommandRunner):
+    """Runs one execution's commands lane by lane through its journal."""
+
+    def __init__(self, owner: StandardExecutions, run: Running) -> None:
+        base = owner.runner
+        super().__init__(base.clock, base.registry, base.region, base.account)
+        self.owner = owner
+        self.run = run
+        assert run.journal is not None and run.ctx is not None
+        self.journal = run.journal
+        self.ctx = run.ctx
+
+    def resume(self, gen: Gen, value: Any, exc: StatesFailure | None, lane: Any) -> Any:
+        self.journal.enter(lane)
+        return gen.throw(exc) if exc is not None else gen.send(value)
+
+    def start_child(self, gen: Gen, lane: Any) -> tuple[bool, Any]:
+        self.journal.enter(lane)
+        return super().start_child(gen, lane)
+
+    def lanes_for(self, parent: Any, count: int) -> list[Any]:
+        return self.journal.child_lanes(parent, count)
+
+    async def execute(self, cmd: Any, execution_arn: str, state_machine_arn: str, lane: Any = None) -> Any:
+        kind = type(cmd)
+        if kind is InvokeTask or kind is Sleep or kind is AwaitToken:
+            if kind is AwaitToken and self.journal.next_kind(lane) == "event":
+                # ActivityStarted, recorded while the task waited for its answer
+                self.journal.enter(lane)
+                started = self.journal.emit("ActivityStarted", lane.last_event, None)
+                self.ctx.started_events[cmd.token] = started
+            recorded = self.journal.replay_outcome(lane)
+            if recorded is not None:
+                ok, value = recorded
+                if ok:
+                    return value
+                raise StatesFailure(value[0], value[1])
+            if kind is InvokeTask:
+                return await self._invoke(cmd, lane)
+            if kind is Sleep:
+                return await self._sleep(cmd, lane)
+            return await self._await_token(cmd, lane)
+        return await super().execute(cmd, execution_arn, state_machine_arn, lane)
+
+    # -- tasks ------------------------------------------------------------------------------------
+    async def _invoke(self, cmd: InvokeTask, lane: JournalLane) -> Any:
+        record = self.run.record
+        if cmd.task_token is not None:  # .waitForTaskToken: the token exists before it is handed out
+            self._new_token(cmd.task_token, cmd.state_name, lane, cmd.timeout_seconds, cmd.heartbeat_seconds)
+        await self.owner.flush(self.run)  # TaskScheduled (and all before it) is durable: invoke
+        try:
+            result = await self.invoke(cmd, record.arn, record.state_machine_arn)
+            try:
+                self.journal.record(lane, "result", result)
+            except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+                raise StatesFailure(F.RUNTIME, f"The task's result is not valid JSON: {exc}") from None
+        except StatesFailure as failure:
+            self.journal.record(lane, "failure", [failure.error, failure.cause])
+            self.owner.flush_soon(self.run)
+            raise
+        self.owner.flush_soon(self.run)  # durable even if this lane now waits long
+        return result
+
+    def _new_token(
+        self,
+        token: str,
+        state_name: str,
+        lane: JournalLane,
+        timeout: float | None,
+        heartbeat: float | None,
+        activity_arn: str | None = None,
+    ) -> TokenRecord:
+        record = TokenRecord(
+            token=token,
+            execution_arn=self.run.record.arn,
+            lane=lane.name,
+            seq=0,
+            state_name=state_name,
+            created=self.clock.now(),
+            heartbeat_seconds=heartbeat,
+            timeout_seconds=timeout,
+            activity_arn=activity_arn,
+        )
+        self.journal.batch.tokens.append(record)  # a token stored before a crash is kept as it is
+        self.run.tokens[token] = record
+        return record
+
+    # -- waits ------------------------------------------------------------------------------------
+    async def _sleep(self, cmd: Sleep, lane: JournalLane) -> None:
+        run = self.run
+        arn = run.record.arn
+        if cmd.until > self.clock.now():
+            if lane.name == "" and cmd.until - self.clock.now() > self.owner.park_after:
+                key = TimerKey.wake(lane.name, lane.seq + 1)
+                self.journal.batch.timers.append(key.record(arn, cmd.until))
+                await self.owner.flush(run)
+                self.owner.scheduler.arm(arn, key, cmd.until)
+                raise Parked
+            await self.owner.flush(run)  # progress so far is visible while the lane sleeps
+            await self.clock.sleep_until(cmd.until)
+        if lane.name == "":
+            self.journal.batch.deleted_timers.append(TimerKey.wake(lane.name, lane.seq + 1).row(arn))
+        self.journal.record(lane, "fired", None)
+
+    # -- task tokens and activities ---------------------------------------------------------------
+    async def _await_token(self, cmd: AwaitToken, lane: JournalLane) -> Any:
+        run = self.run
+        owner = self.owner
+        arn = run.record.arn
+        token = await self._token_for(cmd, lane)
+        if cmd.activity_arn is not None and await self._offer_activity_task(cmd, lane) is None:
+            raise StatesFailure(F.RUNTIME, f"The activity {cmd.activity_arn} does not exist.")
+        self._arm_deadline(token)
+        try:
+            while True:
+                message = owner.take_mail(arn, cmd.token)
+                if isinstance(message, ActivityStart):
+                    token = self._activity_started(cmd, lane, token, message)
+                    continue
+                if isinstance(message, Answer):
+                    break
+                await self._wait_for_mail(cmd, lane)
+        except Parked:
+            raise
+        except BaseException:
+            if not owner.closing:  # the lane was cancelled (a sibling failed, a stop): its task is over
+                self._close_token(token)
+            raise
+        return self._outcome(token, lane, message)
+
+    async def _token_for(self, cmd: AwaitToken, lane: JournalLane) -> TokenRecord:
+        token = self.run.tokens.get(cmd.token)
+        if token is None:
+            token = self._new_token(
+                cmd.token, cmd.state_name, lane, cmd.timeout_seconds, cmd.heartbeat_seconds, cmd.activity_arn
+            )
+        if self.run.resumed:
+            # resumed after a crash or a park: the token may be older than this process
+            stored = await self.owner.store.get_token(cmd.token)
+            if stored is not None:
+                token = self.run.tokens[cmd.token] = stored
+        return token
+
+    async def _offer_activity_task(self, cmd: AwaitToken, lane: JournalLane) -> ActivityTaskRecord | None:
+        """Offer the task to the activity's workers (once the batch is committed)."""
+        assert cmd.activity_arn is not None
+        store = self.owner.store
+        if await store.get_activity(cmd.activity_arn) is None:
+            return None
+        task = ActivityTaskRecord(
+            token=cmd.token,
+            activity_arn=cmd.activity_arn,
+            execution_arn=self.run.record.arn,
+            input=_encode(cmd.input).decode(),
+            scheduled=self.clock.now(),
+        )
+        if self.run.resumed:
+            stored = await store.get_activity_task(cmd.token)
+            if stored is not None:
+                return stored  # offered (maybe taken) before a crash: never offered twice
+        self.journal.batch.activity_tasks.append(task)
+        self.run.offered.add(cmd.activity_arn)
+        return task
+
+    def _arm_deadline(self, token: TokenRecord) -> None:
+        due = self.owner.token_deadline(token)
+        if due is not None:
+            key = TimerKey.token_deadline(token.token)
+            self.journal.batch.timers.append(key.record(token.execution_arn, due))
+            self.run.deadlines[token.token] = due
+
+    async def _wait_for_mail(self, cmd: AwaitToken, lane: JournalLane) -> None:
+        """Wait until a message for the token arrives: parked at the root lane (no coroutine)."""
+        run = self.run
+        owner = self.owner
+        arn = run.record.arn
+        if lane.name == "":
+            park = TimerKey.token_park(cmd.token)
+            self.journal.batch.timers.append(park.record(arn, NEVER))
+            await owner.flush(run)
+            if owner.has_mail(arn, cmd.token):  # it came while the park was committed
+                self.journal.batch.deleted_timers.append(park.row(arn))
+                return
+            self._release_waits()
+            raise Parked  # no await from here to the end of the coroutine: no message is missed
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        run.waiters[cmd.token] = fut
+        try:
+            await owner.flush(run)
+            if owner.has_mail(arn, cmd.token):
+                return
+            self._release_waits()
+            await fut
+        finally:
+            run.waiters.pop(cmd.token, None)
+
+    def _release_waits(self) -> None:
+        """What a waiting token makes due once its place is committed: its deadline, its offer."""
+        run = self.run
+        for token, due in run.deadlines.items():
+            self.owner.scheduler.arm(run.record.arn, TimerKey.token_deadline(token), due)
+        run.deadlines.clear()
+        for activity_arn in run.offered:
+            self.owner.activity_offered(activity_arn)
+        run.offered.clear()
+
+    def _activity_started(
+        self, cmd: AwaitToken, lane: JournalLane, token: TokenRecord, message: ActivityStart
+    ) -> TokenRecord:
+        self.journal.enter(lane)
+        details = {"workerName": message.worker_name} if message.worker_name else {}
+        self.ctx.started_events[cmd.token] = self.journal.emit("ActivityStarted", lane.last_event, details)
+        self.journal.batch.consumed_requests.append(message.ref)
+        started = msgspec.structs.replace(token, last_heartbeat=self.clock.now())
+        self.run.tokens[cmd.token] = started
+        self._arm_deadline(started)  # the heartbeat clock of an activity starts now
+        return started
+
+    def _outcome(self, token: TokenRecord, lane: JournalLane, message: Answer) -> Any:
+        run = self.run
+        self.journal.batch.consumed_requests.append(message.ref)
+        self._close_token(token)
+        if message.ok:
+            self.journal.record(lane, "result", message.value)
+        else:
+            self.journal.record(lane, "failure", message.value)
+        self.owner.flush_soon(run)
+        if message.ok:
+            return message.value
+        raise StatesFailure(message.value[0], message.value[1])
+
+    def _close_token(self, token: TokenRecord) -> None:
+        run = self.run
+        arn = run.record.arn
+        batch = self.journal.batch
+        batch.closed_tokens.append(token.token)
+        batch.deleted_timers.append(TimerKey.token_deadline(token.token).row(arn))
+        batch.deleted_timers.append(TimerKey.token_park(token.token).row(arn))
+        if token.activity_arn is not None:
+            batch.deleted_activity_tasks.append(token.token)
+        self.owner.scheduler.disarm(arn, TimerKey.token_deadline(token.token))
+        run.tokens.pop(token.token, None)
+        run.deadlines.pop(token.token, None)

@@ -1,0 +1,283 @@
+"""What :class:`~durable.Engine` and :class:`~durable.Client` have in common.
+
+Both are façades over the same parts: a :class:`~durable.runtime.catalog.Catalog` (state
+machines, activities), :class:`~durable.runtime.queries.Queries` (describe, list, history) and
+:class:`~durable.runtime.requests.Requests` (answers, heartbeats, activity tasks). They differ
+in who runs the executions: the engine runs them, a client asks the engine that does.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from ..errors import StateMachineTypeNotSupported
+from ..store.base import ActivityRecord, ExecutionRecord, Store
+from ..store.memory import MemoryStore
+from ..store.url import open_store
+from .catalog import Catalog, ValidationResult
+from .clock import Clock, SystemClock
+from .models import Execution, StateMachine, StateMachineType, check_name
+from .queries import Queries
+from .requests import Requests
+from .services import RuntimeServices
+from .starting import own_input, own_output
+
+__all__ = ["Session"]
+
+
+class Session(abc.ABC):
+    """Shared implementation of the Engine and Client API (not public on its own)."""
+
+    store: Store
+    clock: Clock
+    region: str
+    account: str
+    catalog: Catalog
+    queries: Queries
+    requests: Requests
+
+    def _setup(
+        self,
+        url: str | None,
+        store: Store | None,
+        clock: Clock | None,
+        region: str,
+        account: str,
+        role_arn: str | None,
+        seed: int | None,
+    ) -> None:
+        self.url = url
+        self.clock = clock or SystemClock()
+        self.region = region
+        self.account = account
+        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/DurableExecutionRole"
+        self.services = RuntimeServices(self.clock, seed)
+        if store is None:
+            store = MemoryStore() if url is None or url == "memory://" else open_store(url)
+        self.store = store
+        self.queries = Queries(store)
+
+    # -- state machines ----------------------------------------------------------------------------
+    def validate_state_machine_definition(
+        self, definition: str | bytes | dict[str, Any], type: str = "STANDARD"
+    ) -> ValidationResult:
+        return self.catalog.validate(definition, type)
+
+    async def create_state_machine(
+        self,
+        name: str,
+        definition: str | bytes | dict[str, Any],
+        *,
+        type: str = "STANDARD",
+        role_arn: str | None = None,
+        publish: bool = False,
+        version_description: str | None = None,
+    ) -> StateMachine:
+        await self._ensure_open()
+        return await self.catalog.create_state_machine(
+            name,
+            definition,
+            type=type,
+            role_arn=role_arn,
+            publish=publish,
+            version_description=version_description,
+        )
+
+    async def update_state_machine(
+        self, arn: str, *, definition: str | bytes | dict[str, Any] | None = None, role_arn: str | None = None
+    ) -> StateMachine:
+        await self._ensure_open()
+        return await self.catalog.update_state_machine(arn, definition=definition, role_arn=role_arn)
+
+    async def describe_state_machine(self, arn: str) -> StateMachine:
+        await self._ensure_open()
+        return await self.catalog.describe_state_machine(arn)
+
+    async def list_state_machines(self) -> list[StateMachine]:
+        await self._ensure_open()
+        return await self.catalog.list_state_machines()
+
+    async def delete_state_machine(self, arn: str) -> None:
+        await self._ensure_open()
+        await self.catalog.delete_state_machine(arn)
+
+    # -- executions -------------------------------------------------------------------------------
+    async def _new_execution(
+        self, state_machine_arn: str, input: Any, input_json: str | bytes | None, name: str | None
+    ) -> tuple[StateMachine, Any, str, str]:
+        """The machine, owned input, name and ARN of an execution about to start."""
+        await self._ensure_open()
+        machine = await self.describe_state_machine(state_machine_arn)
+        value = own_input(input, input_json)
+        exec_name = name or self.services.uuid4()
+        check_name(exec_name)
+        return machine, value, exec_name, self._execution_arn(machine, exec_name)
+
+    def _execution_arn(self, machine: StateMachine, name: str) -> str:
+        if machine.type is StateMachineType.EXPRESS:
+            return (
+                f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:{name}:"
+                f"{self.services.uuid4()}"
+            )
+        return f"arn:aws:states:{self.region}:{self.account}:execution:{machine.name}:{name}"
+
+    @staticmethod
+    def _check_standard(machine: StateMachine) -> None:
+        if machine.type is not StateMachineType.STANDARD:
+            raise StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine"
+            )
+
+    async def describe_execution(self, execution_arn: str) -> Execution:
+        await self._ensure_open()
+        return await self.queries.describe_execution(execution_arn)
+
+    async def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        *,
+        max_results: int | None = None,
+    ) -> list[Execution]:
+        """Executions newest first."""
+        await self._ensure_open()
+        return await self.queries.list_executions(state_machine_arn, status, max_results=max_results)
+
+    async def list_executions_page(
+        self,
+        state_machine_arn: str | None = None,
+        status: str | None = None,
+        *,
+        max_results: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[Execution], str | None]:
+        """One page of Standard executions, newest first (AWS ``ListExecutions``)."""
+        await self._ensure_open()
+        return await self.queries.list_executions_page(
+            state_machine_arn, status, max_results=max_results, next_token=next_token
+        )
+
+    async def get_execution_history(
+        self, execution_arn: str, *, reverse_order: bool = False, include_execution_data: bool = True
+    ) -> list[dict[str, Any]]:
+        """Every history event of an execution, in AWS's ``HistoryEvent`` shape."""
+        await self._ensure_open()
+        return await self.queries.get_execution_history(
+            execution_arn, reverse_order=reverse_order, include_execution_data=include_execution_data
+        )
+
+    async def get_execution_history_page(
+        self,
+        execution_arn: str,
+        *,
+        reverse_order: bool = False,
+        max_results: int = 1000,
+        next_token: str | None = None,
+        include_execution_data: bool = True,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of AWS ``GetExecutionHistory``."""
+        await self._ensure_open()
+        return await self.queries.get_execution_history_page(
+            execution_arn,
+            reverse_order=reverse_order,
+            max_results=max_results,
+            next_token=next_token,
+            include_execution_data=include_execution_data,
+        )
+
+    async def _redrivable(self, execution_arn: str) -> tuple[ExecutionRecord, float | None]:
+        await self._ensure_open()
+        record = await self.queries.record(execution_arn)
+        program = self.catalog.compile(record.definition, "STANDARD")
+        return record, program.timeout_seconds
+
+    # -- task tokens -------------------------------------------------------------------------------
+    async def send_task_success(
+        self, task_token: str, output: Any = None, *, output_json: str | None = None
+    ) -> None:
+        """Complete the task of ``task_token`` with ``output`` (AWS ``SendTaskSuccess``)."""
+        await self._ensure_open()
+        await self.requests.open_token(task_token)  # AWS reports a bad token before a bad output
+        await self.requests.answer(task_token, True, own_output(output, output_json))
+
+    async def send_task_failure(
+        self, task_token: str, *, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """Fail the task of ``task_token`` (AWS ``SendTaskFailure``)."""
+        await self._ensure_open()
+        await self.requests.answer(task_token, False, [error, cause])
+
+    async def send_task_heartbeat(self, task_token: str) -> None:
+        """Report the task of ``task_token`` still alive (AWS ``SendTaskHeartbeat``)."""
+        await self._ensure_open()
+        await self.requests.heartbeat(task_token)
+
+    # -- activities ---------------------------------------------------------------------------------
+    async def create_activity(self, name: str) -> ActivityRecord:
+        """Create (or return the existing) activity ``name`` (AWS ``CreateActivity``)."""
+        await self._ensure_open()
+        return await self.catalog.create_activity(name)
+
+    async def describe_activity(self, activity_arn: str) -> ActivityRecord:
+        await self._ensure_open()
+        return await self.catalog.describe_activity(activity_arn)
+
+    async def list_activities(self) -> list[ActivityRecord]:
+        await self._ensure_open()
+        return await self.catalog.list_activities()
+
+    async def delete_activity(self, activity_arn: str) -> None:
+        await self._ensure_open()
+        await self.catalog.delete_activity(activity_arn)
+
+    async def get_activity_task(
+        self, activity_arn: str, *, worker_name: str | None = None, timeout: float = 60.0
+    ) -> dict[str, Any] | None:
+        """Long-poll for a task of the activity (AWS ``GetActivityTask``, up to 60 s).
+
+        Returns ``{"taskToken": ..., "input": <JSON text>}``, or None when nothing arrived.
+        """
+        await self.describe_activity(activity_arn)
+        until = self.clock.now() + min(max(timeout, 0.0), 60.0)
+        while True:
+            task = await self.requests.take_activity_task(activity_arn, worker_name)
+            if task is not None:
+                return {"taskToken": task.token, "input": task.input}
+            if self.clock.now() >= until:
+                return None
+            await self._wait_for_activity(activity_arn, until)
+
+    # -- where the Engine and the Client differ ------------------------------------------------------
+    @abc.abstractmethod
+    async def start_execution(
+        self,
+        state_machine_arn: str,
+        input: Any = None,
+        *,
+        input_json: str | bytes | None = None,
+        name: str | None = None,
+    ) -> Execution:
+        """Start an execution (AWS ``StartExecution``)."""
+
+    @abc.abstractmethod
+    async def stop_execution(
+        self, execution_arn: str, *, error: str | None = None, cause: str | None = None
+    ) -> Execution:
+        """Abort a running Standard execution (AWS ``StopExecution``)."""
+
+    @abc.abstractmethod
+    async def redrive_execution(self, execution_arn: str) -> Execution:
+        """Redrive a FAILED, ABORTED or TIMED_OUT Standard execution (AWS ``RedriveExecution``)."""
+
+    @abc.abstractmethod
+    async def wait_for_execution(self, execution_arn: str) -> Execution:
+        """Wait until the execution stops; return its final record."""
+
+    @abc.abstractmethod
+    async def _ensure_open(self) -> None:
+        """Open on first use."""
+
+    @abc.abstractmethod
+    async def _wait_for_activity(self, activity_arn: str, until: float) -> None:
+        """Sleep until a task of the activity may be pending (or ``until``)."""

@@ -1,0 +1,215 @@
+"""Starting and redriving executions: inputs, names, ARNs, and the records a start or a redrive writes.
+
+Shared by the executing :class:`~durable.Engine` (which then runs the execution itself) and the
+:class:`~durable.Client` (which records a START request for the engine that owns the database).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import msgspec
+
+from ..errors import ExecutionAlreadyExists, ExecutionNotRedrivable, InvalidExecutionInput, InvalidOutput
+from ..interpreter.data import MAX_PAYLOAD_BYTES
+from ..store.base import (
+    EventRecord,
+    ExecutionAbsent,
+    ExecutionIn,
+    ExecutionRecord,
+    JournalRecord,
+    Store,
+    WriteBatch,
+)
+from .clock import Clock
+from .journal import Journal, redrive_cuts
+from .timers import TimerKey
+
+__all__ = [
+    "REDRIVABLE",
+    "REDRIVE_PERIOD_SECONDS",
+    "own_input",
+    "own_output",
+    "parse_input",
+    "redrive_batch",
+    "same_start",
+    "start_batch",
+]
+
+REDRIVE_PERIOD_SECONDS = 14 * 24 * 3600
+REDRIVABLE = ("FAILED", "ABORTED", "TIMED_OUT")
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+def parse_input(text: str | bytes) -> Any:
+    """Execution input as AWS parses it; errors worded as AWS (Jackson) words them."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise InvalidExecutionInput(
+            "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
+        )
+    if not text.strip():
+        raise InvalidExecutionInput("Invalid State Machine Execution Input: 'Invalid execution input.'")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{_jackson(exc)}'") from None
+
+
+def own_input(input: Any, input_json: str | bytes | None) -> Any:
+    """The execution input as an owned JSON value (a copy: callers may mutate theirs)."""
+    if input_json is not None:
+        return parse_input(input_json)
+    if input is None:
+        return {}
+    try:
+        text = _encode(input)
+    except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
+    if len(text) > MAX_PAYLOAD_BYTES:
+        raise InvalidExecutionInput(
+            "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
+        )
+    if b"null" in text and not _finite(input):  # msgspec writes NaN/Infinity as null
+        raise InvalidExecutionInput("Invalid State Machine Execution Input: 'NaN and Infinity are not JSON'")
+    return _decode(text)
+
+
+def own_output(output: Any, output_json: str | None) -> Any:
+    """A task token's output (SendTaskSuccess) as an owned JSON value."""
+    if output_json is not None:
+        if len(output_json.encode()) > MAX_PAYLOAD_BYTES:
+            raise InvalidOutput("Output exceeds the maximum size of 262144 bytes")
+        try:
+            return _decode(output_json.encode())
+        except msgspec.DecodeError as exc:
+            raise InvalidOutput(f"Invalid output: {exc}") from None
+    try:
+        encoded = _encode(output)
+    except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
+        raise InvalidOutput(f"Invalid output: {exc}") from None
+    if len(encoded) > MAX_PAYLOAD_BYTES:
+        raise InvalidOutput("Output exceeds the maximum size of 262144 bytes")
+    return _decode(encoded)
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidExecutionInput(
+        f"Invalid State Machine Execution Input: 'Non-standard token '{name}': enable "
+        "JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS to allow'"
+    )
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return True
+
+
+def _jackson(exc: json.JSONDecodeError) -> str:
+    doc, pos = exc.doc, exc.pos
+    ch = doc[pos] if pos < len(doc) else ""
+    if not ch:
+        return "Unexpected end-of-input: expected close marker for Object"
+    if exc.msg.startswith("Expecting property name"):
+        return (
+            f"Unexpected character ('{ch}' (code {ord(ch)})): was expecting double-quote to start field name"
+        )
+    if exc.msg == "Expecting value" and ch:
+        word = re.match(r"[^\s\[\]{},:\"]+", doc[pos:])
+        token = word.group(0) if word else ch
+        return (
+            f"Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token "
+            "'null', 'true' or 'false')"
+        )
+    return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+
+
+def same_start(existing: ExecutionRecord, value: Any) -> ExecutionRecord:
+    """StartExecution of a name that exists: the same execution when it is RUNNING with the same
+    input (AWS is idempotent there), else :class:`ExecutionAlreadyExists`."""
+    if existing.status == "RUNNING" and _decode(existing.input) == value:
+        return existing
+    raise ExecutionAlreadyExists(f"Execution Already Exists: '{existing.arn}'")
+
+
+def start_batch(
+    record: ExecutionRecord, role_arn: str, timeout_seconds: float | None, clock: Clock
+) -> WriteBatch:
+    """What a start commits when the owner runs it later: the execution, ``ExecutionStarted``
+    (in the history and the journal, as the owner's own start writes it) and its timeout."""
+    journal = Journal(record.arn, clock, start_time=record.start_date)
+    details = {"input": _decode(record.input), "inputDetails": {"truncated": False}, "roleArn": role_arn}
+    journal.emit("ExecutionStarted", 0, details)
+    batch = journal.take_batch()
+    batch.guards.append(ExecutionAbsent(arn=record.arn))
+    batch.executions.append(record)
+    if timeout_seconds is not None:
+        batch.timers.append(
+            TimerKey.execution_timeout().record(record.arn, record.start_date + timeout_seconds)
+        )
+    return batch
+
+
+async def redrive_batch(
+    store: Store, record: ExecutionRecord, timeout_seconds: float | None, now: float
+) -> tuple[WriteBatch, ExecutionRecord]:
+    """RedriveExecution: ``ExecutionRedriven``, a ``cut`` entry for each lane that must run again
+    (completed branches and iterations keep their recorded outcomes), the execution RUNNING with
+    its redrive count and date, a fresh execution timeout. Guarded: of two redrives racing, one
+    wins; the other raises :class:`ExecutionNotRedrivable`."""
+    arn = record.arn
+    if record.status not in REDRIVABLE:
+        raise ExecutionNotRedrivable(f"Execution is {record.status} and cannot be redriven: '{arn}'")
+    if record.stop_date is not None and now - record.stop_date > REDRIVE_PERIOD_SECONDS:
+        raise ExecutionNotRedrivable(f"Execution redrivable period exceeded: '{arn}'")
+    entries = await store.journal(arn)
+    events, _ = await store.events(arn, limit=1_000_000)
+    types = {e.id: e.type for e in events}
+    cuts = redrive_cuts(entries, types)
+    seqs: dict[str, int] = {}
+    for e in entries:
+        seqs[e.lane] = max(seqs.get(e.lane, 0), e.seq)
+    count = record.redrive_count + 1
+    last = events[-1].id if events else 0
+    batch = WriteBatch(
+        guards=[ExecutionIn(arn=arn, statuses=REDRIVABLE, event_count=last)],
+        journal=[
+            JournalRecord(execution_arn=arn, lane=lane, seq=seqs[lane] + 1, kind="cut", payload=str(cut))
+            for lane, cut in cuts.items()
+        ],
+        events=[
+            EventRecord(
+                execution_arn=arn,
+                id=last + 1,
+                type="ExecutionRedriven",
+                previous_event_id=last,
+                timestamp=now,
+                details=_encode({"redriveCount": count}).decode(),
+            )
+        ],
+    )
+    redriven = msgspec.structs.replace(
+        record,
+        status="RUNNING",
+        stop_date=None,
+        output=None,
+        error=None,
+        cause=None,
+        redrive_count=count,
+        redrive_date=now,
+    )
+    batch.executions.append(redriven)
+    if timeout_seconds is not None:
+        batch.timers.append(TimerKey.execution_timeout().record(arn, now + timeout_seconds))
+    return batch, redriven

@@ -1,0 +1,170 @@
+"""Task timeouts and heartbeats of waiting tasks (callbacks and activities), on the manual clock.
+
+As AWS documents them: ``TimeoutSeconds`` counts from the task's start; ``HeartbeatSeconds`` from
+the start (an activity: from a worker taking the task) and from each ``SendTaskHeartbeat``.
+Either expiry fails the task with ``States.Timeout`` — the error AWS records for a heartbeat
+expiry too (``TaskTimedOut`` / ``ActivityTimedOut``; see the recorded heartbeat cases of the
+conformance corpus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durable import Engine, ManualClock, TaskTimedOut
+
+START = 1_735_732_800.0
+CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+
+
+def callback(**timing: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": CALLBACK,
+                "Parameters": {"FunctionName": "ask", "Payload": {"token.$": "$$.Task.Token"}},
+                "End": True,
+                **timing,
+            }
+        },
+    }
+
+
+def engine(tmp_path: Path, store: str, clock: ManualClock, tokens: list[str]) -> Engine:
+    url = None if store == "memory" else str(tmp_path / "t.db")
+    e = Engine(url, clock=clock, load_plugins=False)
+
+    async def ask(event: Any, ctx: Any) -> Any:
+        tokens.append(event["token"])
+        return {}
+
+    e.register_function("ask", ask)
+    return e
+
+
+def timed_out_after(history: list[dict[str, Any]], started: str, ended: str) -> float:
+    start = next(e["timestamp"] for e in history if e["type"] == started)
+    end = next(e for e in history if e["type"] == ended)
+    details = end[ended[0].lower() + ended[1:] + "EventDetails"]
+    assert details.get("error") == "States.Timeout" and "cause" not in details, details
+    return float(end["timestamp"] - start)
+
+
+STORES = pytest.mark.parametrize("store", ["memory", "sqlite"])
+
+
+@STORES
+async def test_a_missed_heartbeat_fails_the_task_after_heartbeat_seconds(tmp_path: Path, store: str) -> None:
+    clock = ManualClock(START, autojump=0.01)
+    tokens: list[str] = []
+    async with engine(tmp_path, store, clock, tokens) as e:
+        machine = await e.create_state_machine("hb", callback(HeartbeatSeconds=2, TimeoutSeconds=30))
+        started = await e.start_execution(machine.arn)
+        done = await asyncio.wait_for(e.wait_for_execution(started.execution_arn), 10)
+        assert (str(done.status), done.error) == ("FAILED", "States.Timeout")
+        history = await e.get_execution_history(started.execution_arn)
+        assert timed_out_after(history, "TaskStarted", "TaskTimedOut") == pytest.approx(2, abs=0.05)
+        with pytest.raises(TaskTimedOut):
+            await e.send_task_heartbeat(tokens[0])
+
+
+@STORES
+async def test_heartbeats_keep_a_task_alive_until_its_timeout(tmp_path: Path, store: str) -> None:
+    clock = ManualClock(START, autojump=0.01)
+    tokens: list[str] = []
+    async with engine(tmp_path, store, clock, tokens) as e:
+        machine = await e.create_state_machine("hb", callback(HeartbeatSeconds=2, TimeoutSeconds=7))
+        started = await e.start_execution(machine.arn)
+        while not tokens:
+            await asyncio.sleep(0.01)
+        for _ in range(6):  # every 1.5 s: the heartbeat clock never runs out
+            await clock.sleep_until(clock.now() + 1.5)
+            try:
+                await e.send_task_heartbeat(tokens[0])
+            except TaskTimedOut:
+                break
+        done = await asyncio.wait_for(e.wait_for_execution(started.execution_arn), 10)
+        history = await e.get_execution_history(started.execution_arn)
+        assert timed_out_after(history, "TaskStarted", "TaskTimedOut") == pytest.approx(7, abs=0.05)
+        assert done.error == "States.Timeout"
+
+
+@STORES
+async def test_heartbeats_then_silence(tmp_path: Path, store: str) -> None:
+    clock = ManualClock(START, autojump=0.01)
+    tokens: list[str] = []
+    async with engine(tmp_path, store, clock, tokens) as e:
+        machine = await e.create_state_machine("hb", callback(HeartbeatSeconds=2, TimeoutSeconds=60))
+        started = await e.start_execution(machine.arn)
+        while not tokens:
+            await asyncio.sleep(0.01)
+        for _ in range(3):
+            await clock.sleep_until(clock.now() + 1.5)
+            await e.send_task_heartbeat(tokens[0])  # the last at 4.5 s: due again at 6.5 s
+        done = await asyncio.wait_for(e.wait_for_execution(started.execution_arn), 10)
+        history = await e.get_execution_history(started.execution_arn)
+        assert timed_out_after(history, "TaskStarted", "TaskTimedOut") == pytest.approx(6.5, abs=0.05)
+        assert done.error == "States.Timeout"
+
+
+@STORES
+async def test_timeout_seconds_of_a_callback_counts_from_the_task_start(tmp_path: Path, store: str) -> None:
+    clock = ManualClock(START, autojump=0.01)
+    tokens: list[str] = []
+    async with engine(tmp_path, store, clock, tokens) as e:
+        machine = await e.create_state_machine("to", callback(TimeoutSeconds=3))
+        started = await e.start_execution(machine.arn)
+        done = await asyncio.wait_for(e.wait_for_execution(started.execution_arn), 10)
+        history = await e.get_execution_history(started.execution_arn)
+        assert timed_out_after(history, "TaskStarted", "TaskTimedOut") == pytest.approx(3, abs=0.05)
+        assert done.error == "States.Timeout"
+
+
+def activity_machine(activity_arn: str, **timing: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "Act",
+        "States": {"Act": {"Type": "Task", "Resource": activity_arn, "End": True, **timing}},
+    }
+
+
+@STORES
+async def test_an_activity_nobody_takes_times_out_after_timeout_seconds(tmp_path: Path, store: str) -> None:
+    clock = ManualClock(START, autojump=0.01)
+    async with engine(tmp_path, store, clock, []) as e:
+        activity = await e.create_activity("nobody")
+        machine = await e.create_state_machine(
+            "act", activity_machine(activity.arn, TimeoutSeconds=5, HeartbeatSeconds=2)
+        )
+        started = await e.start_execution(machine.arn)
+        done = await asyncio.wait_for(e.wait_for_execution(started.execution_arn), 10)
+        history = await e.get_execution_history(started.execution_arn)
+        # the heartbeat clock of an activity starts when a worker takes it: here the timeout wins
+        assert timed_out_after(history, "ActivityScheduled", "ActivityTimedOut") == pytest.approx(5, abs=0.05)
+        assert done.error == "States.Timeout"
+        assert await e.get_activity_task(activity.arn, timeout=0) is None  # no longer offered
+
+
+@STORES
+async def test_an_activity_worker_that_stops_heartbeating(tmp_path: Path, store: str) -> None:
+    clock = ManualClock(START, autojump=0.01)
+    async with engine(tmp_path, store, clock, []) as e:
+        activity = await e.create_activity("silent")
+        machine = await e.create_state_machine(
+            "act", activity_machine(activity.arn, TimeoutSeconds=60, HeartbeatSeconds=2)
+        )
+        started = await e.start_execution(machine.arn)
+        await clock.sleep_until(clock.now() + 1)
+        task = await e.get_activity_task(activity.arn, worker_name="w", timeout=5)
+        assert task is not None
+        done = await asyncio.wait_for(e.wait_for_execution(started.execution_arn), 10)
+        history = await e.get_execution_history(started.execution_arn)
+        assert timed_out_after(history, "ActivityStarted", "ActivityTimedOut") == pytest.approx(2, abs=0.05)
+        assert done.error == "States.Timeout"
+        with pytest.raises(TaskTimedOut):
+            await e.send_task_success(task["taskToken"], {})
