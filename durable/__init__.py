@@ -81,3 +81,9 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+for _name in __all__:  # reprs, tracebacks and docs say durable.Engine, not where it is defined
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("durable."):
+        _obj.__module__ = __name__
+del _name, _obj

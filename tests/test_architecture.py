@@ -1,9 +1,12 @@
-"""The layer rules of the design sketch, checked by reading every module's imports.
+"""The layer rules of the design sketch, checked by reading every module's source.
 
     api ──▶ runtime ──▶ interpreter (pure)      runtime ──▶ integrations ──▶ interpreter types
     api ──▶ store ──▶ interpreter types
 
-``durable.errors`` is the shared exception root, importable from every layer.
+``durable.errors`` is the shared exception root, importable from every layer. The rules cannot
+be walked around: no new top-level module may re-export across layers, no module imports by
+name at run time (``importlib``, ``__import__``) except the two that load user code and
+plugins, and the interpreter reads no clock and draws no random number, whatever it imports.
 """
 
 from __future__ import annotations
@@ -91,6 +94,52 @@ def test_layer_imports(path: Path) -> None:
             pytest.fail(
                 f"{path.relative_to(PACKAGE)}:{line}: the interpreter must stay pure, not import '{name}'"
             )
+
+
+TOP_LEVEL = {"__init__.py", "errors.py"}  # the façade and the shared exception root
+# importing by name at run time, allowed only where user code and plugins are loaded
+DYNAMIC_IMPORTS = {"api/cli_common.py": "importlib", "integrations/registry.py": "importlib.metadata"}
+# reading the time or drawing randomness, whatever module it comes from
+IMPURE_CALLS = {"now", "utcnow", "today", "time", "time_ns", "monotonic", "perf_counter", "random", "urandom"}
+
+
+def test_no_top_level_module_but_the_facade_and_the_errors() -> None:
+    extra = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in TOP_LEVEL)
+    assert not extra, f"new top-level modules bypass the layers: {extra} (put them in a layer)"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_import_by_name_at_run_time(path: Path) -> None:
+    rel = str(path.relative_to(PACKAGE))
+    allowed = DYNAMIC_IMPORTS.get(rel)
+    for name, line in _imports(path):
+        if name == "importlib" or name.startswith("importlib."):
+            if allowed is None or not (name == allowed or name.startswith(allowed + ".")):
+                pytest.fail(f"{rel}:{line}: imports {name!r}: import modules statically (layers are checked)")
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__":
+            pytest.fail(f"{rel}:{node.lineno}: __import__ walks around the layer rules")
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "interpreter").glob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_the_interpreter_reads_no_clock_and_draws_no_randomness(path: Path) -> None:
+    """Time and randomness come in as arguments (``ctx.services``): e.g. ``datetime.now()`` or
+    ``random.random()`` would make a replay diverge from the recorded run."""
+    rel = path.relative_to(PACKAGE)
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if node.func.attr in IMPURE_CALLS and not _is_services(owner):
+                pytest.fail(f"{rel}:{node.lineno}: calls .{node.func.attr}() (take it from ctx.services)")
+
+
+def _is_services(node: ast.expr) -> bool:
+    """``services.now()``, ``ctx.services.random()``, ``self.services...``: the injected ones."""
+    return (isinstance(node, ast.Attribute) and node.attr == "services") or (
+        isinstance(node, ast.Name) and node.id == "services"
+    )
 
 
 def test_public_namespace_is_explicit() -> None:

@@ -155,7 +155,7 @@ class ReplayRunner(CommandRunner):
         self._arm_deadline(token)
         try:
             while True:
-                message = owner.take_mail(arn, cmd.token)
+                message = owner.mail.take(arn, cmd.token)
                 if isinstance(message, ActivityStart):
                     token = self._activity_started(cmd, lane, token, message)
                     continue
@@ -220,7 +220,7 @@ class ReplayRunner(CommandRunner):
             park = TimerKey.token_park(cmd.token)
             self.journal.batch.timers.append(park.record(arn, NEVER))
             await owner.flush(run)
-            if owner.has_mail(arn, cmd.token):  # it came while the park was committed
+            if owner.mail.has(arn, cmd.token):  # it came while the park was committed
                 self.journal.batch.deleted_timers.append(park.row(arn))
                 return
             self._release_waits()
@@ -229,7 +229,7 @@ class ReplayRunner(CommandRunner):
         run.waiters[cmd.token] = fut
         try:
             await owner.flush(run)
-            if owner.has_mail(arn, cmd.token):
+            if owner.mail.has(arn, cmd.token):
                 return
             self._release_waits()
             await fut

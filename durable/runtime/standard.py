@@ -55,8 +55,9 @@ from ..store.base import (
 )
 from .clock import Clock
 from .journal import Journal, JournalContext
+from .mailbox import Mailboxes
 from .replay import Parked, ReplayRunner, Stopped
-from .requests import ActivityStart, Answer, RequestKind, StopOrder, make_request, message_of
+from .requests import RequestKind, StopOrder, make_request, message_of
 from .runner import CommandRunner, Gen
 from .timers import Scheduler, TimerKey, TimerKind
 
@@ -120,7 +121,7 @@ class StandardExecutions:
         self.on_finished = on_finished
         self.scheduler = Scheduler(store, clock, self._fire)
         self.running: dict[str, Running] = {}
-        self.mail: dict[str, dict[str, list[Answer | ActivityStart]]] = {}  # arn -> token -> messages
+        self.mail = Mailboxes()
         self.done: dict[str, asyncio.Event] = {}  # waiters of running executions
         self.finished: OrderedDict[str, ExecutionRecord] = OrderedDict()  # recently finished
         self.closing = False
@@ -139,7 +140,7 @@ class StandardExecutions:
         rest = []
         for request in pending:
             if request.kind in (RequestKind.ANSWER, RequestKind.ACTIVITY_STARTED):
-                self._post(request)
+                self.mail.post(request)
             else:
                 rest.append(request)
         records = await self.store.resumable_executions()
@@ -351,9 +352,7 @@ class StandardExecutions:
         self._discard_mail(run.record.arn, list(run.stop_refs))
 
     def _discard_mail(self, arn: str, refs: list[str] | None = None) -> None:
-        refs = list(refs or [])
-        for messages in self.mail.pop(arn, {}).values():
-            refs.extend(m.ref for m in messages)
+        refs = [*(refs or []), *self.mail.clear(arn)]
         if refs and not self.closing:
             self.spawn(self.commit(WriteBatch(consumed_requests=refs)))
 
@@ -452,8 +451,7 @@ class StandardExecutions:
             timers += [k for t in await self.store.execution_timers(arn) if (k := TimerKey.parse(t.key))]
         batch.deleted_timers.extend(k.row(arn) for k in timers)
         batch.consumed_requests.extend(run.stop_refs)
-        for messages in self.mail.pop(arn, {}).values():  # answers no lane will take any more
-            batch.consumed_requests.extend(m.ref for m in messages)
+        batch.consumed_requests.extend(self.mail.clear(arn))  # answers no lane will take any more
         await self.flush(run)
         for key in timers:
             self.scheduler.disarm(arn, key)
@@ -535,18 +533,11 @@ class StandardExecutions:
     def deliver(self, request: RequestRecord) -> None:
         """An ANSWER or ACTIVITY_STARTED request: to the lane awaiting its token (resuming the
         execution when it is parked)."""
-        self._post(request)
+        self.mail.post(request)
         if request.execution_arn in self.finished and request.execution_arn not in self.running:
             self._discard_mail(request.execution_arn)
             return
         self._wake(request.execution_arn, request.token or "")
-
-    def _post(self, request: RequestRecord) -> None:
-        message = message_of(request)
-        assert isinstance(message, (Answer, ActivityStart))
-        box = self.mail.setdefault(request.execution_arn, {}).setdefault(request.token or "", [])
-        if all(m.ref != message.ref for m in box):
-            box.append(message)
 
     def _wake(self, arn: str, token: str) -> None:
         run = self.running.get(arn)
@@ -556,25 +547,6 @@ class StandardExecutions:
         waiter = run.waiters.get(token)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-    def has_mail(self, arn: str, token: str) -> bool:
-        return bool(self.mail.get(arn, {}).get(token))
-
-    def take_mail(self, arn: str, token: str) -> Answer | ActivityStart | None:
-        boxes = self.mail.get(arn)
-        if not boxes:
-            return None
-        box = boxes.get(token)
-        if not box:
-            return None
-        # an activity start comes before its answer, whatever order they arrived in
-        index = next((i for i, m in enumerate(box) if isinstance(m, ActivityStart)), 0)
-        message = box.pop(index)
-        if not box:
-            del boxes[token]
-            if not boxes:
-                del self.mail[arn]
-        return message
 
     # -- stopping ---------------------------------------------------------------------------------
     async def stop(

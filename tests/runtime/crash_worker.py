@@ -9,9 +9,15 @@ on a task token (``--scenario mix``) or has stopped (``--scenario wait``); then 
 engine and exits 0. The parent kills it with SIGKILL at random moments and restarts it.
 
 Every task invocation appends one JSON line to the invocation log (``O_APPEND`` + fsync, so
-it survives SIGKILL): time, pid, a unique invocation id, and the task attempt's key
-(execution, state, retry count, map index). Task results carry the invocation id, so the
-parent can tell which invocation's result the history recorded.
+it survives SIGKILL): time, pid, a unique invocation id, the task attempt's key (execution,
+state, retry count, redrive count, map index), and whether — seen from a second connection at
+that moment — the task's ``Scheduled`` event and every event before it were committed. Task
+results carry the invocation id, so the parent can tell which invocation's result the history
+recorded.
+
+``--scenario chaos`` also has executions the parent stops and redrives; there the parent starts
+every execution itself, a few at a time (from a ``Client`` in its own process, while this one
+runs, is killed, or restarts), and this process runs until the parent writes ``<log>.done``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 import time
 from itertools import count
@@ -44,8 +51,10 @@ def _work(op: str, x: Any, **extra: Any) -> dict[str, Any]:
         "op": op,
         "x.$": x,
         "exec.$": "$$.Execution.Name",
+        "arn.$": "$$.Execution.Id",
         "state.$": "$$.State.Name",
         "attempt.$": "$$.State.RetryCount",
+        "redrives.$": "$$.Execution.RedriveCount",
         **extra,
     }
 
@@ -151,6 +160,7 @@ MACHINES: dict[str, dict[str, Any]] = {
                         "token.$": "$$.Task.Token",
                         "n.$": "$.n",
                         "exec.$": "$$.Execution.Name",
+                        "arn.$": "$$.Execution.Id",
                         "state.$": "$$.State.Name",
                         "attempt.$": "$$.State.RetryCount",
                     },
@@ -166,6 +176,22 @@ MACHINES: dict[str, dict[str, Any]] = {
             },
         },
     },
+    # fails until the execution is redriven (by the parent, from another process)
+    "redrive": {
+        "StartAt": "Once",
+        "States": {
+            "Once": _task(_work("redrive", "$.n", k=1000), ResultPath="$.r", Next="Done"),
+            "Done": {"Type": "Pass", "Parameters": {"n.$": "$.n", "r.$": "$.r.v"}, "End": True},
+        },
+    },
+    # a task, then a long Wait: stopped by the parent (from another process)
+    "stop": {
+        "StartAt": "First",
+        "States": {
+            "First": _task(_work("add", "$.n", k=1), ResultPath="$.a", Next="Long"),
+            "Long": {"Type": "Wait", "Seconds": 600, "End": True},
+        },
+    },
     # a Wait whose due time must survive a crash
     "wait3": {
         "StartAt": "Long",
@@ -177,15 +203,17 @@ MACHINES: dict[str, dict[str, Any]] = {
 }
 
 KINDS = ("seq", "retry", "par", "map", "token", "fail")
+CHAOS_KINDS = (*KINDS, "redrive", "stop")
 
 
 def plan(scenario: str, n: int, seed: int) -> list[tuple[str, str, dict[str, Any]]]:
     """The executions to run: ``(name, machine, input)``; names are deterministic."""
     if scenario == "wait":
         return [("w0", "wait3", {})]
+    kinds = CHAOS_KINDS if scenario == "chaos" else KINDS
     out = []
     for i in range(n):
-        kind = KINDS[i % len(KINDS)]
+        kind = kinds[i % len(kinds)]
         value = seed * 100 + i
         name = f"{kind}-{i:03d}"
         if kind == "seq":
@@ -202,6 +230,10 @@ def plan(scenario: str, n: int, seed: int) -> list[tuple[str, str, dict[str, Any
 def expected(machine: str, data: dict[str, Any]) -> tuple[str, Any]:
     """The final status and output (or error) of an execution, computed independently."""
     n = data.get("n")
+    if machine == "redrive":
+        return "SUCCEEDED", {"n": n, "r": n + 1000}
+    if machine == "stop":
+        return "ABORTED", "Halt"
     if machine == "seq":
         return "SUCCEEDED", {"n": n, "a": n + 1, "b": 2 * (n + 1)}
     if machine == "retry":
@@ -219,13 +251,39 @@ def expected(machine: str, data: dict[str, Any]) -> tuple[str, Any]:
     raise ValueError(machine)
 
 
+def committed_before(db: str | None, event: dict[str, Any]) -> bool | None:
+    """Seen from a second connection: is the Scheduled event holding exactly this task input
+    committed, with every event before it (ids dense from 1)? None without a database."""
+    if db is None or "arn" not in event:
+        return None
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = conn.execute(
+            "SELECT e.id, e.type, e.details FROM events e JOIN executions x ON x.id = e.execution_id"
+            " WHERE x.arn = ? ORDER BY e.id",
+            (event["arn"],),
+        ).fetchall()
+    finally:
+        conn.close()
+    if [r[0] for r in rows] != list(range(1, len(rows) + 1)):
+        return False
+    for _, kind, details in rows:
+        recorded = json.loads(details) if details else {}
+        if kind == "LambdaFunctionScheduled" and recorded.get("input") == event:
+            return True
+        if kind == "TaskScheduled" and recorded.get("parameters", {}).get("Payload") == event:
+            return True  # lambda:invoke(.waitForTaskToken): the function receives the Payload
+    return False
+
+
 class Log:
     """The invocation log: one JSON line per task invocation, durable before the task runs."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, db: str | None = None) -> None:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.pid = os.getpid()
         self.seq = count(1)
+        self.db = db
 
     def invoked(self, event: dict[str, Any]) -> str:
         inv = f"{self.pid}.{next(self.seq)}"
@@ -236,7 +294,9 @@ class Log:
             "exec": event["exec"],
             "state": event["state"],
             "attempt": event.get("attempt", 0),
+            "redrives": event.get("redrives", 0),
             "index": event.get("index"),
+            "committed": committed_before(self.db, event),
         }
         os.write(self.fd, (json.dumps(line) + "\n").encode())
         os.fsync(self.fd)
@@ -252,9 +312,10 @@ def _write_atomically(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def register(engine: Engine, log_path: str, token_dir: str) -> None:
-    """Register the task functions (the parent registers them too, to finish token runs)."""
-    log = Log(log_path)
+def register(engine: Engine, log_path: str, token_dir: str, db: str | None = None) -> None:
+    """Register the task functions (the parent registers them too, to finish token runs).
+    With ``db``, each invocation checks what was committed before it (see :class:`Log`)."""
+    log = Log(log_path, db)
 
     async def work(event: dict[str, Any], context: Any) -> dict[str, Any]:
         inv = log.invoked(event)
@@ -268,6 +329,10 @@ def register(engine: Engine, log_path: str, token_dir: str) -> None:
             v = x * x
         elif op == "flaky":
             if event["always"] or event["attempt"] == 0:
+                raise FlakyError(f"inv={inv}")
+            v = x + event["k"]
+        elif op == "redrive":
+            if event["redrives"] == 0:
                 raise FlakyError(f"inv={inv}")
             v = x + event["k"]
         else:
@@ -311,17 +376,19 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log", required=True)
     parser.add_argument("--tokens", required=True)
-    parser.add_argument("--scenario", choices=("mix", "wait"), default="mix")
+    parser.add_argument("--scenario", choices=("mix", "wait", "chaos"), default="mix")
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
 
-    engine = Engine(args.db)  # the system clock
-    register(engine, args.log, args.tokens)  # before open: open resumes executions at once
+    engine = Engine(args.db, poll_interval=0.02)  # the system clock
+    register(engine, args.log, args.tokens, args.db)  # before open: open resumes executions at once
     await engine.open()
     print("opened", flush=True)
     try:
         arns = []
         for name, machine, data in plan(args.scenario, args.count, args.seed):
+            if args.scenario == "chaos":
+                continue  # the parent starts them
             sm = await engine.create_state_machine(machine, MACHINES[machine])
             arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
             try:
@@ -332,6 +399,14 @@ async def main(argv: list[str] | None = None) -> int:
             arns.append(arn)
         print("started", flush=True)
         deadline = time.monotonic() + args.timeout
+        if args.scenario == "chaos":  # the parent says when it is over
+            while not os.path.exists(args.log + ".done"):
+                if time.monotonic() > deadline:
+                    print("timeout", flush=True)
+                    return 2
+                await asyncio.sleep(0.05)
+            print("idle", flush=True)
+            return 0
         while not await _idle(engine, arns, args.scenario):
             if time.monotonic() > deadline:
                 print("timeout", flush=True)

@@ -28,7 +28,14 @@ from typing import Any
 
 import pytest
 
-from durable import Engine, ManualClock, TaskDoesNotExist
+from durable import (
+    Client,
+    Engine,
+    ExecutionDoesNotExist,
+    ManualClock,
+    StoreUnavailable,
+    TaskDoesNotExist,
+)
 from tests.runtime import crash_worker as W
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL semantics")
@@ -53,6 +60,7 @@ class Scenario:
     tmp: Path
     seed: int = 0
     scenario: str = "mix"
+    count: int = COUNT
     runs: list[Run] = field(default_factory=list)
 
     @property
@@ -73,7 +81,7 @@ class Scenario:
             "--db",
             self.db,
             "--count",
-            str(COUNT),
+            str(self.count),
             "--seed",
             str(self.seed),
             "--log",
@@ -152,14 +160,16 @@ def kind_of(name: str) -> str:
 
 
 def key_of(line: dict[str, Any]) -> tuple[Any, ...]:
-    return (line["exec"], line["state"], line["attempt"], line["index"])
+    """A task attempt: execution, state, retry count, redrive count, Map index."""
+    return (line["exec"], line["state"], line["attempt"], line.get("redrives", 0), line["index"])
 
 
 # --- history checks --------------------------------------------------------------------------------
 
 
 def check_history(name: str, history: list[dict[str, Any]]) -> None:
-    """Well formed: ids 1..n, previous ids earlier, one start first, one terminal event last."""
+    """Well formed: ids 1..n, previous ids earlier, one start first, one terminal event last
+    (and one more before each ``ExecutionRedriven``)."""
     ids = [e["id"] for e in history]
     assert ids == list(range(1, len(history) + 1)), (name, ids)
     for e in history:
@@ -170,15 +180,22 @@ def check_history(name: str, history: list[dict[str, Any]]) -> None:
     assert history[0]["type"] == "ExecutionStarted" and history[0]["previousEventId"] == 0, name
     assert types["ExecutionStarted"] == 1, (name, types)
     assert history[-1]["type"] in TERMINAL, (name, history[-1])
-    assert sum(types[t] for t in TERMINAL) == 1, (name, types)
-    # every task is scheduled, started and ended exactly once per attempt
+    assert sum(types[t] for t in TERMINAL) == 1 + types["ExecutionRedriven"], (name, types)
+    for i, e in enumerate(history):
+        if e["type"] == "ExecutionRedriven":
+            assert history[i - 1]["type"] in TERMINAL, (name, history[i - 1])
+    # every task is scheduled, started and ended exactly once per attempt (a stop leaves the
+    # task it interrupted without an end, as AWS records it)
+    stopped = history[-1]["type"] in ("ExecutionAborted", "ExecutionTimedOut")
     for family in ("LambdaFunction", "Task"):
         ends = sum(types[f"{family}{end}"] for end in ("Succeeded", "Failed", "TimedOut"))
-        assert types[f"{family}Scheduled"] == types[f"{family}Started"] == ends, (name, types)
+        scheduled = types[f"{family}Scheduled"]
+        assert scheduled == types[f"{family}Started"], (name, types)
+        assert ends == scheduled or (stopped and scheduled - 1 <= ends <= scheduled), (name, types)
     for state in ("Wait", "Pass", "Task", "Parallel", "Map"):
         entered, exited = types[f"{state}StateEntered"], types[f"{state}StateExited"]
         failed = history[-1]["type"] != "ExecutionSucceeded"
-        assert entered == exited or (failed and entered == exited + 1), (name, state, types)
+        assert 0 <= entered - exited <= types["ExecutionRedriven"] + failed, (name, state, types)
 
 
 def recorded_invocations(history: list[dict[str, Any]]) -> list[str]:
@@ -443,3 +460,154 @@ async def test_early_callback_during_the_submission(tmp_path: Path) -> None:
         started = await engine.start_execution(sm.arn, {})
         done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 10)
         assert (str(done.status), done.output, done.error) == ("SUCCEEDED", {"early": True}, None)
+
+
+# --- clients acting from another process while the engine is killed ---------------------------------
+
+CHAOS_COUNT = 16  # two executions of each of the eight kinds
+
+
+class ClientActor:
+    """The parent process as an operator: with a :class:`Client` it answers task tokens, stops
+    the ``stop`` executions and redrives the failed ``redrive`` ones at random moments — while the
+    engine runs, while it is being killed, while no engine runs, and while one recovers."""
+
+    def __init__(self, s: Scenario, plan: list[tuple[str, str, dict[str, Any]]], rng: random.Random) -> None:
+        self.s = s
+        self.plan = plan
+        self.rng = rng
+        self.answered: set[str] = set()
+        self.stopped: set[str] = set()
+        self.redriven: set[str] = set()
+        self.actions: list[tuple[float, str, str]] = []  # (time, action, execution name)
+        self.over = asyncio.Event()
+
+    async def run(self, starts_per_step: int = 2) -> None:
+        async with Client(self.s.db) as client:
+            for machine in sorted({m for _, m, _ in self.plan}):
+                await client.create_state_machine(machine, W.MACHINES[machine])
+            unstarted = list(self.plan)
+            while not self.over.is_set():
+                for name, machine, data in unstarted[:starts_per_step]:  # a few at a time
+                    sm = client.catalog.state_machine_arn(machine)
+                    await client.start_execution(sm, data, name=name)
+                    self.actions.append((time.time(), "start", name))
+                del unstarted[:starts_per_step]
+                for name, machine, data in self.plan:
+                    try:
+                        await self.act(client, name, machine, data)
+                    except (StoreUnavailable, ExecutionDoesNotExist):
+                        continue  # not started yet, or the database is busy: later
+                await asyncio.sleep(self.rng.uniform(0.02, 0.12))
+
+    async def act(self, client: Client, name: str, machine: str, data: dict[str, Any]) -> None:
+        arn = arn_of(machine, name)
+        if machine == "token" and name not in self.answered and self.rng.random() < 0.3:
+            path = self.s.tokens / f"{name}.json"
+            if path.exists():
+                sent = json.loads(path.read_text())
+                await client.send_task_success(sent["token"], {"value": W.ANSWER_FACTOR * data["n"]})
+                self.answered.add(name)
+                self.actions.append((time.time(), "answer", name))
+        elif machine == "stop" and name not in self.stopped and self.rng.random() < 0.2:
+            if str((await client.describe_execution(arn)).status) == "RUNNING":
+                await client.stop_execution(arn, error="Halt", cause="by the operator")
+                self.stopped.add(name)
+                self.actions.append((time.time(), "stop", name))
+        elif machine == "redrive" and name not in self.redriven and self.rng.random() < 0.4:
+            if str((await client.describe_execution(arn)).status) == "FAILED":
+                await client.redrive_execution(arn)
+                self.redriven.add(name)
+                self.actions.append((time.time(), "redrive", name))
+
+    async def all_final(self, seconds: float) -> None:
+        """Wait until every execution has its expected final status."""
+        deadline = time.monotonic() + seconds
+        async with Client(self.s.db) as client:
+            while True:
+                pending = []
+                for name, machine, data in self.plan:
+                    status, _ = W.expected(machine, data)
+                    try:
+                        now = str((await client.describe_execution(arn_of(machine, name))).status)
+                    except ExecutionDoesNotExist:
+                        now = "missing"
+                    if now != status:
+                        pending.append((name, now))
+                if not pending:
+                    return
+                assert time.monotonic() < deadline, (pending, self.actions, self.s.stderr())
+                await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+async def test_engine_killed_while_clients_answer_stop_and_redrive(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    s = Scenario(tmp_path, seed=seed, scenario="chaos", count=CHAOS_COUNT)
+    plan = W.plan("chaos", CHAOS_COUNT, seed)
+    s.tokens.mkdir(exist_ok=True)
+    actor = ClientActor(s, plan, rng)
+    acting = asyncio.ensure_future(actor.run())
+    try:
+        for _ in range(3):
+            await s.run(kill_after=rng.uniform(0.3, 1.2))
+            await asyncio.sleep(rng.uniform(0.0, 0.4))  # no engine runs: the client acts alone
+        final = asyncio.ensure_future(s.run())
+        await actor.all_final(40)
+        actor.over.set()
+        await acting
+        Path(str(s.log) + ".done").write_text("")
+        await final
+    finally:
+        actor.over.set()
+        await asyncio.gather(acting, return_exceptions=True)
+    assert len(s.kills) == 3
+    assert actor.answered and actor.stopped and actor.redriven
+    await check_chaos(s, plan)
+
+
+async def check_chaos(s: Scenario, plan: list[tuple[str, str, dict[str, Any]]]) -> None:
+    lines = s.invocations()
+    by_inv = {line["inv"]: line for line in lines}
+    assert len(by_inv) == len(lines), "invocation ids are unique"
+    # persist before effect: every task saw its Scheduled event, and all before it, committed
+    late = [line for line in lines if line["committed"] is not True]
+    assert not late, late[:3]
+    by_key: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for line in lines:
+        by_key[key_of(line)].append(line)
+    killed = {r.pid for r in s.kills}
+    for key, invs in by_key.items():
+        invs.sort(key=lambda line: line["t"])
+        pids = [line["pid"] for line in invs]
+        assert len(set(pids)) == len(pids), (
+            key,
+            "invoked twice by one process (a replay without a crash)",
+            invs,
+        )
+        assert all(pid in killed for pid in pids[:-1]), (key, "re-invoked without a crash", invs)
+        assert len(invs) <= 1 + len(s.kills), (key, invs)
+    async with Client(s.db) as client:
+        assert not client.engine_running()
+        listed = await client.list_executions()
+        assert sorted(x.name for x in listed) == sorted(name for name, _, _ in plan), "no duplicates"
+        for name, machine, data in plan:
+            arn = arn_of(machine, name)
+            execution = await client.describe_execution(arn)
+            status, result = W.expected(machine, data)
+            assert str(execution.status) == status, (name, execution)
+            if status == "SUCCEEDED":
+                assert execution.output == result, (name, execution.output)
+            else:
+                assert execution.error == result, (name, execution.error)
+            history = await client.get_execution_history(arn)
+            check_history(name, history)
+            recorded = recorded_invocations(history)
+            keys = [key_of(by_inv[inv]) for inv in recorded]
+            assert len(set(keys)) == len(keys), (name, "an attempt recorded twice", keys)
+            for inv, key in zip(recorded, keys, strict=True):
+                assert by_key[key][-1]["inv"] == inv, (name, key, "a recorded result was re-invoked")
+            if machine == "redrive":
+                assert [e["type"] for e in history].count("ExecutionRedriven") == 1
+        assert await client.store.requests() == [], "every request was consumed"
+        assert await client.store.open_tokens() == [], "no task token left open"

@@ -361,3 +361,18 @@ async def test_start_requests_wait_for_an_engine(tmp_path: Path) -> None:
         history = await engine.get_execution_history(started.execution_arn)
         assert json.loads(history[0]["executionStartedEventDetails"]["input"]) == {"name": "Ed"}
         assert [e["type"] for e in history].count("ExecutionStarted") == 1
+
+
+async def test_an_express_start_from_a_client_runs_in_the_engine(tmp_path: Path) -> None:
+    ran = asyncio.Event()
+    async with Engine(url(tmp_path), poll_interval=0.02) as engine:
+        engine.register_function(
+            "greet", lambda event, ctx: ran.set() or {"hi": event["name"]}, blocking=False
+        )
+        machine = await engine.create_state_machine("fast", GREET, type="EXPRESS")
+        async with Client(url(tmp_path)) as client:
+            started = await client.start_execution(machine.arn, {"name": "Flo"})
+            assert str(started.status) == "RUNNING" and ":express:" in started.execution_arn
+        await asyncio.wait_for(ran.wait(), 5)
+        done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 5)
+        assert done.output == {"hi": "Flo"}
