@@ -34,6 +34,7 @@ from .errors import (
     TaskTimedOut,
 )
 from .integrations.base import Integration, TaskContext, TaskRequest
+from .interpreter.quotas import Quotas
 from .runtime.catalog import ValidationResult
 from .runtime.client import Client
 from .runtime.clock import Clock, ManualClock, SystemClock
@@ -62,6 +63,7 @@ __all__ = [
     "InvalidExecutionInput",
     "InvalidToken",
     "ManualClock",
+    "Quotas",
     "ResourceNotFound",
     "StateMachine",
     "StateMachineAlreadyExists",

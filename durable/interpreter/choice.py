@@ -104,18 +104,51 @@ TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if c == "*" else re.escape(c))
-        i += 1
-    return re.compile("".join(out), re.DOTALL)
+class Glob:
+    """A ``StringMatches`` pattern: ``*`` matches any run of characters (none included), ``\\*`` is
+    a literal ``*`` and ``\\\\`` a literal backslash; nothing else is special.
+
+    Matching takes linear time whatever the pattern (no backtracking): the literal pieces between
+    the stars must appear in order, the first at the start and the last at the end, and taking
+    each middle piece at its leftmost place is always right for ``*``-only patterns.
+    """
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, pattern: str) -> None:
+        pieces: list[str] = []
+        piece: list[str] = []
+        i = 0
+        while i < len(pattern):
+            c = pattern[i]
+            if c == "\\" and i + 1 < len(pattern):
+                piece.append(pattern[i + 1])
+                i += 2
+                continue
+            if c == "*":
+                pieces.append("".join(piece))
+                piece = []
+            else:
+                piece.append(c)
+            i += 1
+        pieces.append("".join(piece))
+        self.pieces = tuple(pieces)  # literal pieces; between two of them, a star
+
+    def matches(self, value: str) -> bool:
+        pieces = self.pieces
+        first = pieces[0]
+        if len(pieces) == 1:
+            return value == first
+        last = pieces[-1]
+        if len(first) + len(last) > len(value) or not value.startswith(first) or not value.endswith(last):
+            return False
+        position, end = len(first), len(value) - len(last)
+        for piece in pieces[1:-1]:
+            found = value.find(piece, position, end)
+            if found < 0:
+                return False
+            position = found + len(piece)
+        return True
 
 
 def _invalid(path: Path) -> RuntimeFault:
@@ -168,8 +201,8 @@ def compile_rule(rule: dict[str, Any]) -> Predicate:
             want_t = bool(operand)
             return lambda d, f: test(get(d, f)) == want_t
         if op == "StringMatches":
-            rx = _glob(operand)
-            return lambda d, f: isinstance(v := get(d, f), str) and rx.fullmatch(v) is not None
+            glob = Glob(operand)
+            return lambda d, f: isinstance(v := get(d, f), str) and glob.matches(v)
         if op.endswith("Path") and op[:-4] in COMPARATORS:
             cmp = COMPARATORS[op[:-4]]
             other = _getter(compile_path(operand))

@@ -23,6 +23,20 @@ class InvokeTask:
     heartbeat_seconds: float | None = None
     task_token: str | None = None
     credentials: Any = None
+    result_owner: str = ""  # how a failure of the result names the task (the service, or the resource)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """No effect, nothing to record: the driver may run other work before resuming.
+
+    The interpreter yields one every :data:`CHECKPOINT_EVERY` state transitions (and Map items),
+    so that a loop of pure states (Pass/Choice, ``Wait`` 0 s) never holds the event loop:
+    timeouts, stops and other executions get their turn."""
+
+
+CHECKPOINT = Checkpoint()
+CHECKPOINT_EVERY = 128
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ class ExecutionContext:
         "express",
         "history",
         "input",
+        "payload_limit",
         "redrive_count",
         "redrive_time",
         "region",
@@ -74,8 +75,10 @@ class ExecutionContext:
         history: list[dict[str, Any]] | None = None,
         first_event_id: int = 1,
         region: str = "us-east-1",
+        payload_limit: int | None = 262_144,
     ) -> None:
         self.region = region
+        self.payload_limit = payload_limit  # bytes of a state's data (None: no limit)
         self.execution_arn = execution_arn
         self.execution_name = execution_name
         self.state_machine_arn = state_machine_arn

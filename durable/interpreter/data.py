@@ -21,6 +21,7 @@ from .jsonpath import (
     compile_path,
     set_reference,
 )
+from .jsonvalue import NotJson, json_text
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -30,6 +31,7 @@ __all__ = [
     "compact",
     "compile_template",
     "compile_value_expr",
+    "not_json",
     "select",
 ]
 
@@ -56,9 +58,21 @@ def payload_size(value: Any) -> int:
         return 0
 
 
-def check_size(value: Any, what: str) -> None:
-    """Raise ``States.DataLimitExceeded`` when ``value`` serializes to more than 256 KiB."""
-    if payload_size(value) > MAX_PAYLOAD_BYTES:
+def not_json(what: str, problem: NotJson) -> StatesFailure:
+    """``States.Runtime``: a state or task produced a value that is not JSON (see jsonvalue)."""
+    return StatesFailure(
+        F.RUNTIME, f"The state/task '{what}' returned a result that is not valid JSON: {problem.reason}."
+    )
+
+
+def check_size(value: Any, what: str, limit: int | None = MAX_PAYLOAD_BYTES) -> None:
+    """Raise ``States.DataLimitExceeded`` when ``value`` serializes to more than ``limit`` bytes
+    (AWS: 256 KiB), and ``States.Runtime`` when it is not a JSON value at all."""
+    try:
+        size = len(json_text(value))
+    except NotJson as exc:
+        raise not_json(what, exc) from None
+    if limit is not None and size > limit:
         raise StatesFailure(
             F.DATA_LIMIT_EXCEEDED,
             f"The state/task '{what}' returned a result with a size exceeding the maximum number "

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import math
 import re
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Final, Protocol
 
 from .failure import INTRINSIC_FAILURE, StatesFailure
+from .jsonvalue import NotJson, parse_json
 
 __all__ = [
     "MAX_NESTING",
@@ -309,15 +309,11 @@ def _f_string_to_json(args: list[Any], services: IntrinsicServices) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return parse_json(text)
+    except NotJson as exc:
+        raise _fail(fn, f"the string is not valid JSON ({exc.reason})") from None
     except ValueError as exc:
         raise _fail(fn, f"the string is not valid JSON ({exc})") from None
-    except RecursionError:
-        raise _fail(fn, "the JSON text is nested too deeply") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _f_json_to_string(args: list[Any], services: IntrinsicServices) -> Any:

@@ -35,6 +35,7 @@ from typing import Any, Final, NoReturn
 import jsonatapy
 
 from .context import Services
+from .jsonvalue import NotJson, json_text
 
 __all__ = [
     "EVALUATION_TIMEOUT_MS",
@@ -292,11 +293,15 @@ def _parse(*args: Any) -> Any:
     _arity("parse", args, 1, 1)
     text = _want_str("parse", args, 0)
     try:
-        return json.loads(
+        value = json.loads(
             text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
         )
+        json_text(value)  # surrogates from escapes, depth
+        return value
     except RecursionError:
         raise JsonataError("The string given to $parse is nested too deeply") from None
+    except NotJson as exc:
+        raise JsonataError(f"The string given to $parse is not valid JSON: {exc.reason}") from None
     except ValueError as exc:
         raise JsonataError(f"The string given to $parse is not valid JSON: {exc}") from None
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from ..errors import DefinitionError, Diagnostic
 from .branching import Map, Parallel
+from .commands import CHECKPOINT, CHECKPOINT_EVERY
 from .context import ExecutionContext
+from .jsonvalue import NotJson, json_text, parse_json
 from .states import Choice, Fail, Lane, Pass, State, Succeed, Wait
 from .task import Task
 
@@ -49,8 +51,10 @@ class Scope:
             name: STATE_TYPES[spec["Type"]](name, spec, compiler) for name, spec in raw["States"].items()
         }
         self.start = self.states[raw["StartAt"]]
-        #: every state is pure: the scope never waits and can run without a driver
-        self.pure = all(state.pure for state in self.states.values())
+        #: every state is pure and no path loops: the scope ends after at most one visit of each
+        #: state, so it may run as a plain call (a loop must go through :meth:`run`, which yields
+        #: a checkpoint now and then)
+        self.pure = all(state.pure for state in self.states.values()) and not _loops(raw)
 
     def run_sync(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Any:
         """:meth:`run` for a pure scope, as a plain call."""
@@ -66,6 +70,7 @@ class Scope:
         """Run this scope from StartAt to a terminal state; return the final output."""
         state = self.start
         states = self.states
+        transitions = 0
         while True:
             if state.pure:
                 nxt, data = state.step(data, ctx, lane)
@@ -74,6 +79,9 @@ class Scope:
             if nxt is None:
                 return data
             state = states[nxt]
+            transitions += 1
+            if transitions % CHECKPOINT_EVERY == 0:
+                yield CHECKPOINT
 
 
 class Program:
@@ -92,25 +100,62 @@ class Program:
         return self.scope.run(data, ctx, Lane(0))
 
 
+def _loops(raw: dict[str, Any]) -> bool:
+    """Whether some path through the scope's states (Next, Choice targets, Default, Catch) visits a
+    state twice."""
+    edges: dict[str, list[str]] = {}
+    for name, spec in raw["States"].items():
+        targets = [spec.get("Next"), spec.get("Default")]
+        targets += [rule.get("Next") for rule in spec.get("Choices", ()) if isinstance(rule, dict)]
+        targets += [c.get("Next") for c in spec.get("Catch", ()) if isinstance(c, dict)]
+        edges[name] = [t for t in targets if isinstance(t, str)]
+    done: set[str] = set()
+    for root in edges:
+        if root in done:
+            continue
+        path = {root}
+        stack = [(root, iter(edges[root]))]  # depth-first, without recursion (long chains)
+        while stack:
+            name, successors = stack[-1]
+            target = next(successors, None)
+            if target is None:
+                stack.pop()
+                path.discard(name)
+                done.add(name)
+            elif target in path:
+                return True
+            elif target not in done and target in edges:
+                path.add(target)
+                stack.append((target, iter(edges[target])))
+    return False
+
+
 def parse_definition(definition: str | bytes | dict[str, Any]) -> tuple[Any, str]:
     """Parse definition text (or accept a dict); return ``(document, canonical_text)``.
 
-    Invalid JSON raises :class:`DefinitionError` naming the line and column.
+    Invalid JSON raises :class:`DefinitionError` naming the line and column; so does text that is
+    not UTF-8, and a document that is not JSON as Step Functions has it (lone surrogates, NaN,
+    nesting deeper than :data:`~durable.interpreter.jsonvalue.MAX_DEPTH`, see jsonvalue).
     """
     if not isinstance(definition, (str, bytes)):
         try:
-            return definition, json.dumps(definition)
-        except (TypeError, ValueError):
+            text = json_text(definition).decode()
+        except NotJson as exc:
+            raise _invalid(f"Definition must be a valid JSON object: {exc.reason}") from None
+        return definition, text
+    if isinstance(definition, bytes):
+        try:
+            text = definition.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise DefinitionError(
-                [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
+                [Diagnostic("INVALID_JSON_DESCRIPTION", f"Invalid JSON: invalid UTF-8 at byte {exc.start}")]
             ) from None
-    text = definition.decode() if isinstance(definition, bytes) else definition
+    else:
+        text = definition
     if not text.strip():
-        raise DefinitionError(
-            [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
-        )
+        raise _invalid("Definition must be a valid JSON object")
     try:
-        return json.loads(text), text
+        doc = parse_json(text)
     except json.JSONDecodeError as exc:
         raise DefinitionError(
             [
@@ -120,10 +165,15 @@ def parse_definition(definition: str | bytes | dict[str, Any]) -> tuple[Any, str
                 )
             ]
         ) from None
-    except (TypeError, ValueError):
+    except NotJson as exc:
         raise DefinitionError(
-            [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
+            [Diagnostic("INVALID_JSON_DESCRIPTION", f"Invalid JSON: {exc.reason}")]
         ) from None
+    return doc, text
+
+
+def _invalid(message: str) -> DefinitionError:
+    return DefinitionError([Diagnostic("SCHEMA_VALIDATION_FAILED", message)])
 
 
 def compile_program(definition: str | bytes | dict[str, Any], machine_type: str = "STANDARD") -> Program:

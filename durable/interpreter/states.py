@@ -144,7 +144,7 @@ class State:
         self, data: Any, out: Any, ctx: ExecutionContext, lane: Lane, assigned: dict[str, Any] | None
     ) -> None:
         if out is not data:
-            check_size(out, self.name)
+            check_size(out, self.name, ctx.payload_limit)
         if assigned is not None:
             lane.vars = {**lane.vars, **assigned}
         if self.has_exit_event:

@@ -137,7 +137,14 @@ class Task(WorkState):
                     lane.prev = ctx.started_events.pop(frame.token, lane.prev)
             else:
                 result = yield InvokeTask(
-                    self.resource, payload, self.name, timeout, heartbeat, frame.token, credentials
+                    self.resource,
+                    payload,
+                    self.name,
+                    timeout,
+                    heartbeat,
+                    frame.token,
+                    credentials,
+                    self.result_owner,
                 )
                 if frame.token is not None:  # .waitForTaskToken: the call was the submission
                     lane.prev = ctx.emit(
@@ -147,7 +154,7 @@ class Task(WorkState):
                         self._tag({"output": result, "outputDetails": UNTRUNCATED}) if recording else None,
                     )
                     result = yield AwaitToken(frame.token, self.name, timeout, heartbeat)
-            check_size(result, self.result_owner)
+            check_size(result, self.result_owner, ctx.payload_limit)
         except StatesFailure as failure:
             kind = "TimedOut" if failure.error == F.TIMEOUT else "Failed"
             details = None

@@ -19,6 +19,7 @@ from ..errors import (
     ValidationError,
 )
 from ..interpreter.program import Program, compile_program, parse_definition
+from ..interpreter.quotas import Quotas
 from ..interpreter.validate import validate_definition
 from ..store.base import ActivityRecord, StateMachineRecord, Store, WriteBatch
 from .clock import Clock
@@ -77,8 +78,10 @@ class Catalog:
         account: str,
         role_arn: str,
         cache: bool,
+        quotas: Quotas | None = None,
     ) -> None:
         self.store = store
+        self.quotas = quotas or Quotas()
         self.clock = clock
         self.requests = requests
         self.region = region
@@ -102,6 +105,7 @@ class Catalog:
             if cached is not None:
                 return cached
         doc, text = parse_definition(definition)
+        self._check_size(text)
         key = (text, type)
         program = self._programs.get(key)
         if program is None:
@@ -109,12 +113,22 @@ class Catalog:
             self._programs[key] = program
         return program
 
-    @staticmethod
-    def validate(definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> ValidationResult:
+    def _check_size(self, text: str) -> None:
+        limit = self.quotas.definition_bytes
+        if limit is not None:
+            size = len(text.encode("utf-8", "surrogatepass"))
+            if size > limit:
+                raise ValidationError(
+                    "1 validation error detected: Value at 'definition' failed to satisfy constraint: "
+                    f"Member must have length less than or equal to {limit}"
+                )
+
+    def validate(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> ValidationResult:
         try:
-            doc, _ = parse_definition(definition)
+            doc, text = parse_definition(definition)
         except DefinitionError as exc:
             return ValidationResult("FAIL", exc.diagnostics)
+        self._check_size(text)
         if isinstance(definition, (str, bytes)) and not isinstance(doc, dict):
             found: tuple[Diagnostic, ...] = (
                 Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object"),

@@ -22,6 +22,7 @@ import msgspec
 
 from ..errors import DurableError, ExecutionNotRedrivable
 from ..integrations.registry import IntegrationRegistry
+from ..interpreter.quotas import Quotas
 from ..store.base import Conflict, ExecutionRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
 from .catalog import Catalog
@@ -52,8 +53,9 @@ class Client(Session):
         account: str = "111111111111",
         role_arn: str | None = None,
         store: Store | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
-        self._setup(url or None, store, clock, region, account, role_arn, None)
+        self._setup(url or None, store, clock, region, account, role_arn, None, quotas)
         if isinstance(self.store, MemoryStore):
             raise DurableError("a Client needs a database URL; an in-memory store belongs to its Engine")
         self.requests = Requests(self.store, self.clock)
@@ -65,6 +67,7 @@ class Client(Session):
             account=account,
             role_arn=self.role_arn,
             cache=False,
+            quotas=self.quotas,
         )
         self.ownership = ownership_for(self.store)
         self._opened = False

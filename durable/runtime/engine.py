@@ -26,12 +26,13 @@ from ..integrations.base import Integration
 from ..integrations.functions import ErrorFormat, FunctionIntegration
 from ..integrations.registry import IntegrationRegistry
 from ..interpreter.program import Program
+from ..interpreter.quotas import Quotas
 from ..store.base import Conflict, ExecutionRecord, RequestRecord, Store
 from ..store.memory import MemoryStore
 from .catalog import Catalog
 from .client import Client
 from .clock import Clock, DeadlineExceeded, with_deadline
-from .express import EXPRESS_MAX_SECONDS, run_express
+from .express import run_express
 from .host import POLL_SECONDS, Host
 from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
 from .ownership import EngineAlreadyRunning, ownership_for
@@ -69,15 +70,14 @@ class Engine(Session):
         role_arn: str | None = None,
         seed: int | None = None,
         load_plugins: bool = True,
-        express_max_seconds: float = EXPRESS_MAX_SECONDS,
+        quotas: Quotas | None = None,
         store: Store | None = None,
         standby: bool = True,
         poll_interval: float = POLL_SECONDS,
         role: str = "durable.Engine",
     ) -> None:
-        self._setup(url, store, clock, region, account, role_arn, seed)
+        self._setup(url, store, clock, region, account, role_arn, seed, quotas)
         self.role = role  # how this engine names itself to a second one that finds the database busy
-        self.express_max_seconds = express_max_seconds
         self.standby = standby
         self.functions = FunctionIntegration()
         self.registry = IntegrationRegistry([self.functions], load_entry_points=load_plugins)
@@ -93,6 +93,7 @@ class Engine(Session):
             self.clock,
             lambda text: self.compile(text, "STANDARD"),
             on_finished=self._finished,
+            quotas=self.quotas,
         )
         self.host = Host(
             self.store,
@@ -111,6 +112,7 @@ class Engine(Session):
             account=account,
             role_arn=self.role_arn,
             cache=True,
+            quotas=self.quotas,
         )
         self._standby_client: Client | None = None
 
@@ -130,6 +132,7 @@ class Engine(Session):
                 region=self.region,
                 account=self.account,
                 role_arn=self.role_arn,
+                quotas=self.quotas,
             )
         return self._standby_client
 
@@ -296,7 +299,7 @@ class Engine(Session):
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
             )
-        value = own_input(input, input_json)
+        value = own_input(input, input_json, self.quotas.payload_bytes)
         exec_name = name or self.services.uuid4()
         check_name(exec_name)
         arn = self._execution_arn(machine, exec_name)
@@ -342,8 +345,9 @@ class Engine(Session):
             name=name,
             input=value,
             express=express and sync,
-            max_seconds=self.express_max_seconds if express else None,
+            max_seconds=self.quotas.express_seconds if express else None,
             record_history=record_history,
+            payload_limit=self.quotas.payload_bytes,
         )
 
     async def describe_execution(self, execution_arn: str) -> Execution:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..interpreter import failure as F
 from ..interpreter.context import ExecutionContext
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
@@ -29,6 +30,7 @@ async def run_express(
     express: bool,
     max_seconds: float | None,
     record_history: bool = False,
+    payload_limit: int | None = 262_144,
 ) -> Execution:
     clock = runner.clock
     start = clock.now()
@@ -46,6 +48,7 @@ async def run_express(
         history=history,
         first_event_id=0,
         region=runner.region,
+        payload_limit=payload_limit,
     )
     ctx.emit(
         "ExecutionStarted",
@@ -78,7 +81,10 @@ async def run_express(
         ctx.emit(
             "ExecutionTimedOut", ctx.events, "executionTimedOutEventDetails", {"error": "States.Timeout"}
         )
-    except StatesFailure as failure:
+    except (StatesFailure, Exception) as exc:
+        # anything the program could not handle (a value it cannot process) fails the execution,
+        # as it fails a Standard one: never a traceback out of start_sync_execution
+        failure = exc if isinstance(exc, StatesFailure) else StatesFailure(F.RUNTIME, _cause(exc))
         result.status = ExecutionStatus.FAILED
         result.error = failure.error or None
         result.cause = failure.cause or None
@@ -95,6 +101,10 @@ async def run_express(
         )
     result.stop_date = clock.now()
     return result
+
+
+def _cause(exc: Exception) -> str:
+    return f"The execution could not continue: {type(exc).__name__}: {exc}"
 
 
 async def _with_deadline(

@@ -26,7 +26,15 @@ from ..interpreter.context import ExecutionContext
 from ..store.base import EventRecord, JournalRecord, WriteBatch
 from .clock import Clock
 
-__all__ = ["Journal", "JournalContext", "JournalLane", "ReplayDivergence", "details_key", "new_task_token"]
+__all__ = [
+    "HistoryLimitReached",
+    "Journal",
+    "JournalContext",
+    "JournalLane",
+    "ReplayDivergence",
+    "details_key",
+    "new_task_token",
+]
 
 _RNG = random.Random()  # values drawn here are journaled, so replay never depends on it
 _encode = msgspec.json.encode
@@ -173,7 +181,12 @@ class Journal:
         return entry
 
     def record(self, lane: JournalLane, kind: str, payload: Any) -> int:
-        text = _encode(payload).decode()  # first: a value that cannot be encoded changes nothing
+        return self.record_text(
+            lane, kind, _encode(payload).decode()
+        )  # encoded first: on failure nothing changes
+
+    def record_text(self, lane: JournalLane, kind: str, text: str) -> int:
+        """:meth:`record` with the payload's JSON text already made."""
         lane.seq += 1
         lane.live = True
         self.batch.journal.append(
@@ -262,15 +275,30 @@ class Journal:
         return batch
 
 
+class HistoryLimitReached(Exception):
+    """The next event would be the last the history may hold: the execution fails (AWS: event
+    25,000 is ``ExecutionFailed``, ``States.Runtime``, unless it is ``ExecutionSucceeded``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The execution reached the maximum number of history events ({limit}).")
+        self.limit = limit
+
+
 class JournalContext(ExecutionContext):
     """An execution context whose events go through the journal (recorded or replayed)."""
 
-    __slots__ = ("journal",)
+    __slots__ = ("journal", "max_events")
 
-    def __init__(self, journal: Journal, **kwargs: Any) -> None:
+    def __init__(self, journal: Journal, max_events: int | None = None, **kwargs: Any) -> None:
         super().__init__(services=journal, history=[], **kwargs)
         self.journal = journal
+        self.max_events = max_events
 
     def emit(self, type_: str, previous: int, details_key: str | None = None, details: Any = None) -> int:
-        self.events = self.journal.emit(type_, previous, details)
+        journal = self.journal
+        limit = self.max_events
+        # the last event id a history may hold is the execution's own end (see _finish)
+        if limit is not None and journal.last_event_id >= limit - 1 and not journal.current.pending:
+            raise HistoryLimitReached(limit)
+        self.events = journal.emit(type_, previous, details)
         return self.events

@@ -16,8 +16,23 @@ _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 def check_name(name: str) -> None:
     """AWS's rules for state machine, execution and activity names (``InvalidName``)."""
-    if not name or len(name) > 80 or _BAD_NAME.search(name):
-        raise InvalidName(f"Invalid Name: '{name}'")
+    if (
+        not isinstance(name, str)
+        or not name
+        or len(name) > 80
+        or _BAD_NAME.search(name)
+        or not _unicode(name)
+    ):
+        raise InvalidName(f"Invalid Name: '{name!s}'".encode("utf-8", "backslashreplace").decode())
+
+
+def _unicode(text: str) -> bool:
+    """No lone surrogate (a name must be storable and printable as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ExecutionStatus(enum.StrEnum):

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..interpreter import failure as F
-from ..interpreter.commands import AwaitToken, InvokeTask, Sleep
+from ..interpreter.commands import AwaitToken, Checkpoint, InvokeTask, Sleep
+from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
+from ..interpreter.jsonvalue import NotJson, json_text
 from ..store.base import ActivityTaskRecord, TokenRecord
 from .journal import JournalLane
 from .requests import ActivityStart, Answer
@@ -82,6 +84,10 @@ class ReplayRunner(CommandRunner):
             if kind is Sleep:
                 return await self._sleep(cmd, lane)
             return await self._await_token(cmd, lane)
+        if kind is Checkpoint:
+            # a long run of pure states commits as it goes, one batch at a time: its buffer stays
+            # small and its commits never crowd out other executions' in the writer's queue
+            await self.owner.flush(self.run)
         return await super().execute(cmd, execution_arn, state_machine_arn, lane)
 
     # -- tasks ------------------------------------------------------------------------------------
@@ -92,10 +98,11 @@ class ReplayRunner(CommandRunner):
         await self.owner.flush(self.run)  # TaskScheduled (and all before it) is durable: invoke
         try:
             result = await self.invoke(cmd, record.arn, record.state_machine_arn)
-            try:
-                self.journal.record(lane, "result", result)
-            except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
-                raise StatesFailure(F.RUNTIME, f"The task's result is not valid JSON: {exc}") from None
+            try:  # recorded exactly as JSON has it (NaN is not written as null and replayed so)
+                text = json_text(result)
+            except NotJson as problem:
+                raise not_json(cmd.result_owner or cmd.resource, problem) from None
+            self.journal.record_text(lane, "result", text.decode())
         except StatesFailure as failure:
             self.journal.record(lane, "failure", [failure.error, failure.cause])
             self.owner.flush_soon(self.run)

@@ -12,6 +12,7 @@ import abc
 from typing import Any
 
 from ..errors import StateMachineTypeNotSupported
+from ..interpreter.quotas import Quotas
 from ..store.base import ActivityRecord, ExecutionRecord, Store
 from ..store.memory import MemoryStore
 from ..store.url import open_store
@@ -46,8 +47,10 @@ class Session(abc.ABC):
         account: str,
         role_arn: str | None,
         seed: int | None,
+        quotas: Quotas | None,
     ) -> None:
         self.url = url
+        self.quotas = quotas or Quotas()
         self.clock = clock or SystemClock()
         self.region = region
         self.account = account
@@ -109,7 +112,7 @@ class Session(abc.ABC):
         """The machine, owned input, name and ARN of an execution about to start."""
         await self._ensure_open()
         machine = await self.describe_state_machine(state_machine_arn)
-        value = own_input(input, input_json)
+        value = own_input(input, input_json, self.quotas.payload_bytes)
         exec_name = name or self.services.uuid4()
         check_name(exec_name)
         return machine, value, exec_name, self._execution_arn(machine, exec_name)
@@ -199,7 +202,9 @@ class Session(abc.ABC):
         """Complete the task of ``task_token`` with ``output`` (AWS ``SendTaskSuccess``)."""
         await self._ensure_open()
         await self.requests.open_token(task_token)  # AWS reports a bad token before a bad output
-        await self.requests.answer(task_token, True, own_output(output, output_json))
+        await self.requests.answer(
+            task_token, True, own_output(output, output_json, self.quotas.payload_bytes)
+        )
 
     async def send_task_failure(
         self, task_token: str, *, error: str | None = None, cause: str | None = None

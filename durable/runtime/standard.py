@@ -41,6 +41,7 @@ from ..interpreter import failure as F
 from ..interpreter.context import iso_time
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
+from ..interpreter.quotas import Quotas
 from ..store.base import (
     Conflict,
     ExecutionAbsent,
@@ -54,7 +55,7 @@ from ..store.base import (
     WriteBatch,
 )
 from .clock import Clock
-from .journal import Journal, JournalContext
+from .journal import HistoryLimitReached, Journal, JournalContext
 from .mailbox import Mailboxes
 from .replay import Parked, ReplayRunner, Stopped
 from .requests import RequestKind, StopOrder, make_request, message_of
@@ -112,8 +113,10 @@ class StandardExecutions:
         *,
         park_after: float = PARK_AFTER_SECONDS,
         on_finished: Callable[[ExecutionRecord], None] | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
         self.store = store
+        self.quotas = quotas or Quotas()
         self.runner = runner
         self.clock = clock
         self.program_for = program_for
@@ -194,6 +197,8 @@ class StandardExecutions:
             redrive_count=record.redrive_count,
             first_event_id=0,
             region=self.runner.region,
+            payload_limit=self.quotas.payload_bytes,
+            max_events=self.quotas.history_events,
         )
         if record.redrive_date is not None:
             ctx.redrive_time = iso_time(record.redrive_date)
@@ -238,6 +243,16 @@ class StandardExecutions:
                 finished, value = runner.start_child(gen, root)
             except StatesFailure as failure:
                 await self._finish(run, "FAILED", error=failure.error or None, cause=failure.cause or None)
+                return None
+            except HistoryLimitReached as reached:
+                previous = journal.last_event_id
+                await self._finish(run, "FAILED", error=F.RUNTIME, cause=str(reached), previous=previous)
+                return None
+            except Exception as exc:  # the program itself failed (a value it cannot handle)
+                cause = f"The execution could not continue: {type(exc).__name__}: {exc}"
+                await self._finish(
+                    run, "FAILED", error=F.RUNTIME, cause=cause, previous=journal.last_event_id
+                )
                 return None
             if finished:
                 await self._finish(run, "SUCCEEDED", output=value)
@@ -316,6 +331,11 @@ class StandardExecutions:
             await self._finish(run, stop.status, error=stop.error, cause=stop.cause, previous=previous)
         except StatesFailure as failure:
             await self._finish(run, "FAILED", error=failure.error or None, cause=failure.cause or None)
+        except HistoryLimitReached as reached:
+            assert run.journal is not None
+            await self._finish(
+                run, "FAILED", error=F.RUNTIME, cause=str(reached), previous=run.journal.last_event_id
+            )
         except asyncio.CancelledError:
             self._left(run)  # the engine is closing: the execution resumes at the next start
             raise

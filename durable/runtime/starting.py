@@ -7,7 +7,6 @@ Shared by the executing :class:`~durable.Engine` (which then runs the execution 
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
@@ -15,6 +14,7 @@ import msgspec
 
 from ..errors import ExecutionAlreadyExists, ExecutionNotRedrivable, InvalidExecutionInput, InvalidOutput
 from ..interpreter.data import MAX_PAYLOAD_BYTES
+from ..interpreter.jsonvalue import NotJson, json_text, parse_json
 from ..store.base import (
     EventRecord,
     ExecutionAbsent,
@@ -46,74 +46,71 @@ _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
 
-def parse_input(text: str | bytes) -> Any:
+def parse_input(text: str | bytes, limit: int | None = MAX_PAYLOAD_BYTES) -> Any:
     """Execution input as AWS parses it; errors worded as AWS (Jackson) words them."""
     if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    if len(text.encode()) > MAX_PAYLOAD_BYTES:
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidExecutionInput(
+                f"Invalid State Machine Execution Input: 'Invalid UTF-8 start byte at offset {exc.start}'"
+            ) from None
+    if limit is not None and len(text.encode("utf-8", "surrogatepass")) > limit:
         raise InvalidExecutionInput(
-            "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
+            f"Invalid State Machine Execution Input: 'Input size exceeds the maximum of {limit} bytes.'"
         )
     if not text.strip():
         raise InvalidExecutionInput("Invalid State Machine Execution Input: 'Invalid execution input.'")
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return parse_json(text)
     except json.JSONDecodeError as exc:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{_jackson(exc)}'") from None
+    except NotJson as exc:
+        raise InvalidExecutionInput(
+            f"Invalid State Machine Execution Input: '{_jackson_reason(exc)}'"
+        ) from None
 
 
-def own_input(input: Any, input_json: str | bytes | None) -> Any:
+def own_input(input: Any, input_json: str | bytes | None, limit: int | None = MAX_PAYLOAD_BYTES) -> Any:
     """The execution input as an owned JSON value (a copy: callers may mutate theirs)."""
     if input_json is not None:
-        return parse_input(input_json)
+        return parse_input(input_json, limit)
     if input is None:
         return {}
     try:
-        text = _encode(input)
-    except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
-        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
-    if len(text) > MAX_PAYLOAD_BYTES:
+        text = json_text(input)
+    except NotJson as exc:
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc.reason}'") from None
+    if limit is not None and len(text) > limit:
         raise InvalidExecutionInput(
-            "Invalid State Machine Execution Input: 'Input size exceeds the maximum of 262144 bytes.'"
+            f"Invalid State Machine Execution Input: 'Input size exceeds the maximum of {limit} bytes.'"
         )
-    if b"null" in text and not _finite(input):  # msgspec writes NaN/Infinity as null
-        raise InvalidExecutionInput("Invalid State Machine Execution Input: 'NaN and Infinity are not JSON'")
     return _decode(text)
 
 
-def own_output(output: Any, output_json: str | None) -> Any:
+def own_output(output: Any, output_json: str | None, limit: int | None = MAX_PAYLOAD_BYTES) -> Any:
     """A task token's output (SendTaskSuccess) as an owned JSON value."""
     if output_json is not None:
-        if len(output_json.encode()) > MAX_PAYLOAD_BYTES:
-            raise InvalidOutput("Output exceeds the maximum size of 262144 bytes")
+        if limit is not None and len(output_json.encode("utf-8", "surrogatepass")) > limit:
+            raise InvalidOutput(f"Output exceeds the maximum size of {limit} bytes")
         try:
-            return _decode(output_json.encode())
-        except msgspec.DecodeError as exc:
+            return parse_json(output_json)
+        except (NotJson, json.JSONDecodeError) as exc:
             raise InvalidOutput(f"Invalid output: {exc}") from None
     try:
-        encoded = _encode(output)
-    except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
-        raise InvalidOutput(f"Invalid output: {exc}") from None
-    if len(encoded) > MAX_PAYLOAD_BYTES:
-        raise InvalidOutput("Output exceeds the maximum size of 262144 bytes")
+        encoded = json_text(output)
+    except NotJson as exc:
+        raise InvalidOutput(f"Invalid output: {exc.reason}") from None
+    if limit is not None and len(encoded) > limit:
+        raise InvalidOutput(f"Output exceeds the maximum size of {limit} bytes")
     return _decode(encoded)
 
 
-def _no_constant(name: str) -> Any:
-    raise InvalidExecutionInput(
-        f"Invalid State Machine Execution Input: 'Non-standard token '{name}': enable "
-        "JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS to allow'"
-    )
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(_finite(v) for v in value)
-    return True
+def _jackson_reason(exc: NotJson) -> str:
+    if "NaN" in exc.reason or "Infinity" in exc.reason or "is not a JSON number" in exc.reason:
+        name = exc.reason.split("'")[1] if "'" in exc.reason else "NaN"
+        return f"Non-standard token '{name}': enable JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS to allow"
+    return exc.reason
 
 
 def _jackson(exc: json.JSONDecodeError) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from durable import Engine, Execution, ExecutionStatus, ManualClock
 from durable.interpreter.choice import COMPARATORS, compile_rule, parse_timestamp
@@ -502,3 +504,42 @@ def test_parse_timestamp(text: str, epoch: float) -> None:
 )
 def test_parse_timestamp_rejects(text: Any) -> None:
     assert parse_timestamp(text) is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("*a" * 5000 + "*b", "a" * 10_000, False),  # backtracking would take forever here
+        ("*a" * 5000 + "*b", "a" * 9_999 + "b", True),
+        ("*a*a*a*b", "a" * 100_000, False),
+        ("*" + "ab" * 2500 + "*", "ab" * 50_000, True),
+        ("*" + "a" * 5000 + "b*", "a" * 100_000, False),
+    ],
+    ids=["stars-a-b-miss", "stars-a-b-hit", "short-miss", "long-piece-hit", "long-piece-miss"],
+)
+def test_string_matches_is_linear_on_adversarial_patterns(pattern: str, value: str, expected: bool) -> None:
+    from durable.interpreter.choice import Glob
+
+    assert Glob(pattern).matches(value) is expected
+
+
+@given(
+    pattern=st.text(alphabet="ab*\\", max_size=12),
+    value=st.text(alphabet="ab*\\", max_size=12),
+)
+def test_string_matches_agrees_with_a_reference_matcher(pattern: str, value: str) -> None:
+    """The same answers as an (exponential, but exact) regular-expression rendering of the glob."""
+    import re
+
+    from durable.interpreter.choice import Glob
+
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if pattern[i] == "*" else re.escape(pattern[i]))
+        i += 1
+    reference = re.fullmatch("".join(out), value, re.DOTALL) is not None
+    assert Glob(pattern).matches(value) is reference

@@ -581,7 +581,7 @@ async def test_express_executions_stop_after_five_minutes() -> None:
 
 async def test_express_limit_is_configurable() -> None:
     clock = ManualClock(autojump=0.005)
-    async with engine(clock, express_max_seconds=1000) as e:
+    async with engine(clock, quotas=durable.Quotas(express_seconds=1000)) as e:
         sm = await e.create_state_machine("long", waiting(400), type="EXPRESS")
         result = await e.start_sync_execution(sm.arn, {})
     assert result.status is ExecutionStatus.SUCCEEDED
