@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TextIO, TypeVar
 from urllib.parse import quote
 
 from ..errors import Diagnostic
+from ..interpreter.jsonvalue import NotJson, parse_json
 from ..runtime.models import Execution, ExecutionStatus
 
 __all__ = [
@@ -192,13 +193,13 @@ def input_text(
     if not text.strip():
         raise CliError(f"invalid JSON in {where}: the {option.lstrip('-')} is empty")
     try:
-        json.loads(text)
+        parse_json(text)
     except json.JSONDecodeError as exc:
         raise CliError(
             f"invalid JSON in {where}: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
-    except RecursionError:
-        raise CliError(f"invalid JSON in {where}: nested too deeply") from None
+    except NotJson as exc:
+        raise CliError(f"invalid JSON in {where}: {exc.reason}") from None
     return text
 
 

@@ -146,10 +146,11 @@ def on_signals(stop: asyncio.Event, second: Callable[[], None] | None = None) ->
     return undo
 
 
-def report_line(stream: TextIO) -> Callable[[Execution], None]:
-    """An execution-finished listener writing one JSON line per execution to ``stream``."""
+def report_line(stream: TextIO, *, data: bool = False) -> Callable[[Execution], None]:
+    """An execution-finished listener writing one JSON line per execution to ``stream`` (with its
+    input and output only when ``data``: they may hold secrets)."""
 
     def report(execution: Execution) -> None:
-        dump_line(describe_json(execution, data=True), stream)
+        dump_line(describe_json(execution, data=data), stream)
 
     return report

@@ -39,7 +39,8 @@ __all__ = ["add_commands"]
 _RUN_ENGINE_DESCRIPTION = """\
 Run the engine of a database: resume every RUNNING Standard execution, fire their timers, and
 run what other `durable` commands start, answer, stop or redrive, until SIGINT or SIGTERM
-(exit 0). Prints one JSON line per execution that finishes.
+(exit 0). Prints one JSON line per execution that finishes (its status, error and cause; its
+input and output only with --log-data).
 
 One engine runs per database (an advisory lock, DB.engine.lock, is held meanwhile; the kernel
 releases it even on kill -9). Every other command only records its request in the database,
@@ -87,7 +88,7 @@ def _cmd_run_engine(args: argparse.Namespace) -> int:
         try:
             if not await _open(engine, db, stop):
                 return
-            engine.on_execution_finished(report_line(out))
+            engine.on_execution_finished(report_line(out, data=args.log_data))
             resident = len(engine.standard.running)
             print(
                 f"{PROG}: engine running on {db} (pid {os.getpid()}), {resident} execution"
@@ -95,6 +96,8 @@ def _cmd_run_engine(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             while not stop.is_set():
+                if engine.host.failure is not None:
+                    raise CliError(str(engine.host.failure))
                 if args.until_idle and await engine.host.idle():
                     return
                 with contextlib.suppress(TimeoutError):
@@ -242,6 +245,11 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add_function_argument(p)
     p.add_argument(
         "--until-idle", action="store_true", help="exit once every running execution waits for a token"
+    )
+    p.add_argument(
+        "--log-data",
+        action="store_true",
+        help="print each finished execution's input and output too (they may hold secrets)",
     )
     p.add_argument("--scan-interval", type=float, default=POLL_SECONDS, help=argparse.SUPPRESS)
     add_db_argument(p)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from .commands import CHECKPOINT, CHECKPOINT_EVERY, Child, ChildFailure, Fork
+from .commands import CHECKPOINT, CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Child, ChildFailure, Fork
 from .context import ExecutionContext, Frame
 from .data import compact, compile_template, select
 from .failure import RuntimeFault, StatesFailure
@@ -206,11 +206,14 @@ class Map(WorkState):
                 scope, name = self.processor, self.name
                 results = []
                 chain = started
+                now = ctx.services.now
+                last = now()
                 for i, value in enumerate(inputs):
                     out, chain = _iterate(scope, value, child_ctx, Lane(chain, visible, nested=True), i, name)
                     results.append(out)
-                    if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1:
+                    if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 or now() - last >= CHECKPOINT_SECONDS:
                         yield CHECKPOINT
+                        last = now()
             else:
                 link = [started]  # each iteration links to the previous one's last event, as AWS does
                 children = tuple(

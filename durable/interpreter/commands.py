@@ -31,12 +31,15 @@ class Checkpoint:
     """No effect, nothing to record: the driver may run other work before resuming.
 
     The interpreter yields one every :data:`CHECKPOINT_EVERY` state transitions (and Map items),
-    so that a loop of pure states (Pass/Choice, ``Wait`` 0 s) never holds the event loop:
-    timeouts, stops and other executions get their turn."""
+    or sooner once :data:`CHECKPOINT_SECONDS` passed on the execution's clock since the last one
+    (expressions that take long), so that a loop of pure states (Pass/Choice, ``Wait`` 0 s) or a
+    run of heavy expressions never holds the event loop: timeouts, stops and other executions get
+    their turn. Checkpoints are not recorded: when they happen changes nothing in a replay."""
 
 
 CHECKPOINT = Checkpoint()
 CHECKPOINT_EVERY = 128
+CHECKPOINT_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)

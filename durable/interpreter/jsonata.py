@@ -42,6 +42,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_RANGE_ITEMS",
     "MAX_SEQUENCE_LENGTH",
+    "MAX_STRING_LENGTH",
     "UNDEFINED",
     "Expression",
     "JsonataError",
@@ -63,6 +64,10 @@ runaway expression (``[1..9999999]``, a cross product) comes near it."""
 
 MAX_RANGE_ITEMS: Final = 1000
 """Most items ``$range`` may return."""
+
+MAX_STRING_LENGTH: Final = 1_048_576
+"""Longest string ``$pad`` may build (four times AWS's 256 KiB payload: room for intermediate
+values, none for a runaway allocation)."""
 
 
 class _Undefined:
@@ -355,6 +360,32 @@ def _shuffle(*args: Any) -> Any:
     return items
 
 
+def _pad(*args: Any) -> Any:
+    """``$pad`` as JSONata defines it, refusing a width past :data:`MAX_STRING_LENGTH` (the
+    built-in would allocate whatever it is asked for in one step, beyond the time limit's reach)."""
+    _arity("pad", args, 2, 3)
+    if args[0] is None:
+        return None
+    text = _want_str("pad", args, 0)
+    width = args[1]
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not math.isfinite(width):
+        raise _signature_error("pad", 2, "a number")
+    char = args[2] if len(args) > 2 and args[2] is not None else " "
+    if not isinstance(char, str):
+        raise _signature_error("pad", 3, "a string")
+    size = int(abs(width))
+    if size > MAX_STRING_LENGTH:
+        raise JsonataError(
+            f"D3137: $pad would build a string of {size} characters (at most {MAX_STRING_LENGTH})"
+        )
+    missing = size - len(text)
+    if missing <= 0:
+        return text
+    char = char or " "
+    padding = (char * (missing // len(char) + 1))[:missing]
+    return text + padding if width > 0 else padding + text
+
+
 def _eval(*args: Any) -> Any:
     # AWS does not provide $eval: calling it fails as calling any undefined function does
     raise JsonataError("T1006: Attempted to invoke a non-function", "T1006")
@@ -391,6 +422,7 @@ _OVERRIDDEN: Final[dict[str, HostFunction]] = {
     "millis": _host(_millis),
     "shuffle": _host(_shuffle),
     "eval": _host(_eval),
+    "pad": _host(_pad),
 }
 
 # What actually runs. The user's expression is evaluated inside a block, and its value comes back

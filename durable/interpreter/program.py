@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import DefinitionError, Diagnostic
 from .branching import Map, Parallel
-from .commands import CHECKPOINT, CHECKPOINT_EVERY
+from .commands import CHECKPOINT, CHECKPOINT_EVERY, CHECKPOINT_SECONDS
 from .context import ExecutionContext
 from .jsonvalue import NotJson, json_text, parse_json
 from .states import Choice, Fail, Lane, Pass, State, Succeed, Wait
@@ -70,7 +70,9 @@ class Scope:
         """Run this scope from StartAt to a terminal state; return the final output."""
         state = self.start
         states = self.states
+        now = ctx.services.now
         transitions = 0
+        last = now()
         while True:
             if state.pure:
                 nxt, data = state.step(data, ctx, lane)
@@ -80,8 +82,9 @@ class Scope:
                 return data
             state = states[nxt]
             transitions += 1
-            if transitions % CHECKPOINT_EVERY == 0:
+            if transitions % CHECKPOINT_EVERY == 0 or now() - last >= CHECKPOINT_SECONDS:
                 yield CHECKPOINT
+                last = now()
 
 
 class Program:

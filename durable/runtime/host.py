@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import structlog
 
-from ..store.base import RequestRecord, Store, WriteBatch
+from ..store.base import RequestRecord, Store, StoreError, WriteBatch
 from .ownership import EngineAlreadyRunning, Ownership
 from .requests import RequestKind
 from .standard import StandardExecutions
@@ -61,6 +61,7 @@ class Host:
         self._poller: asyncio.Task[None] | None = None
         self._consumed: list[str] = []
         self._open = False
+        self.failure: StoreError | None = None  # why this host stopped executing, if it did
 
     @property
     def active(self) -> bool:
@@ -124,6 +125,9 @@ class Host:
         assert self.poll_interval is not None
         while True:
             await asyncio.sleep(self.poll_interval)
+            if self.store.fault is not None:
+                await self._stop_executing(self.store.fault)
+                return
             try:
                 for request in await self._read_inbox():
                     if request.ref in self._local:
@@ -135,6 +139,12 @@ class Host:
                 raise
             except Exception as exc:  # the store is unavailable: the next poll tries again
                 log.warning("inbox could not be read", error=str(exc))
+
+    async def _stop_executing(self, fault: StoreError) -> None:
+        """The database is gone: stop running executions (nothing more can be recorded)."""
+        self.failure = fault
+        log.error("the engine stops executing", error=str(fault))
+        await self.standard.close()
 
     # the LocalInbox protocol of durable.runtime.requests.Requests
     def expect(self, refs: list[str]) -> None:

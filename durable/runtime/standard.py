@@ -49,6 +49,7 @@ from ..store.base import (
     JournalRecord,
     RequestRecord,
     Store,
+    StoreGone,
     StoreUnavailable,
     TokenOpen,
     TokenRecord,
@@ -386,6 +387,8 @@ class StandardExecutions:
         """
         arn = run.record.arn
         self._left(run)
+        if isinstance(exc, StoreGone):  # the database is gone: nothing to end, the host stops
+            return
         if run.committing is not None:  # let its last commit settle before anyone reads the store
             await asyncio.gather(run.committing, return_exceptions=True)
         attempts = self._failures[arn] = self._failures.get(arn, 0) + 1

@@ -55,6 +55,7 @@ __all__ = [
     "StateMachineRecord",
     "Store",
     "StoreError",
+    "StoreGone",
     "StoreUnavailable",
     "TimerRecord",
     "TokenOpen",
@@ -73,6 +74,12 @@ class StoreUnavailable(StoreError):
     """The database cannot be written now (locked, full, an I/O error): a later retry may work."""
 
     code = "StoreUnavailable"
+
+
+class StoreGone(StoreError):
+    """The database file was deleted or replaced under the open store: nothing is written any more."""
+
+    code = "StoreGone"
 
 
 class BatchRejected(StoreError):
@@ -266,6 +273,11 @@ class Store(Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    @property
+    def fault(self) -> StoreError | None:
+        """A fault that ended the store's writing for good (``StoreGone``), else None."""
+        ...
 
     async def commit(self, batch: WriteBatch) -> None:
         """Apply ``batch`` atomically; return once it is durable."""

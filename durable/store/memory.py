@@ -109,6 +109,10 @@ class MemoryStore:
     def __repr__(self) -> str:
         return "MemoryStore()"
 
+    @property
+    def fault(self) -> StoreError | None:
+        return None
+
     async def open(self) -> None:
         self._open = True
 

@@ -40,6 +40,7 @@ from .base import (
     RequestRecord,
     StateMachineRecord,
     StoreError,
+    StoreGone,
     StoreUnavailable,
     TimerRecord,
     TokenRecord,
@@ -58,6 +59,17 @@ from .sqlite_writer import GroupWriter, StoreStats, describe_error
 __all__ = ["SqliteStore", "StoreStats"]
 
 Synchronous = Literal["NORMAL", "FULL"]
+QuickCheck = Literal["auto", "always", "never"]
+QUICK_CHECK_MAX_BYTES = 512 * 1024 * 1024
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
 
 _EXECUTION_SELECT = (
     "SELECT x.arn, x.state_machine_arn, x.name, x.status, x.start_date, x.input, d.body, x.type,"
@@ -152,6 +164,7 @@ class SqliteStore:
         synchronous: Synchronous = "NORMAL",
         busy_timeout_ms: int = 5000,
         max_group: int = 1000,
+        quick_check: QuickCheck = "auto",
     ) -> None:
         self.path = os.fspath(path)
         if self.path in ("", ":memory:") or self.path.startswith("file::memory:"):
@@ -165,17 +178,26 @@ class SqliteStore:
             raise StoreError(f"busy_timeout_ms must not be negative, got {busy_timeout_ms}")
         if max_group < 1:
             raise StoreError(f"max_group must be at least 1, got {max_group}")
+        if quick_check not in ("auto", "always", "never"):
+            raise StoreError(f"quick_check must be 'auto', 'always' or 'never', got {quick_check!r}")
+        self.quick_check: QuickCheck = quick_check
         self.synchronous: Synchronous = "FULL" if sync == "FULL" else "NORMAL"
         self.busy_timeout_ms = int(busy_timeout_ms)
         self.max_group = max_group
         self.migrations_applied = 0  # by the last open()
         self._writer: GroupWriter | None = None
+        self._identity: tuple[int, int] | None = None
         self._write_conn: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._stats = StoreStats()
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r}, synchronous={self.synchronous!r})"
+
+    @property
+    def fault(self) -> StoreError | None:
+        """A fault that ended the store's writing for good (the file was deleted or replaced)."""
+        return self._writer.gone if self._writer is not None else None
 
     @property
     def stats(self) -> StoreStats:
@@ -187,9 +209,11 @@ class SqliteStore:
         """Connect, set the pragmas, migrate the schema, start the writer (no-op when open)."""
         if self._writer is not None:
             return
+        self._create_private()
         write_conn = await self._connect()
         reader: aiosqlite.Connection | None = None
         try:
+            await self._check_pages(write_conn)
             rows = list(await write_conn.execute_fetchall("PRAGMA journal_mode = WAL"))
             mode = str(rows[0][0]).lower() if rows else ""
             if mode != "wal":
@@ -209,9 +233,52 @@ class SqliteStore:
             raise
         self._write_conn = write_conn
         self._reader = reader
-        self._writer = GroupWriter(write_conn, self.path, self.busy_timeout_ms, self.max_group)
+        self._identity = _identity(self.path)
+        self._writer = GroupWriter(
+            write_conn, self.path, self.busy_timeout_ms, self.max_group, still_there=self._still_there
+        )
         self._writer.stats = self._stats
         self._writer.start()
+
+    def _create_private(self) -> None:
+        """Create a new database file readable by its owner only (it holds task tokens and
+        payloads); SQLite gives its -wal and -shm files the same mode."""
+        try:
+            fd = os.open(
+                self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
+            )
+        except FileExistsError:
+            return
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: cannot open the database file (missing directory or no permission;"
+                f" {exc.strerror or exc})"
+            ) from None
+        os.close(fd)
+
+    async def _check_pages(self, conn: aiosqlite.Connection) -> None:
+        """``PRAGMA quick_check`` (every page read, O(size)): a damaged file is refused at open
+        rather than found half-way through a recovery. ``auto`` checks files up to 512 MiB."""
+        if self.quick_check == "never":
+            return
+        if self.quick_check == "auto" and os.path.getsize(self.path) > QUICK_CHECK_MAX_BYTES:
+            return
+        rows = list(await conn.execute_fetchall("PRAGMA quick_check"))
+        found = [str(r[0]) for r in rows]
+        if found != ["ok"]:
+            problems = "; ".join(found[:3])
+            raise StoreError(
+                f"{self.path}: the database file is damaged ({problems}); restore it from a backup"
+            )
+
+    def _still_there(self) -> None:
+        """Raise :class:`StoreGone` when the database file was deleted or replaced while open:
+        committing would write into a file nobody will ever read again."""
+        if self._identity is not None and _identity(self.path) != self._identity:
+            raise StoreGone(
+                f"{self.path}: the database file was deleted or replaced while the store was open;"
+                " the engine stops rather than write into a file nobody reads"
+            )
 
     async def _connect(self) -> aiosqlite.Connection:
         pending = aiosqlite.connect(self.path, isolation_level=None)

@@ -32,6 +32,7 @@ import asyncio
 import hashlib
 import sqlite3
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiosqlite
@@ -48,6 +49,7 @@ from .base import (
     Guard,
     StateMachineRecord,
     StoreError,
+    StoreGone,
     StoreUnavailable,
     TokenOpen,
     TokenRecord,
@@ -208,9 +210,16 @@ class GroupWriter:
     """Owns the write connection; see the module docstring."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, where: str, busy_timeout_ms: int, max_group: int = 1000
+        self,
+        conn: aiosqlite.Connection,
+        where: str,
+        busy_timeout_ms: int,
+        max_group: int = 1000,
+        still_there: Callable[[], None] | None = None,
     ) -> None:
         self._conn = conn
+        self._still_there = still_there
+        self.gone: StoreGone | None = None
         self._where = where
         self._busy_timeout_ms = busy_timeout_ms
         self._max_group = max_group
@@ -229,6 +238,8 @@ class GroupWriter:
         )
 
     def submit(self, batch: WriteBatch) -> asyncio.Future[None]:
+        if self.gone is not None:
+            raise self.gone
         if self._closing or self._task is None or self._task.done():
             raise StoreError(f"{self._where}: the store is closed")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -272,6 +283,13 @@ class GroupWriter:
                         future.set_exception(StoreError(f"{self._where}: the store writer stopped"))
 
     async def _commit_group(self, group: list[_Item]) -> None:
+        if self._still_there is not None:
+            try:
+                self._still_there()
+            except StoreGone as gone:
+                self.gone = gone
+                self._fail(group, gone, gone)
+                return
         try:
             plan = await self._transaction(group)
         except sqlite3.Error as exc:

@@ -7,8 +7,9 @@
 ``"path/to/file.db"``              ... a bare path ending ``.db``, ``.sqlite`` or ``.sqlite3``
 =================================  ==========================================
 
-SQLite URLs (and bare paths) take query parameters ``synchronous=NORMAL|FULL`` and
-``busy_timeout_ms=<int>``, e.g. ``"sqlite:///durable.db?synchronous=FULL"``.
+SQLite URLs (and bare paths) take query parameters ``synchronous=NORMAL|FULL``,
+``busy_timeout_ms=<int>`` and ``quick_check=auto|always|never`` (the page check at open; ``auto``
+checks files up to 512 MiB), e.g. ``"sqlite:///durable.db?synchronous=FULL"``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _SQLITE_PREFIX = "sqlite:///"
 def _sqlite(path: str, query: str, url: str) -> SqliteStore:
     synchronous = "NORMAL"
     busy_timeout_ms = 5000
+    quick_check = "auto"
     try:
         params = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError as exc:
@@ -45,14 +47,22 @@ def _sqlite(path: str, query: str, url: str) -> SqliteStore:
                 raise StoreError(
                     f"store URL {url!r}: busy_timeout_ms must be an integer, got {value!r}"
                 ) from None
+        elif name == "quick_check":
+            quick_check = value.lower()
+            if quick_check not in ("auto", "always", "never"):
+                raise StoreError(
+                    f"store URL {url!r}: quick_check must be auto, always or never, got {value!r}"
+                )
         else:
-            raise StoreError(
-                f"store URL {url!r}: unknown parameter {name!r} (known: synchronous, busy_timeout_ms)"
-            )
+            known = "synchronous, busy_timeout_ms, quick_check"
+            raise StoreError(f"store URL {url!r}: unknown parameter {name!r} (known: {known})")
     if not path:
         raise StoreError(f"store URL {url!r} names no database file")
     return SqliteStore(
-        path, synchronous="FULL" if synchronous == "FULL" else "NORMAL", busy_timeout_ms=busy_timeout_ms
+        path,
+        synchronous="FULL" if synchronous == "FULL" else "NORMAL",
+        busy_timeout_ms=busy_timeout_ms,
+        quick_check="always" if quick_check == "always" else "never" if quick_check == "never" else "auto",
     )
 
 

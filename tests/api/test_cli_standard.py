@@ -105,7 +105,7 @@ def blocked(event, context):
 """
 
 FUNCTIONS = ["-f", "tasks:greet", "-f", "tasks:notify", "-f", "tasks:flaky"]
-FAST = ["--scan-interval", "0.02"]
+FAST = ["--scan-interval", "0.02", "--log-data"]
 
 
 @pytest.fixture
@@ -667,7 +667,7 @@ def test_start_in_one_process_describe_in_another(workdir: Path) -> None:
     described = run_cli(workdir, "describe", arn)
     assert described.returncode == 0, described.stderr
     assert json.loads(described.stdout)["status"] == "RUNNING"
-    finished = run_cli(workdir, "run-engine", "--until-idle", "-f", "tasks:greet")
+    finished = run_cli(workdir, "run-engine", "--until-idle", "--log-data", "-f", "tasks:greet")
     assert finished.returncode == 0, finished.stderr
     assert json.loads(finished.stdout)["output"] == {"greeting": "Hello, Ed!"}
     history = run_cli(workdir, "history", arn)

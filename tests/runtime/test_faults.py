@@ -223,3 +223,41 @@ async def test_an_execution_whose_resume_fails_is_readopted(tmp_path: Path) -> N
         done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 10)
         assert done.output == {"x": 1}
         assert store.failures == 0  # it was parked, and resuming it failed twice before it worked
+
+
+async def test_a_deleted_database_stops_the_engine_with_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "gone.db"
+    release = asyncio.Event()
+
+    async def step(event: Any, ctx: Any) -> Any:
+        await release.wait()
+        return 1
+
+    engine = Engine(str(db), poll_interval=0.02)
+    engine.register_function("step", step)
+    async with engine:
+        machine = await engine.create_state_machine("three", THREE_TASKS)
+        await engine.start_execution(machine.arn, {"n": 1})
+        await asyncio.sleep(0.1)
+        for path in tmp_path.glob("gone.db*"):
+            if not path.name.endswith(".lock"):
+                path.unlink()
+        release.set()
+        for _ in range(200):
+            if engine.host.failure is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert engine.host.failure is not None and "deleted or replaced" in str(engine.host.failure)
+        assert not engine.standard.running  # it stopped executing
+        with pytest.raises(DurableError, match="deleted or replaced"):
+            await engine.start_execution(machine.arn, {"n": 2})
+
+
+async def test_a_symlink_planted_as_the_lock_file_is_not_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "x.db.engine.lock").symlink_to(victim)
+    with pytest.raises(DurableError, match="engine lock file"):
+        async with Engine(str(tmp_path / "x.db")):
+            pass
+    assert victim.read_text() == "precious"

@@ -381,3 +381,51 @@ async def test_bad_names_and_answers_are_typed_errors(tmp_path: Path) -> None:
                 await e.send_task_success(tokens[0], output, output_json=output_json)
         await e.send_task_success(tokens[0], {"ok": True})  # the token is still open
         assert (await e.wait_for_execution(started.execution_arn)).output == {"ok": True}
+
+
+# --- JSONata: bounded evaluations that never hold the process --------------------------------------------
+
+HEAVY = "{% $count($filter([1..200000], function($v){ $v % 7 = 3 })) %}"  # about 0.2 s, within 1 s
+
+
+async def test_heavy_expressions_in_a_map_let_the_timeout_fire(tmp_path: Path) -> None:
+    """Each item's expression is within JSONata's time limit, the whole Map is not: without a
+    checkpoint between items the Map would run to its end and succeed past TimeoutSeconds."""
+    definition = {
+        "QueryLanguage": "JSONata",
+        "TimeoutSeconds": 1,
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "Items": "{% [1..20] %}",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Heavy",
+                    "States": {"Heavy": {"Type": "Pass", "Output": HEAVY, "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    async with engine(tmp_path) as e:
+        machine = await e.create_state_machine("heavy", definition)
+        normal = await e.create_state_machine("normal", ECHO)
+        heavy = await e.start_execution(machine.arn, {})
+        other = await e.start_execution(normal.arn, {"value": 3})
+        assert (await asyncio.wait_for(e.wait_for_execution(other.execution_arn), 30)).output == 3
+        done = await asyncio.wait_for(e.wait_for_execution(heavy.execution_arn), 30)
+        assert (str(done.status), done.error) == ("TIMED_OUT", "States.Timeout")
+
+
+async def test_a_runaway_pad_is_refused_at_once() -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": "{% $length($pad('', 1e9)) %}", "End": True}},
+    }
+    async with engine() as e:
+        machine = await e.create_state_machine("pad", definition, type="EXPRESS")
+        done = await e.start_sync_execution(machine.arn, {})
+        assert (str(done.status), done.error) == ("FAILED", "States.QueryEvaluationError")
+        assert "$pad would build a string of 1000000000 characters" in (done.cause or "")

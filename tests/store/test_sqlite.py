@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from durable.store import BatchRejected, SqliteStore, StoreError, StoreUnavailable, WriteBatch
+from durable.store.base import StoreGone
 from durable.store.sqlite_schema import SCHEMA_VERSION
 
 from .records import entry, event, exec_arn, execution, machine, timer, token
@@ -273,3 +275,48 @@ async def test_a_value_the_database_cannot_encode_fails_only_its_batch(
     await store.commit(WriteBatch(executions=[execution("after")]))
     assert await store.get_execution(exec_arn("after")) is not None
     assert len((await store.list_executions(limit=100))[0]) == 11
+
+
+# -- the file under the store -------------------------------------------------------------------------
+
+
+async def test_a_new_database_is_readable_by_its_owner_only(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        await store.commit(WriteBatch(executions=[execution("a")]))  # makes the -wal file too
+        for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+async def test_a_damaged_page_is_refused_at_open(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        await store.commit(
+            WriteBatch(executions=[execution(f"x{i}", input='"' + "p" * 3000 + '"') for i in range(50)])
+        )
+    data = bytearray(db.read_bytes())
+    assert len(data) > 40_000
+    data[20_000:20_400] = b"\xff" * 400  # a page in the middle, header intact
+    db.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"damaged|not a SQLite database"):
+        await SqliteStore(db, quick_check="always").open()
+
+
+async def test_a_deleted_database_file_stops_the_writes(db: Path) -> None:
+    async with SqliteStore(db) as store:
+        await store.commit(WriteBatch(executions=[execution("a")]))
+        db.unlink()
+        with pytest.raises(StoreGone, match="deleted or replaced"):
+            await store.commit(WriteBatch(executions=[execution("b")]))
+        assert isinstance(store.fault, StoreGone)
+        with pytest.raises(StoreGone):
+            await store.commit(WriteBatch(executions=[execution("c")]))
+
+
+async def test_a_replaced_database_file_stops_the_writes(db: Path, tmp_path: Path) -> None:
+    async with SqliteStore(db) as store:
+        await store.commit(WriteBatch(executions=[execution("a")]))
+        other = tmp_path / "other.db"
+        async with SqliteStore(other) as second:
+            await second.commit(WriteBatch(executions=[execution("z")]))
+        os.replace(other, db)
+        with pytest.raises(StoreGone):
+            await store.commit(WriteBatch(executions=[execution("b")]))
