@@ -1,37 +1,65 @@
-"""JSONPath as Step Functions evaluates it (Jayway-style), compiled once per path.
+"""JSONPath as Step Functions evaluates it (Jayway JsonPath), compiled once per path.
 
 A path starts at one of three roots: ``$`` (the state's data), ``$$`` (the context object)
-or ``$name`` (a workflow variable). Definite paths (names and single indices only) yield
-one value or raise :class:`PathMissing`; indefinite paths (wildcards, slices, unions,
-filters, deep scan) yield a list of every match, ``[]`` when nothing matches.
+or ``$name`` (a workflow variable). Definite paths (single names and single indices, and a
+union of names at the end) yield one value or raise :class:`PathMissing`; indefinite paths
+(wildcards, index lists, slices, filters, deep scan) yield a list of every match, ``[]`` when
+nothing matches. The grammar is in ``jsonpath_syntax``, filter semantics in ``jsonpath_filter``;
+docs/jsonpath.md describes both.
+
+Three kinds of path, as AWS distinguishes them:
+- :func:`compile_path`: a Path (InputPath, OutputPath, Parameters, ResultSelector, Choice...).
+- :func:`compile_reference_path`: a Reference Path that is read (ItemsPath, SecondsPath, ...):
+  no functions, no word operators, no regular expressions and no ``$`` inside filters.
+- :func:`compile_settable_path`: a Reference Path that is written (ResultPath): names and
+  single indices only.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
+
+from .jsonpath_ast import (
+    ROOT_CONTEXT,
+    ROOT_INPUT,
+    ROOT_VARIABLE,
+    Exists,
+    Filter,
+    FilterNode,
+    Function,
+    Index,
+    Key,
+    Literal,
+    Logical,
+    ParsedPath,
+    PathSyntaxError,
+    Relation,
+    Slice,
+    Step,
+    SubPath,
+    Wildcard,
+)
+from .jsonpath_filter import UNDEFINED, FilterPredicate, compile_filter
+from .jsonpath_syntax import parse_path
 
 __all__ = [
+    "ROOT_CONTEXT",
+    "ROOT_INPUT",
+    "ROOT_VARIABLE",
     "Path",
     "PathMissing",
     "PathSyntaxError",
     "ResultPathMismatch",
     "compile_path",
     "compile_reference_path",
+    "compile_settable_path",
     "jayway_path",
+    "set_reference",
 ]
 
-ROOT_INPUT: Final = "input"
-ROOT_CONTEXT: Final = "context"
-ROOT_VARIABLE: Final = "variable"
-
-_IDENT_START = re.compile(r"[^\W\d]\w*", re.UNICODE)
-_NAME_CHARS = re.compile(r"[^.\[\]()\s,]+")
-
-
-class PathSyntaxError(ValueError):
-    """The text is not a JSONPath (or not a Reference Path, where one is required)."""
+_PROVIDER = "com.jayway.jsonpath.spi.json.JsonSmartJsonProvider"
 
 
 class PathMissing(Exception):
@@ -46,41 +74,36 @@ class ResultPathMismatch(Exception):
     """A Reference Path cannot be applied to the target (a non-object on the way)."""
 
 
-# --- steps ----------------------------------------------------------------------------------
-# ("key", name) | ("index", i) | ("wild",) | ("keys", (names...)) | ("indices", (ints...))
-# | ("slice", start, stop, step) | ("filter", predicate) | ("deep", step) | ("length",)
-Step = tuple[Any, ...]
-
-
-def _quote(name: str) -> str:
-    return "['" + name + "']"
-
-
 def jayway_path(steps: tuple[Step, ...], upto: int) -> str:
-    """Render the first ``upto`` steps the way Jayway prints normalized paths: ``$['a'][0]``."""
-    out = ["$"]
-    for step in steps[:upto]:
-        kind = step[0]
-        if kind == "key":
-            out.append(_quote(step[1]))
-        elif kind == "index":
-            out.append(f"[{step[1]}]")
-        else:
-            out.append("[*]")
-    return "".join(out)
+    """The first ``upto`` steps as Jayway prints a path: ``$['a'][0]``."""
+    return "$" + "".join(step.fragment() for step in steps[:upto])
+
+
+def _is_definite(step: Step, leaf: bool) -> bool:
+    if isinstance(step, Key):
+        return len(step.names) == 1 or leaf
+    if isinstance(step, Index):
+        return len(step.indices) == 1
+    return isinstance(step, Function)
 
 
 class Path:
     """A compiled JSONPath. Immutable; evaluate with :meth:`get`."""
 
-    __slots__ = ("definite", "get", "root", "steps", "text", "variable")
+    __slots__ = ("_filters", "definite", "get", "root", "steps", "text", "variable")
 
-    def __init__(self, text: str, root: str, variable: str | None, steps: tuple[Step, ...]) -> None:
-        self.text = text
-        self.root = root
-        self.variable = variable
-        self.steps = steps
-        self.definite = all(s[0] in ("key", "index") for s in steps)
+    def __init__(self, parsed: ParsedPath) -> None:
+        self.text = parsed.text
+        self.root = parsed.root
+        self.variable = parsed.variable
+        self.steps = parsed.steps
+        last = len(self.steps) - 1
+        self.definite = all(_is_definite(s, i == last) for i, s in enumerate(self.steps))
+        self._filters: dict[int, FilterPredicate] = {
+            i: compile_filter(s.expr, _read_sub_path)
+            for i, s in enumerate(self.steps)
+            if isinstance(s, Filter)
+        }
         self.get: Callable[[Any], Any] = self._build_getter()
 
     def __repr__(self) -> str:
@@ -95,53 +118,79 @@ class Path:
         steps = self.steps
         if not steps:
             return _identity
-        if self.definite:
-            if len(steps) == 1 and steps[0][0] == "key":
-                name = steps[0][1]
+        singles = [_single(s) for s in steps]
+        if all(singles):
+            plan = tuple(s for s in singles if s is not None)
+            if len(plan) == 1 and plan[0][1]:
+                name = plan[0][0]
 
-                def get_one(doc: Any) -> Any:
-                    if type(doc) is dict:
-                        try:
-                            return doc[name]
-                        except KeyError:
-                            pass
-                    return _definite(steps, doc)
+                def get_one(doc: Any) -> Any:  # `$.name`, the most common path of all
+                    if type(doc) is dict and name in doc:
+                        return doc[name]
+                    return _simple(steps, plan, doc)
 
                 return get_one
-            return lambda doc: _definite(steps, doc)
-        return lambda doc: _indefinite(steps, doc)
+            return lambda doc: _simple(steps, plan, doc)
+        if self.definite:
+            return self._definite
+        return self._indefinite
+
+    def _indefinite(self, doc: Any) -> list[Any]:
+        # AWS answers an indefinite path whose definite beginning is missing with [] (recorded:
+        # `$.item.items[*]` on {} selects []), where Jayway itself would raise.
+        try:
+            return self.evaluate(doc, doc)
+        except PathMissing:
+            return []
+
+    def _definite(self, doc: Any) -> Any:
+        found = self.evaluate(doc, doc)
+        if not found:
+            raise PathMissing(f"No results for path: {jayway_path(self.steps, len(self.steps))}")
+        return found[0]
+
+    def evaluate(self, doc: Any, root: Any, *, require: bool = False) -> list[Any]:
+        """Every match of the path in ``doc`` (``root`` is what ``$`` means inside filters)."""
+        return _Walk(self, root, require).run(doc)
+
+
+def _single(step: Step) -> tuple[Any, bool] | None:
+    """``(name, True)`` for one name, ``(index, False)`` for one index, else None."""
+    if isinstance(step, Key) and len(step.names) == 1:
+        return step.names[0], True
+    if isinstance(step, Index) and len(step.indices) == 1:
+        return step.indices[0], False
+    return None
 
 
 def _identity(doc: Any) -> Any:
     return doc
 
 
-def _definite(steps: tuple[Step, ...], doc: Any) -> Any:
+def _simple(steps: tuple[Step, ...], plan: tuple[tuple[Any, bool], ...], doc: Any) -> Any:
+    """The common case: names and single indices only, no allocation on the way."""
     cur = doc
-    last = len(steps) - 1
-    for i, step in enumerate(steps):
-        if step[0] == "key":
-            if isinstance(cur, dict):
-                if step[1] in cur:
-                    cur = cur[step[1]]
+    last = len(plan) - 1
+    for i, (sel, is_key) in enumerate(plan):
+        if is_key:
+            if type(cur) is dict:
+                if sel in cur:
+                    cur = cur[sel]
                     continue
                 if i == last:
-                    raise PathMissing(f"No results for path: {jayway_path(steps, i + 1)}")
+                    break
                 raise PathMissing(f"Missing property in path {jayway_path(steps, i + 1)}")
-            raise PathMissing(
-                f"Expected to find an object with property {_quote(step[1])} in path "
-                f"{jayway_path(steps, i)} but found '{_java_type(cur)}'. This is not a json object "
-                "according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JsonSmartJsonProvider'."
-            )
-        index = step[1]
-        if isinstance(cur, list):
-            n = len(cur)
-            j = index + n if index < 0 else index
-            if 0 <= j < n:
+            raise PathMissing(_not_an_object(steps, i, cur))
+        if type(cur) is list:
+            j = sel + len(cur) if sel < 0 else sel
+            if 0 <= j < len(cur):
                 cur = cur[j]
                 continue
-        raise PathMissing(f"No results for path: {jayway_path(steps, i + 1)}")
-    return cur
+            break
+        raise PathMissing(_not_an_array(steps, i, cur))
+    else:
+        return cur
+    raise PathMissing(f"No results for path: {jayway_path(steps, len(steps))}")
 
 
 def _java_type(value: Any) -> str:
@@ -158,362 +207,182 @@ def _java_type(value: Any) -> str:
     return "null"
 
 
-def _children(node: Any) -> list[Any]:
-    if isinstance(node, dict):
-        return list(node.values())
-    if isinstance(node, list):
-        return node
-    return []
+def _java_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
 
 
-def _apply(step: Step, nodes: list[Any]) -> list[Any]:
-    kind = step[0]
-    out: list[Any] = []
-    if kind == "key":
-        name = step[1]
-        for n in nodes:
-            if isinstance(n, dict) and name in n:
-                out.append(n[name])
-    elif kind == "index":
-        for n in nodes:
-            if isinstance(n, list):
-                j = step[1] + len(n) if step[1] < 0 else step[1]
-                if 0 <= j < len(n):
-                    out.append(n[j])
-    elif kind == "wild":
-        for n in nodes:
-            out.extend(_children(n))
-    elif kind == "keys":
-        for n in nodes:
-            if isinstance(n, dict):
-                out.extend(n[k] for k in step[1] if k in n)
-    elif kind == "indices":
-        for n in nodes:
-            if isinstance(n, list):
-                for i in step[1]:
-                    j = i + len(n) if i < 0 else i
-                    if 0 <= j < len(n):
-                        out.append(n[j])
-    elif kind == "slice":
-        for n in nodes:
-            if isinstance(n, list):
-                out.extend(n[slice(step[1], step[2], step[3])])
-    elif kind == "filter":
-        pred = step[1]
-        for n in nodes:
-            for child in _children(n):
-                if pred(child):
-                    out.append(child)
-    elif kind == "deep":
-        inner = step[1]
-        for n in nodes:
-            for d in _descendants(n):
-                out.extend(_apply(inner, [d]))
-    elif kind == "length":
-        for n in nodes:
-            if isinstance(n, (list, dict, str)):
-                out.append(len(n))
-    return out
-
-
-def _descendants(node: Any) -> list[Any]:
-    """``node`` and every container below it, depth first in document order (as Jayway scans)."""
-    out: list[Any] = []
-    stack = [node]
-    while stack:
-        cur = stack.pop()
-        out.append(cur)
-        stack.extend(reversed([c for c in _children(cur) if isinstance(c, (dict, list))]))
-    return out
-
-
-def _indefinite(steps: tuple[Step, ...], doc: Any) -> list[Any]:
-    nodes = [doc]
-    for step in steps:
-        nodes = _apply(step, nodes)
-        if not nodes:
-            break
-    if steps and steps[-1][0] == "length" and len(nodes) == 1:
-        return nodes[0]  # type: ignore[no-any-return]
-    return nodes
-
-
-# --- parser ---------------------------------------------------------------------------------
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def fail(self, why: str = "") -> PathSyntaxError:
-        return PathSyntaxError(f"Invalid JSONPath '{self.text}'" + (f": {why}" if why else ""))
-
-    def parse(self) -> Path:
-        t = self.text
-        if not t.startswith("$"):
-            raise self.fail("must start with '$'")
-        variable = None
-        if t.startswith("$$"):
-            root, self.pos = ROOT_CONTEXT, 2
-        else:
-            m = _IDENT_START.match(t, 1)
-            if m:
-                root, variable, self.pos = ROOT_VARIABLE, m.group(0), m.end()
-            else:
-                root, self.pos = ROOT_INPUT, 1
-        steps: list[Step] = []
-        while self.pos < len(t):
-            steps.append(self.step())
-        return Path(t, root, variable, tuple(steps))
-
-    def step(self) -> Step:
-        t = self.text
-        c = t[self.pos]
-        if t.startswith("..", self.pos):
-            self.pos += 2
-            if self.pos < len(t) and t[self.pos] == "[":
-                return ("deep", self.bracket())
-            return ("deep", self.dotted())
-        if c == ".":
-            self.pos += 1
-            return self.dotted()
-        if c == "[":
-            return self.bracket()
-        raise self.fail(f"unexpected character {c!r} at {self.pos}")
-
-    def dotted(self) -> Step:
-        t = self.text
-        if self.pos < len(t) and t[self.pos] == "*":
-            self.pos += 1
-            return ("wild",)
-        if t.startswith("length()", self.pos) and self.pos + 8 == len(t):
-            self.pos += 8
-            return ("length",)
-        m = _NAME_CHARS.match(t, self.pos)
-        if not m:
-            raise self.fail("expected a property name")
-        self.pos = m.end()
-        return ("key", m.group(0))
-
-    def bracket(self) -> Step:
-        t = self.text
-        end = _find_close(t, self.pos)
-        if end < 0:
-            raise self.fail("unclosed '['")
-        inner = t[self.pos + 1 : end].strip()
-        self.pos = end + 1
-        if inner == "*":
-            return ("wild",)
-        if inner.startswith("?"):
-            return ("filter", _compile_filter(inner[1:].strip(), self))
-        if inner[:1] in ("'", '"'):
-            names = _split_quoted(inner)
-            if names is None:
-                raise self.fail("bad quoted name")
-            return ("key", names[0]) if len(names) == 1 else ("keys", tuple(names))
-        if ":" in inner:
-            parts = inner.split(":")
-            if len(parts) > 3:
-                raise self.fail("bad slice")
-            try:
-                nums = [int(p) if p.strip() else None for p in parts]
-            except ValueError:
-                raise self.fail("bad slice") from None
-            while len(nums) < 3:
-                nums.append(None)
-            if nums[2] == 0:
-                raise self.fail("slice step cannot be zero")
-            return ("slice", nums[0], nums[1], nums[2])
-        try:
-            idx = [int(p) for p in inner.split(",")]
-        except ValueError:
-            raise self.fail(f"bad subscript [{inner}]") from None
-        return ("index", idx[0]) if len(idx) == 1 else ("indices", tuple(idx))
-
-
-def _find_close(t: str, start: int) -> int:
-    depth = 0
-    quote = ""
-    i = start
-    while i < len(t):
-        c = t[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if c == quote:
-                quote = ""
-        elif c in ("'", '"'):
-            quote = c
-        elif c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
-def _split_quoted(inner: str) -> list[str] | None:
-    names: list[str] = []
-    i = 0
-    while i < len(inner):
-        q = inner[i]
-        if q not in ("'", '"'):
-            return None
-        j = i + 1
-        buf = []
-        while j < len(inner) and inner[j] != q:
-            if inner[j] == "\\" and j + 1 < len(inner) and inner[j + 1] in (q, "\\"):
-                j += 1
-            buf.append(inner[j])
-            j += 1
-        if j >= len(inner):
-            return None
-        names.append("".join(buf))
-        i = j + 1
-        while i < len(inner) and inner[i] in " ,":
-            i += 1
-    return names or None
-
-
-# --- filters: [?(@.a > 1 && @.b == 'x')] ------------------------------------------------------
-
-_FILTER_TOKEN = re.compile(
-    r"\s*(?:(?P<op>==|!=|<=|>=|<|>|=~|&&|\|\|)|(?P<lp>\()|(?P<rp>\))|(?P<not>!)"
-    r"|(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
-    r"|(?P<kw>true|false|null)\b|(?P<path>@[^\s=!<>&|()]*))"
-)
-
-
-def _compile_filter(expr: str, parser: _Parser) -> Callable[[Any], bool]:
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    expr = expr.strip()
-    while pos < len(expr):
-        m = _FILTER_TOKEN.match(expr, pos)
-        if not m or m.end() == pos:
-            if expr[pos:].strip() == "":
-                break
-            raise parser.fail("bad filter expression")
-        kind = m.lastgroup or ""
-        tokens.append((kind, m.group(kind)))
-        pos = m.end()
-    it = _FilterParser(tokens, parser)
-    fn = it.expr()
-    if it.i != len(tokens):
-        raise parser.fail("bad filter expression")
-    return lambda node: bool(fn(node))
-
-
-_MISSING = object()
-
-
-class _FilterParser:
-    def __init__(self, tokens: list[tuple[str, str]], parser: _Parser) -> None:
-        self.tokens = tokens
-        self.i = 0
-        self.parser = parser
-
-    def peek(self) -> tuple[str, str]:
-        return self.tokens[self.i] if self.i < len(self.tokens) else ("", "")
-
-    def expr(self) -> Callable[[Any], Any]:
-        left = self.conj()
-        while self.peek() == ("op", "||"):
-            self.i += 1
-            right = self.conj()
-            left = (lambda a, b: lambda n: a(n) or b(n))(left, right)
-        return left
-
-    def conj(self) -> Callable[[Any], Any]:
-        left = self.comparison()
-        while self.peek() == ("op", "&&"):
-            self.i += 1
-            right = self.comparison()
-            left = (lambda a, b: lambda n: a(n) and b(n))(left, right)
-        return left
-
-    def comparison(self) -> Callable[[Any], Any]:
-        kind, _ = self.peek()
-        if kind == "not":
-            self.i += 1
-            inner = self.comparison()
-            return lambda n: not inner(n)
-        if kind == "lp":
-            self.i += 1
-            inner = self.expr()
-            if self.peek()[0] != "rp":
-                raise self.parser.fail("unbalanced parentheses in filter")
-            self.i += 1
-            return inner
-        left = self.operand()
-        kind, op = self.peek()
-        if kind != "op" or op in ("&&", "||"):
-            return lambda n: (v := left(n)) is not _MISSING and v is not None and v is not False
-        self.i += 1
-        right = self.operand()
-        return lambda n: _compare(op, left(n), right(n))
-
-    def operand(self) -> Callable[[Any], Any]:
-        kind, text = self.peek()
-        self.i += 1
-        if kind == "path":
-            sub = _Parser("$" + text[1:]).parse()
-
-            def get(n: Any) -> Any:
-                try:
-                    return sub.get(n)
-                except PathMissing:
-                    return _MISSING
-
-            return get
-        if kind == "str":
-            value: Any = re.sub(r"\\(.)", r"\1", text[1:-1])
-        elif kind == "num":
-            value = float(text) if any(c in text for c in ".eE") else int(text)
-        elif kind == "kw":
-            value = {"true": True, "false": False, "null": None}[text]
-        else:
-            raise self.parser.fail("bad filter operand")
-        return lambda n: value
-
-
-def _compare(op: str, a: Any, b: Any) -> bool:
-    if a is _MISSING or b is _MISSING:
-        return op == "!=" and (a is _MISSING) != (b is _MISSING)
-    if op == "==":
-        return (type(a) is type(b) and a == b) or (_both_num(a, b) and a == b)
-    if op == "!=":
-        return not ((type(a) is type(b) and a == b) or (_both_num(a, b) and a == b))
-    if op == "=~":
-        if not (isinstance(a, str) and isinstance(b, str)):
-            return False
-        try:
-            return re.search(b.strip("/"), a) is not None
-        except re.error:
-            return False
-    if _both_num(a, b) or (isinstance(a, str) and isinstance(b, str)):
-        if op == "<":
-            return bool(a < b)
-        if op == "<=":
-            return bool(a <= b)
-        if op == ">":
-            return bool(a > b)
-        if op == ">=":
-            return bool(a >= b)
-    return False
-
-
-def _both_num(a: Any, b: Any) -> bool:
+def _not_an_object(steps: tuple[Step, ...], i: int, node: Any) -> str:
     return (
-        isinstance(a, (int, float))
-        and isinstance(b, (int, float))
-        and not isinstance(a, bool)
-        and not isinstance(b, bool)
+        f"Expected to find an object with property {steps[i].fragment()} in path {jayway_path(steps, i)} "
+        f"but found '{_java_type(node)}'. This is not a json object according to the JsonProvider: "
+        f"'{_PROVIDER}'."
     )
+
+
+def _not_an_array(steps: tuple[Step, ...], i: int, node: Any) -> str:
+    if node is None:
+        return f"The path {jayway_path(steps, i)} is null"
+    rest = "".join(s.fragment() for s in steps[i:])
+    return f"Filter: {rest} can only be applied to arrays. Current context is: {_java_text(node)}"
+
+
+class _Walk:
+    """One evaluation, in Jayway's order: depth first, document order, a scan visiting a node
+    before its children. Iterative, so neither long paths nor deep documents recurse."""
+
+    __slots__ = ("last", "out", "path", "require", "root", "stack", "steps")
+
+    def __init__(self, path: Path, root: Any, require: bool) -> None:
+        self.path = path
+        self.steps = path.steps
+        self.last = len(path.steps) - 1
+        self.root = root
+        self.require = require
+        self.out: list[Any] = []
+        # (step index, node, every step before it definite, scan index or -1)
+        self.stack: list[tuple[int, Any, bool, int]] = []
+
+    def run(self, doc: Any) -> list[Any]:
+        self.stack.append((0, doc, True, -1))
+        while self.stack:
+            i, node, upstream, scan = self.stack.pop()
+            if scan >= 0:
+                self.scan_visit(scan, node)
+            elif i > self.last:
+                self.out.append(node)
+            else:
+                self.step(i, node, upstream)
+        return self.out
+
+    def push_all(self, i: int, nodes: list[Any], upstream: bool) -> None:
+        for node in reversed(nodes):
+            self.stack.append((i, node, upstream, -1))
+
+    def step(self, i: int, node: Any, upstream: bool) -> None:
+        step = self.steps[i]
+        leaf = i == self.last
+        nxt = upstream and _is_definite(step, leaf)
+        if isinstance(step, (Key, Function)):
+            names = step.names if isinstance(step, Key) else (step.text,)
+            if type(node) is not dict:
+                if upstream:
+                    raise PathMissing(_not_an_object(self.steps, i, node))
+                return
+            if len(names) > 1 and leaf:
+                self.out.append({n: node[n] for n in names if n in node})
+                return
+            found: list[Any] = []
+            for name in names:
+                if name in node:
+                    found.append(node[name])
+                elif self.require or (not leaf and upstream and len(names) == 1):
+                    where = jayway_path(self.steps, i + 1)
+                    raise PathMissing(
+                        f"No results for path: {where}" if leaf else f"Missing property in path {where}"
+                    )
+            self.push_all(i + 1, found, nxt)
+        elif isinstance(step, (Index, Slice)):
+            if type(node) is not list:
+                if upstream:
+                    raise PathMissing(_not_an_array(self.steps, i, node))
+                return
+            self.push_all(i + 1, _select(step, node), nxt)
+        elif isinstance(step, Wildcard):
+            if type(node) is dict:
+                self.push_all(i + 1, list(node.values()), False)
+            elif type(node) is list:
+                self.push_all(i + 1, node, False)
+        elif isinstance(step, Filter):
+            accept = self.path._filters[i]
+            if type(node) is dict:
+                if accept(node, self.root):
+                    self.stack.append((i + 1, node, False, -1))
+            elif type(node) is list:
+                self.push_all(i + 1, [e for e in node if accept(e, self.root)], False)
+            elif upstream:
+                raise PathMissing(
+                    f"Filter: {''.join(s.fragment() for s in self.steps[i:])} can not be applied to "
+                    f"primitives. Current context is: {_java_text(node)}"
+                )
+        else:  # Scan: the next step, at this node and every node below it
+            self.stack.append((i, node, False, i))
+
+    def scan_visit(self, i: int, node: Any) -> None:
+        target = self.steps[i + 1]
+        matches = self.scan_matches(target, i + 1, node)
+        children: list[Any] = []
+        if type(node) is dict:
+            children = [v for v in node.values() if type(v) in (dict, list)]
+        elif type(node) is list:
+            children = [v for v in node if type(v) in (dict, list)]
+        for child in reversed(children):
+            self.stack.append((i, child, False, i))
+        if not matches:
+            return
+        if type(node) is list and i + 1 < self.last:
+            # Jayway applies the step after the target to every element of a matching array.
+            self.push_all(i + 2, node, False)
+        else:
+            self.stack.append((i + 1, node, False, -1))
+
+    def scan_matches(self, target: Step, j: int, node: Any) -> bool:
+        if isinstance(target, Key):
+            if type(node) is not dict:
+                return False
+            if self.require or not _is_definite(target, j == self.last):
+                return True
+            return all(n in node for n in target.names)
+        if isinstance(target, (Index, Slice)):
+            return type(node) is list
+        if isinstance(target, Wildcard):
+            return True
+        if isinstance(target, Filter):
+            return self.path._filters[j](node, self.root)
+        return False
+
+
+def _select(step: Index | Slice, array: list[Any]) -> list[Any]:
+    n = len(array)
+    if isinstance(step, Index):
+        out = []
+        for index in step.indices:
+            j = index + n if index < 0 else index
+            if 0 <= j < n:
+                out.append(array[j])
+        return out
+    start, stop = step.start, step.stop
+    if n == 0:
+        return []
+    if stop is None:  # [a:]
+        assert start is not None
+        return array[max(0, start + n if start < 0 else start) :]
+    if start is None:  # [:b]
+        return array[: min(n, stop + n if stop < 0 else stop)]
+    # [a:b]: Jayway walks a, a+1, ... up to min(b, length), reading each negative position
+    # from the end: [-2:2] of [a, b, c] is [b, c, a, b]; a negative b selects nothing.
+    out = []
+    for index in range(start, min(n, stop)):
+        j = index + n if index < 0 else index
+        if 0 <= j < n:
+            out.append(array[j])
+    return out
+
+
+def _read_sub_path(parsed: ParsedPath, element: Any, document: Any, require: bool) -> Any:
+    """A path inside a filter: ``@...`` on the element, ``$...`` on the document."""
+    path = _compiled(parsed)
+    doc = element if parsed.current else document
+    try:
+        found = path.evaluate(doc, document, require=require)
+    except PathMissing:
+        return UNDEFINED
+    if path.definite:
+        return found[0] if found else UNDEFINED
+    return found
 
 
 # --- public constructors ----------------------------------------------------------------------
@@ -521,33 +390,87 @@ def _both_num(a: Any, b: Any) -> bool:
 _cache: dict[str, Path] = {}
 
 
+def _compiled(parsed: ParsedPath) -> Path:
+    path = _cache.get(parsed.text)
+    if path is None:
+        path = Path(parsed)
+        if len(_cache) < 10_000:
+            _cache[parsed.text] = path
+    return path
+
+
 def compile_path(text: str) -> Path:
     """Compile any JSONPath (``$``, ``$$`` or ``$var`` root). Raises :class:`PathSyntaxError`."""
-    path = _cache.get(text)
-    if path is None:
-        if not isinstance(text, str) or not text:
-            raise PathSyntaxError(f"Invalid JSONPath {text!r}")
-        try:
-            path = _Parser(text).parse()
-        except PathSyntaxError:
-            raise
-        except (ValueError, RecursionError) as exc:  # absurd literals or nesting
-            raise PathSyntaxError(f"Invalid JSONPath '{text[:100]}': {type(exc).__name__}") from None
-        if len(_cache) < 10_000:
-            _cache[text] = path
-    return path
+    path = _cache.get(text) if isinstance(text, str) else None
+    if path is not None:
+        return path
+    try:
+        parsed = parse_path(text)
+        if parsed.current:
+            raise PathSyntaxError(f"Invalid JSONPath '{text}': '@' is only meaningful inside a filter")
+        return _compiled(parsed)
+    except PathSyntaxError:
+        raise
+    except (ValueError, RecursionError) as exc:  # absurd literals or nesting
+        raise PathSyntaxError(f"Invalid JSONPath '{str(text)[:100]}': {type(exc).__name__}") from None
 
 
 def compile_reference_path(text: str) -> Path:
-    """Compile a Reference Path: a single node, no wildcard, filter, slice, union or deep scan."""
+    """A Reference Path that is read. AWS documents what it does not support in one: functions
+    such as ``length()``, word operators such as ``subsetof``, and filters by regular expression
+    or by another value of the document (``$`` inside a filter)."""
     path = compile_path(text)
-    if not path.definite:
-        raise PathSyntaxError(f"Invalid Reference Path '{text}': must identify a single node")
+    for step in path.steps:
+        if isinstance(step, Function):
+            raise PathSyntaxError(
+                f"Invalid Reference Path '{text}': functions such as {step.text} are not supported"
+            )
+        if isinstance(step, Filter):
+            problem = _reference_filter_problem(step.expr)
+            if problem:
+                raise PathSyntaxError(f"Invalid Reference Path '{text}': {problem}")
     return path
 
 
+def compile_settable_path(text: str) -> Path:
+    """A Reference Path that is written (ResultPath): a single node, named or indexed."""
+    path = compile_path(text)
+    for step in path.steps:
+        if _single(step) is None:
+            raise PathSyntaxError(f"Invalid Reference Path '{text}': must identify a single node")
+    return path
+
+
+def _reference_filter_problem(expr: FilterNode) -> str:
+    if isinstance(expr, Logical):
+        return _reference_filter_problem(expr.left) or _reference_filter_problem(expr.right)
+    if isinstance(expr, Exists):
+        return _sub_path_problem(expr.path)
+    assert isinstance(expr, Relation)
+    if expr.op == "=~":
+        return "filtering by regular expression is not supported"
+    if expr.op.isalpha():
+        return f"the operator {expr.op.lower()} is not supported"
+    for side in (expr.left, expr.right):
+        if isinstance(side, SubPath):
+            problem = _sub_path_problem(side)
+            if problem:
+                return problem
+        elif isinstance(side, Literal) and side.kind == "pattern":
+            return "filtering by regular expression is not supported"
+    return ""
+
+
+def _sub_path_problem(sub: SubPath) -> str:
+    if not sub.path.current:
+        return "a filter may not refer to another value of the document"
+    if any(isinstance(s, Function) for s in sub.path.steps):
+        return "functions are not supported"
+    return ""
+
+
 def set_reference(path: Path, target: Any, value: Any) -> Any:
-    """Return ``target`` with ``value`` placed at the Reference ``path`` (copy on write).
+    """Return ``target`` with ``value`` placed at the settable ``path`` (copy on write).
 
     Missing intermediate objects are created; a non-object on the way raises
     :class:`ResultPathMismatch`. ``$`` replaces the whole document.
@@ -561,22 +484,20 @@ def set_reference(path: Path, target: Any, value: Any) -> Any:
 def _set(steps: tuple[Step, ...], i: int, node: Any, value: Any) -> Any:
     step = steps[i]
     last = i == len(steps) - 1
-    if step[0] == "key":
+    if isinstance(step, Key):
         if not isinstance(node, dict):
-            raise ResultPathMismatch(path_prefix_text(steps, i))
+            raise ResultPathMismatch(jayway_path(steps, i))
+        name = step.names[0]
         copy = dict(node)
-        copy[step[1]] = value if last else _set(steps, i + 1, node.get(step[1], {}), value)
+        copy[name] = value if last else _set(steps, i + 1, node.get(name, {}), value)
         return copy
+    assert isinstance(step, Index)
     if not isinstance(node, list):
-        raise ResultPathMismatch(path_prefix_text(steps, i))
+        raise ResultPathMismatch(jayway_path(steps, i))
     n = len(node)
-    j = step[1] + n if step[1] < 0 else step[1]
+    j = step.indices[0] + n if step.indices[0] < 0 else step.indices[0]
     if not 0 <= j < n:
-        raise ResultPathMismatch(path_prefix_text(steps, i))
+        raise ResultPathMismatch(jayway_path(steps, i))
     lst = list(node)
     lst[j] = value if last else _set(steps, i + 1, node[j], value)
     return lst
-
-
-def path_prefix_text(steps: tuple[Step, ...], upto: int) -> str:
-    return jayway_path(steps, upto)

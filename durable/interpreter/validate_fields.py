@@ -15,7 +15,14 @@ from typing import Any, Final
 
 from ..errors import Diagnostic
 from .intrinsics import IntrinsicSyntaxError, compile_intrinsic, is_intrinsic
-from .jsonpath import ROOT_CONTEXT, ROOT_VARIABLE, PathSyntaxError, compile_path, compile_reference_path
+from .jsonpath import (
+    ROOT_CONTEXT,
+    ROOT_VARIABLE,
+    PathSyntaxError,
+    compile_path,
+    compile_reference_path,
+    compile_settable_path,
+)
 
 __all__ = [
     "INVALID_VARIABLE_NAME",
@@ -225,8 +232,10 @@ class Sink:
         context: bool = True,
         variables: bool = True,
         intrinsic: bool = False,
+        settable: bool = False,
     ) -> bool:
-        """A Reference Path; optionally forbid ``$$``/``$var`` roots, or accept an intrinsic call."""
+        """A Reference Path; optionally forbid ``$$``/``$var`` roots, or accept an intrinsic call.
+        ``settable``: a path that is written (ResultPath), so a single named or indexed node."""
         if value is None and nullable:
             return True
         if not self.string(value, loc):
@@ -241,7 +250,7 @@ class Sink:
             self.add("Value is not a Reference Path: Reference path didn't start with '$'", loc)
             return False
         try:
-            path = compile_reference_path(value)
+            path = compile_settable_path(value) if settable else compile_reference_path(value)
         except PathSyntaxError:
             self.add("Value is not a Reference Path", loc)
             return False

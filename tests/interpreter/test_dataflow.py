@@ -242,7 +242,7 @@ async def test_task_pipeline_parameters_result_selector_result_path_output_path(
             "Resource": LAMBDA + "work",
             "InputPath": "$.numbers",
             "Parameters": {"x.$": "$.a", "y.$": "$.b", "tag": "fixed"},
-            "ResultSelector": {"total.$": "$.sum", "count.$": "$.noise.length()"},
+            "ResultSelector": {"total.$": "$.sum", "count.$": "States.ArrayLength($.noise)"},
             "ResultPath": "$.result",
             "OutputPath": "$.result",
         }

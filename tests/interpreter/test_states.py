@@ -847,7 +847,7 @@ async def test_map_result_selector_result_path_and_output_path() -> None:
             "Type": "Map",
             "ItemsPath": "$.xs",
             "ItemProcessor": processor(("P", {"Type": "Pass"})),
-            "ResultSelector": {"n.$": "$.length()", "items.$": "$"},
+            "ResultSelector": {"n.$": "States.ArrayLength($)", "items.$": "$"},
             "ResultPath": "$.count",
             "OutputPath": "$.count",
         }

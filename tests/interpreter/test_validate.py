@@ -736,7 +736,7 @@ def test_invalid_timestamps(timestamp: str) -> None:
 
 
 def test_wait_path_fields_are_reference_paths() -> None:
-    assert found(one({"Type": "Wait", "SecondsPath": "$.a[*]", "End": True})) == [
+    assert found(one({"Type": "Wait", "SecondsPath": "$.a.length()", "End": True})) == [
         schema("Value is not a Reference Path", "/States/S/SecondsPath")
     ]
     assert found(one({"Type": "Wait", "TimestampPath": "when", "End": True})) == [
@@ -755,7 +755,7 @@ def test_fail_fields() -> None:
         schema("There should only be one of the following fields: [Error, ErrorPath]", "/States/S"),
         schema("There should only be one of the following fields: [Cause, CausePath]", "/States/S"),
     ]
-    assert found(one({"Type": "Fail", "ErrorPath": "States.Nope()", "CausePath": "$.c[*]"})) == [
+    assert found(one({"Type": "Fail", "ErrorPath": "States.Nope()", "CausePath": "$.c[?(@.x in [1])]"})) == [
         schema("Value is not a Reference Path or a valid intrinsic function call", "/States/S/ErrorPath"),
         schema("Value is not a Reference Path", "/States/S/CausePath"),
     ]
@@ -970,7 +970,7 @@ def test_map_processor_config(config: dict[str, Any], expected: list[Found]) -> 
 
 
 def test_map_fields() -> None:
-    assert found(map_state(ItemsPath="$.items[*]")) == [
+    assert found(map_state(ItemsPath="$.items[?(@.k == $.other)]")) == [
         schema("Value is not a Reference Path", "/States/S/ItemsPath")
     ]
     assert found(map_state(ItemsPath="$$.Execution.Input")) == []
