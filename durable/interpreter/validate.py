@@ -22,7 +22,6 @@ from typing import Any, Final
 from ..errors import Diagnostic
 from .validate_fields import JA, JP, Sink, at, index, is_jsonata
 from .validate_map import MapChecks
-from .validate_scopes import check_variable_scopes
 from .validate_tables import (
     ACTIVITY,
     CATCHER_FIELDS,
@@ -46,6 +45,7 @@ from .validate_tables import (
     PROCESSOR_FIELDS,
     REPORT_UNREACHABLE,
     REQUIRED,
+    RESOURCE_SHAPES,
     RETRIER_FIELDS,
     STATE_FIELDS,
     STATE_TYPES,
@@ -69,7 +69,7 @@ def validate_definition(definition: object, *, machine_type: str = "STANDARD") -
         validator.run()
     except RecursionError:
         return [Diagnostic("TOO_DEEPLY_NESTED", "The definition is too deeply nested")]
-    return validator.schema.found + validator.graph.found + check_variable_scopes(definition)
+    return validator.schema.found + validator.graph.found
 
 
 def _is_json(value: object) -> bool:
@@ -273,9 +273,18 @@ class _Validator(MapChecks):
             check(value, loc)
 
     def resource(self, st: _State, value: object, loc: str) -> None:
-        if not self.schema.string(value, loc) or st.machine_type != "EXPRESS":
+        if not self.schema.string(value, loc):
             return
         assert isinstance(value, str)
+        if not any(shape.match(value) for shape in RESOURCE_SHAPES):
+            self.schema.add(
+                f"The resource provided {value} is not recognized. The value is not a valid resource ARN, "
+                "or the resource is not available in this region.",
+                loc,
+            )
+            return
+        if st.machine_type != "EXPRESS":
+            return
         if SYNC.search(value):
             self.schema.add("Express state machine does not support '.sync' service integration", loc)
         elif value.endswith(".waitForTaskToken"):

@@ -172,6 +172,15 @@ RETRIER_FIELDS: Final = (
 CATCHER_FIELDS: Final = ("ErrorEquals", "Next", "ResultPath", "Output", "Assign", "Comment")
 
 SYNC = re.compile(r"\.sync(:[0-9]+)?\Z")
+# The Resource shapes AWS accepts (developer guide, "Discover service integration patterns"):
+# a Lambda function, an activity, or an integration `arn:<partition>:states:::<service>:<action>`
+# with an optional pattern (`aws-sdk:<service>:<action>` has no `.sync`).
+RESOURCE_SHAPES: Final = (
+    re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]{1,64}(:[\w$-]{1,128})?\Z", re.ASCII),
+    re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[^:\s]{1,80}\Z"),
+    re.compile(r"arn:aws[a-z-]*:states:::[a-z0-9-]+:[A-Za-z][A-Za-z0-9]*(\.sync(:2)?|\.waitForTaskToken)?\Z"),
+    re.compile(r"arn:aws[a-z-]*:states:::aws-sdk:[a-z0-9-]+:[A-Za-z][A-Za-z0-9]*(\.waitForTaskToken)?\Z"),
+)
 ACTIVITY = re.compile(r"arn:[^:]+:states:[^:]*:[^:]*:activity:")
 READER_RESOURCE = re.compile(r"arn:[^:]+:states:::s3:(getObject|listObjectsV2)\Z")
 LABEL_FORBIDDEN = re.compile(r"[\s?*<>{}\[\]:;,\\^~$#%&|`\"\x00-\x1f\x7f-\x9f]")

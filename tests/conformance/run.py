@@ -204,7 +204,8 @@ def compare(case: dict[str, Any], actual: dict[str, Any]) -> str | None:
     expected = case["expected"]
     matcher = Matcher(case.get("wildcards") or [], case.get("tokens"))
     if expected.get("status") != actual.get("status"):
-        detail = f" ({actual.get('error')}: {str(actual.get('cause'))[:300]})" if actual.get("error") else ""
+        why = actual.get("cause") if actual.get("cause") is not None else actual.get("message")
+        detail = f" ({actual.get('error')}: {str(why)[:300]})" if actual.get("error") else ""
         return f"status: expected {expected.get('status')}, got {actual.get('status')}{detail}"
     status = expected["status"]
     if status == "API_ERROR":

@@ -71,3 +71,16 @@ def test_runner_cli_accepts_a_cases_file(tmp_path: Path) -> None:
     assert last == "1 passed, 1 failed, 1 skipped"
     assert proc.returncode == 1
     assert "needs AWS service(s) not emulated: sqs" in proc.stdout
+
+
+def test_a_status_mismatch_names_the_api_errors_message() -> None:
+    case = {"expected": {"status": "SUCCEEDED", "output": {}}}
+    actual = {
+        "status": "API_ERROR",
+        "error": "InvalidDefinition",
+        "message": "Invalid State Machine Definition: 'x'",
+    }
+    why = run.compare(case, actual)
+    assert why == (
+        "status: expected SUCCEEDED, got API_ERROR (InvalidDefinition: Invalid State Machine Definition: 'x')"
+    )

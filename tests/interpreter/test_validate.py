@@ -344,7 +344,7 @@ def test_state_name_length() -> None:
         ({"Type": "Fail"}, "Assign"),
         ({"Type": "Succeed"}, "Assign"),
         ({"Type": "Pass", "End": True}, "Resource"),
-        ({"Type": "Task", "Resource": "r", "End": True}, "Result"),
+        ({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}, "Result"),
         (
             {
                 "Type": "Map",
@@ -374,9 +374,9 @@ def test_choice_cannot_end() -> None:
     [
         ({"Type": "Pass", "End": True}, "InputPath"),
         ({"Type": "Pass", "End": True}, "Result"),
-        ({"Type": "Task", "Resource": "r", "End": True}, "Parameters"),
-        ({"Type": "Task", "Resource": "r", "End": True}, "ResultSelector"),
-        ({"Type": "Task", "Resource": "r", "End": True}, "TimeoutSecondsPath"),
+        ({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}, "Parameters"),
+        ({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}, "ResultSelector"),
+        ({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}, "TimeoutSecondsPath"),
         ({"Type": "Wait", "Seconds": 1, "End": True}, "OutputPath"),
         ({"Type": "Fail"}, "CausePath"),
     ],
@@ -389,7 +389,7 @@ def test_jsonpath_only_fields_in_jsonata(state: dict[str, Any], field: str) -> N
     ("state", "field"),
     [
         ({"Type": "Pass", "End": True}, "Output"),
-        ({"Type": "Task", "Resource": "r", "End": True}, "Arguments"),
+        ({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}, "Arguments"),
         (
             {
                 "Type": "Map",
@@ -460,7 +460,7 @@ def test_missing_transition_targets_say_next_everywhere() -> None:
         "States": {
             "T": {
                 "Type": "Task",
-                "Resource": "r",
+                "Resource": "arn:aws:states:::lambda:invoke",
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "NoCatch"}],
                 "Next": "C",
             },
@@ -522,7 +522,12 @@ def test_unreachable_cycle_is_reported() -> None:
 
 def test_catch_targets_make_states_reachable() -> None:
     states = {
-        "T": {"Type": "Task", "Resource": "r", "Catch": [{"ErrorEquals": ["E"], "Next": "H"}], "End": True},
+        "T": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Catch": [{"ErrorEquals": ["E"], "Next": "H"}],
+            "End": True,
+        },
         "H": {"Type": "Fail"},
     }
     assert found({"StartAt": "T", "States": states}) == []
@@ -822,7 +827,11 @@ def test_task_credentials() -> None:
             "/States/S/Credentials",
         )
     ]
-    activity = {**TASK, "Resource": "arn:aws:states:us-east-1:1:activity:a", "Credentials": {"RoleArn": "r"}}
+    activity = {
+        **TASK,
+        "Resource": "arn:aws:states:us-east-1:111111111111:activity:a",
+        "Credentials": {"RoleArn": "r"},
+    }
     assert found(one(activity)) == [
         schema("The field 'Credentials' is not supported for activities", "/States/S/Credentials")
     ]
@@ -1403,3 +1412,50 @@ def test_very_deep_nesting_does_not_raise() -> None:
         deep = {"a.$": "$.x", "b": deep}
     result = validate_definition(one({"Type": "Pass", "Parameters": deep, "End": True}))
     assert all(isinstance(d, Diagnostic) for d in result)
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "arn:aws:lambda:us-east-1:123456789012:function:my-fn",
+        "arn:aws:lambda:eu-west-3:123456789012:function:my_fn:$LATEST",
+        "arn:aws:lambda:us-east-1:123456789012:function:fn:prod",
+        "arn:aws-cn:lambda:cn-north-1:123456789012:function:fn",
+        "arn:aws:states:us-east-1:123456789012:activity:my-activity",
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "arn:aws:states:::states:startExecution.sync:2",
+        "arn:aws:states:::ecs:runTask.sync",
+        "arn:aws:states:::http:invoke",
+        "arn:aws:states:::aws-sdk:s3:listObjectsV2",
+        "arn:aws:states:::aws-sdk:sfn:startExecution.waitForTaskToken",
+        "arn:aws-us-gov:states:::sqs:sendMessage",
+    ],
+)
+def test_resources_of_every_shape_aws_accepts(resource: str) -> None:
+    assert found(one({"Type": "Task", "Resource": resource, "End": True})) == []
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "my-function",
+        "",
+        "arn:aws:lambda:us-east-1:123456789012:my-fn",
+        "arn:aws:lambda:us-east-1:1234:function:fn",
+        "arn:aws:states:::lambda",
+        "arn:aws:states:::lambda:invoke.sync:3",
+        "arn:aws:states:::lambda:invoke.waitForCallback",
+        "arn:aws:states:::aws-sdk:s3:getObject.sync",
+        "arn:aws:s3:::my-bucket",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:other",
+    ],
+)
+def test_resources_aws_does_not_recognise(resource: str) -> None:
+    assert found(one({"Type": "Task", "Resource": resource, "End": True})) == [
+        schema(
+            f"The resource provided {resource} is not recognized. The value is not a valid resource ARN, "
+            "or the resource is not available in this region.",
+            "/States/S/Resource",
+        )
+    ]
