@@ -91,7 +91,12 @@ UNDEFINED: Final[object] = _Undefined()
 
 
 class JsonataSyntaxError(ValueError):
-    """The text is not a ``{% %}`` expression, or the expression inside does not parse."""
+    """The text is not a ``{% %}`` expression, or the expression inside does not parse.
+    ``detail`` is the parser's message without its error code, as AWS reports it."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail if detail is not None else message
 
 
 class JsonataError(Exception):
@@ -577,17 +582,65 @@ def compile_expression(value: str) -> Expression:
     return _compile(expression_text(value))
 
 
+_ERROR_CODE: Final = re.compile(r"^[STDU]\d{4}: ")
+# jsonatapy names tokens (`RightBracket`); JSONata, and so AWS, quotes them (`"]"`)
+_TOKENS: Final = {
+    "LeftParen": "(",
+    "RightParen": ")",
+    "LeftBracket": "[",
+    "RightBracket": "]",
+    "LeftBrace": "{",
+    "RightBrace": "}",
+    "Comma": ",",
+    "Dot": ".",
+    "Colon": ":",
+    "Semicolon": ";",
+    "Pipe": "|",
+    "Question": "?",
+    "Plus": "+",
+    "Minus": "-",
+    "Star": "*",
+    "Slash": "/",
+    "Percent": "%",
+    "Equal": "=",
+    "NotEqual": "!=",
+    "LessThan": "<",
+    "GreaterThan": ">",
+    "LessEqual": "<=",
+    "GreaterEqual": ">=",
+    "Ampersand": "&",
+    "Caret": "^",
+    "Tilde": "~",
+    "At": "@",
+    "Hash": "#",
+    "Assign": ":=",
+    "Chain": "~>",
+}
+_TOKEN_NAME: Final = re.compile(r"\b(" + "|".join(_TOKENS) + r")\b|\bNumber\(([^)]*)\)")
+
+
+def _js_tokens(message: str) -> str:
+    def quote(m: re.Match[str]) -> str:
+        if m.group(1):
+            return '"' + _TOKENS[m.group(1)] + '"'
+        number = m.group(2)
+        return '"' + (number[:-2] if number.endswith(".0") else number) + '"'
+
+    return _TOKEN_NAME.sub(quote, message)
+
+
 @lru_cache(maxsize=2048)
 def _compile(text: str) -> Expression:
     if not text:
-        raise JsonataSyntaxError("The JSONata expression is empty")
+        raise JsonataSyntaxError("The JSONata expression is empty", "Unexpected end of expression")
     try:
         # the text alone first: the wrapper's block would accept top-level ';' that JSONata rejects
         jsonatapy.compile(text)
         program = jsonatapy.compile(_WRAPPER % text)
     except ValueError as exc:
         message = str(exc).removeprefix("Parse error: ")
-        raise JsonataSyntaxError(f"Invalid JSONata expression '{text}': {message}") from None
+        detail = _js_tokens(_ERROR_CODE.sub("", message.removeprefix("Invalid syntax: "), count=1))
+        raise JsonataSyntaxError(f"Invalid JSONata expression '{text}': {message}", detail) from None
     for name, fn in _REGISTERED.items():
         program.register(name, fn)
     for name, fn in _OVERRIDDEN.items():

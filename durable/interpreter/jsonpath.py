@@ -7,12 +7,10 @@ union of names at the end) yield one value or raise :class:`PathMissing`; indefi
 nothing matches. The grammar is in ``jsonpath_syntax``, filter semantics in ``jsonpath_filter``;
 docs/jsonpath.md describes both.
 
-Three kinds of path, as AWS distinguishes them:
+Two kinds of path, as AWS distinguishes them:
 - :func:`compile_path`: a Path (InputPath, OutputPath, Parameters, ResultSelector, Choice...).
-- :func:`compile_reference_path`: a Reference Path that is read (ItemsPath, SecondsPath, ...):
-  no functions, no word operators, no regular expressions and no ``$`` inside filters.
-- :func:`compile_settable_path`: a Reference Path that is written (ResultPath): names and
-  single indices only.
+- :func:`compile_reference_path`: a Reference Path (ResultPath, ItemsPath, SecondsPath, ...):
+  a single node, named or indexed; no wildcard, slice, union, filter, scan or function.
 """
 
 from __future__ import annotations
@@ -25,20 +23,14 @@ from .jsonpath_ast import (
     ROOT_CONTEXT,
     ROOT_INPUT,
     ROOT_VARIABLE,
-    Exists,
     Filter,
-    FilterNode,
     Function,
     Index,
     Key,
-    Literal,
-    Logical,
     ParsedPath,
     PathSyntaxError,
-    Relation,
     Slice,
     Step,
-    SubPath,
     Wildcard,
 )
 from .jsonpath_filter import UNDEFINED, FilterPredicate, compile_filter
@@ -54,7 +46,6 @@ __all__ = [
     "ResultPathMismatch",
     "compile_path",
     "compile_reference_path",
-    "compile_settable_path",
     "jayway_path",
     "set_reference",
 ]
@@ -416,24 +407,8 @@ def compile_path(text: str) -> Path:
 
 
 def compile_reference_path(text: str) -> Path:
-    """A Reference Path that is read. AWS documents what it does not support in one: functions
-    such as ``length()``, word operators such as ``subsetof``, and filters by regular expression
-    or by another value of the document (``$`` inside a filter)."""
-    path = compile_path(text)
-    for step in path.steps:
-        if isinstance(step, Function):
-            raise PathSyntaxError(
-                f"Invalid Reference Path '{text}': functions such as {step.text} are not supported"
-            )
-        if isinstance(step, Filter):
-            problem = _reference_filter_problem(step.expr)
-            if problem:
-                raise PathSyntaxError(f"Invalid Reference Path '{text}': {problem}")
-    return path
-
-
-def compile_settable_path(text: str) -> Path:
-    """A Reference Path that is written (ResultPath): a single node, named or indexed."""
+    """A Reference Path: it identifies a single node by names and single indices (ASL
+    specification; AWS docs: no ``@ .. , : ? *``, no functions such as ``length()``)."""
     path = compile_path(text)
     for step in path.steps:
         if _single(step) is None:
@@ -441,36 +416,8 @@ def compile_settable_path(text: str) -> Path:
     return path
 
 
-def _reference_filter_problem(expr: FilterNode) -> str:
-    if isinstance(expr, Logical):
-        return _reference_filter_problem(expr.left) or _reference_filter_problem(expr.right)
-    if isinstance(expr, Exists):
-        return _sub_path_problem(expr.path)
-    assert isinstance(expr, Relation)
-    if expr.op == "=~":
-        return "filtering by regular expression is not supported"
-    if expr.op.isalpha():
-        return f"the operator {expr.op.lower()} is not supported"
-    for side in (expr.left, expr.right):
-        if isinstance(side, SubPath):
-            problem = _sub_path_problem(side)
-            if problem:
-                return problem
-        elif isinstance(side, Literal) and side.kind == "pattern":
-            return "filtering by regular expression is not supported"
-    return ""
-
-
-def _sub_path_problem(sub: SubPath) -> str:
-    if not sub.path.current:
-        return "a filter may not refer to another value of the document"
-    if any(isinstance(s, Function) for s in sub.path.steps):
-        return "functions are not supported"
-    return ""
-
-
 def set_reference(path: Path, target: Any, value: Any) -> Any:
-    """Return ``target`` with ``value`` placed at the settable ``path`` (copy on write).
+    """Return ``target`` with ``value`` placed at the Reference ``path`` (copy on write).
 
     Missing intermediate objects are created; a non-object on the way raises
     :class:`ResultPathMismatch`. ``$`` replaces the whole document.

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import failure as F
 from .data import compile_assign
-from .jsonpath import Path, compile_settable_path
+from .jsonpath import Path, compile_reference_path
 from .query import QueryValue
 
 __all__ = ["Catcher", "Retrier", "error_matches", "find"]
@@ -81,7 +81,7 @@ class Catcher:
         return cls(
             error_equals=tuple(raw["ErrorEquals"]),
             next=raw["Next"],
-            result_path=None if rp is None or jsonata else compile_settable_path(rp),
+            result_path=None if rp is None or jsonata else compile_reference_path(rp),
             raw=raw,
             assign=assign,
             output=output,

@@ -27,7 +27,7 @@ from .data import (
     select,
 )
 from .failure import RuntimeFault, StatesFailure, located_cause
-from .jsonpath import Path, PathMissing, compile_path, compile_reference_path, compile_settable_path
+from .jsonpath import Path, PathMissing, compile_path, compile_reference_path
 from .query import QueryValue, evaluation_failure, expect, states_bindings
 from .retry import Catcher, Retrier, find
 
@@ -204,7 +204,7 @@ class Pass(State):
         self.has_result = "Result" in raw
         self.result = raw.get("Result")
         rp = raw.get("ResultPath", "$")
-        self.result_path = None if rp is None else compile_settable_path(rp)
+        self.result_path = None if rp is None else compile_reference_path(rp)
         self.fast = (
             self._identity_io
             and self.parameters is None
@@ -452,7 +452,7 @@ class WorkState(State):
         self.parameters = compile_template(raw["Parameters"]) if "Parameters" in raw else None
         self.result_selector = compile_template(raw["ResultSelector"]) if "ResultSelector" in raw else None
         rp = raw.get("ResultPath", "$")
-        self.result_path = None if rp is None else compile_settable_path(rp)
+        self.result_path = None if rp is None else compile_reference_path(rp)
         self.retriers = tuple(Retrier.parse(r) for r in raw.get("Retry", ()))
         self.catchers = tuple(Catcher.parse(c, self.jsonata) for c in raw.get("Catch", ()))
         self.arguments_q = self.query(raw, "Arguments")

@@ -472,9 +472,7 @@ class _Validator(MapChecks):
                 elif key == "Next":
                     self.transition(st, item, at(cloc, key))
                 elif key == "ResultPath":
-                    s.reference_path(
-                        item, at(cloc, key), nullable=True, context=False, variables=False, settable=True
-                    )
+                    s.reference_path(item, at(cloc, key), nullable=True, context=False, variables=False)
                 elif key == "Output":
                     s.jsonata_value(item, at(cloc, key), frozenset({"errorOutput"}))
                 elif key == "Assign":
@@ -542,7 +540,7 @@ FIELD_CHECKS: Final[dict[str, Check]] = {
     "InputPath": lambda v, st, value, loc: v.schema.path(value, loc, nullable=True),
     "OutputPath": lambda v, st, value, loc: v.schema.path(value, loc, nullable=True),
     "ResultPath": lambda v, st, value, loc: v.schema.reference_path(
-        value, loc, nullable=True, context=False, variables=False, settable=True
+        value, loc, nullable=True, context=False, variables=False
     ),
     "Parameters": lambda v, st, value, loc: v.schema.template(value, loc),
     "ResultSelector": lambda v, st, value, loc: v.schema.template(value, loc),

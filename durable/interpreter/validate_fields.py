@@ -15,13 +15,13 @@ from typing import Any, Final
 
 from ..errors import Diagnostic
 from .intrinsics import IntrinsicSyntaxError, compile_intrinsic, is_intrinsic
+from .jsonata import JsonataSyntaxError, compile_expression
 from .jsonpath import (
     ROOT_CONTEXT,
     ROOT_VARIABLE,
     PathSyntaxError,
     compile_path,
     compile_reference_path,
-    compile_settable_path,
 )
 
 __all__ = [
@@ -44,6 +44,7 @@ JA: Final = "JSONata"
 
 SCHEMA: Final = "SCHEMA_VALIDATION_FAILED"
 UNSUPPORTED_JSONATA: Final = "UNSUPPORTED_JSONATA_EXPRESSION"
+INVALID_JSONATA: Final = "INVALID_JSONATA_EXPRESSION"
 INVALID_VARIABLE_NAME: Final = "INVALID_VARIABLE_NAME"
 RESERVED_VARIABLE_NAME: Final = "RESERVED_VARIABLE_NAME"
 
@@ -232,10 +233,8 @@ class Sink:
         context: bool = True,
         variables: bool = True,
         intrinsic: bool = False,
-        settable: bool = False,
     ) -> bool:
-        """A Reference Path; optionally forbid ``$$``/``$var`` roots, or accept an intrinsic call.
-        ``settable``: a path that is written (ResultPath), so a single named or indexed node."""
+        """A Reference Path; optionally forbid ``$$``/``$var`` roots, or accept an intrinsic call."""
         if value is None and nullable:
             return True
         if not self.string(value, loc):
@@ -250,7 +249,7 @@ class Sink:
             self.add("Value is not a Reference Path: Reference path didn't start with '$'", loc)
             return False
         try:
-            path = compile_settable_path(value) if settable else compile_reference_path(value)
+            path = compile_reference_path(value)
         except PathSyntaxError:
             self.add("Value is not a Reference Path", loc)
             return False
@@ -312,7 +311,15 @@ class Sink:
         if not text.endswith("%}") or len(text) < 4:
             self.add("JSONata string must start with {% and end with %}", loc)
             return
-        for member in _STATES_MEMBER.findall(_strip_literals(text[2:-2])):
+        try:
+            compile_expression(text)
+        except JsonataSyntaxError as exc:
+            self.add(exc.detail, loc, INVALID_JSONATA)
+            return
+        code = _strip_literals(text[2:-2])
+        if "$$" in code:
+            self.add("Reference to '$$' is not supported.", loc, UNSUPPORTED_JSONATA)
+        for member in _STATES_MEMBER.findall(code):
             if member not in _ALWAYS_AVAILABLE and member not in available:
                 self.add(f"Field '$states.{member}' does not exist.", loc, UNSUPPORTED_JSONATA)
 

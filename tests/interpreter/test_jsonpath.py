@@ -21,7 +21,7 @@ from durable.interpreter.jsonpath import (
     PathSyntaxError,
     ResultPathMismatch,
     compile_path,
-    compile_settable_path,
+    compile_reference_path,
     jayway_path,
     set_reference,
 )
@@ -324,14 +324,14 @@ def test_deep_scan_returns_matches_in_document_order() -> None:
 
 
 @pytest.mark.parametrize("text", ["$", "$.a", "$.a[0].b", "$['a b']", "$$.Execution.Id", "$var.x"])
-def test_settable_paths_accept_single_nodes(text: str) -> None:
-    assert compile_settable_path(text).definite
+def test_reference_paths_accept_single_nodes(text: str) -> None:
+    assert compile_reference_path(text).definite
 
 
 @pytest.mark.parametrize("text", ["$.a[*]", "$..a", "$.a[0,1]", "$.a[1:]", "$.a[?(@.b)]", "$['a','b']"])
-def test_settable_paths_reject_anything_that_can_match_many(text: str) -> None:
+def test_reference_paths_reject_anything_that_can_match_many(text: str) -> None:
     with pytest.raises(PathSyntaxError, match="Reference Path"):
-        compile_settable_path(text)
+        compile_reference_path(text)
 
 
 def test_set_reference_root_replaces_everything() -> None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from durable import DefinitionError, Engine
 from durable.errors import Diagnostic
 from durable.interpreter.validate import validate_definition
 from durable.interpreter.validate_tables import CHOICE_OPERATORS
@@ -741,7 +742,7 @@ def test_invalid_timestamps(timestamp: str) -> None:
 
 
 def test_wait_path_fields_are_reference_paths() -> None:
-    assert found(one({"Type": "Wait", "SecondsPath": "$.a.length()", "End": True})) == [
+    assert found(one({"Type": "Wait", "SecondsPath": "$.a[*]", "End": True})) == [
         schema("Value is not a Reference Path", "/States/S/SecondsPath")
     ]
     assert found(one({"Type": "Wait", "TimestampPath": "when", "End": True})) == [
@@ -760,7 +761,7 @@ def test_fail_fields() -> None:
         schema("There should only be one of the following fields: [Error, ErrorPath]", "/States/S"),
         schema("There should only be one of the following fields: [Cause, CausePath]", "/States/S"),
     ]
-    assert found(one({"Type": "Fail", "ErrorPath": "States.Nope()", "CausePath": "$.c[?(@.x in [1])]"})) == [
+    assert found(one({"Type": "Fail", "ErrorPath": "States.Nope()", "CausePath": "$.c[*]"})) == [
         schema("Value is not a Reference Path or a valid intrinsic function call", "/States/S/ErrorPath"),
         schema("Value is not a Reference Path", "/States/S/CausePath"),
     ]
@@ -979,7 +980,7 @@ def test_map_processor_config(config: dict[str, Any], expected: list[Found]) -> 
 
 
 def test_map_fields() -> None:
-    assert found(map_state(ItemsPath="$.items[?(@.k == $.other)]")) == [
+    assert found(map_state(ItemsPath="$.items[*]")) == [
         schema("Value is not a Reference Path", "/States/S/ItemsPath")
     ]
     assert found(map_state(ItemsPath="$$.Execution.Input")) == []
@@ -1221,6 +1222,43 @@ def test_states_result_and_error_output_availability() -> None:
     ]
     literal = {"Type": "Pass", "Output": "{% '$states.result' & \"$states.errorOutput\" %}", "End": True}
     assert jsonata(literal) == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        # AWS: the JSONata parser's message without its error code, at the field
+        ("a[1,2)", 'Expected "]", got ","'),
+        ('"unterminated', "String literal must be terminated by a matching quote"),
+        ("1 +", "Unexpected end of expression"),
+        ('{"a":}', 'The symbol "}" cannot be used as a unary operator'),
+        ("$x :=", "Unexpected end of expression"),
+        ("phone %.other", 'The symbol "." cannot be used as a unary operator'),
+        ("", "Unexpected end of expression"),
+    ],
+)
+def test_jsonata_expressions_must_parse(expression: str, message: str) -> None:
+    state = {"Type": "Pass", "Output": "{% " + expression + " %}", "End": True}
+    assert found(one(state, QueryLanguage="JSONata")) == [
+        ("INVALID_JSONATA_EXPRESSION", message, "/States/S/Output")
+    ]
+
+
+def test_jsonata_may_not_refer_to_the_whole_input_document() -> None:
+    state = {"Type": "Pass", "Output": {"x": "{% $$ %}"}, "End": True}
+    assert found(one(state, QueryLanguage="JSONata")) == [
+        ("UNSUPPORTED_JSONATA_EXPRESSION", "Reference to '$$' is not supported.", "/States/S/Output/x")
+    ]
+
+
+async def test_an_unparsable_expression_is_a_definition_error_never_an_internal_one() -> None:
+    definition = one(
+        {"Type": "Pass", "Output": "{% $states.input.a + %}", "End": True}, QueryLanguage="JSONata"
+    )
+    async with Engine(load_plugins=False) as engine:
+        with pytest.raises(DefinitionError) as info:
+            await engine.create_state_machine("bad-jsonata", definition, type="EXPRESS")
+    assert info.value.diagnostics[0].code == "INVALID_JSONATA_EXPRESSION"
 
 
 # --- variables ----------------------------------------------------------------------------------
