@@ -32,6 +32,7 @@ from .errors import (
     TaskDoesNotExist,
     TaskFailed,
     TaskTimedOut,
+    UnsupportedFeature,
 )
 from .integrations.base import Integration, TaskContext, TaskRequest
 from .interpreter.quotas import Quotas
@@ -77,6 +78,7 @@ __all__ = [
     "TaskFailed",
     "TaskRequest",
     "TaskTimedOut",
+    "UnsupportedFeature",
     "ValidationResult",
     "run",
     "run_activity_worker",

@@ -167,6 +167,17 @@ class IntegrationConflict(DurableError):
     code = "IntegrationConflict"
 
 
+class UnsupportedFeature(DurableError):
+    """The definition is valid ASL but uses a feature durable does not run yet. ``location`` is
+    the JSON pointer of the field, as in a :class:`Diagnostic`."""
+
+    code = "UnsupportedFeature"
+
+    def __init__(self, message: str, location: str | None = None) -> None:
+        super().__init__(message if location is None else f"{message} at {location}")
+        self.location = location
+
+
 class TaskFailed(Exception):
     """Raise from task code to fail the task with an explicit ASL error name and cause.
 

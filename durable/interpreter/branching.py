@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from ..errors import UnsupportedFeature
 from .commands import CHECKPOINT, CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Child, ChildFailure, Fork
 from .context import ExecutionContext, Frame
 from .data import compact, compile_template, select
@@ -65,6 +66,9 @@ def _starter(
     return lambda: scope.run(value, ctx, lane)
 
 
+_NOT_YET: Final = ("ItemReader", "ItemBatcher", "ResultWriter")
+
+
 class Map(WorkState):
     type_name = "Map"
 
@@ -74,6 +78,13 @@ class Map(WorkState):
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
+        for field in _NOT_YET:
+            if field in raw:
+                raise UnsupportedFeature(
+                    f"The Map state '{name}' uses {field}: durable does not read or write Distributed Map "
+                    "data yet (item sources, batches and result files), so it cannot run this state. "
+                    "The definition is valid on AWS (durable validate accepts it)."
+                )
         processor = raw.get("ItemProcessor") or raw.get("Iterator") or {}
         self.processor = compile_scope(processor)
         self.distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
