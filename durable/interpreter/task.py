@@ -39,7 +39,10 @@ class Task(WorkState):
         self.heartbeat_path = (
             compile_reference_path(raw["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in raw else None
         )
-        self.credentials = compile_template(raw["Credentials"]) if "Credentials" in raw else None
+        self.credentials = (
+            compile_template(raw["Credentials"]) if "Credentials" in raw and not self.jsonata else None
+        )
+        self.credentials_q = self.query(raw, "Credentials")
         self.needs_token = self.resource.endswith(".waitForTaskToken") or ":activity:" in self.resource
         service = re.match(r"^arn:[\w-]+:states:::(?:aws-sdk:)?([\w-]+)[:.]", self.resource)
         self.result_owner = service.group(1) if service else self.resource
@@ -90,13 +93,16 @@ class Task(WorkState):
             payload = self.arguments_q.evaluate(bindings, frame) if self.arguments_q is not None else data
             timeout = self._jsonata_seconds(self.timeout_q, bindings, frame)
             heartbeat = self._jsonata_seconds(self.heartbeat_q, bindings, frame)
+            credentials = (
+                self.credentials_q.evaluate(bindings, frame) if self.credentials_q is not None else None
+            )
         else:
             payload = self.parameters(effective, frame) if self.parameters is not None else effective
             timeout = self._seconds(self.timeout, self.timeout_path, "TimeoutSecondsPath", effective, frame)
             heartbeat = self._seconds(
                 self.heartbeat, self.heartbeat_path, "HeartbeatSecondsPath", effective, frame
             )
-        credentials = self.credentials(effective, frame) if self.credentials is not None else None
+            credentials = self.credentials(effective, frame) if self.credentials is not None else None
         family, key = self.family, self.event_key
         recording = ctx.history is not None
         if recording:

@@ -299,6 +299,10 @@ class _Validator(MapChecks):
         if not isinstance(value, dict):
             s.wrong_type(dict, loc)
             return
+        if "RoleArn" not in value and not (st.language == JP and "RoleArn.$" in value):
+            # AWS reports only this when RoleArn is missing, whatever else the object holds
+            s.add("The field 'RoleArn' is required but was missing", loc)
+            return
         if st.language == JP:
             s.check_fields(value, ("RoleArn", "RoleArn.$"), loc)
             s.template(value, loc)
@@ -308,8 +312,6 @@ class _Validator(MapChecks):
             s.check_fields(value, ("RoleArn",), loc)
             if "RoleArn" in value:
                 s.jsonata_or(value["RoleArn"], at(loc, "RoleArn"), s.string)
-        if "RoleArn" not in value and "RoleArn.$" not in value:
-            s.add("The field 'RoleArn' is required but was missing", loc)
         resource = st.body.get("Resource")
         if isinstance(resource, str) and ACTIVITY.match(resource):
             s.add("The field 'Credentials' is not supported for activities", loc)

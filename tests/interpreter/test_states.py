@@ -931,3 +931,41 @@ async def test_distributed_map_data_fields_are_refused_clearly_never_ignored(fie
         assert engine.validate_state_machine_definition(definition).result == "OK"  # valid on AWS
         with pytest.raises(UnsupportedFeature, match=f"The Map state 'S' uses {field}"):
             await engine.create_state_machine("m", definition)
+
+
+async def test_credentials_are_evaluated_in_both_query_languages_and_recorded() -> None:
+    seen: list[Any] = []
+
+    class Recorder:
+        name = "recorder"
+
+        def handles(self, resource: str) -> bool:
+            return resource == "arn:aws:states:::lambda:invoke"
+
+        async def invoke(self, request: Any) -> Any:
+            seen.append(request.credentials)
+            return {}
+
+    role = "arn:aws:iam::111111111111:role/worker"
+    jsonpath = single(
+        {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Credentials": {"RoleArn.$": "$.role"}}
+    )
+    jsonata = single(
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Credentials": {"RoleArn": "{% $states.input.role %}"},
+        },
+        QueryLanguage="JSONata",
+    )
+    async with Engine(clock=ManualClock(autojump=0.005), load_plugins=False) as engine:
+        engine.add_integration(Recorder())
+        for i, definition in enumerate((jsonpath, jsonata)):
+            machine = await engine.create_state_machine(f"creds{i}", definition)
+            started = await engine.start_execution(machine.arn, {"role": role})
+            done = await engine.wait_for_execution(started.execution_arn)
+            assert done.status is ExecutionStatus.SUCCEEDED
+            history = await engine.get_execution_history(started.execution_arn)
+            [scheduled] = [e for e in history if e["type"] == "TaskScheduled"]
+            assert scheduled["taskScheduledEventDetails"]["taskCredentials"] == {"roleArn": role}
+    assert seen == [{"RoleArn": role}, {"RoleArn": role}]

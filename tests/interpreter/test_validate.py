@@ -822,6 +822,10 @@ def test_task_credentials() -> None:
     assert found(one({**TASK, "Credentials": {"RoleArn": "arn:aws:iam::1:role/r", "Other": 1}})) == [
         unsupported("Other", "/States/S/Credentials")
     ]
+    # AWS-recorded: without RoleArn, the missing field is the only finding
+    assert found(one({**TASK, "Credentials": {"InvalidField": "invalid"}})) == [
+        schema(missing, "/States/S/Credentials")
+    ]
     assert found(one({**TASK, "Credentials": {"RoleArn.$": "nope"}})) == [
         schema(
             "The value for the field 'RoleArn.$' must be a valid JSONPath or a valid intrinsic function call",
