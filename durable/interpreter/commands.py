@@ -75,6 +75,15 @@ class ChildFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityExists:
+    """Resume with whether the activity exists. Asked before an activity task is scheduled: AWS
+    fails the state with ``States.Runtime`` and records no ``ActivityScheduled`` when it does not.
+    On replay the answer is the recorded history's (the task was scheduled, so it existed)."""
+
+    activity_arn: str
+
+
+@dataclass(frozen=True, slots=True)
 class AwaitToken:
     """Wait until the task token is answered (SendTaskSuccess / SendTaskFailure), expires
     (``timeout_seconds`` from now, or ``heartbeat_seconds`` without a heartbeat), or — for an

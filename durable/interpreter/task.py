@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from . import failure as F
-from .commands import AwaitToken, InvokeTask
+from .commands import ActivityExists, AwaitToken, InvokeTask
 from .context import Frame
 from .data import check_size, compile_template, resolve
 from .failure import RuntimeFault, StatesFailure
@@ -104,6 +104,8 @@ class Task(WorkState):
             )
             credentials = self.credentials(effective, frame) if self.credentials is not None else None
         family, key = self.family, self.event_key
+        if family == "Activity" and not (yield ActivityExists(self.resource)):
+            raise RuntimeFault(f"The activity {self.resource} does not exist.")
         recording = ctx.history is not None
         if recording:
             scheduled: dict[str, Any] = (

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..interpreter import failure as F
-from ..interpreter.commands import AwaitToken, Checkpoint, InvokeTask, Sleep
+from ..interpreter.commands import ActivityExists, AwaitToken, Checkpoint, InvokeTask, Sleep
 from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
 from ..interpreter.jsonvalue import NotJson, json_text
@@ -84,6 +84,10 @@ class ReplayRunner(CommandRunner):
             if kind is Sleep:
                 return await self._sleep(cmd, lane)
             return await self._await_token(cmd, lane)
+        if kind is ActivityExists:
+            if lane.pending:  # replaying: the task was scheduled, so the activity existed then
+                return True
+            return await self.owner.store.get_activity(cmd.activity_arn) is not None
         if kind is Checkpoint:
             # a long run of pure states commits as it goes, one batch at a time: its buffer stays
             # small and its commits never crowd out other executions' in the writer's queue

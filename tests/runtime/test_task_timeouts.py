@@ -168,3 +168,48 @@ async def test_an_activity_worker_that_stops_heartbeating(tmp_path: Path, store:
         assert done.error == "States.Timeout"
         with pytest.raises(TaskTimedOut):
             await e.send_task_success(task["taskToken"], {})
+
+
+# --- an activity that does not exist -------------------------------------------------------------
+
+
+@STORES
+async def test_a_deleted_activity_fails_the_state_before_anything_is_scheduled(
+    tmp_path: Path, store: str
+) -> None:
+    # AWS-recorded (test_activity_task_on_deleted): no ActivityScheduled, an uncatchable States.Runtime
+    clock = ManualClock(START, autojump=0.01)
+    async with engine(tmp_path, store, clock, []) as e:
+        activity = await e.create_activity("gone")
+        await e.delete_activity(activity.arn)
+        definition = activity_machine(activity.arn)
+        definition["States"]["Act"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]
+        definition["States"]["Caught"] = {"Type": "Succeed"}
+        machine = await e.create_state_machine("act", definition)
+        started = await e.start_execution(machine.arn)
+        done = await asyncio.wait_for(e.wait_for_execution(started.execution_arn), 10)
+        history = await e.get_execution_history(started.execution_arn)
+    assert [event["type"] for event in history] == ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    assert done.error == "States.Runtime"
+    assert done.cause == (
+        "An error occurred while executing the state 'Act' (entered at the event id #2). "
+        f"The activity {activity.arn} does not exist."
+    )
+
+
+async def test_an_activity_deleted_after_its_task_was_scheduled_survives_a_restart(tmp_path: Path) -> None:
+    # the task was scheduled while the activity existed: a replay must not re-check it
+    clock = ManualClock(START, autojump=0.01)
+    db = str(tmp_path / "t.db")
+    async with Engine(db, clock=clock, load_plugins=False) as e:
+        activity = await e.create_activity("brief")
+        machine = await e.create_state_machine("act", activity_machine(activity.arn, TimeoutSeconds=600))
+        started = await e.start_execution(machine.arn)
+        await clock.sleep_until(clock.now() + 1)
+        await e.delete_activity(activity.arn)
+    async with Engine(db, clock=clock, load_plugins=False) as e:
+        await clock.sleep_until(clock.now() + 1)
+        described = await e.describe_execution(started.execution_arn)
+        assert str(described.status) == "RUNNING"
+        history = await e.get_execution_history(started.execution_arn)
+        assert [event["type"] for event in history][-1] == "ActivityScheduled"
