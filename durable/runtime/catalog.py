@@ -65,6 +65,16 @@ def machine_from(record: StateMachineRecord) -> StateMachine:
     )
 
 
+def _submitted_text(definition: str | bytes | dict[str, Any], program: Program) -> str:
+    """The definition as the caller sent it (AWS stores and describes it verbatim); a Python
+    object is stored as its compact JSON."""
+    if isinstance(definition, str):
+        return definition
+    if isinstance(definition, bytes):
+        return definition.decode("utf-8")
+    return program.text
+
+
 class Catalog:
     """State machines (cached by an executing engine), activities, compiled programs."""
 
@@ -175,14 +185,18 @@ class Catalog:
         check_name(name)
         kind = StateMachineType(type)
         program = self.compile(definition, kind.value)
+        text = _submitted_text(definition, program)
         arn = self.state_machine_arn(name)
         role = role_arn or self.role_arn
         existing = await self.find(arn)
         if existing is not None:
-            if existing.definition == program.text and existing.role_arn == role and existing.type is kind:
+            # AWS: idempotent on the name, the definition *as sent* (the same JSON formatted
+            # differently is a conflict, recorded) and the type; a different role
+            # (or tags) is ignored and not updated
+            if existing.definition == text and existing.type is kind:
                 return existing
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
-        machine = StateMachine(arn, name, kind, program.text, role, self.clock.now())
+        machine = StateMachine(arn, name, kind, text, role, self.clock.now())
         await self._put(machine)
         return machine
 
@@ -191,7 +205,7 @@ class Catalog:
     ) -> StateMachine:
         machine = await self.describe_state_machine(arn)
         if definition is not None:
-            machine.definition = self.compile(definition, machine.type.value).text
+            machine.definition = _submitted_text(definition, self.compile(definition, machine.type.value))
         if role_arn is not None:
             machine.role_arn = role_arn
         await self._put(machine)

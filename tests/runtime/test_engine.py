@@ -74,6 +74,21 @@ async def test_create_is_idempotent_for_the_same_definition() -> None:
             await e.create_state_machine("same", waiting(1), type="EXPRESS")
 
 
+async def test_create_idempotency_follows_aws() -> None:
+    # AWS: the definition is compared as sent (recorded: the same JSON with indent=4 conflicts);
+    # a different role is ignored, not applied
+    text = json.dumps(PASS)
+    async with engine() as e:
+        first = await e.create_state_machine("aws", text, type="EXPRESS", role_arn="arn:aws:iam::1:role/a")
+        again = await e.create_state_machine("aws", text, type="EXPRESS", role_arn="arn:aws:iam::1:role/b")
+        assert again.arn == first.arn and again.role_arn == "arn:aws:iam::1:role/a"
+        assert (await e.describe_state_machine(first.arn)).definition == text  # stored verbatim
+        with pytest.raises(StateMachineAlreadyExists, match="State Machine Already Exists"):
+            await e.create_state_machine("aws", json.dumps(PASS, indent=4), type="EXPRESS")
+        with pytest.raises(StateMachineAlreadyExists):
+            await e.create_state_machine("aws", text, type="STANDARD")
+
+
 async def test_update_and_delete_state_machine() -> None:
     async with engine() as e:
         sm = await e.create_state_machine("upd", PASS, type="EXPRESS")
