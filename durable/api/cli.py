@@ -140,8 +140,9 @@ _VALIDATE_EPILOG = """\
 examples:
   durable validate machine.asl.json
   durable validate machine.asl.json --type EXPRESS --json
+  durable validate machine.asl.json --warnings
 
-exit codes: 0 valid, 1 diagnostics found, 2 usage or input error.
+exit codes: 0 valid (warnings alone do not fail), 1 errors found, 2 usage or input error.
 """
 
 
@@ -209,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate for this state machine type (default STANDARD)",
     )
     validate.add_argument(
+        "--warnings",
+        action="store_true",
+        help="also list AWS's warnings (NO_DOLLAR, NO_PATH, PASS_RESULT_IS_STATIC); they do not fail",
+    )
+    validate.add_argument(
         "--json", action="store_true", help="print the result as a JSON document instead of lines"
     )
     validate.set_defaults(handler=_cmd_validate)
@@ -268,16 +274,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     definition = read_text(args.definition, "definition")
-    result = Engine(load_plugins=False).validate_state_machine_definition(definition, type=args.type)
+    severity = "WARNING" if args.warnings else "ERROR"
+    result = Engine(load_plugins=False).validate_state_machine_definition(
+        definition, type=args.type, severity=severity
+    )
     if args.json:
         dump(result.to_dict(), sys.stdout)
     else:
         for diagnostic in result.diagnostics:
-            print(diagnostic)
+            print(diagnostic if diagnostic.severity == "ERROR" else f"WARNING {diagnostic}")
         count = len(result.diagnostics)
-        print("OK" if not count else f"{count} diagnostic{'s' if count != 1 else ''}")
+        summary = f"{count} diagnostic{'s' if count != 1 else ''}"
+        print(summary if result.result == "FAIL" else ("OK" if not count else f"OK, {summary}"))
         sys.stdout.flush()
-    return EXIT_FAILED if result.diagnostics else EXIT_OK
+    return EXIT_FAILED if result.result == "FAIL" else EXIT_OK
 
 
 # -- entry point ---------------------------------------------------------------------------------

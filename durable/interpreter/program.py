@@ -10,6 +10,7 @@ from ..errors import DefinitionError, Diagnostic
 from .branching import Map, Parallel
 from .commands import CHECKPOINT, CHECKPOINT_EVERY, CHECKPOINT_SECONDS
 from .context import ExecutionContext
+from .jackson import jackson_error
 from .jsonvalue import NotJson, json_text, parse_json
 from .states import Choice, Fail, Lane, Pass, State, Succeed, Wait
 from .task import Task
@@ -160,13 +161,9 @@ def parse_definition(definition: str | bytes | dict[str, Any]) -> tuple[Any, str
     try:
         doc = parse_json(text)
     except json.JSONDecodeError as exc:
+        problem = jackson_error(exc)  # AWS-recorded: Jackson's message, and its location
         raise DefinitionError(
-            [
-                Diagnostic(
-                    "INVALID_JSON_DESCRIPTION",
-                    f"Invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                )
-            ]
+            [Diagnostic("INVALID_JSON_DESCRIPTION", problem.message, problem.location)]
         ) from None
     except NotJson as exc:
         raise DefinitionError(

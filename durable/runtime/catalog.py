@@ -6,6 +6,7 @@ MACHINE request, so that an engine running elsewhere drops what it cached.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..errors import (
 from ..interpreter.program import Program, compile_program, parse_definition
 from ..interpreter.quotas import Quotas
 from ..interpreter.validate import validate_definition
+from ..interpreter.validate_warnings import definition_warnings
 from ..store.base import ActivityRecord, StateMachineRecord, Store, WriteBatch
 from .clock import Clock
 from .models import StateMachine, StateMachineType, check_name
@@ -41,6 +43,15 @@ class ValidationResult:
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "truncated": self.truncated,
         }
+
+
+MAX_DIAGNOSTICS = 100  # AWS: ValidateStateMachineDefinition returns at most 100 diagnostics
+
+
+def _result(found: Sequence[Diagnostic], max_results: int) -> ValidationResult:
+    limit = max_results or MAX_DIAGNOSTICS
+    failed = any(d.severity == "ERROR" for d in found)
+    return ValidationResult("FAIL" if failed else "OK", tuple(found[:limit]), len(found) > limit)
 
 
 def machine_record(machine: StateMachine) -> StateMachineRecord:
@@ -133,19 +144,38 @@ class Catalog:
                     f"Member must have length less than or equal to {limit}"
                 )
 
-    def validate(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> ValidationResult:
+    def validate(
+        self,
+        definition: str | bytes | dict[str, Any],
+        type: str = "STANDARD",
+        *,
+        severity: str = "ERROR",
+        max_results: int = MAX_DIAGNOSTICS,
+    ) -> ValidationResult:
+        """ValidateStateMachineDefinition: ERROR diagnostics (``severity="WARNING"``: and the
+        warnings), at most ``max_results`` of them (0 means the default, 100; ``truncated`` when
+        there were more). The result is FAIL when there is an error, warnings or not."""
+        if severity not in ("ERROR", "WARNING"):
+            raise ValidationError(
+                f"1 validation error detected: Value '{severity}' at 'severity' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [ERROR, WARNING]"
+            )
+        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 0 <= max_results <= 100:
+            raise ValidationError(
+                f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy "
+                "constraint: Member must have value less than or equal to 100"
+            )
         try:
             doc, text = parse_definition(definition)
         except DefinitionError as exc:
-            return ValidationResult("FAIL", exc.diagnostics)
+            return _result(exc.diagnostics, max_results)
         self._check_size(text)
         if isinstance(definition, (str, bytes)) and not isinstance(doc, dict):
-            found: tuple[Diagnostic, ...] = (
-                Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object"),
-            )
+            errors = [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
         else:
-            found = tuple(validate_definition(doc, machine_type=type))
-        return ValidationResult("FAIL" if found else "OK", found)
+            errors = validate_definition(doc, machine_type=type)
+        warnings = definition_warnings(doc) if severity == "WARNING" else []
+        return _result([*errors, *warnings], max_results)
 
     # -- state machines -----------------------------------------------------------------------------
     async def _put(self, machine: StateMachine) -> None:

@@ -63,9 +63,16 @@ class Session(abc.ABC):
 
     # -- state machines ----------------------------------------------------------------------------
     def validate_state_machine_definition(
-        self, definition: str | bytes | dict[str, Any], type: str = "STANDARD"
+        self,
+        definition: str | bytes | dict[str, Any],
+        type: str = "STANDARD",
+        *,
+        severity: str = "ERROR",
+        max_results: int = 100,
     ) -> ValidationResult:
-        return self.catalog.validate(definition, type)
+        """AWS's ValidateStateMachineDefinition: ``severity="WARNING"`` adds the warnings
+        (NO_DOLLAR, NO_PATH, PASS_RESULT_IS_STATIC); at most ``max_results`` diagnostics."""
+        return self.catalog.validate(definition, type, severity=severity, max_results=max_results)
 
     async def create_state_machine(
         self,

@@ -7,13 +7,13 @@ Shared by the executing :class:`~durable.Engine` (which then runs the execution 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import msgspec
 
 from ..errors import ExecutionAlreadyExists, ExecutionNotRedrivable, InvalidExecutionInput, InvalidOutput
 from ..interpreter.data import MAX_PAYLOAD_BYTES
+from ..interpreter.jackson import jackson_error
 from ..interpreter.jsonvalue import NotJson, json_text, parse_json
 from ..store.base import (
     EventRecord,
@@ -64,7 +64,8 @@ def parse_input(text: str | bytes, limit: int | None = MAX_PAYLOAD_BYTES) -> Any
     try:
         return parse_json(text)
     except json.JSONDecodeError as exc:
-        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{_jackson(exc)}'") from None
+        reason = jackson_error(exc).reason
+        raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{reason}'") from None
     except NotJson as exc:
         raise InvalidExecutionInput(
             f"Invalid State Machine Execution Input: '{_jackson_reason(exc)}'"
@@ -111,25 +112,6 @@ def _jackson_reason(exc: NotJson) -> str:
         name = exc.reason.split("'")[1] if "'" in exc.reason else "NaN"
         return f"Non-standard token '{name}': enable JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS to allow"
     return exc.reason
-
-
-def _jackson(exc: json.JSONDecodeError) -> str:
-    doc, pos = exc.doc, exc.pos
-    ch = doc[pos] if pos < len(doc) else ""
-    if not ch:
-        return "Unexpected end-of-input: expected close marker for Object"
-    if exc.msg.startswith("Expecting property name"):
-        return (
-            f"Unexpected character ('{ch}' (code {ord(ch)})): was expecting double-quote to start field name"
-        )
-    if exc.msg == "Expecting value" and ch:
-        word = re.match(r"[^\s\[\]{},:\"]+", doc[pos:])
-        token = word.group(0) if word else ch
-        return (
-            f"Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token "
-            "'null', 'true' or 'false')"
-        )
-    return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
 
 
 def same_start(existing: ExecutionRecord, value: Any) -> ExecutionRecord:
