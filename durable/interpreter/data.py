@@ -11,7 +11,7 @@ import msgspec
 from . import failure as F
 from .context import Frame
 from .failure import RuntimeFault, StatesFailure
-from .intrinsics import Intrinsic, compile_intrinsic, is_intrinsic
+from .intrinsics import Intrinsic, IntrinsicArgumentError, compile_intrinsic, is_intrinsic
 from .jsonpath import (
     ROOT_CONTEXT,
     ROOT_INPUT,
@@ -128,9 +128,23 @@ def compile_value_expr(text: str, field: str) -> Evaluator:
 
         def run_intrinsic(data: Any, frame: Frame) -> Any:
             def resolver(p: str) -> Any:
-                return _template_path(paths[p], data, frame, field)
+                path = paths[p]
+                try:
+                    return resolve(path, data, frame)
+                except PathMissing:
+                    source = frame.context_object() if path.root == ROOT_CONTEXT else data
+                    raise RuntimeFault(
+                        f"The function '{text}' had the following error: The JsonPath argument for the "
+                        f"field '{p}' could not be found in the input '{compact(source)}'"
+                    ) from None
 
-            return intrinsic.evaluate(resolver, frame.ctx.services)
+            try:
+                return intrinsic.evaluate(resolver, frame.ctx.services)
+            except IntrinsicArgumentError as exc:
+                # AWS: States.Runtime, which no Catch or Retry handles (users' reports of real runs)
+                raise RuntimeFault(
+                    f"The function '{text}' had the following error: Invalid arguments in {exc.function}"
+                ) from None
 
         return run_intrinsic
     path = compile_path(text)

@@ -184,7 +184,8 @@ async def test_result_path_match_failure_is_catchable_on_a_task() -> None:
         (
             {"Parameters": {"k.$": "States.Format('{}', $.missing)"}},
             {"a": 1},
-            MISSING_K,
+            "The function 'States.Format('{}', $.missing)' had the following error: The JsonPath "
+            "argument for the field '$.missing' could not be found in the input '{\"a\":1}'",
         ),
     ],
 )
@@ -531,3 +532,41 @@ def test_check_size_counts_utf8_bytes() -> None:
 
 def test_compact_is_aws_style_json() -> None:
     assert compact({"a": [1, "é"], "b": None}) == '{"a":[1,"é"],"b":null}'
+
+
+async def test_an_intrinsic_that_cannot_take_its_arguments_is_an_uncatchable_states_runtime() -> None:
+    # as users' runs on AWS show (States.MathAdd with a text): States.Runtime, which Catch and
+    # Retry on States.ALL do not handle
+    definition = {
+        "StartAt": "Add",
+        "States": {
+            "Add": {
+                "Type": "Pass",
+                "Parameters": {"sum.$": "States.MathAdd($.a, $.b)"},
+                "End": True,
+            }
+        },
+    }
+    result = await execute(definition, {"a": 1, "b": "NOT A NUMBER"})
+    assert result.status is ExecutionStatus.FAILED
+    assert result.error == "States.Runtime"
+    assert result.cause == (
+        "An error occurred while executing the state 'Add' (entered at the event id #2). "
+        "The function 'States.MathAdd($.a, $.b)' had the following error: Invalid arguments in States.MathAdd"
+    )
+
+
+async def test_a_missing_path_argument_names_the_function_and_the_path() -> None:
+    definition = {
+        "StartAt": "Pick",
+        "States": {
+            "Pick": {"Type": "Pass", "Parameters": {"v.$": "States.Format('{}', $.nope)"}, "End": True}
+        },
+    }
+    result = await execute(definition, {"other": 1})
+    assert result.error == "States.Runtime"
+    assert result.cause == (
+        "An error occurred while executing the state 'Pick' (entered at the event id #2). "
+        "The function 'States.Format('{}', $.nope)' had the following error: The JsonPath argument for "
+        "the field '$.nope' could not be found in the input '{\"other\":1}'"
+    )

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from durable.interpreter.failure import INTRINSIC_FAILURE, RUNTIME, StatesFailure
+from durable.interpreter.failure import RUNTIME, StatesFailure
 from durable.interpreter.intrinsics import (
     MAX_NESTING,
     Intrinsic,
+    IntrinsicArgumentError,
     IntrinsicSyntaxError,
     compile_intrinsic,
     is_intrinsic,
@@ -51,11 +52,12 @@ def run(text: str, data: dict[str, Any] | None = None, services: FakeServices | 
     return compile_intrinsic(text).evaluate(resolver(data or {}), services or FakeServices())
 
 
-def fails(text: str, data: dict[str, Any] | None = None) -> StatesFailure:
-    with pytest.raises(StatesFailure) as info:
+def fails(text: str, data: dict[str, Any] | None = None) -> IntrinsicArgumentError:
+    """The call cannot take its arguments (the state then fails with States.Runtime)."""
+    with pytest.raises(IntrinsicArgumentError) as info:
         run(text, data)
-    assert info.value.error == INTRINSIC_FAILURE
-    assert info.value.cause
+    assert info.value.function == text.split("(", 1)[0] or info.value.function.startswith("States.")
+    assert info.value.reason
     return info.value
 
 
@@ -225,12 +227,10 @@ def test_whitespace_between_arguments_is_ignored() -> None:
     assert run("States.Array(1)   ") == [1]
 
 
-def test_open_escape_in_a_string_literal_fails_at_run_time() -> None:
-    intrinsic = compile_intrinsic("States.Array('a\\nb')")
-    with pytest.raises(StatesFailure) as info:
-        intrinsic.evaluate(resolver({}), FakeServices())
-    assert info.value.error == INTRINSIC_FAILURE
-    assert "open escape" in (info.value.cause or "")
+def test_an_open_escape_in_a_string_literal_is_refused_with_the_definition() -> None:
+    # a user's real CreateStateMachine refused States.Format('...\\n...') (SCHEMA_VALIDATION_FAILED)
+    with pytest.raises(IntrinsicSyntaxError, match="Open escape"):
+        compile_intrinsic("States.Array('a\\nb')")
 
 
 # --- path arguments ---------------------------------------------------------------------------
@@ -459,7 +459,7 @@ def test_json_merge_failures(text: str) -> None:
 
 
 def test_json_merge_deep_names_the_reason() -> None:
-    assert "deep" in (fails("States.JsonMerge($.a, $.a, true)", {"a": {}}).cause or "")
+    assert "deep" in fails("States.JsonMerge($.a, $.a, true)", {"a": {}}).reason
 
 
 # --- array functions --------------------------------------------------------------------------
@@ -482,6 +482,10 @@ def test_array() -> None:
         ([0, 1, 2, 3], 3, [[0, 1, 2], [3]]),
         ([1, 2, 3, 4, 5, 6, 7, 8, 9], 4, [[1, 2, 3, 4], [5, 6, 7, 8], [9]]),
         ([0, 1], 2.0, [[0, 1]]),
+        # the developer guide: a non-integer chunk size is rounded to the nearest integer
+        ([1, 2, 3, 4, 5], 1.5, [[1, 2], [3, 4], [5]]),
+        ([1, 2, 3, 4, 5], 2.4, [[1, 2], [3, 4], [5]]),
+        ([1, 2, 3, 4, 5], 0.6, [[1], [2], [3], [4], [5]]),
     ],
 )
 def test_array_partition(items: list[Any], size: Any, expected: list[Any]) -> None:
@@ -489,7 +493,7 @@ def test_array_partition(items: list[Any], size: Any, expected: list[Any]) -> No
 
 
 @pytest.mark.parametrize(
-    ("items", "size"), [([1], 0), ([1], -1), ([1], 1.5), ([1], "2"), ([1], True), ("ab", 1)]
+    ("items", "size"), [([1], 0), ([1], -1), ([1], 0.4), ([1], "2"), ([1], True), ("ab", 1)]
 )
 def test_array_partition_failures(items: Any, size: Any) -> None:
     fails("States.ArrayPartition($.a, $.n)", {"a": items, "n": size})
@@ -537,6 +541,9 @@ def test_array_contains_needs_an_array() -> None:
         ("1, 5, -1", []),
         ("1, 1000, 1", list(range(1, 1001))),
         ("0, 3.0, 1", [0, 1, 2, 3]),
+        # the developer guide: non-integer arguments are rounded to the nearest integer
+        ("1.4, 5.6, 2.2", [1, 3, 5]),
+        ("0.5, 2, 1", [1, 2]),
     ],
 )
 def test_array_range(args: str, expected: list[int]) -> None:
@@ -546,7 +553,7 @@ def test_array_range(args: str, expected: list[int]) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    ["1, 1001, 1", "0, 2000, 2", "1, 5, 0", "1.5, 5, 1", "1, 5, '1'", "true, 5, 1", "null, 5, 1"],
+    ["1, 1001, 1", "0, 2000, 2", "1, 5, 0", "1, 5, 0.4", "1, 5, '1'", "true, 5, 1", "null, 5, 1"],
 )
 def test_array_range_failures(args: str) -> None:
     fails(f"States.ArrayRange({args})")
@@ -710,9 +717,17 @@ def test_math_add_nested() -> None:
 
 
 def test_math_random_unseeded_uses_the_service() -> None:
+    # the developer guide: the start is inclusive, the end exclusive
     services = FakeServices()
-    assert run("States.MathRandom(-99999, -9999)", services=services) == -9999
-    assert services.random_calls == [(-99999, -9999)]
+    assert run("States.MathRandom(-99999, -9999)", services=services) == -10000
+    assert services.random_calls == [(-99999, -10000)]
+
+
+def test_math_random_rounds_non_integer_bounds() -> None:
+    # AWS-recorded: MathRandom(12.5, 44.51) succeeds; the guide says bounds are rounded
+    services = FakeServices()
+    assert run("States.MathRandom(12.5, 44.51)", services=services) == 44
+    assert services.random_calls == [(13, 44)]
 
 
 def test_math_random_seeded_is_deterministic_and_in_range() -> None:
@@ -732,19 +747,17 @@ def test_math_random_seeded_is_deterministic_and_in_range() -> None:
 
 @given(st.integers(-(2**40), 2**40), st.integers(0, 2**20), st.integers(-(2**70), 2**70))
 def test_math_random_seeded_bounds(start: int, width: int, seed: int) -> None:
-    text = f"States.MathRandom({start}, {start + width}, {seed})"
+    text = f"States.MathRandom({start}, {start + width + 1}, {seed})"
     value = run(text)
     assert start <= value <= start + width
     assert value == run(text)
 
 
 def test_math_random_single_value_range() -> None:
-    assert run("States.MathRandom(7, 7, 123)") == 7
+    assert run("States.MathRandom(7, 8, 123)") == 7
 
 
-@pytest.mark.parametrize(
-    "args", ["5, 1", "1.5, 2", "1, '2'", "true, 2", "1, 2, 'seed'", "1, 2, 0.5", "null, 2"]
-)
+@pytest.mark.parametrize("args", ["5, 1", "7, 7", "1.5, 2", "1, '2'", "true, 2", "1, 2, 'seed'", "null, 2"])
 def test_math_random_failures(args: str) -> None:
     fails(f"States.MathRandom({args})")
 
@@ -821,8 +834,7 @@ def test_nested_calls() -> None:
 
 
 def test_failure_inside_a_nested_call_surfaces() -> None:
-    cause = fails("States.Array(States.ArrayGetItem($.a, 5))", {"a": []}).cause or ""
-    assert "States.ArrayGetItem" in cause
+    assert fails("States.Array(States.ArrayGetItem($.a, 5))", {"a": []}).function == "States.ArrayGetItem"
 
 
 def test_failure_causes_name_the_function() -> None:
@@ -832,7 +844,7 @@ def test_failure_causes_name_the_function() -> None:
         ("States.Hash('x', 'CRC32')", "States.Hash"),
         ("States.JsonMerge($.o, $.o, true)", "States.JsonMerge"),
     ]:
-        assert name in (fails(text, {"o": {}}).cause or "")
+        assert fails(text, {"o": {}}).function == name
 
 
 @given(
@@ -852,3 +864,14 @@ def test_json_to_string_round_trips_through_string_to_json(value: Any) -> None:
     text = run("States.JsonToString($.v)", {"v": value})
     back = run("States.StringToJson($.t)", {"t": text})
     assert back == value
+
+
+@pytest.mark.parametrize("args", ["2147483647, 1", "-2147483648, -1", "3000000000, 1", "1, -3000000000"])
+def test_math_add_takes_32_bit_integers(args: str) -> None:
+    # the developer guide: "integer values in the range of -2147483648 and 2147483647"
+    fails(f"States.MathAdd({args})")
+
+
+def test_math_add_at_the_32_bit_edges() -> None:
+    assert run("States.MathAdd(2147483646, 1)") == 2147483647
+    assert run("States.MathAdd(-2147483647, -1)") == -2147483648

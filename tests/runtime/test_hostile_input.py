@@ -311,7 +311,7 @@ async def test_an_intrinsic_result_that_is_not_json_fails_the_execution(tmp_path
         for text in ('"\\ud800"', "[" * 700 + "]" * 700, "NaN"):
             started = await e.start_execution(machine.arn, {"text": text})
             done = await e.wait_for_execution(started.execution_arn)
-            assert (str(done.status), done.error) == ("FAILED", "States.IntrinsicFailure"), done
+            assert (str(done.status), done.error) == ("FAILED", "States.Runtime"), done
 
 
 @pytest.mark.parametrize(
