@@ -6,7 +6,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import UnsupportedFeature
-from .commands import CHECKPOINT, CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Child, ChildFailure, Fork
+from .commands import CHECKPOINT, CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Child, ChildFailure, Fork, Stall
 from .context import ExecutionContext, Frame
 from .data import compact, compile_template, select
 from .failure import RuntimeFault, StatesFailure
@@ -114,6 +114,27 @@ class Map(WorkState):
             else None
         )
 
+    def run(self, data: Any, ctx: ExecutionContext, lane: Lane) -> Generator[Any, Any, Any]:
+        if self.max_concurrency_path is not None and self._negative_concurrency(data, ctx, lane):
+            # AWS-recorded (test_max_concurrency_path_negative): the execution stalls after
+            # ExecutionStarted; not even MapStateEntered is recorded
+            yield Stall(
+                f"The Map state '{self.name}' has a negative MaxConcurrencyPath value: AWS leaves such "
+                "an execution RUNNING without entering the state, and so does durable"
+            )
+        return (yield from super().run(data, ctx, lane))
+
+    def _negative_concurrency(self, data: Any, ctx: ExecutionContext, lane: Lane) -> bool:
+        assert self.max_concurrency_path is not None
+        probe = Frame(ctx, self.name, 0, self.retriable)
+        probe.vars = lane.vars
+        try:
+            effective = select(self.input_path, data, probe, "InputPath")
+            value = select(self.max_concurrency_path, effective, probe, "MaxConcurrencyPath")
+        except (RuntimeFault, StatesFailure):
+            return False  # reported once the state is entered, as AWS does
+        return isinstance(value, int) and not isinstance(value, bool) and value < 0
+
     def _path_number(self, path: Path, effective: Any, frame: Frame, field: str, kind: str) -> Any:
         value = select(path, effective, frame, field)
         if isinstance(value, str):  # AWS parses numeric text ("1") as the number
@@ -141,9 +162,20 @@ class Map(WorkState):
             )
         return value
 
+    def _in_range(self, query: QueryValue | None, literal: Any, frame: Frame, high: float | None) -> Any:
+        """A JSONata numeric field: a value the field does not accept (negative; a percentage over
+        100) is States.QueryEvaluationError, as the ASL specification's example says."""
+        value = self._number(query, literal, frame)
+        if query is not None and value is not None and (value < 0 or (high is not None and value > high)):
+            bounds = "a number between 0 and 100" if high is not None else "a non-negative integer"
+            raise evaluation_failure(
+                frame, query.field, f"The {query.field} field must be {bounds}, but was: {compact(value)}"
+            )
+        return value
+
     def _concurrency(self, effective: Any, frame: Frame) -> int:
         if self.jsonata:
-            return int(self._number(self.max_concurrency_q, self.max_concurrency, frame))
+            return int(self._in_range(self.max_concurrency_q, self.max_concurrency, frame, None))
         mc = self.max_concurrency
         if self.max_concurrency_path is not None:
             mc = self._path_number(
@@ -154,8 +186,8 @@ class Map(WorkState):
     def _tolerance(self, effective: Any, frame: Frame) -> tuple[int | None, float | None]:
         if self.jsonata:
             return (
-                self._number(self.tolerated_count_q, self.tolerated_count, frame),
-                self._number(self.tolerated_pct_q, self.tolerated_pct, frame),
+                self._in_range(self.tolerated_count_q, self.tolerated_count, frame, None),
+                self._in_range(self.tolerated_pct_q, self.tolerated_pct, frame, 100),
             )
         count = self.tolerated_count
         if self.tolerated_count_path is not None:

@@ -75,6 +75,15 @@ class ChildFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class Stall:
+    """Never resume: the execution stays RUNNING with nothing more in its history, until its
+    timeout or a stop ends it. AWS does this in a few recorded cases (a Map state whose
+    ``MaxConcurrencyPath`` selects a negative number); the driver logs ``reason`` once."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityExists:
     """Resume with whether the activity exists. Asked before an activity task is scheduled: AWS
     fails the state with ``States.Runtime`` and records no ``ActivityScheduled`` when it does not.

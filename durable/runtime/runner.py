@@ -13,15 +13,19 @@ import contextlib
 from collections.abc import Generator
 from typing import Any
 
+import structlog
+
 from ..errors import DurableError, TaskFailed
 from ..integrations.base import TaskRequest
 from ..integrations.registry import IntegrationRegistry
 from ..interpreter import failure as F
-from ..interpreter.commands import ActivityExists, Checkpoint, ChildFailure, Fork, InvokeTask, Sleep
+from ..interpreter.commands import ActivityExists, Checkpoint, ChildFailure, Fork, InvokeTask, Sleep, Stall
 from ..interpreter.failure import StatesFailure
 from .clock import Clock, DeadlineExceeded, with_deadline
 
 __all__ = ["CommandRunner", "step"]
+
+log = structlog.get_logger("durable.runtime")
 
 Gen = Generator[Any, Any, Any]
 
@@ -90,6 +94,9 @@ class CommandRunner:
             return None
         if kind is ActivityExists:
             return True  # no catalog here: the activity task's offer finds a missing activity
+        if kind is Stall:
+            log.warning("execution stalled", execution_arn=execution_arn, reason=cmd.reason)
+            await asyncio.Event().wait()  # until the execution's timeout or a stop cancels it
         raise TypeError(f"unknown interpreter command {cmd!r}")
 
     async def invoke(self, cmd: InvokeTask, execution_arn: str, state_machine_arn: str) -> Any:

@@ -969,3 +969,35 @@ async def test_credentials_are_evaluated_in_both_query_languages_and_recorded() 
             [scheduled] = [e for e in history if e["type"] == "TaskScheduled"]
             assert scheduled["taskScheduledEventDetails"]["taskCredentials"] == {"roleArn": role}
     assert seen == [{"RoleArn": role}, {"RoleArn": role}]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("MaxConcurrency", -1, "The MaxConcurrency field must be a non-negative integer, but was: -1"),
+        (
+            "ToleratedFailureCount",
+            -2,
+            "The ToleratedFailureCount field must be a non-negative integer, but was: -2",
+        ),
+        (
+            "ToleratedFailurePercentage",
+            150,
+            "The ToleratedFailurePercentage field must be a number between 0 and 100, but was: 150",
+        ),
+    ],
+)
+async def test_jsonata_map_numbers_the_field_does_not_accept(field: str, value: int, message: str) -> None:
+    # the ASL specification: such a value is States.QueryEvaluationError
+    definition = single(
+        {
+            "Type": "Map",
+            "Items": "{% $states.input.items %}",
+            field: "{% $states.input.v %}",
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        },
+        QueryLanguage="JSONata",
+    )
+    result = await execute(definition, {"items": [1], "v": value})
+    assert result.error == "States.QueryEvaluationError"
+    assert result.cause is not None and result.cause.endswith(message)

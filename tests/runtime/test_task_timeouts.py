@@ -213,3 +213,48 @@ async def test_an_activity_deleted_after_its_task_was_scheduled_survives_a_resta
         assert str(described.status) == "RUNNING"
         history = await e.get_execution_history(started.execution_arn)
         assert [event["type"] for event in history][-1] == "ActivityScheduled"
+
+
+# --- a Map state with a negative MaxConcurrencyPath -------------------------------------------------
+
+
+def negative_concurrency(**top: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrencyPath": "$.limit",
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+                "End": True,
+            }
+        },
+        **top,
+    }
+
+
+@STORES
+async def test_a_negative_max_concurrency_path_stalls_the_execution_as_aws_does(
+    tmp_path: Path, store: str
+) -> None:
+    # AWS-recorded (test_max_concurrency_path_negative): RUNNING, nothing after ExecutionStarted
+    clock = ManualClock(START, autojump=0.01)
+    async with engine(tmp_path, store, clock, []) as e:
+        machine = await e.create_state_machine("stall", negative_concurrency())
+        started = await e.start_execution(machine.arn, {"items": [1], "limit": -1})
+        await clock.sleep_until(clock.now() + 3600)
+        assert str((await e.describe_execution(started.execution_arn)).status) == "RUNNING"
+        assert [x["type"] for x in await e.get_execution_history(started.execution_arn)] == [
+            "ExecutionStarted"
+        ]
+        await e.stop_execution(started.execution_arn)
+        assert str((await e.wait_for_execution(started.execution_arn)).status) == "ABORTED"
+        # the state machine's timeout still ends a stalled execution
+        timed = await e.create_state_machine("stall-timeout", negative_concurrency(TimeoutSeconds=60))
+        started = await e.start_execution(timed.arn, {"items": [1], "limit": -1})
+        done = await asyncio.wait_for(e.wait_for_execution(started.execution_arn), 10)
+        assert str(done.status) == "TIMED_OUT"
+        # zero and positive values run
+        ok = await e.start_execution(machine.arn, {"items": [1, 2], "limit": 0})
+        assert (await e.wait_for_execution(ok.execution_arn)).output == [1, 2]
