@@ -23,7 +23,9 @@ standard error so the result stays machine-readable. The database commands live 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -152,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description=_MAIN_DESCRIPTION, epilog=_MAIN_EPILOG, formatter_class=formatter)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
-        "--debug", action="store_true", help="show a Python traceback for unexpected internal errors"
+        "--debug",
+        action="store_true",
+        help="show Python tracebacks: of task functions that raise, and of unexpected internal errors",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=Parser)
 
@@ -188,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="EXPRESS",
         metavar="EXPRESS|STANDARD",
         help="state machine type (default EXPRESS: run synchronously, as StartSyncExecution)",
+    )
+    run.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `durable --debug run` sets it too
+        help="print the Python traceback of a task function that raises (on standard error)",
     )
     run.set_defaults(handler=_cmd_run)
 
@@ -244,7 +254,37 @@ async def _execute(
         if machine_type == "EXPRESS":
             return await engine.start_sync_execution(machine.arn, input_json=input_json, name=exec_name)
         started = await engine.start_execution(machine.arn, input_json=input_json, name=exec_name)
-        return await engine.wait_for_execution(started.execution_arn)
+        return await _wait_unless_stuck(engine, started.execution_arn)
+
+
+async def _wait_unless_stuck(engine: Engine, arn: str) -> Execution:
+    """Wait for the execution; but a task token (a callback or an activity) cannot be answered
+    in this process's in-memory run: say so rather than wait in silence."""
+    finished = asyncio.ensure_future(engine.wait_for_execution(arn))
+    while not finished.done():
+        await asyncio.wait({finished}, timeout=0.2)
+        if finished.done():
+            break
+        waiting = await engine.store.open_tokens(arn)
+        if not waiting:
+            continue
+        states = ", ".join(sorted({f"'{t.state_name}'" for t in waiting}))
+        if all(t.timeout_seconds or t.heartbeat_seconds for t in waiting):
+            print(
+                f"{PROG}: note: {states} waits for a task token that nothing can send to this in-memory "
+                "run; it ends when the task times out",
+                file=sys.stderr,
+            )
+            return await finished
+        finished.cancel()
+        raise CliError(
+            f"the state {states} waits for a task token, which nothing can send to an execution that "
+            "`durable run` keeps in memory",
+            "run it durably instead: `durable run-engine --db FILE` in one shell, `durable start --db FILE "
+            "DEFINITION` in another, then `durable send-task-success --db FILE TOKEN --output JSON`",
+            "(or give the task a TimeoutSeconds to let it time out here)",
+        )
+    return finished.result()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -269,7 +309,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except DefinitionError as exc:
             raise diagnostic_errors(exc.diagnostics, source) from None
     dump(execution_summary(execution), sys.stdout)
+    hint = _missing_function_hint(execution)
+    if hint:
+        print(f"{PROG}: hint: {hint}", file=sys.stderr)
     return EXIT_OK if execution.status is ExecutionStatus.SUCCEEDED else EXIT_FAILED
+
+
+_NOT_FOUND = re.compile(r"Function not found: arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:\s]+)")
+
+
+def _missing_function_hint(execution: Execution) -> str | None:
+    """One line naming the --function to pass when a Lambda function had no local answer."""
+    if execution.error != "Lambda.ResourceNotFoundException" or not execution.cause:
+        return None
+    found = _NOT_FOUND.search(execution.cause)
+    if found is None:
+        return None
+    name = found.group(1)
+    return f"no local function answers '{name}': pass --function {name}=module:attr"
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -326,27 +383,29 @@ def _token_words(argv: list[str]) -> list[str]:
     return out
 
 
-def _log_to_stderr() -> None:
-    """The engine's log lines go to standard error: standard output carries only results."""
+def _log_to_stderr(debug: bool) -> None:
+    """The engine's log lines go to standard error: standard output carries only results.
+    ``--debug`` adds debug lines, such as the traceback of a task function that raised."""
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
             structlog.dev.ConsoleRenderer(colors=False),
         ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if debug else logging.INFO),
         logger_factory=lambda *args: structlog.PrintLogger(file=sys.stderr),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``durable`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    _log_to_stderr()
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in words
+    _log_to_stderr(debug)
     try:
         args = parser.parse_args(_token_words(words))
-        debug = args.debug
+        debug = getattr(args, "debug", False)
         handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
         if handler is None:
             parser.print_help(sys.stderr)

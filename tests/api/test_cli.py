@@ -172,6 +172,48 @@ def test_run_function_raising_fails_execution(workdir: Path, capsys: pytest.Capt
     assert result["cause"] == "kaboom"
 
 
+def test_run_missing_function_names_the_flag_to_pass(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = call(capsys, "run", "greet.asl.json")
+    assert code == 1
+    assert json.loads(out)["error"] == "Lambda.ResourceNotFoundException"  # as AWS
+    assert (
+        err.strip() == "durable: hint: no local function answers 'greet': pass --function greet=module:attr"
+    )
+
+
+def test_run_debug_prints_the_traceback_of_a_task_that_raised(workdir: Path) -> None:
+    proc = run_cli(workdir, "run", "greet.asl.json", "-f", "greet=tasks:explode", "--debug")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["error"] == "ValueError"
+    assert "Traceback (most recent call last):" in proc.stderr
+    assert 'raise ValueError("kaboom")' in proc.stderr
+    assert "durable/integrations" not in proc.stderr  # the user's frames only
+    quiet = run_cli(workdir, "run", "greet.asl.json", "-f", "greet=tasks:explode")
+    assert "Traceback" not in quiet.stderr
+
+
+def test_run_standard_waiting_for_a_token_says_so(workdir: Path) -> None:
+    callback = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "greet", "Payload": {"name.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
+    (workdir / "callback.asl.json").write_text(json.dumps(callback))
+    proc = run_cli(workdir, "run", "-t", "STANDARD", "callback.asl.json", "-f", "greet=tasks:greet")
+    assert proc.returncode == 2
+    assert "the state 'Ask' waits for a task token" in proc.stderr
+    assert "durable send-task-success --db FILE TOKEN" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_run_fail_state_exits_1_with_error_and_cause(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
