@@ -25,11 +25,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
+import inspect
 import logging
 import os
 import re
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -300,6 +303,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # Task code must not write into the one JSON object on stdout: send its prints to stderr.
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
         functions = [(spec, load_function(spec)) for spec in specs]
+        if getattr(args, "debug", False):
+            functions = [(spec, _traced(spec.name, fn)) for spec, fn in functions]
         try:
             execution = run_async(
                 _execute(
@@ -313,6 +318,39 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if hint:
         print(f"{PROG}: hint: {hint}", file=sys.stderr)
     return EXIT_OK if execution.status is ExecutionStatus.SUCCEEDED else EXIT_FAILED
+
+
+def _traced(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn``, printing the traceback of any exception it raises to standard error (``--debug``);
+    the exception still fails the task as it would without the flag."""
+
+    def report(exc: BaseException) -> None:
+        summary = traceback.TracebackException.from_exception(exc)
+        summary.stack = traceback.StackSummary.from_list(summary.stack[1:])  # not this wrapper's frame
+        text = "".join(summary.format()).rstrip()
+        print(f"{PROG}: task function '{name}' raised:\n{text}", file=sys.stderr)
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def traced_async(event: Any, context: Any) -> Any:
+            try:
+                return await fn(event, context)
+            except Exception as exc:
+                report(exc)
+                raise
+
+        return traced_async
+
+    @functools.wraps(fn)
+    def traced(event: Any, context: Any) -> Any:
+        try:
+            return fn(event, context)
+        except Exception as exc:
+            report(exc)
+            raise
+
+    return traced
 
 
 _NOT_FOUND = re.compile(r"Function not found: arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:\s]+)")

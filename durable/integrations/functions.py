@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
-import structlog
 
 from ..errors import TaskFailed
 from ..interpreter.failure import StatesFailure
@@ -37,7 +36,6 @@ _LAMBDA_ARN = re.compile(r"^arn:[\w-]+:lambda:([\w-]+):(\d{12}):function:([^:]+)
 _PARTIAL = re.compile(r"^(?:(\d{12}):)?(?:function:)?([^:]+)(?::([^:]+))?$")
 _INVOKE = re.compile(r"^arn:[\w-]+:states:::lambda:invoke(?:\.waitForTaskToken)?$")
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-log = structlog.get_logger("durable.functions")
 
 
 def function_name(reference: str) -> str | None:
@@ -151,12 +149,6 @@ class FunctionIntegration:
                 raise StatesFailure(value.error, value.cause)
             if isinstance(value, StatesFailure):
                 raise value
-            log.debug(  # the user code's traceback, for `durable --debug` and other debug logs
-                "task function raised",
-                function=name,
-                state=request.state_name,
-                exception=_user_traceback(value),
-            )
             raise _failure(value, entry.error_format, request_id, compact_errors)
         return _encode(value), request_id
 
@@ -167,15 +159,6 @@ def _guarded(fn: Callable[..., Any], event: Any, context: TaskContext) -> tuple[
         return True, fn(event, context)
     except Exception as exc:
         return False, exc
-
-
-def _user_traceback(exc: BaseException) -> str:
-    """The traceback of an exception raised by user code, without durable's own frames."""
-    summary = traceback.TracebackException.from_exception(exc)
-    summary.stack = traceback.StackSummary.from_list(
-        [f for f in summary.stack if not f.filename.startswith(_PACKAGE_DIR)]
-    )
-    return "".join(summary.format()).rstrip()
 
 
 def _failure(exc: BaseException, error_format: ErrorFormat, request_id: str, compact: bool) -> StatesFailure:
