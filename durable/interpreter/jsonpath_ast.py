@@ -8,7 +8,7 @@ every construct with what AWS does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
     "BLANKS",
@@ -32,6 +32,7 @@ __all__ = [
     "Step",
     "SubPath",
     "Wildcard",
+    "closing_bracket",
     "syntax_error",
     "unescape_quoted",
 ]
@@ -193,3 +194,34 @@ def unescape_quoted(s: str, quote: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+_CLOSERS: Final = {"(": ")", "[": "]", "{": "}"}
+
+
+def closing_bracket(t: str, start: int) -> int:
+    """Index of the bracket closing the ``(``, ``[`` or ``{`` at ``start`` (nesting counted,
+    quoted text skipped, backslash escapes honoured), or -1."""
+    opener = t[start]
+    closer = _CLOSERS[opener]
+    depth = 0
+    quote = ""
+    i = start
+    while i < len(t):
+        c = t[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in ("'", '"'):
+            quote = c
+        elif c == opener:
+            depth += 1
+        elif c == closer:
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1

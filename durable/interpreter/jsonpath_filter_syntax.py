@@ -22,6 +22,7 @@ from .jsonpath_ast import (
     PathSyntaxError,
     Relation,
     SubPath,
+    closing_bracket,
     syntax_error,
     unescape_quoted,
 )
@@ -181,7 +182,7 @@ class _FilterReader:
         self.pos += 1
         while self.pos < len(t):
             if t[self.pos] == "[":
-                close = _closing_square(t, self.pos)
+                close = closing_bracket(t, self.pos)
                 if close < 0:
                     raise self.fail("Square brackets does not match in filter")
                 self.pos = close + 1
@@ -233,7 +234,7 @@ class _FilterReader:
             self.pos += 4
             return Literal("null", None)
         if c in ("{", "["):
-            end = _closing_json(t, self.pos)
+            end = closing_bracket(t, self.pos)
             if end < 0:
                 raise self.fail("JSON literal not closed")
             raw = t[self.pos : end + 1]
@@ -270,56 +271,6 @@ def _next_unescaped(t: str, start: int, ch: str) -> int:
             continue
         if t[i] == ch:
             return i
-        i += 1
-    return -1
-
-
-def _closing_square(t: str, start: int) -> int:
-    depth = 0
-    quote = ""
-    i = start
-    while i < len(t):
-        c = t[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if c == quote:
-                quote = ""
-        elif c in ("'", '"'):
-            quote = c
-        elif c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
-def _closing_json(t: str, start: int) -> int:
-    opener = t[start]
-    closer = "]" if opener == "[" else "}"
-    depth = 0
-    quote = ""
-    i = start
-    while i < len(t):
-        c = t[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if c == quote:
-                quote = ""
-        elif c in ("'", '"'):
-            quote = c
-        elif c == opener:
-            depth += 1
-        elif c == closer:
-            depth -= 1
-            if depth == 0:
-                return i
         i += 1
     return -1
 

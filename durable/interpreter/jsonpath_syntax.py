@@ -31,6 +31,7 @@ from .jsonpath_ast import (
     Slice,
     Step,
     Wildcard,
+    closing_bracket,
     syntax_error,
     unescape_quoted,
 )
@@ -130,7 +131,7 @@ class _Reader:
             i += 1
         name = t[start:i]
         if i < len(t) and t[i] == "(":
-            close = _matching_paren(t, i)
+            close = closing_bracket(t, i)
             if close < 0:
                 raise self.fail(f"Arguments to function: '{name}' are not closed properly.")
             self.steps.append(Function(t[start : close + 1]))
@@ -226,7 +227,7 @@ class _Reader:
         j, c = self.next_significant(question + 1)
         if c != "(":
             raise self.fail(f"Could not parse token starting at position {self.pos}. Expected ?, ', 0-9, * ")
-        close = _matching_paren(t, j)
+        close = closing_bracket(t, j)
         if close < 0:
             raise self.fail(f"Could not parse token starting at position {self.pos}. Expected ?, ', 0-9, * ")
         k, after = self.next_significant(close + 1)
@@ -261,28 +262,3 @@ def _java_int(text: str) -> int:
     if not -(2**31) <= value < 2**31:
         raise ValueError(text)
     return value
-
-
-def _matching_paren(t: str, open_at: int) -> int:
-    """Index of the ``)`` closing the ``(`` at ``open_at`` (quotes respected), or -1."""
-    depth = 0
-    quote = ""
-    i = open_at
-    while i < len(t):
-        c = t[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if c == quote:
-                quote = ""
-        elif c in ("'", '"'):
-            quote = c
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
