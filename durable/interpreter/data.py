@@ -128,15 +128,13 @@ def compile_value_expr(text: str, field: str) -> Evaluator:
 
         def run_intrinsic(data: Any, frame: Frame) -> Any:
             def resolver(p: str) -> Any:
-                path = paths[p]
-                try:
-                    return resolve(path, data, frame)
-                except PathMissing:
-                    source = frame.context_object() if path.root == ROOT_CONTEXT else data
-                    raise RuntimeFault(
-                        f"The function '{text}' had the following error: The JsonPath argument for the "
-                        f"field '{p}' could not be found in the input '{compact(source)}'"
-                    ) from None
+                return _resolve_or_fault(
+                    paths[p],
+                    data,
+                    frame,
+                    f"The function '{text}' had the following error: "
+                    f"The JsonPath argument for the field '{p}'",
+                )
 
             try:
                 return intrinsic.evaluate(resolver, frame.ctx.services)
@@ -152,14 +150,18 @@ def compile_value_expr(text: str, field: str) -> Evaluator:
 
 
 def _template_path(path: Path, data: Any, frame: Frame, field: str) -> Any:
+    return _resolve_or_fault(
+        path, data, frame, f"The JSONPath '{path.text}' specified for the field '{field}'"
+    )
+
+
+def _resolve_or_fault(path: Path, data: Any, frame: Frame, what: str) -> Any:
+    """The path's value; a miss is ``States.Runtime``: "<what> could not be found in the input"."""
     try:
         return resolve(path, data, frame)
     except PathMissing:
         source = frame.context_object() if path.root == ROOT_CONTEXT else data
-        raise RuntimeFault(
-            f"The JSONPath '{path.text}' specified for the field '{field}' could not be found "
-            f"in the input '{compact(source)}'"
-        ) from None
+        raise RuntimeFault(f"{what} could not be found in the input '{compact(source)}'") from None
 
 
 MAX_VARIABLE_BYTES = 262_144
