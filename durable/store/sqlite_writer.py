@@ -39,22 +39,18 @@ import aiosqlite
 
 from .base import (
     ActivityRecord,
-    ActivityTaskPending,
     ActivityTaskRecord,
     BatchRejected,
     Conflict,
-    ExecutionAbsent,
-    ExecutionIn,
     ExecutionRecord,
-    Guard,
     StateMachineRecord,
     StoreError,
     StoreGone,
     StoreUnavailable,
-    TokenOpen,
     TokenRecord,
     WriteBatch,
 )
+from .sqlite_guards import IN_CHUNK, GuardState
 
 __all__ = ["GroupWriter", "StoreStats", "describe_error"]
 
@@ -67,7 +63,6 @@ _CONTENT_ERRORS = (
     sqlite3.InterfaceError,
     sqlite3.DataError,
 )
-_IN_CHUNK = 500  # host parameters per "IN (...)" lookup
 _EXEC_ID_CACHE = 200_000  # arn -> id entries kept (cleared when exceeded)
 _DEF_ID_CACHE = 1_000
 
@@ -373,7 +368,7 @@ class GroupWriter:
         missing = [arn for arn in referenced if arn not in cached]
         # execution ids this transaction knows beyond the cache: stored ones, then those it adds
         ids = await self._lookup_executions(missing)
-        guards = await _GuardState.load(self._conn, [b for b, _ in group])
+        guards = await GuardState.load(self._conn, [b for b, _ in group])
         next_id: int | None = None
         plan = _Plan(errors=[None] * len(group))
         for index, (batch, _) in enumerate(group):
@@ -468,8 +463,8 @@ class GroupWriter:
 
     async def _lookup_executions(self, arns: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
-        for start in range(0, len(arns), _IN_CHUNK):
-            chunk = arns[start : start + _IN_CHUNK]
+        for start in range(0, len(arns), IN_CHUNK):
+            chunk = arns[start : start + IN_CHUNK]
             marks = ", ".join("?" for _ in chunk)
             rows = await self._conn.execute_fetchall(
                 f"SELECT arn, id FROM executions WHERE arn IN ({marks})", chunk
@@ -614,103 +609,3 @@ class GroupWriter:
             ],
             [(token,) for token, t in tasks.items() if t is None],
         )
-
-
-class _GuardState:
-    """What the guards of a group look at: the stored state read once inside the transaction,
-    then moved along by each batch the plan accepts (so a guard sees the batches before it)."""
-
-    def __init__(self) -> None:
-        self.tokens: dict[str, bool | None] = {}  # token -> closed (None: absent)
-        self.tasks: dict[str, bool | None] = {}  # activity task -> started (None: absent)
-        self.executions: dict[str, tuple[str, int] | None] = {}  # arn -> (status, last event id)
-
-    @classmethod
-    async def load(cls, conn: aiosqlite.Connection, batches: list[WriteBatch]) -> _GuardState:
-        state = cls()
-        tokens: set[str] = set()
-        tasks: set[str] = set()
-        arns: set[str] = set()
-        for batch in batches:
-            for guard in batch.guards:
-                if isinstance(guard, TokenOpen):
-                    tokens.add(guard.token)
-                elif isinstance(guard, ActivityTaskPending):
-                    tasks.add(guard.token)
-                elif isinstance(guard, (ExecutionAbsent, ExecutionIn)):
-                    arns.add(guard.arn)
-        if not (tokens or tasks or arns):
-            return state
-        state.tokens = dict.fromkeys(tokens)
-        for row in await _select_in(conn, "SELECT token, closed FROM tokens WHERE token IN", tokens):
-            state.tokens[str(row[0])] = bool(row[1])
-        state.tasks = dict.fromkeys(tasks)
-        for row in await _select_in(conn, "SELECT token, started FROM activity_tasks WHERE token IN", tasks):
-            state.tasks[str(row[0])] = row[1] is not None
-        state.executions = dict.fromkeys(arns)
-        sql = (
-            "SELECT x.arn, x.status,"
-            " (SELECT coalesce(max(e.id), 0) FROM events e WHERE e.execution_id = x.id)"
-            " FROM executions x WHERE x.arn IN"
-        )
-        for row in await _select_in(conn, sql, arns):
-            state.executions[str(row[0])] = (str(row[1]), int(row[2]))
-        return state
-
-    def first_failing(self, batch: WriteBatch) -> Guard | None:
-        for guard in batch.guards:
-            if not self._holds(guard):
-                return guard
-        return None
-
-    def _holds(self, guard: Guard) -> bool:
-        if isinstance(guard, TokenOpen):
-            return self.tokens.get(guard.token) is False
-        if isinstance(guard, ActivityTaskPending):
-            return self.tasks.get(guard.token) is False
-        if isinstance(guard, ExecutionAbsent):
-            return self.executions.get(guard.arn) is None
-        if isinstance(guard, ExecutionIn):
-            found = self.executions.get(guard.arn)
-            return (
-                found is not None
-                and found[0] in guard.statuses
-                and (guard.event_count is None or found[1] == guard.event_count)
-            )
-        return False
-
-    def apply(self, batch: WriteBatch) -> None:
-        """Move the watched state along by an accepted batch."""
-        if not (self.tokens or self.tasks or self.executions):
-            return
-        for token in batch.tokens:
-            if token.token in self.tokens and self.tokens[token.token] is None:
-                self.tokens[token.token] = token.closed
-        for name in batch.closed_tokens:
-            if self.tokens.get(name) is not None:
-                self.tokens[name] = True
-        for task in batch.activity_tasks:
-            if task.token in self.tasks:
-                self.tasks[task.token] = task.started is not None
-        for name in batch.deleted_activity_tasks:
-            if name in self.tasks:
-                self.tasks[name] = None
-        for x in batch.executions:
-            if x.arn in self.executions:
-                found = self.executions[x.arn]
-                self.executions[x.arn] = (x.status, found[1] if found is not None else 0)
-        for e in batch.events:
-            found = self.executions.get(e.execution_arn)
-            if found is not None:
-                self.executions[e.execution_arn] = (found[0], max(found[1], e.id))
-
-
-async def _select_in(conn: aiosqlite.Connection, sql: str, keys: set[str]) -> list[sqlite3.Row]:
-    """``sql (?, ?, ...)`` over ``keys`` in chunks."""
-    rows: list[sqlite3.Row] = []
-    values = sorted(keys)
-    for start in range(0, len(values), _IN_CHUNK):
-        chunk = values[start : start + _IN_CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        rows.extend(await conn.execute_fetchall(f"{sql} ({marks})", chunk))
-    return rows
