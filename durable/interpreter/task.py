@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 __all__ = ["Task"]
 
 _LAMBDA_PREFIX = ("arn:aws:lambda:", "arn:aws-us-gov:lambda:", "arn:aws-cn:lambda:")
+# AWS accepts a service integration ARN that names a region and account
+# (arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject, as Workflow Studio
+# exports some); the integration is the same as arn:aws:states:::aws-sdk:s3:getObject.
+_REGIONAL_INTEGRATION = re.compile(r"^(arn:[\w-]+:states):[a-z0-9-]*:(?:\d{12})?:(?!activity:)")
+
+
+def canonical_resource(resource: str) -> str:
+    """The region- and account-free form of a service integration ARN (others unchanged)."""
+    return _REGIONAL_INTEGRATION.sub(r"\1:::", resource, count=1)
 
 
 class Task(WorkState):
@@ -28,7 +37,7 @@ class Task(WorkState):
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
-        self.resource: str = raw["Resource"]
+        self.resource: str = canonical_resource(raw["Resource"])
         self.timeout = raw.get("TimeoutSeconds")
         self.heartbeat = raw.get("HeartbeatSeconds")
         self.timeout_q = self.query(raw, "TimeoutSeconds")

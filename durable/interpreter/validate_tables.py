@@ -178,8 +178,12 @@ SYNC = re.compile(r"\.sync(:[0-9]+)?\Z")
 RESOURCE_SHAPES: Final = (
     re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]{1,64}(:[\w$-]{1,128})?\Z", re.ASCII),
     re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[^:\s]{1,80}\Z"),
-    re.compile(r"arn:aws[a-z-]*:states:::[a-z0-9-]+:[A-Za-z][A-Za-z0-9]*(\.sync(:2)?|\.waitForTaskToken)?\Z"),
-    re.compile(r"arn:aws[a-z-]*:states:::aws-sdk:[a-z0-9-]+:[A-Za-z][A-Za-z0-9]*(\.waitForTaskToken)?\Z"),
+    re.compile(
+        r"arn:aws[a-z-]*:states:(?:[a-z0-9-]+:\d{12}|:):[a-z0-9-]+:[A-Za-z][A-Za-z0-9]*(\.sync(:2)?|\.waitForTaskToken)?\Z"
+    ),
+    re.compile(
+        r"arn:aws[a-z-]*:states:(?:[a-z0-9-]+:\d{12}|:):aws-sdk:[a-z0-9-]+:[A-Za-z][A-Za-z0-9]*(\.waitForTaskToken)?\Z"
+    ),
 )
 ACTIVITY = re.compile(r"arn:[^:]+:states:[^:]*:[^:]*:activity:")
 READER_RESOURCE = re.compile(r"arn:[^:]+:states:::s3:(getObject|listObjectsV2)\Z")

@@ -163,6 +163,30 @@ def test_run_function_spec_forms(workdir: Path, capsys: pytest.CaptureFixture[st
     assert "greet was called" in err
 
 
+def test_run_integration_arn_naming_region_and_account(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # AWS accepts arn:aws:states:<region>:<account>:lambda:invoke as the same integration
+    doc = {
+        "StartAt": "Greet",
+        "States": {
+            "Greet": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:us-east-1:123456789012:lambda:invoke",
+                "Parameters": {"FunctionName": "greet", "Payload.$": "$"},
+                "OutputPath": "$.Payload",
+                "End": True,
+            }
+        },
+    }
+    Path("regional.asl.json").write_text(json.dumps(doc))
+    code, out, err = call(
+        capsys, "run", "regional.asl.json", "-i", '{"name": "r"}', "-f", "greet=tasks:greet"
+    )
+    assert code == 0, err
+    assert json.loads(out)["output"] == {"greeting": "Hello, r!"}
+
+
 def test_run_function_raising_fails_execution(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = call(capsys, "run", "greet.asl.json", "-f", "greet=tasks:explode")
     assert code == 1

@@ -1472,6 +1472,9 @@ def test_very_deep_nesting_does_not_raise() -> None:
         "arn:aws:states:::aws-sdk:s3:listObjectsV2",
         "arn:aws:states:::aws-sdk:sfn:startExecution.waitForTaskToken",
         "arn:aws-us-gov:states:::sqs:sendMessage",
+        # region and account named, as an AWS-authored sample deployed with them
+        "arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject",
+        "arn:aws:states:us-east-1:123456789012:lambda:invoke",
     ],
 )
 def test_resources_of_every_shape_aws_accepts(resource: str) -> None:
