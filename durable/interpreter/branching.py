@@ -30,6 +30,19 @@ class Parallel(WorkState):
         super().__init__(name, raw, compile_scope)
         self.branches = tuple(compile_scope(b) for b in raw["Branches"])
         self.pure_branches = all(scope.pure for scope in self.branches)
+        # pure branches and no Retry (a retry waits): the state never yields, so its scope may
+        # run it as a plain call
+        self.pure = self.pure_branches and not self.retriers
+
+    def step(self, data: Any, ctx: ExecutionContext, lane: Lane) -> tuple[str | None, Any]:
+        run = self.run(data, ctx, lane)
+        try:
+            command = run.send(None)
+        except StopIteration as stop:
+            outcome: tuple[str | None, Any] = stop.value
+            return outcome
+        run.close()
+        raise AssertionError(f"the pure Parallel state {self.name!r} yielded {command!r}")
 
     def attempt(self, data: Any, effective: Any, frame: Frame, lane: Lane) -> Generator[Any, Any, Any]:
         ctx = frame.ctx

@@ -59,9 +59,8 @@ class ExecutionContext:
         "state_machine_name",
     )
 
-    def __init__(
+    def __init__(  # positional too: an Express execution builds one per run (no keyword cost)
         self,
-        *,
         execution_arn: str,
         execution_name: str,
         state_machine_arn: str,
@@ -136,6 +135,7 @@ class Frame:
         "_co",
         "assign",
         "assign_input",
+        "context_free",
         "ctx",
         "entered_epoch",
         "entered_id",
@@ -162,6 +162,8 @@ class Frame:
         self.entered_prev = 0  # the event the state's *StateEntered links to
         self.assign: Any = None  # the Assign template chosen for this visit
         self.assign_input: Any = None  # what ``$`` means in it
+        #: no JSONata expression of the state can reach ``$states.context`` (it is not built)
+        self.context_free = False
 
     def for_item(self, index: int, value: Any) -> Frame:
         """A copy of this frame whose context object shows ``$$.Map.Item``."""
@@ -176,6 +178,7 @@ class Frame:
         f.retriable = self.retriable
         f.vars, f.assign, f.assign_input = self.vars, self.assign, self.assign_input
         f.entered_prev = self.entered_prev
+        f.context_free = self.context_free
         return f
 
     def invalidate(self) -> None:

@@ -43,7 +43,6 @@ MAX_NESTING: Final = 10
 """Deepest allowed call nesting; the outermost call is level 1."""
 
 
-
 class IntrinsicSyntaxError(ValueError):
     """The text is not a valid intrinsic call (bad syntax, unknown function, wrong arity, too deep)."""
 

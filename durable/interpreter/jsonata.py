@@ -35,6 +35,7 @@ from typing import Any, Final, NoReturn
 import jsonatapy
 
 from .context import Services
+from .jsonata_paths import DECLINED, SimplePath
 from .jsonvalue import NotJson, json_text
 
 __all__ = [
@@ -522,14 +523,16 @@ def _doubles(value: Any) -> Any:
 class Expression:
     """A compiled ``{% %}`` expression: immutable, reusable, shareable between executions."""
 
-    __slots__ = ("_program", "text")
+    __slots__ = ("_program", "_simple", "text")
 
     text: str
     _program: jsonatapy.JsonataExpression
+    _simple: SimplePath | None
 
     def __init__(self, text: str, program: jsonatapy.JsonataExpression) -> None:
         object.__setattr__(self, "text", text)
         object.__setattr__(self, "_program", program)
+        object.__setattr__(self, "_simple", SimplePath.parse(text))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Expression is immutable")
@@ -543,6 +546,10 @@ class Expression:
         Raises :class:`JsonataError` when the evaluation fails, exceeds a guardrail, or yields a
         value that is not JSON (a function)."""
         values = bindings if isinstance(bindings, dict) else dict(bindings)
+        if self._simple is not None:
+            direct = self._simple.evaluate(values)
+            if direct is not DECLINED:
+                return direct
         try:
             outcome = self._run(values, services)
         except OverflowError:

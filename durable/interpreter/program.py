@@ -103,6 +103,15 @@ class Program:
     def run(self, data: Any, ctx: ExecutionContext) -> Generator[Any, Any, Any]:
         return self.scope.run(data, ctx, Lane(0))
 
+    @property
+    def pure(self) -> bool:
+        """Whether the machine never waits (pure states, no loop): :meth:`run_sync` runs it."""
+        return self.scope.pure
+
+    def run_sync(self, data: Any, ctx: ExecutionContext) -> Any:
+        """Run a :attr:`pure` machine as a plain call; return its output."""
+        return self.scope.run_sync(data, ctx, Lane(0))
+
 
 def _loops(raw: dict[str, Any]) -> bool:
     """Whether some path through the scope's states (Next, Choice targets, Default, Catch) visits a

@@ -7,6 +7,7 @@ history event, as AWS records them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from .data import compact
 from .failure import StatesFailure, located_cause
 from .jsonata import UNDEFINED, Expression, JsonataError, compile_expression, is_expression
 
-__all__ = ["QueryValue", "evaluation_failure", "states_bindings", "type_name"]
+__all__ = ["QueryValue", "evaluation_failure", "reaches_context", "states_bindings", "type_name"]
 
 _NO = object()
 
@@ -25,12 +26,34 @@ def states_bindings(
     frame: Frame, state_input: Any, *, result: Any = _NO, error_output: Any = _NO
 ) -> dict[str, Any]:
     """``$states`` and the workflow variables, as an expression of this state sees them."""
-    states: dict[str, Any] = {"input": state_input, "context": frame.context_object()}
+    states: dict[str, Any] = {"input": state_input}
+    if not frame.context_free:
+        states["context"] = frame.context_object()
     if result is not _NO:
         states["result"] = result
     if error_output is not _NO:
         states["errorOutput"] = error_output
     return {**frame.vars, "states": states}
+
+
+# ``$states`` followed by anything but ``.input``, ``.result`` or ``.errorOutput`` (``$states.context``,
+# ``$states`` passed whole to a function, ...): such an expression may read the context object
+_CONTEXT_REACH = re.compile(r"\$states\b(?!\s*\.\s*(?:input|result|errorOutput)\b)")
+
+
+def reaches_context(raw: Any) -> bool:
+    """Whether some JSONata expression in ``raw`` (a state's fields) may read ``$states.context``."""
+    stack = [raw]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if is_expression(node) and _CONTEXT_REACH.search(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def type_name(value: Any) -> str:

@@ -28,7 +28,7 @@ from .data import (
 )
 from .failure import RuntimeFault, StatesFailure, located_cause
 from .jsonpath import Path, PathMissing, compile_path, compile_reference_path
-from .query import QueryValue, evaluation_failure, expect, states_bindings
+from .query import QueryValue, evaluation_failure, expect, reaches_context, states_bindings
 from .retry import Catcher, Retrier, find
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class State:
         self.assign: Evaluator | None = None
         self.assign_q: QueryValue | None = None
         self.output_q: QueryValue | None = None
+        self.context_free = self.jsonata and not reaches_context(raw)
         if self.jsonata:
             self.assign_q = QueryValue(raw["Assign"], "Assign") if "Assign" in raw else None
             self.output_q = QueryValue(raw["Output"], "Output") if "Output" in raw else None
@@ -120,6 +121,7 @@ class State:
         )
         lane.prev = entered
         frame = Frame(ctx, self.name, entered, self.retriable)
+        frame.context_free = self.context_free
         frame.vars = lane.vars
         frame.entered_prev = entered_prev
         frame.assign = self.assign_q if self.jsonata else self.assign
@@ -216,6 +218,14 @@ class Pass(State):
         )
 
     pure = True
+
+    def step(self, data: Any, ctx: ExecutionContext, lane: Lane) -> tuple[str | None, Any]:
+        if self.fast and ctx.history is None:
+            # nothing to evaluate and nothing to record: the state only numbers its two events
+            ctx.events += 2
+            lane.prev = ctx.events
+            return self.next, data
+        return State.step(self, data, ctx, lane)
 
     def compute(self, data: Any, frame: Frame) -> tuple[str | None, Any]:
         if self.fast:

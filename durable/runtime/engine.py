@@ -32,7 +32,7 @@ from ..store.memory import MemoryStore
 from .catalog import Catalog
 from .client import Client
 from .clock import Clock, DeadlineExceeded, with_deadline
-from .express import run_express
+from .express import run_express, run_express_now
 from .host import POLL_SECONDS, Host
 from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
 from .ownership import EngineAlreadyRunning, ownership_for
@@ -300,9 +300,27 @@ class Engine(Session):
                 "This operation is not supported by this type of state machine"
             )
         value = own_input(input, input_json, self.quotas.payload_bytes)
-        exec_name = name or self.services.uuid4()
-        check_name(exec_name)
-        arn = self._execution_arn(machine, exec_name)
+        if name is None:
+            exec_name, suffix = self.services.uuid4_pair()
+            arn = f"{self._express_prefix(machine)}{exec_name}:{suffix}"
+        else:
+            exec_name = name
+            check_name(exec_name)
+            arn = self._execution_arn(machine, exec_name)
+        program = self.catalog.compile(machine.definition, machine.type)  # a StrEnum: its own key
+        if program.pure:
+            return run_express_now(
+                self.runner,
+                self.services,
+                program,
+                machine,
+                execution_arn=arn,
+                name=exec_name,
+                input=value,
+                express=True,
+                record_history=record_history,
+                payload_limit=self.quotas.payload_bytes,
+            )
         return await self._run_express(
             machine, value, exec_name, arn, sync=True, record_history=record_history
         )
@@ -334,7 +352,7 @@ class Engine(Session):
     async def _run_express(
         self, machine: StateMachine, value: Any, name: str, arn: str, *, sync: bool, record_history: bool
     ) -> Execution:
-        program = self.compile(machine.definition, machine.type.value)
+        program = self.catalog.compile(machine.definition, machine.type)  # a StrEnum: its own key
         express = machine.type is StateMachineType.EXPRESS
         return await run_express(
             self.runner,

@@ -1,4 +1,10 @@
-"""Express executions: run in memory, no store (at-most-once for synchronous starts)."""
+"""Express executions: run in memory, no store (at-most-once for synchronous starts).
+
+A *pure* program (Pass/Choice/Succeed/Fail states and Parallel/Map of them, no loop) never
+waits, so :func:`run_express_now` runs it as a plain call, without a coroutine or a deadline
+to watch; every other program goes through :func:`run_express`. Both produce the same events
+and the same outcome.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +19,130 @@ from .models import Execution, ExecutionStatus, StateMachine
 from .runner import CommandRunner, step
 from .services import RuntimeServices
 
-__all__ = ["EXPRESS_MAX_SECONDS", "run_express"]
+__all__ = ["EXPRESS_MAX_SECONDS", "run_express", "run_express_now"]
 
 EXPRESS_MAX_SECONDS = 300.0
+
+
+class _Run:
+    """One Express execution's context and the record it returns."""
+
+    __slots__ = ("ctx", "result")
+
+    def __init__(
+        self,
+        runner: CommandRunner,
+        services: RuntimeServices,
+        machine: StateMachine,
+        execution_arn: str,
+        name: str,
+        input: Any,
+        express: bool,
+        record_history: bool,
+        payload_limit: int | None,
+    ) -> None:
+        start = runner.clock.now()
+        history: list[dict[str, Any]] | None = [] if record_history else None
+        self.ctx = ctx = ExecutionContext(
+            execution_arn,
+            name,
+            machine.arn,
+            machine.name,
+            input,
+            services,
+            start,
+            machine.role_arn,
+            express,
+            0,  # redrive_count
+            history,
+            0,  # first_event_id
+            runner.region,
+            payload_limit,
+        )
+        if history is None:
+            ctx.events = 1  # ExecutionStarted, numbered but not recorded
+        else:
+            ctx.emit(
+                "ExecutionStarted",
+                0,
+                "executionStartedEventDetails",
+                {"input": input, "inputDetails": {"truncated": False}, "roleArn": machine.role_arn},
+            )
+        # positional: stop_date, output, error, cause, then history
+        self.result = Execution(
+            execution_arn,
+            machine.arn,
+            name,
+            ExecutionStatus.RUNNING,
+            start,
+            input,
+            None,
+            None,
+            None,
+            None,
+            history,
+        )
+
+    def succeeded(self, value: Any, now: float) -> Execution:
+        result, ctx = self.result, self.ctx
+        result.status = ExecutionStatus.SUCCEEDED
+        result.output = value
+        if ctx.history is None:
+            ctx.events += 1
+        else:
+            ctx.emit(
+                "ExecutionSucceeded",
+                ctx.events,
+                "executionSucceededEventDetails",
+                {"output": value, "outputDetails": {"truncated": False}},
+            )
+        result.stop_date = now
+        return result
+
+    def failed(self, exc: BaseException, now: float) -> Execution:
+        # anything the program could not handle (a value it cannot process) fails the execution,
+        # as it fails a Standard one: never a traceback out of start_sync_execution
+        result, ctx = self.result, self.ctx
+        failure = exc if isinstance(exc, StatesFailure) else StatesFailure(F.RUNTIME, _cause(exc))
+        result.status = ExecutionStatus.FAILED
+        result.error = failure.error or None
+        result.cause = failure.cause or None
+        details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v is not None}
+        ctx.emit("ExecutionFailed", ctx.events, "executionFailedEventDetails", details)
+        result.stop_date = now
+        return result
+
+    def timed_out(self, now: float) -> Execution:
+        result, ctx = self.result, self.ctx
+        result.status = ExecutionStatus.TIMED_OUT
+        result.error = "States.Timeout"
+        ctx.emit(
+            "ExecutionTimedOut", ctx.events, "executionTimedOutEventDetails", {"error": "States.Timeout"}
+        )
+        result.stop_date = now
+        return result
+
+
+def run_express_now(
+    runner: CommandRunner,
+    services: RuntimeServices,
+    program: Program,
+    machine: StateMachine,
+    *,
+    execution_arn: str,
+    name: str,
+    input: Any,
+    express: bool,
+    record_history: bool = False,
+    payload_limit: int | None = 262_144,
+) -> Execution:
+    """Run a :attr:`~durable.interpreter.program.Program.pure` program to its end, as a call."""
+    run = _Run(runner, services, machine, execution_arn, name, input, express, record_history, payload_limit)
+    try:
+        value = program.run_sync(input, run.ctx)
+    except Exception as exc:
+        return run.failed(exc, runner.clock.now())
+    return run.succeeded(value, runner.clock.now())
 
 
 async def run_express(
@@ -32,89 +159,24 @@ async def run_express(
     record_history: bool = False,
     payload_limit: int | None = 262_144,
 ) -> Execution:
+    run = _Run(runner, services, machine, execution_arn, name, input, express, record_history, payload_limit)
     clock = runner.clock
-    start = clock.now()
-    history: list[dict[str, Any]] | None = [] if record_history else None
-    ctx = ExecutionContext(
-        execution_arn=execution_arn,
-        execution_name=name,
-        state_machine_arn=machine.arn,
-        state_machine_name=machine.name,
-        input=input,
-        services=services,
-        start_epoch=start,
-        role_arn=machine.role_arn,
-        express=express,
-        history=history,
-        first_event_id=0,
-        region=runner.region,
-        payload_limit=payload_limit,
-    )
-    ctx.emit(
-        "ExecutionStarted",
-        0,
-        "executionStartedEventDetails",
-        {"input": input, "inputDetails": {"truncated": False}, "roleArn": machine.role_arn}
-        if history is not None
-        else None,
-    )
-    result = Execution(
-        execution_arn=execution_arn,
-        state_machine_arn=machine.arn,
-        name=name,
-        status=ExecutionStatus.RUNNING,
-        start_date=start,
-        input=input,
-        history=history,
-    )
-    gen = program.run(input, ctx)
     try:
+        gen = program.run(input, run.ctx)
         finished, value = step(gen)
         if not finished:
             limit: float | None = program.timeout_seconds
             if max_seconds is not None:
                 limit = max_seconds if limit is None else min(limit, max_seconds)
-            value = await _with_deadline(runner, gen, value, execution_arn, machine.arn, start, limit)
+            deadline = None if limit is None else run.result.start_date + limit
+            work = runner.drive(gen, value, execution_arn, machine.arn)
+            value = await with_deadline(clock, deadline, work)
     except DeadlineExceeded:
-        result.status = ExecutionStatus.TIMED_OUT
-        result.error = "States.Timeout"
-        ctx.emit(
-            "ExecutionTimedOut", ctx.events, "executionTimedOutEventDetails", {"error": "States.Timeout"}
-        )
-    except (StatesFailure, Exception) as exc:
-        # anything the program could not handle (a value it cannot process) fails the execution,
-        # as it fails a Standard one: never a traceback out of start_sync_execution
-        failure = exc if isinstance(exc, StatesFailure) else StatesFailure(F.RUNTIME, _cause(exc))
-        result.status = ExecutionStatus.FAILED
-        result.error = failure.error or None
-        result.cause = failure.cause or None
-        details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v is not None}
-        ctx.emit("ExecutionFailed", ctx.events, "executionFailedEventDetails", details)
-    else:
-        result.status = ExecutionStatus.SUCCEEDED
-        result.output = value
-        ctx.emit(
-            "ExecutionSucceeded",
-            ctx.events,
-            "executionSucceededEventDetails",
-            {"output": value, "outputDetails": {"truncated": False}},
-        )
-    result.stop_date = clock.now()
-    return result
+        return run.timed_out(clock.now())
+    except Exception as exc:
+        return run.failed(exc, clock.now())
+    return run.succeeded(value, clock.now())
 
 
-def _cause(exc: Exception) -> str:
+def _cause(exc: BaseException) -> str:
     return f"The execution could not continue: {type(exc).__name__}: {exc}"
-
-
-async def _with_deadline(
-    runner: CommandRunner,
-    gen: Any,
-    cmd: Any,
-    execution_arn: str,
-    machine_arn: str,
-    start: float,
-    limit: float | None,
-) -> Any:
-    work = runner.drive(gen, cmd, execution_arn, machine_arn)
-    return await with_deadline(runner.clock, None if limit is None else start + limit, work)

@@ -9,6 +9,24 @@ from .journal import new_task_token
 
 __all__ = ["RuntimeServices"]
 
+_UUID_KEEP = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID_SET = (0x4 << 76) | (0x2 << 62)  # version 4, RFC 4122 variant
+_PAIR_KEEP = (_UUID_KEEP << 128) | _UUID_KEEP
+_PAIR_SET = (_UUID_SET << 128) | _UUID_SET
+
+
+def _uuid_text(bits: int) -> str:
+    h = ((bits & _UUID_KEEP) | _UUID_SET).to_bytes(16, "big").hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _uuid_pair(bits: int) -> tuple[str, str]:
+    h = ((bits & _PAIR_KEEP) | _PAIR_SET).to_bytes(32, "big").hex()
+    return (
+        f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}",
+        f"{h[32:40]}-{h[40:44]}-{h[44:48]}-{h[48:52]}-{h[52:]}",
+    )
+
 
 class RuntimeServices:
     """Implements the interpreter's ``Services`` protocol on top of a :class:`Clock`."""
@@ -21,9 +39,11 @@ class RuntimeServices:
         self._rng = random.Random(seed)
 
     def uuid4(self) -> str:
-        h = f"{self._rng.getrandbits(128):032x}"
-        variant = "89ab"[int(h[16], 16) & 3]
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+        return _uuid_text(self._rng.getrandbits(128))
+
+    def uuid4_pair(self) -> tuple[str, str]:
+        """Two version-4 UUIDs from one draw (an Express execution's name and ARN suffix)."""
+        return _uuid_pair(self._rng.getrandbits(256))
 
     def random(self) -> float:
         return self._rng.random()

@@ -126,11 +126,13 @@ class Session(abc.ABC):
 
     def _execution_arn(self, machine: StateMachine, name: str) -> str:
         if machine.type is StateMachineType.EXPRESS:
-            return (
-                f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:{name}:"
-                f"{self.services.uuid4()}"
-            )
+            return f"{self._express_prefix(machine)}{name}:{self.services.uuid4()}"
         return f"arn:aws:states:{self.region}:{self.account}:execution:{machine.name}:{name}"
+
+    def _express_prefix(self, machine: StateMachine) -> str:
+        """``arn:aws:states:<region>:<account>:express:<machine>:`` (an Express execution's ARN
+        continues with its name and a UUID)."""
+        return f"arn:aws:states:{self.region}:{self.account}:express:{machine.name}:"
 
     @staticmethod
     def _check_standard(machine: StateMachine) -> None:

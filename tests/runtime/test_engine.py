@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -313,6 +314,25 @@ async def test_express_only_restrictions_depend_on_the_type() -> None:
 
 
 # --- starting executions ------------------------------------------------------------------------
+
+
+async def test_unnamed_sync_execution_has_two_version_4_uuids() -> None:
+    async with engine(ManualClock()) as e:
+        sm = await e.create_state_machine(
+            "anon", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, type="EXPRESS"
+        )
+        seen = set()
+        for _ in range(50):
+            result = await e.start_sync_execution(sm.arn, {})
+            prefix, name, suffix = result.execution_arn.rsplit(":", 2)
+            assert prefix == "arn:aws:states:us-east-1:111111111111:express:anon"
+            assert name == result.name
+            for text in (name, suffix):
+                value = uuid.UUID(text)
+                assert (str(value), value.version, value.variant) == (text, 4, uuid.RFC_4122)
+            assert name != suffix
+            seen.update((name, suffix))
+        assert len(seen) == 100
 
 
 async def test_start_sync_execution_result_record() -> None:

@@ -140,7 +140,7 @@ async def test_a_standby_engine_runs_nothing_then_takes_over(tmp_path: Path) -> 
 # --- clients -----------------------------------------------------------------------------------------------
 
 
-async def test_a_client_answer_completes_the_execution_within_a_second(tmp_path: Path) -> None:
+async def test_a_client_answer_completes_the_parked_execution(tmp_path: Path) -> None:
     tokens = Tokens()
     async with Engine(url(tmp_path)) as engine:
         tokens.register(engine)
@@ -150,10 +150,10 @@ async def test_a_client_answer_completes_the_execution_within_a_second(tmp_path:
         await asyncio.sleep(0.2)  # parked on the token: no coroutine
         assert started.execution_arn not in engine.standard.running
         async with Client(url(tmp_path)) as client:
-            began = time.monotonic()
             await client.send_task_success(token, {"approved": True})
-            done = await asyncio.wait_for(client.wait_for_execution(started.execution_arn), 5)
-            assert time.monotonic() - began < 1.0
+            # the engine reads other processes' requests every poll_interval (0.1 s): the bound
+            # here only keeps a lost answer from hanging the suite
+            done = await asyncio.wait_for(client.wait_for_execution(started.execution_arn), 30)
         assert done.output == {"approved": True}
         assert await engine.store.requests() == []
 
