@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import aiosqlite
-
 from .base import ActivityTaskPending, ExecutionAbsent, ExecutionIn, Guard, TokenOpen, WriteBatch
 
 __all__ = ["IN_CHUNK", "GuardState", "select_in"]
@@ -29,7 +27,8 @@ class GuardState:
         self.executions: dict[str, tuple[str, int] | None] = {}  # arn -> (status, last event id)
 
     @classmethod
-    async def load(cls, conn: aiosqlite.Connection, batches: list[WriteBatch]) -> GuardState:
+    def load(cls, db: sqlite3.Connection, batches: list[WriteBatch]) -> GuardState:
+        """Read what the batches' guards look at (on the connection's thread, in the transaction)."""
         state = cls()
         tokens: set[str] = set()
         tasks: set[str] = set()
@@ -45,10 +44,10 @@ class GuardState:
         if not (tokens or tasks or arns):
             return state
         state.tokens = dict.fromkeys(tokens)
-        for row in await select_in(conn, "SELECT token, closed FROM tokens WHERE token IN", tokens):
+        for row in select_in(db, "SELECT token, closed FROM tokens WHERE token IN", tokens):
             state.tokens[str(row[0])] = bool(row[1])
         state.tasks = dict.fromkeys(tasks)
-        for row in await select_in(conn, "SELECT token, started FROM activity_tasks WHERE token IN", tasks):
+        for row in select_in(db, "SELECT token, started FROM activity_tasks WHERE token IN", tasks):
             state.tasks[str(row[0])] = row[1] is not None
         state.executions = dict.fromkeys(arns)
         sql = (
@@ -56,7 +55,7 @@ class GuardState:
             " (SELECT coalesce(max(e.id), 0) FROM events e WHERE e.execution_id = x.id)"
             " FROM executions x WHERE x.arn IN"
         )
-        for row in await select_in(conn, sql, arns):
+        for row in select_in(db, sql, arns):
             state.executions[str(row[0])] = (str(row[1]), int(row[2]))
         return state
 
@@ -108,12 +107,12 @@ class GuardState:
                 self.executions[e.execution_arn] = (found[0], max(found[1], e.id))
 
 
-async def select_in(conn: aiosqlite.Connection, sql: str, keys: set[str]) -> list[sqlite3.Row]:
+def select_in(db: sqlite3.Connection, sql: str, keys: set[str]) -> list[sqlite3.Row]:
     """``sql (?, ?, ...)`` over ``keys`` in chunks."""
     rows: list[sqlite3.Row] = []
     values = sorted(keys)
     for start in range(0, len(values), IN_CHUNK):
         chunk = values[start : start + IN_CHUNK]
         marks = ", ".join("?" for _ in chunk)
-        rows.extend(await conn.execute_fetchall(f"{sql} ({marks})", chunk))
+        rows.extend(db.execute(f"{sql} ({marks})", chunk).fetchall())
     return rows

@@ -51,6 +51,7 @@ from .base import (
     WriteBatch,
 )
 from .sqlite_guards import IN_CHUNK, GuardState
+from .sqlite_thread import in_connection_thread
 
 __all__ = ["GroupWriter", "StoreStats", "describe_error"]
 
@@ -336,19 +337,10 @@ class GroupWriter:
                 future.set_exception(error)
 
     async def _transaction(self, group: list[_Item]) -> _Plan:
-        conn = self._conn
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            plan = await self._plan(group)
-            await self._write(plan)
-            await conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                try:
-                    await conn.execute("ROLLBACK")
-                except sqlite3.Error:  # pragma: no cover - the connection is gone
-                    pass
-            raise
+        # The whole transaction runs as ONE call on the connection's thread (BEGIN, the reads
+        # of the plan, one executemany per table, COMMIT): a round trip per statement would
+        # cost a thread hand-over each, and at low concurrency those dominate a commit.
+        plan = await in_connection_thread(self._conn, self._transaction_now, group)
         if len(self._exec_ids) + len(plan.new_exec_ids) > _EXEC_ID_CACHE:
             self._exec_ids.clear()
         self._exec_ids.update(plan.new_exec_ids)
@@ -357,7 +349,23 @@ class GroupWriter:
         self._def_ids.update(plan.new_def_ids)
         return plan
 
-    async def _plan(self, group: list[_Item]) -> _Plan:
+    def _transaction_now(self, db: sqlite3.Connection, group: list[_Item]) -> _Plan:
+        """The group's transaction, on the connection's own thread (see :func:`in_connection_thread`)."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            plan = self._plan(db, group)
+            self._write(db, plan)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:  # pragma: no cover - the connection is gone
+                    pass
+            raise
+        return plan
+
+    def _plan(self, db: sqlite3.Connection, group: list[_Item]) -> _Plan:
         """Validate the batches in order and merge the valid ones (inside the transaction)."""
         cached = self._exec_ids
         referenced: set[str] = set()
@@ -367,8 +375,8 @@ class GroupWriter:
             referenced.update({j.execution_arn for j in batch.journal})
         missing = [arn for arn in referenced if arn not in cached]
         # execution ids this transaction knows beyond the cache: stored ones, then those it adds
-        ids = await self._lookup_executions(missing)
-        guards = await GuardState.load(self._conn, [b for b, _ in group])
+        ids = self._lookup_executions(db, missing)
+        guards = GuardState.load(db, [b for b, _ in group])
         next_id: int | None = None
         plan = _Plan(errors=[None] * len(group))
         for index, (batch, _) in enumerate(group):
@@ -380,10 +388,8 @@ class GroupWriter:
             for x in batch.executions:
                 if x.arn not in cached and x.arn not in ids and x.arn not in added:
                     if next_id is None:
-                        rows = list(
-                            await self._conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM executions")
-                        )
-                        next_id = int(rows[0][0]) + 1
+                        row = db.execute("SELECT coalesce(max(id), 0) FROM executions").fetchone()
+                        next_id = int(row[0]) + 1
                     added[x.arn] = next_id
                     next_id += 1
             try:
@@ -461,50 +467,43 @@ class GroupWriter:
             journal_rows.append((xid, j.lane, j.seq, j.kind, j.payload))
         return event_rows, journal_rows
 
-    async def _lookup_executions(self, arns: list[str]) -> dict[str, int]:
+    def _lookup_executions(self, db: sqlite3.Connection, arns: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for start in range(0, len(arns), IN_CHUNK):
             chunk = arns[start : start + IN_CHUNK]
             marks = ", ".join("?" for _ in chunk)
-            rows = await self._conn.execute_fetchall(
-                f"SELECT arn, id FROM executions WHERE arn IN ({marks})", chunk
-            )
+            rows = db.execute(f"SELECT arn, id FROM executions WHERE arn IN ({marks})", chunk).fetchall()
             found.update((str(r[0]), int(r[1])) for r in rows)
         return found
 
-    async def _definition_id(self, text: str, plan: _Plan) -> int:
+    def _definition_id(self, db: sqlite3.Connection, text: str, plan: _Plan) -> int:
         def_id = self._def_ids.get(text)
         if def_id is None:
             def_id = plan.new_def_ids.get(text)
         if def_id is None:
             digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-            rows = list(
-                await self._conn.execute_fetchall("SELECT id FROM definitions WHERE sha256 = ?", (digest,))
-            )
-            if rows:
-                def_id = int(rows[0][0])
+            row = db.execute("SELECT id FROM definitions WHERE sha256 = ?", (digest,)).fetchone()
+            if row is not None:
+                def_id = int(row[0])
             else:
-                cursor = await self._conn.execute(
-                    "INSERT INTO definitions (sha256, body) VALUES (?, ?)", (digest, text)
-                )
+                cursor = db.execute("INSERT INTO definitions (sha256, body) VALUES (?, ?)", (digest, text))
                 def_id = cursor.lastrowid
                 assert def_id is not None
             plan.new_def_ids[text] = def_id
         return def_id
 
-    async def _write(self, plan: _Plan) -> None:
-        conn = self._conn
+    def _write(self, db: sqlite3.Connection, plan: _Plan) -> None:
         exec_ids = self._exec_ids
         new_ids = plan.new_exec_ids
 
-        async def upserts_and_deletes(upsert: str, delete: str, rows: list[_Row], keys: list[_Row]) -> None:
+        def upserts_and_deletes(upsert: str, delete: str, rows: list[_Row], keys: list[_Row]) -> None:
             if rows:
-                await conn.executemany(upsert, rows)
+                db.executemany(upsert, rows)
             if keys:
-                await conn.executemany(delete, keys)
+                db.executemany(delete, keys)
 
         machines = plan.state_machines
-        await upserts_and_deletes(
+        upserts_and_deletes(
             UPSERT_STATE_MACHINE,
             DELETE_STATE_MACHINE,
             [
@@ -530,7 +529,7 @@ class GroupWriter:
                 xid = exec_ids.get(x.arn)
                 if xid is None:
                     xid = new_ids[x.arn]
-                def_id = await self._definition_id(x.definition, plan)
+                def_id = self._definition_id(db, x.definition, plan)
                 rows.append(
                     (
                         xid,
@@ -551,20 +550,20 @@ class GroupWriter:
                         x.event_count,
                     )
                 )
-            await conn.executemany(UPSERT_EXECUTION, rows)
+            db.executemany(UPSERT_EXECUTION, rows)
         if plan.events:
-            await conn.executemany(INSERT_EVENT, plan.events)
+            db.executemany(INSERT_EVENT, plan.events)
         if plan.journal:
-            await conn.executemany(INSERT_JOURNAL, plan.journal)
+            db.executemany(INSERT_JOURNAL, plan.journal)
         timers = plan.timers
-        await upserts_and_deletes(
+        upserts_and_deletes(
             UPSERT_TIMER,
             DELETE_TIMER,
             [(k[0], k[1], v[0], 1 if v[1] else 0) for k, v in timers.items() if v is not None],
             [k for k, v in timers.items() if v is None],
         )
         if plan.tokens:
-            await conn.executemany(
+            db.executemany(
                 INSERT_TOKEN,
                 [
                     (
@@ -584,22 +583,22 @@ class GroupWriter:
                 ],
             )
         if plan.closed_tokens:
-            await conn.executemany(CLOSE_TOKEN, plan.closed_tokens)
+            db.executemany(CLOSE_TOKEN, plan.closed_tokens)
         if plan.heartbeats:
-            await conn.executemany(HEARTBEAT, plan.heartbeats)
+            db.executemany(HEARTBEAT, plan.heartbeats)
         if plan.requests:
-            await conn.executemany(INSERT_REQUEST, plan.requests)
+            db.executemany(INSERT_REQUEST, plan.requests)
         if plan.consumed_requests:
-            await conn.executemany(DELETE_REQUEST, [(ref,) for ref in plan.consumed_requests])
+            db.executemany(DELETE_REQUEST, [(ref,) for ref in plan.consumed_requests])
         activities = plan.activities
-        await upserts_and_deletes(
+        upserts_and_deletes(
             UPSERT_ACTIVITY,
             DELETE_ACTIVITY,
             [(a.arn, a.name, a.creation_date) for a in activities.values() if a is not None],
             [(arn,) for arn, a in activities.items() if a is None],
         )
         tasks = plan.activity_tasks
-        await upserts_and_deletes(
+        upserts_and_deletes(
             UPSERT_ACTIVITY_TASK,
             DELETE_ACTIVITY_TASK,
             [
