@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import msgspec
-
 from ..errors import DurableError, ExecutionNotRedrivable
 from ..integrations.registry import IntegrationRegistry
 from ..interpreter.quotas import Quotas
@@ -111,7 +109,9 @@ class Client(Session):
         A STANDARD execution is committed RUNNING, with its ``ExecutionStarted`` event, before
         this returns. An EXPRESS one is handed to the engine, which runs it in its memory.
         """
-        machine, value, exec_name, arn = await self._new_execution(state_machine_arn, input, input_json, name)
+        machine, value, text, exec_name, arn = await self._new_execution(
+            state_machine_arn, input, input_json, name
+        )
         now = self.clock.now()
         if machine.type is StateMachineType.EXPRESS:
             payload = {"stateMachineArn": machine.arn, "name": exec_name, "input": value}
@@ -124,7 +124,7 @@ class Client(Session):
             name=exec_name,
             status="RUNNING",
             start_date=now,
-            input=msgspec.json.encode(value).decode(),
+            input=text,
             definition=machine.definition,
         )
         program = self.catalog.compile(machine.definition, "STANDARD")

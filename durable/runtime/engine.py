@@ -255,12 +255,13 @@ class Engine(Session):
         A STANDARD execution is durable: its start is committed to the store before this
         returns, and it resumes after a crash. An EXPRESS one runs in memory.
         """
-        machine, value, exec_name, arn = await self._new_execution(state_machine_arn, input, input_json, name)
+        machine, value, text, exec_name, arn = await self._new_execution(
+            state_machine_arn, input, input_json, name
+        )
         if machine.type is StateMachineType.EXPRESS:
             return self._start_express(machine, value, exec_name, arn)
         if not self.active:
             return await self._client.start_execution(state_machine_arn, value, name=exec_name)
-        text = msgspec.json.encode(value).decode()
         if name is not None:  # generated names are unique
             existing = await self.store.get_execution(arn)
             if existing is not None:
@@ -276,7 +277,7 @@ class Engine(Session):
         )
         program = self.compile(machine.definition, "STANDARD")
         existing = await self.standard.start_execution(
-            record, machine.name, machine.role_arn, program.timeout_seconds
+            record, machine.name, machine.role_arn, program.timeout_seconds, input_value=value
         )
         if existing is not None:
             return execution_from(same_start(existing, value))

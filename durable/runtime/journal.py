@@ -36,6 +36,7 @@ __all__ = [
     "new_task_token",
 ]
 
+_PAYLOAD_KEYS = ("input", "output")  # the details members that carry a state's data
 _RNG = random.Random()  # values drawn here are journaled, so replay never depends on it
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -152,6 +153,12 @@ class Journal:
         self.last_event_id = last_event_id
         self.batch = WriteBatch()
         self._rng = _RNG
+        # the payload (state input or output) last encoded into an event, and its JSON: a
+        # value handed on unchanged (an identity Pass, a state's input that is the previous
+        # one's output) is embedded as that text again, not encoded again (values are never
+        # mutated in place: the interpreter copies on write)
+        self._payload: Any = None
+        self._payload_raw: msgspec.Raw | None = None
 
     # -- lanes ----------------------------------------------------------------------------------
     def lane(self, name: str) -> JournalLane:
@@ -208,6 +215,20 @@ class Journal:
         return entry.kind != "failure", value
 
     # -- history events ---------------------------------------------------------------------------
+    def remember_payload(self, value: Any, text: str) -> None:
+        """``text`` is ``value``'s JSON: embed it when ``value`` is a payload of the next events."""
+        self._payload, self._payload_raw = value, msgspec.Raw(text)
+
+    def _details_text(self, details: Any) -> str:
+        if type(details) is dict:
+            for key in _PAYLOAD_KEYS:
+                value = details.get(key)
+                if type(value) is dict or type(value) is list:
+                    if value is not self._payload or self._payload_raw is None:
+                        self._payload, self._payload_raw = value, msgspec.Raw(_encode(value))
+                    details = {**details, key: self._payload_raw}
+        return _encode(details).decode()
+
     def emit(self, type_: str, previous: int, details: Any) -> int:
         lane = self.current
         entry = self._next(lane, ("event",)) if lane.pending else None
@@ -228,7 +249,7 @@ class Journal:
                 type=type_,
                 previous_event_id=previous,
                 timestamp=now,
-                details=None if details is None else _encode(details).decode(),
+                details=None if details is None else self._details_text(details),
             )
         )
         return self.last_event_id

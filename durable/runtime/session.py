@@ -22,7 +22,7 @@ from .models import Execution, StateMachine, StateMachineType, check_name
 from .queries import Queries
 from .requests import Requests
 from .services import RuntimeServices
-from .starting import own_input, own_output
+from .starting import own_output, owned_input
 
 __all__ = ["Session"]
 
@@ -115,14 +115,14 @@ class Session(abc.ABC):
     # -- executions -------------------------------------------------------------------------------
     async def _new_execution(
         self, state_machine_arn: str, input: Any, input_json: str | bytes | None, name: str | None
-    ) -> tuple[StateMachine, Any, str, str]:
-        """The machine, owned input, name and ARN of an execution about to start."""
+    ) -> tuple[StateMachine, Any, str, str, str]:
+        """The machine, owned input and its JSON text, name and ARN of an execution about to start."""
         await self._ensure_open()
         machine = await self.describe_state_machine(state_machine_arn)
-        value = own_input(input, input_json, self.quotas.payload_bytes)
+        value, text = owned_input(input, input_json, self.quotas.payload_bytes)
         exec_name = name or self.services.uuid4()
         check_name(exec_name)
-        return machine, value, exec_name, self._execution_arn(machine, exec_name)
+        return machine, value, text, exec_name, self._execution_arn(machine, exec_name)
 
     def _execution_arn(self, machine: StateMachine, name: str) -> str:
         if machine.type is StateMachineType.EXPRESS:

@@ -71,6 +71,7 @@ READOPT_ATTEMPTS = 5
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
+_UNDECODED: Any = object()  # "the caller has no decoded input": decode the record's
 log = structlog.get_logger("durable.runtime")
 
 FINAL_EVENTS = {
@@ -184,7 +185,12 @@ class StandardExecutions:
 
     # -- starting, resuming, adopting ---------------------------------------------------------------
     def _context(
-        self, record: ExecutionRecord, journal: Journal, machine_name: str, role_arn: str
+        self,
+        record: ExecutionRecord,
+        journal: Journal,
+        machine_name: str,
+        role_arn: str,
+        input_value: Any = _UNDECODED,
     ) -> JournalContext:
         ctx = JournalContext(
             journal,
@@ -192,7 +198,7 @@ class StandardExecutions:
             execution_name=record.name,
             state_machine_arn=record.state_machine_arn,
             state_machine_name=machine_name,
-            input=_decode(record.input),
+            input=_decode(record.input) if input_value is _UNDECODED else input_value,
             start_epoch=record.start_date,
             role_arn=role_arn,
             redrive_count=record.redrive_count,
@@ -206,20 +212,29 @@ class StandardExecutions:
         return ctx
 
     async def start_execution(
-        self, record: ExecutionRecord, machine_name: str, role_arn: str, timeout_seconds: float | None
+        self,
+        record: ExecutionRecord,
+        machine_name: str,
+        role_arn: str,
+        timeout_seconds: float | None,
+        *,
+        input_value: Any = _UNDECODED,
     ) -> ExecutionRecord | None:
         """Persist the start (ExecutionStarted) and run the execution in the background.
 
+        ``input_value`` is ``record.input`` decoded, when the caller has it (it is not decoded
+        again); ``ExecutionStarted`` embeds the record's input text as it is (not encoded again).
         Returns None, or — when an execution of that ARN exists already — the stored one.
         """
         program = self.program_for(record.definition)
         journal = Journal(record.arn, self.clock, start_time=record.start_date)
-        ctx = self._context(record, journal, machine_name, role_arn)
+        ctx = self._context(record, journal, machine_name, role_arn, input_value)
+        journal.remember_payload(ctx.input, record.input)
         ctx.emit(
             "ExecutionStarted",
             0,
             "executionStartedEventDetails",
-            {"input": ctx.input, "inputDetails": {"truncated": False}, "roleArn": role_arn},
+            {"input": msgspec.Raw(record.input), "inputDetails": {"truncated": False}, "roleArn": role_arn},
         )
         batch = journal.batch
         batch.guards.append(ExecutionAbsent(arn=record.arn))

@@ -33,6 +33,7 @@ __all__ = [
     "REDRIVE_PERIOD_SECONDS",
     "own_input",
     "own_output",
+    "owned_input",
     "parse_input",
     "redrive_batch",
     "same_start",
@@ -74,10 +75,19 @@ def parse_input(text: str | bytes, limit: int | None = MAX_PAYLOAD_BYTES) -> Any
 
 def own_input(input: Any, input_json: str | bytes | None, limit: int | None = MAX_PAYLOAD_BYTES) -> Any:
     """The execution input as an owned JSON value (a copy: callers may mutate theirs)."""
+    return owned_input(input, input_json, limit)[0]
+
+
+def owned_input(
+    input: Any, input_json: str | bytes | None, limit: int | None = MAX_PAYLOAD_BYTES
+) -> tuple[Any, str]:
+    """:func:`own_input` and its compact JSON text, each made once (the text is what the
+    store keeps and what ``ExecutionStarted`` embeds, so the input is not encoded again)."""
     if input_json is not None:
-        return parse_input(input_json, limit)
+        value = parse_input(input_json, limit)
+        return value, msgspec.json.encode(value).decode()
     if input is None:
-        return {}
+        return {}, "{}"
     try:
         text = json_text(input)
     except NotJson as exc:
@@ -86,7 +96,7 @@ def own_input(input: Any, input_json: str | bytes | None, limit: int | None = MA
         raise InvalidExecutionInput(
             f"Invalid State Machine Execution Input: 'Input size exceeds the maximum of {limit} bytes.'"
         )
-    return _decode(text)
+    return _decode(text), text.decode()
 
 
 def own_output(output: Any, output_json: str | None, limit: int | None = MAX_PAYLOAD_BYTES) -> Any:
@@ -128,7 +138,7 @@ def start_batch(
     """What a start commits when the owner runs it later: the execution, ``ExecutionStarted``
     (in the history and the journal, as the owner's own start writes it) and its timeout."""
     journal = Journal(record.arn, clock, start_time=record.start_date)
-    details = {"input": _decode(record.input), "inputDetails": {"truncated": False}, "roleArn": role_arn}
+    details = {"input": msgspec.Raw(record.input), "inputDetails": {"truncated": False}, "roleArn": role_arn}
     journal.emit("ExecutionStarted", 0, details)
     batch = journal.take_batch()
     batch.guards.append(ExecutionAbsent(arn=record.arn))
