@@ -45,7 +45,7 @@ import time
 from typing import Any
 
 from durable import Engine
-from durable.store.sqlite import SqliteStore
+from durable.store.sqlite import QuickCheck, SqliteStore
 
 LONG_WAIT_SECONDS = 99_999_999  # the largest Wait ASL accepts: about 3 years
 
@@ -188,13 +188,13 @@ async def child_create(db: str, count: int, concurrency: int) -> None:
     await asyncio.sleep(3600)  # the parent SIGKILLs this process (a crash: nothing is closed)
 
 
-async def child_open(db: str, check: bool) -> None:
+async def child_open(db: str, check: bool, quick_check: QuickCheck) -> None:
     """Open the engine on ``db``: time it, measure resident memory, optionally answer one."""
     gc.collect()
     rss_before = rss_mb()
     resettable = reset_peak()
     t0 = time.perf_counter()
-    engine = Engine(store=SqliteStore(db))
+    engine = Engine(store=SqliteStore(db, quick_check=quick_check))
     engine.register_function("submit", submit, blocking=False)
     await engine.open()
     open_s = time.perf_counter() - t0
@@ -284,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=10_000, help="parked executions (small size)")
     parser.add_argument("--concurrency", type=int, default=1000, help="starts in flight while creating")
     parser.add_argument("--repeat", type=int, default=3, help="opens of each size (alternating)")
+    parser.add_argument(
+        "--quick-check",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="SqliteStore(quick_check=...) of the opens (auto: the store's default)",
+    )
     parser.add_argument("--dir", default=None, help="keep the databases in this directory (reused)")
     parser.add_argument("--child", choices=("create", "open"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -294,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(child_create(args.db, args.executions, args.concurrency))
         return 0
     if args.child == "open":
-        asyncio.run(child_open(args.db, args.check))
+        asyncio.run(child_open(args.db, args.check, args.quick_check))
         return 0
 
     small = min(args.small, max(1, args.executions // 10))
@@ -335,9 +341,12 @@ def main(argv: list[str] | None = None) -> int:
                 _progress(f"opening {label} ({sizes[label]} parked), round {r + 1}/{args.repeat}")
                 extra = ["--check"] if r == args.repeat - 1 else []
                 info = _child(
-                    ["--child", "open", "--db", dbs[label], *extra], timeout=3600, kill_after_line=False
+                    ["--child", "open", "--db", dbs[label], "--quick-check", args.quick_check, *extra],
+                    timeout=3600,
+                    kill_after_line=False,
                 )
                 info.update(name=f"open.{label}", executions=sizes[label], round=r + 1, **common)
+                info.update(quick_check=args.quick_check, db_bytes=os.path.getsize(dbs[label]))
                 print(json.dumps(info), flush=True)
                 opens[label].append(info)
                 lines.append(info)
@@ -360,6 +369,7 @@ def _summary(sizes: dict[str, int], opens: dict[str, list[dict[str, Any]]]) -> d
         return max(values) if values else None
 
     out: dict[str, Any] = {"name": "parked", "executions": sizes["full"], "small_executions": sizes["small"]}
+    out["quick_check"] = next((o["quick_check"] for group in opens.values() for o in group), None)
     for label in sizes:
         out[f"open_s_median_{label}"] = med(label, "open_s")
         out[f"recovery_s_median_{label}"] = med(label, "recovery_s")
