@@ -201,7 +201,7 @@ class Host:
             return False
         if await self.store.requests(after=self._last_id, limit=1):
             return False
-        if await self.store.resumable_executions():
+        if await self.store.resumable_page(limit=1):
             return False
         for timer in await self.store.timers(until=1e17):
             key = TimerKey.parse(timer.key)

@@ -68,6 +68,7 @@ __all__ = ["FINAL_EVENTS", "Running", "StandardExecutions"]
 PARK_AFTER_SECONDS = 1.0
 FINISHED_CACHE = 10_000
 READOPT_ATTEMPTS = 5
+RECOVERY_PAGE = 1000  # resumable executions read (with their journals) per store round trip
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -137,30 +138,25 @@ class StandardExecutions:
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def recover(self, pending: list[RequestRecord]) -> list[RequestRecord]:
-        """Resume every resident execution of the store; return the requests still to dispatch.
-
-        Messages for tokens go to the mailboxes first, so that an execution replaying its journal
-        finds an answer that was accepted while no engine ran (or while this one opened).
-        """
-        rest = []
+        """Resume the resumable executions, not the parked; return the requests still to dispatch.
+        Answers go to the mailboxes first: a replay finds one accepted while no engine ran."""
+        mail = (RequestKind.ANSWER, RequestKind.ACTIVITY_STARTED)
         for request in pending:
-            if request.kind in (RequestKind.ANSWER, RequestKind.ACTIVITY_STARTED):
+            if request.kind in mail:
                 self.mail.post(request)
-            else:
-                rest.append(request)
-        records = await self.store.resumable_executions()
-        if records:
-            journals, last_ids = await self.store.running_journals()
-            for record in records:
-                if record.arn not in self.running:
-                    self._launch(
-                        self._rebuilt(record, journals.get(record.arn, []), last_ids.get(record.arn, 0))
-                    )
+        after: tuple[float, str] | None = None  # a page at a time; parked executions are not read
+        while records := await self.store.resumable_page(after, RECOVERY_PAGE):
+            after = (records[-1].start_date, records[-1].arn)
+            fresh = [r for r in records if r.arn not in self.running]
+            journals, last = await self.store.journals_of([r.arn for r in fresh])
+            for r in fresh:
+                if r.arn not in self.running:  # (adopted while the journals were read)
+                    self._launch(self._rebuilt(r, journals.get(r.arn, []), last.get(r.arn, 0)))
         for request in pending:
-            if request.kind in (RequestKind.ANSWER, RequestKind.ACTIVITY_STARTED):
+            if request.kind in mail:
                 self._wake(request.execution_arn, request.token or "")
         await self.scheduler.start()
-        return rest
+        return [r for r in pending if r.kind not in mail]
 
     async def close(self) -> None:
         self.closing = True

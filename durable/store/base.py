@@ -32,6 +32,7 @@ and retrying it will not help.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import msgspec
@@ -304,6 +305,21 @@ class Store(Protocol):
 
     async def resumable_executions(self) -> list[ExecutionRecord]:
         """RUNNING executions with no parking timer (what an owner resumes at open), oldest first."""
+        ...
+
+    async def resumable_page(
+        self, after: tuple[float, str] | None = None, limit: int = 1000
+    ) -> list[ExecutionRecord]:
+        """Recovery a page at a time: up to ``limit`` of :meth:`resumable_executions`, oldest first
+        by ``(start_date, arn)``, after the key ``after`` (exclusive; from the first when None).
+        The cost of a page does not grow with the number of parked executions."""
+        ...
+
+    async def journals_of(
+        self, execution_arns: Sequence[str]
+    ) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
+        """The journals (ordered by lane, seq) and last history event ids of these executions,
+        keyed by ARN; an execution with no journal entry or no event is left out of that map."""
         ...
 
     async def events(

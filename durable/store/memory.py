@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import copy
+from collections.abc import Sequence
 from typing import TypeVar
 
 import msgspec
@@ -293,6 +294,32 @@ class MemoryStore:
         self._check_open()
         parked = self._parked()
         return [x for x in await self.running_executions() if x.arn not in parked]
+
+    async def resumable_page(
+        self, after: tuple[float, str] | None = None, limit: int = 1000
+    ) -> list[ExecutionRecord]:
+        check_limit(limit)
+        records = await self.resumable_executions()
+        if after is not None:
+            records = [x for x in records if (x.start_date, x.arn) > after]
+        return records[:limit]
+
+    async def journals_of(
+        self, execution_arns: Sequence[str]
+    ) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
+        self._check_open()
+        journals: dict[str, list[JournalRecord]] = {}
+        last: dict[str, int] = {}
+        for arn in execution_arns:
+            if arn not in self._executions:
+                continue
+            entries = await self.journal(arn)
+            if entries:
+                journals[arn] = entries
+            event = self._last_event(arn)
+            if event:
+                last[arn] = event
+        return journals, last
 
     async def last_event_id(self, execution_arn: str) -> int:
         self._check_open()

@@ -88,7 +88,14 @@ _TASK_SELECT = (
     "SELECT token, activity_arn, execution_arn, input, scheduled, started, worker_name FROM activity_tasks"
 )
 _EXECUTION_ID = "(SELECT id FROM executions WHERE arn = ?)"
-_NOT_PARKED = "NOT EXISTS (SELECT 1 FROM timers t WHERE t.execution_arn = x.arn AND t.parks = 1)"
+# the RUNNING executions with no parking timer: ``parked`` is kept by triggers (schema version 3)
+# and this exact condition selects the partial index ``executions_resumable``
+_RESUMABLE = "x.status = 'RUNNING' AND x.parked = 0"
+# (named: on its own the planner prefers ``executions_by_status``, which visits the parked rows)
+_RESUMABLE_SELECT = _EXECUTION_SELECT.replace(
+    "FROM executions x", "FROM executions x INDEXED BY executions_resumable"
+)
+_PAGE_ARNS = 500  # ARNs bound per statement when reading the journals of a page
 _MAX_INT = 2**63 - 1
 
 
@@ -446,15 +453,13 @@ class SqliteStore:
 
     async def resumable_executions(self) -> list[ExecutionRecord]:
         """RUNNING executions with no parking timer, oldest first by ``(start_date, arn)``."""
-        rows = await self._fetch(
-            f"{_EXECUTION_SELECT} WHERE x.status = 'RUNNING' AND {_NOT_PARKED} ORDER BY x.start_date, x.arn"
-        )
+        rows = await self._fetch(f"{_RESUMABLE_SELECT} WHERE {_RESUMABLE} ORDER BY x.start_date, x.arn")
         return [_execution(r) for r in rows]
 
     async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
         rows = await self._fetch(
             "SELECT x.arn, j.lane, j.seq, j.kind, j.payload FROM journal j"
-            f" JOIN executions x ON x.id = j.execution_id WHERE x.status = 'RUNNING' AND {_NOT_PARKED}"
+            f" JOIN executions x INDEXED BY executions_resumable ON x.id = j.execution_id WHERE {_RESUMABLE}"
             " ORDER BY j.execution_id, j.lane, j.seq"
         )
         journals: dict[str, list[JournalRecord]] = {}
@@ -463,10 +468,55 @@ class SqliteStore:
                 JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=r[4])
             )
         last_rows = await self._fetch(
-            "SELECT x.arn, max(e.id) FROM events e JOIN executions x ON x.id = e.execution_id"
-            f" WHERE x.status = 'RUNNING' AND {_NOT_PARKED} GROUP BY e.execution_id"
+            "SELECT x.arn, max(e.id) FROM events e"
+            " JOIN executions x INDEXED BY executions_resumable ON x.id = e.execution_id"
+            f" WHERE {_RESUMABLE} GROUP BY e.execution_id"
         )
         return journals, {r[0]: int(r[1]) for r in last_rows}
+
+    async def resumable_page(
+        self, after: tuple[float, str] | None = None, limit: int = 1000
+    ) -> list[ExecutionRecord]:
+        """Up to ``limit`` resumable executions after the ``(start_date, arn)`` key ``after``."""
+        check_limit(limit)
+        if after is None:
+            rows = await self._fetch(
+                f"{_RESUMABLE_SELECT} WHERE {_RESUMABLE} ORDER BY x.start_date, x.arn LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self._fetch(
+                f"{_RESUMABLE_SELECT} WHERE {_RESUMABLE} AND (x.start_date, x.arn) > (?, ?)"
+                " ORDER BY x.start_date, x.arn LIMIT ?",
+                (after[0], after[1], limit),
+            )
+        return [_execution(r) for r in rows]
+
+    async def journals_of(
+        self, execution_arns: Sequence[str]
+    ) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
+        journals: dict[str, list[JournalRecord]] = {}
+        last: dict[str, int] = {}
+        unique = list(dict.fromkeys(execution_arns))
+        for first in range(0, len(unique), _PAGE_ARNS):
+            chunk = unique[first : first + _PAGE_ARNS]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self._fetch(
+                "SELECT x.arn, j.lane, j.seq, j.kind, j.payload FROM executions x"
+                f" JOIN journal j ON j.execution_id = x.id WHERE x.arn IN ({marks})"
+                " ORDER BY j.execution_id, j.lane, j.seq",
+                chunk,
+            )
+            for r in rows:
+                journals.setdefault(r[0], []).append(
+                    JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=r[4])
+                )
+            last_rows = await self._fetch(
+                "SELECT x.arn, (SELECT max(e.id) FROM events e WHERE e.execution_id = x.id)"
+                f" FROM executions x WHERE x.arn IN ({marks})",
+                chunk,
+            )
+            last.update((r[0], int(r[1])) for r in last_rows if r[1] is not None)
+        return journals, last
 
     async def last_event_id(self, execution_arn: str) -> int:
         rows = await self._fetch(

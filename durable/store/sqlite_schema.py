@@ -20,6 +20,35 @@ from .base import StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
 
+_PARKING = "SELECT 1 FROM timers t WHERE t.execution_arn = {arn} AND t.parks = 1"
+
+# ``executions.parked`` is 1 exactly when the execution has a parking timer (``timers.parks``).
+# Triggers keep it so, whatever writes the timers (and in whatever order a batch applies its
+# executions and timers); ``executions_resumable`` then lists the RUNNING executions an owner
+# resumes at open without visiting the parked ones.
+_PARKED_FLAG: tuple[str, ...] = (
+    "ALTER TABLE executions ADD COLUMN parked INTEGER NOT NULL DEFAULT 0",
+    f"UPDATE executions SET parked = 1 WHERE EXISTS ({_PARKING.format(arn='executions.arn')})",
+    """CREATE INDEX executions_resumable ON executions (start_date, arn)
+        WHERE status = 'RUNNING' AND parked = 0""",
+    """CREATE TRIGGER timers_park_insert AFTER INSERT ON timers WHEN NEW.parks = 1
+        BEGIN UPDATE executions SET parked = 1 WHERE arn = NEW.execution_arn AND parked = 0; END""",
+    f"""CREATE TRIGGER timers_park_update AFTER UPDATE OF parks, execution_arn ON timers
+        WHEN NEW.parks <> OLD.parks OR NEW.execution_arn <> OLD.execution_arn
+        BEGIN
+            UPDATE executions SET parked = EXISTS ({_PARKING.format(arn="executions.arn")})
+                WHERE arn IN (NEW.execution_arn, OLD.execution_arn);
+        END""",
+    f"""CREATE TRIGGER timers_park_delete AFTER DELETE ON timers WHEN OLD.parks = 1
+        BEGIN
+            UPDATE executions SET parked = EXISTS ({_PARKING.format(arn="OLD.execution_arn")})
+                WHERE arn = OLD.execution_arn;
+        END""",
+    f"""CREATE TRIGGER executions_park_insert AFTER INSERT ON executions
+        WHEN EXISTS ({_PARKING.format(arn="NEW.arn")})
+        BEGIN UPDATE executions SET parked = 1 WHERE id = NEW.id; END""",
+)
+
 MIGRATIONS: list[tuple[str, ...]] = [
     # 1: the initial schema
     (
@@ -133,6 +162,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "UPDATE timers SET parks = 1 WHERE key LIKE 'park:%'",
         "CREATE INDEX timers_parking ON timers (execution_arn) WHERE parks = 1",
     ),
+    # 3: an execution's ``parked`` flag (it has a parking timer), kept by triggers, so that
+    # opening lists the resumable executions through a partial index without reading the parked
+    _PARKED_FLAG,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -696,6 +696,78 @@ async def test_resumable_executions_leave_parked_ones_out(store: Store) -> None:
     assert [x.name for x in await store.resumable_executions()] == ["a", "b"]
 
 
+async def test_resumable_page_by_start_then_arn_without_parked(store: Store) -> None:
+    names = [f"r{i}" for i in range(7)]
+    await store.commit(
+        WriteBatch(executions=[execution(n, start_date=100.0 + i // 2) for i, n in enumerate(names)])
+    )
+    # r1 parks on a token, r4 on a Wait; r5 finished; a timer that does not park changes nothing
+    await store.commit(
+        WriteBatch(
+            executions=[execution("r5", start_date=102.0, status="SUCCEEDED")],
+            timers=[
+                TimerRecord(execution_arn=exec_arn("r1"), key="park:token:t", due=1e18, parks=True),
+                TimerRecord(execution_arn=exec_arn("r4"), key="park:#1", due=50.0, parks=True),
+                TimerRecord(execution_arn=exec_arn("r2"), key="plain", due=50.0),
+            ],
+        )
+    )
+    expected = [x.name for x in await store.resumable_executions()]
+    assert expected == ["r0", "r2", "r3", "r6"]
+    pages: list[list[str]] = []
+    after: tuple[float, str] | None = None
+    while True:
+        page = await store.resumable_page(after, limit=2)
+        if not page:
+            break
+        pages.append([x.name for x in page])
+        after = (page[-1].start_date, page[-1].arn)
+    assert pages == [["r0", "r2"], ["r3", "r6"]]
+    assert [x.name for x in await store.resumable_page(limit=10)] == expected
+    with pytest.raises(StoreError):
+        await store.resumable_page(limit=0)
+    # unparking (the timer deleted) and parking again move an execution in and out
+    await store.commit(WriteBatch(deleted_timers=[(exec_arn("r4"), "park:#1")]))
+    await store.commit(
+        WriteBatch(timers=[TimerRecord(execution_arn=exec_arn("r0"), key="park:#2", due=9.0, parks=True)])
+    )
+    assert [x.name for x in await store.resumable_page(limit=10)] == ["r2", "r3", "r4", "r6"]
+
+
+async def test_resumable_page_parking_timer_before_its_execution(store: Store) -> None:
+    # a timer may name an execution the store does not know yet: it parks it once it is stored
+    await store.commit(
+        WriteBatch(timers=[TimerRecord(execution_arn=exec_arn("late"), key="park:#1", due=9.0, parks=True)])
+    )
+    await _start(store, "late", "other")
+    assert [x.name for x in await store.resumable_page(limit=10)] == ["other"]
+    # two parking timers: parked until the last one goes
+    await store.commit(
+        WriteBatch(
+            timers=[TimerRecord(execution_arn=exec_arn("late"), key="park:token:x", due=1e18, parks=True)]
+        )
+    )
+    await store.commit(WriteBatch(deleted_timers=[(exec_arn("late"), "park:#1")]))
+    assert [x.name for x in await store.resumable_page(limit=10)] == ["other"]
+    await store.commit(WriteBatch(deleted_timers=[(exec_arn("late"), "park:token:x")]))
+    assert [x.name for x in await store.resumable_page(limit=10)] == ["late", "other"]
+
+
+async def test_journals_of_some_executions(store: Store) -> None:
+    await _start(store, "a", "b", "c")
+    await store.commit(
+        WriteBatch(
+            events=[event(A, 1), event(A, 2), event(B, 1)],
+            journal=[entry(A, "", 2), entry(A, "", 1), entry(A, "0", 1), entry(exec_arn("c"), "", 1)],
+        )
+    )
+    journals, last = await store.journals_of([A, B, exec_arn("none")])
+    assert sorted(journals) == [A]
+    assert [(e.lane, e.seq) for e in journals[A]] == [("", 1), ("", 2), ("0", 1)]
+    assert last == {A: 2, B: 1}
+    assert await store.journals_of([]) == ({}, {})
+
+
 async def test_timers_in_a_window(store: Store) -> None:
     await store.commit(WriteBatch(timers=[timer(A, f"k{d}", float(d)) for d in (1, 2, 3, 4)]))
     assert [t.due for t in await store.timers(until=3.0, after=1.0)] == [2.0, 3.0]

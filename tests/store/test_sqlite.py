@@ -320,3 +320,48 @@ async def test_a_replaced_database_file_stops_the_writes(db: Path, tmp_path: Pat
         os.replace(other, db)
         with pytest.raises(StoreGone):
             await store.commit(WriteBatch(executions=[execution("b")]))
+
+
+async def test_version_3_marks_the_parked_executions_of_an_older_database(db: Path) -> None:
+    """A database written before the ``parked`` flag: its parked executions stay parked."""
+    import aiosqlite
+
+    from durable.store.sqlite_schema import MIGRATIONS, migrate
+
+    async with aiosqlite.connect(db, isolation_level=None) as conn:
+        await migrate(conn, str(db), MIGRATIONS[:2])
+        await conn.execute("INSERT INTO definitions (id, sha256, body) VALUES (1, 'x', '{}')")
+        for i, name in enumerate(("a", "b", "c")):
+            await conn.execute(
+                "INSERT INTO executions (id, arn, state_machine_arn, name, status, start_date, input,"
+                " definition_id, type, redrive_count, event_count)"
+                " VALUES (?, ?, 'sm', ?, 'RUNNING', ?, '{}', 1, 'STANDARD', 0, 0)",
+                (i + 1, exec_arn(name), name, 100.0 + i),
+            )
+        await conn.execute(
+            "INSERT INTO timers (execution_arn, key, due, parks) VALUES (?, 'park:#1', 5.0, 1)",
+            (exec_arn("b"),),
+        )
+        await conn.execute(
+            "INSERT INTO timers (execution_arn, key, due, parks) VALUES (?, 'token:t', 5.0, 0)",
+            (exec_arn("c"),),
+        )
+    async with SqliteStore(db) as store:
+        assert store.migrations_applied == SCHEMA_VERSION - 2
+        assert [x.name for x in await store.resumable_page(limit=10)] == ["a", "c"]
+        assert [x.name for x in await store.resumable_executions()] == ["a", "c"]
+        await store.commit(WriteBatch(deleted_timers=[(exec_arn("b"), "park:#1")]))
+        assert [x.name for x in await store.resumable_page(limit=10)] == ["a", "b", "c"]
+
+
+async def test_resumable_page_reads_no_parked_row(store: SqliteStore, db: Path) -> None:
+    """Opening lists resumable executions through the partial index, not by visiting parked ones."""
+    from durable.store import sqlite as module
+
+    await store.commit(WriteBatch(executions=[execution("a")]))
+    sql = (
+        f"{module._RESUMABLE_SELECT} WHERE {module._RESUMABLE} AND (x.start_date, x.arn) > (0, '')"
+        " ORDER BY x.start_date, x.arn LIMIT 10"
+    )
+    plan = " ".join(str(r[-1]) for r in _query(db, f"EXPLAIN QUERY PLAN {sql}"))
+    assert "executions_resumable" in plan and "TEMP B-TREE" not in plan
