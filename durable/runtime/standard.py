@@ -125,7 +125,7 @@ class StandardExecutions:
         self.program_for = program_for
         self.park_after = park_after
         self.on_finished = on_finished
-        self.scheduler = Scheduler(store, clock, self._fire, wake=self.adopt_all)
+        self.scheduler = Scheduler(store, clock, self._fire, wake=self.adopt)
         # resumed executions read their records (and, when they end, their leftover tokens and
         # timers) in batches: a burst of due timers costs a few reads, not a few per execution
         self.resumes = BatchReader(store.resume_records)
@@ -292,11 +292,6 @@ class StandardExecutions:
         """Make sure the execution runs here, if it is RUNNING (resumed from the store)."""
         if arn not in self.running:
             self._launch(Running(_placeholder(arn), resumed=True))
-
-    def adopt_all(self, arns: list[str]) -> None:
-        """Adopt each execution (due WAKE timers): they read the store together (see ``_load``)."""
-        for arn in arns:
-            self.adopt(arn)
 
     def _launch(self, run: Running) -> None:
         self.running[run.record.arn] = run

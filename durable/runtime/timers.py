@@ -18,8 +18,9 @@ or a request (an answer, a stop) arrives for it.
 The :class:`Scheduler` keeps only the timers due within ``window`` seconds in memory (a heap);
 further ones stay in the store and are read a window at a time, so a million parked
 executions cost no memory until they are due. Each turn of its loop takes *every* timer due by
-then off the heap: the ``WAKE`` timers go to ``wake`` in one call (the executions then read the
-store together, see :mod:`durable.runtime.batching`), the others each to ``fire``.
+then off the heap before anything runs: each ``WAKE`` timer goes to the synchronous ``wake`` (the
+woken executions then read the store together, see :mod:`durable.runtime.batching`), the
+others each to ``fire`` in a task of its own.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class TimerKey:
 
 
 Fire = Callable[[str, TimerKey], Awaitable[None]]
-Wake = Callable[[list[str]], None]
+Wake = Callable[[str], None]
 
 
 class Scheduler:
@@ -121,7 +122,7 @@ class Scheduler:
         self.store = store
         self.clock = clock
         self._fire = fire
-        self._wake_all = wake  # the WAKE timers due in one turn (else each goes to ``fire``)
+        self._resume = wake  # resumes the execution of a due WAKE timer (else it goes to ``fire``)
         self.window = window
         self._heap: list[tuple[float, str, str]] = []  # (due, execution arn, key text)
         self._due: dict[tuple[str, str], float] = {}  # live due time of each timer in the heap
@@ -191,7 +192,7 @@ class Scheduler:
     def _fire_due(self, now: float) -> None:
         """Take every timer due by ``now`` off the heap; fire each exactly once."""
         heap, live = self._heap, self._due
-        wakes: list[str] = []
+        wake = self._resume
         while heap and heap[0][0] <= now:
             due, arn, text = heapq.heappop(heap)
             if live.get((arn, text)) != due:
@@ -200,15 +201,12 @@ class Scheduler:
             key = TimerKey.parse(text)
             if key is None:
                 continue
-            if key.kind is TimerKind.WAKE and self._wake_all is not None:
-                wakes.append(arn)
+            if key.kind is TimerKind.WAKE and wake is not None:
+                wake(arn)
                 continue
             task = asyncio.ensure_future(self._run(arn, key))
             self._firing.add(task)
             task.add_done_callback(self._firing.discard)
-        if wakes:
-            assert self._wake_all is not None
-            self._wake_all(wakes)
 
     async def _sleep(self, until: float) -> None:
         sleeper = asyncio.ensure_future(self.clock.sleep_until(until))
