@@ -51,10 +51,12 @@ from ..store.base import (
     Store,
     StoreGone,
     StoreUnavailable,
+    TimerRecord,
     TokenOpen,
     TokenRecord,
     WriteBatch,
 )
+from .batching import BatchReader
 from .clock import Clock
 from .journal import HistoryLimitReached, Journal, JournalContext
 from .mailbox import Mailboxes
@@ -125,7 +127,11 @@ class StandardExecutions:
         self.program_for = program_for
         self.park_after = park_after
         self.on_finished = on_finished
-        self.scheduler = Scheduler(store, clock, self._fire)
+        self.scheduler = Scheduler(store, clock, self._fire, wake=self.adopt)
+        # resumed executions read their records (and, when they end, their leftover tokens and
+        # timers) in batches: a burst of due timers costs a few reads, not a few per execution
+        self.resumes = BatchReader(store.resume_records)
+        self.leftovers = BatchReader(store.tokens_and_timers)
         self.running: dict[str, Running] = {}
         self.mail = Mailboxes()
         self.done: dict[str, asyncio.Event] = {}  # waiters of running executions
@@ -161,6 +167,8 @@ class StandardExecutions:
     async def close(self) -> None:
         self.closing = True
         await self.scheduler.close()
+        await self.resumes.close()
+        await self.leftovers.close()
         background = list(self._background)
         for task in background:
             task.cancel()
@@ -303,14 +311,11 @@ class StandardExecutions:
 
     async def _load(self, run: Running) -> bool:
         """Read a resumed execution from the store; False if it is not RUNNING (nothing to do)."""
-        arn = run.record.arn
-        record = await self.store.get_execution(arn)
-        if record is None or record.status != "RUNNING":
+        found = await self.resumes.get(run.record.arn)  # batched with other executions' loads
+        if found is None or found.execution.status != "RUNNING":
             return False
-        machine = await self.store.get_state_machine(record.state_machine_arn)
-        entries = await self.store.journal(arn)
-        last = await self.store.last_event_id(arn)
-        loaded = self._rebuilt(record, entries, last)
+        record, machine = found.execution, found.state_machine
+        loaded = self._rebuilt(record, found.journal, found.last_event_id)
         run.record, run.journal, run.ctx = record, loaded.journal, loaded.ctx
         assert run.ctx is not None
         run.ctx.state_machine_name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
@@ -473,16 +478,17 @@ class StandardExecutions:
         batch = journal.batch
         batch.executions.append(record)
         tokens = dict(run.tokens)
-        if run.resumed:  # tokens of tasks from before this process (parked, crashed)
-            tokens.update((t.token, t) for t in await self.store.open_tokens(arn))
+        stored_timers: list[TimerRecord] = []
+        if run.resumed:  # tokens and timers from before this process (parked, crashed)
+            stored_tokens, stored_timers = await self.leftovers.get(arn) or ([], [])
+            tokens.update((t.token, t) for t in stored_tokens)
         timers = [TimerKey.execution_timeout()]
         for token in tokens.values():
             batch.closed_tokens.append(token.token)
             timers += [TimerKey.token_deadline(token.token), TimerKey.token_park(token.token)]
             if token.activity_arn is not None:
                 batch.deleted_activity_tasks.append(token.token)
-        if run.resumed:
-            timers += [k for t in await self.store.execution_timers(arn) if (k := TimerKey.parse(t.key))]
+        timers += [k for t in stored_timers if (k := TimerKey.parse(t.key))]
         batch.deleted_timers.extend(k.row(arn) for k in timers)
         batch.consumed_requests.extend(run.stop_refs)
         batch.consumed_requests.extend(self.mail.clear(arn))  # answers no lane will take any more

@@ -17,7 +17,10 @@ or a request (an answer, a stop) arrives for it.
 
 The :class:`Scheduler` keeps only the timers due within ``window`` seconds in memory (a heap);
 further ones stay in the store and are read a window at a time, so a million parked
-executions cost no memory until they are due.
+executions cost no memory until they are due. Each turn of its loop takes *every* timer due by
+then off the heap before anything runs: each ``WAKE`` timer goes to the synchronous ``wake`` (the
+woken executions then read the store together, see :mod:`durable.runtime.batching`), the
+others each to ``fire`` in a task of its own.
 """
 
 from __future__ import annotations
@@ -107,15 +110,19 @@ class TimerKey:
 
 
 Fire = Callable[[str, TimerKey], Awaitable[None]]
+Wake = Callable[[str], None]
 
 
 class Scheduler:
     """Fires due timers (see the module docstring). ``arm`` a timer once its row is committed."""
 
-    def __init__(self, store: Store, clock: Clock, fire: Fire, *, window: float = 60.0) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, fire: Fire, *, wake: Wake | None = None, window: float = 60.0
+    ) -> None:
         self.store = store
         self.clock = clock
         self._fire = fire
+        self._resume = wake  # resumes the execution of a due WAKE timer (else it goes to ``fire``)
         self.window = window
         self._heap: list[tuple[float, str, str]] = []  # (due, execution arn, key text)
         self._due: dict[tuple[str, str], float] = {}  # live due time of each timer in the heap
@@ -179,12 +186,23 @@ class Scheduler:
                 until = min(self._heap[0][0], reload_at) if self._heap else reload_at
                 await self._sleep(until)
                 continue
-            due, arn, text = heapq.heappop(self._heap)
-            if self._due.get((arn, text)) != due:
+            self._fire_due(now)
+            await asyncio.sleep(0)  # let what was fired start before the next turn
+
+    def _fire_due(self, now: float) -> None:
+        """Take every timer due by ``now`` off the heap; fire each exactly once."""
+        heap, live = self._heap, self._due
+        wake = self._resume
+        while heap and heap[0][0] <= now:
+            due, arn, text = heapq.heappop(heap)
+            if live.get((arn, text)) != due:
                 continue  # re-armed (or disarmed) since: a stale entry
-            del self._due[(arn, text)]
+            del live[(arn, text)]
             key = TimerKey.parse(text)
             if key is None:
+                continue
+            if key.kind is TimerKind.WAKE and wake is not None:
+                wake(arn)
                 continue
             task = asyncio.ensure_future(self._run(arn, key))
             self._firing.add(task)

@@ -53,6 +53,7 @@ __all__ = [
     "JournalRecord",
     "Page",
     "RequestRecord",
+    "ResumeRecord",
     "StateMachineRecord",
     "Store",
     "StoreError",
@@ -263,6 +264,15 @@ class WriteBatch(msgspec.Struct, kw_only=True):
         return not any(getattr(self, name) for name in self.__struct_fields__)
 
 
+class ResumeRecord(msgspec.Struct, kw_only=True):
+    """What resuming one execution reads (:meth:`Store.resume_records`)."""
+
+    execution: ExecutionRecord
+    journal: list[JournalRecord]  # ordered by (lane, seq)
+    last_event_id: int  # 0 when it has no events
+    state_machine: StateMachineRecord | None  # None when the machine was deleted
+
+
 class Page(msgspec.Struct, kw_only=True):
     items: list[object]
     next_token: str | None = None
@@ -338,6 +348,18 @@ class Store(Protocol):
     async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
         """Recovery in bulk: the journal of every resumable execution (ordered by lane, seq)
         and the id of its last history event, keyed by execution ARN."""
+        ...
+
+    async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
+        """Several executions' records, journals, last event ids and state machines at once
+        (the executions that exist, whatever their status), keyed by ARN."""
+        ...
+
+    async def tokens_and_timers(
+        self, execution_arns: Sequence[str]
+    ) -> dict[str, tuple[list[TokenRecord], list[TimerRecord]]]:
+        """For each ARN, :meth:`open_tokens` and :meth:`execution_timers` of that execution
+        (empty lists when it has none), read at once."""
         ...
 
     async def last_event_id(self, execution_arn: str) -> int:

@@ -50,6 +50,7 @@ from .base import (
     Guard,
     JournalRecord,
     RequestRecord,
+    ResumeRecord,
     StateMachineRecord,
     StoreError,
     TimerRecord,
@@ -360,6 +361,35 @@ class MemoryStore:
             journals[record.arn] = await self.journal(record.arn)
             last[record.arn] = self._last_event(record.arn)
         return journals, last
+
+    async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
+        self._check_open()
+        found: dict[str, ResumeRecord] = {}
+        for arn in execution_arns:
+            record = self._executions.get(arn)
+            if record is None or arn in found:
+                continue
+            machine = self._state_machines.get(record.state_machine_arn)
+            found[arn] = ResumeRecord(
+                execution=_copy(record),
+                journal=await self.journal(arn),
+                last_event_id=self._last_event(arn),
+                state_machine=None if machine is None else _copy(machine),
+            )
+        return found
+
+    async def tokens_and_timers(
+        self, execution_arns: Sequence[str]
+    ) -> dict[str, tuple[list[TokenRecord], list[TimerRecord]]]:
+        self._check_open()
+        found: dict[str, tuple[list[TokenRecord], list[TimerRecord]]] = {a: ([], []) for a in execution_arns}
+        for token in sorted(self._tokens.values(), key=lambda t: (t.created, t.token)):
+            if not token.closed and token.execution_arn in found:
+                found[token.execution_arn][0].append(_copy(token))
+        for timer in sorted(self._timers.values(), key=lambda t: (t.due, t.key)):
+            if timer.execution_arn in found:
+                found[timer.execution_arn][1].append(_copy(timer))
+        return found
 
     async def journal(self, execution_arn: str) -> list[JournalRecord]:
         """Every journal entry of the execution, ordered by (lane, seq)."""

@@ -38,6 +38,7 @@ from .base import (
     ExecutionRecord,
     JournalRecord,
     RequestRecord,
+    ResumeRecord,
     StateMachineRecord,
     StoreError,
     StoreGone,
@@ -97,6 +98,13 @@ _RESUMABLE_SELECT = _EXECUTION_SELECT.replace(
 )
 _PAGE_ARNS = 500  # ARNs bound per statement when reading the journals of a page
 _MAX_INT = 2**63 - 1
+_IN_CHUNK = 500  # ARNs per ``IN (...)`` list of the batched reads
+_RESUME_SELECT = (
+    "SELECT x.arn, x.state_machine_arn, x.name, x.status, x.start_date, x.input, d.body, x.type,"
+    " x.stop_date, x.output, x.error, x.cause, x.redrive_count, x.redrive_date, x.event_count,"
+    " (SELECT coalesce(max(e.id), 0) FROM events e WHERE e.execution_id = x.id)"
+    " FROM executions x JOIN definitions d ON d.id = x.definition_id"
+)
 
 
 def _state_machine(r: Sequence[Any]) -> StateMachineRecord:
@@ -517,6 +525,69 @@ class SqliteStore:
             )
             last.update((r[0], int(r[1])) for r in last_rows if r[1] is not None)
         return journals, last
+
+    async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
+        """Three queries per :data:`_IN_CHUNK` executions (records with their last event ids,
+        journals, state machines), whatever the number of executions."""
+        found: dict[str, ResumeRecord] = {}
+        arns = list(dict.fromkeys(execution_arns))
+        for first in range(0, len(arns), _IN_CHUNK):
+            chunk = arns[first : first + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._fetch(f"{_RESUME_SELECT} WHERE x.arn IN ({marks})", chunk)
+            if not rows:
+                continue
+            journals: dict[str, list[JournalRecord]] = {r[0]: [] for r in rows}
+            for r in await self._fetch(
+                "SELECT x.arn, j.lane, j.seq, j.kind, j.payload FROM journal j"
+                f" JOIN executions x ON x.id = j.execution_id WHERE x.arn IN ({marks})"
+                " ORDER BY j.execution_id, j.lane, j.seq",
+                chunk,
+            ):
+                journals[r[0]].append(
+                    JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=r[4])
+                )
+            machine_arns = list({r[1] for r in rows})
+            machines = {
+                m.arn: m
+                for m in map(
+                    _state_machine,
+                    await self._fetch(
+                        f"{_STATE_MACHINE_SELECT} WHERE arn IN ({','.join('?' * len(machine_arns))})",
+                        machine_arns,
+                    ),
+                )
+            }
+            for r in rows:
+                found[r[0]] = ResumeRecord(
+                    execution=_execution(r),
+                    journal=journals[r[0]],
+                    last_event_id=int(r[15]),
+                    state_machine=machines.get(r[1]),
+                )
+        return found
+
+    async def tokens_and_timers(
+        self, execution_arns: Sequence[str]
+    ) -> dict[str, tuple[list[TokenRecord], list[TimerRecord]]]:
+        """Two queries per :data:`_IN_CHUNK` executions."""
+        arns = list(dict.fromkeys(execution_arns))
+        found: dict[str, tuple[list[TokenRecord], list[TimerRecord]]] = {a: ([], []) for a in arns}
+        for first in range(0, len(arns), _IN_CHUNK):
+            chunk = arns[first : first + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for r in await self._fetch(
+                f"{_TOKEN_SELECT} WHERE closed = 0 AND execution_arn IN ({marks}) ORDER BY created, token",
+                chunk,
+            ):
+                found[r[1]][0].append(_token(r))
+            for r in await self._fetch(
+                "SELECT execution_arn, key, due, parks FROM timers"
+                f" WHERE execution_arn IN ({marks}) ORDER BY due, key",
+                chunk,
+            ):
+                found[r[0]][1].append(TimerRecord(execution_arn=r[0], key=r[1], due=r[2], parks=bool(r[3])))
+        return found
 
     async def last_event_id(self, execution_arn: str) -> int:
         rows = await self._fetch(

@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from durable import DurableError, Engine, ExecutionStatus, ManualClock, StoreUnavailable
-from durable.store import JournalRecord, SqliteStore
+from durable.store import SqliteStore
+from durable.store.base import ResumeRecord
 
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
 THREE_TASKS = {
@@ -198,17 +199,18 @@ async def test_a_stop_racing_completion_always_ends_consistently(tmp_path: Path)
 
 
 class FlakyJournalStore(SqliteStore):
-    """A store whose journal reads fail a few times (an I/O error of the moment)."""
+    """A store whose journal reads (the batched read that resumes executions) fail a few times
+    (an I/O error of the moment)."""
 
     def __init__(self, path: Path, failures: int) -> None:
         super().__init__(path)
         self.failures = failures
 
-    async def journal(self, execution_arn: str) -> list[JournalRecord]:
+    async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
         if self.failures > 0:
             self.failures -= 1
             raise StoreUnavailable("disk I/O error (injected)")
-        return await super().journal(execution_arn)
+        return await super().resume_records(execution_arns)
 
 
 async def test_an_execution_whose_resume_fails_is_readopted(tmp_path: Path) -> None:

@@ -768,6 +768,50 @@ async def test_journals_of_some_executions(store: Store) -> None:
     assert await store.journals_of([]) == ({}, {})
 
 
+async def test_resume_records_read_several_executions_at_once(store: Store) -> None:
+    m = machine("m")
+    c = exec_arn("c", "gone")
+    await store.commit(
+        WriteBatch(
+            state_machines=[m],
+            executions=[execution("a"), execution("b", status="SUCCEEDED"), execution("c", machine="gone")],
+            events=[event(A, 1), event(A, 2), event(B, 1)],
+            journal=[entry(A, "", 2), entry(A, "", 1), entry(A, "0", 1), entry(B, "", 1)],
+        )
+    )
+    found = await store.resume_records([A, B, c, exec_arn("none"), A])
+    assert set(found) == {A, B, c}  # absent executions are left out; repeats collapse
+    a = found[A]
+    assert a.execution == await store.get_execution(A)
+    assert a.journal == await store.journal(A) and [(j.lane, j.seq) for j in a.journal] == [
+        ("", 1),
+        ("", 2),
+        ("0", 1),
+    ]
+    assert a.last_event_id == 2 and a.state_machine == m
+    assert found[B].execution.status == "SUCCEEDED" and found[B].last_event_id == 1
+    assert found[c].state_machine is None and found[c].journal == [] and found[c].last_event_id == 0
+    assert await store.resume_records([]) == {}
+
+
+async def test_tokens_and_timers_of_several_executions(store: Store) -> None:
+    await _start(store, "a", "b")
+    await store.commit(
+        WriteBatch(
+            tokens=[token("t2", A, created=2.0), token("t1", A, created=1.0), token("tb", B)],
+            timers=[timer(A, "k2", 2.0), timer(A, "k1", 1.0), timer(B, "kb", 5.0)],
+            closed_tokens=["tb"],
+        )
+    )
+    none = exec_arn("none")
+    found = await store.tokens_and_timers([A, B, none])
+    assert set(found) == {A, B, none}
+    assert found[A] == (await store.open_tokens(A), await store.execution_timers(A))
+    assert [t.token for t in found[A][0]] == ["t1", "t2"] and [t.key for t in found[A][1]] == ["k1", "k2"]
+    assert found[B] == ([], await store.execution_timers(B))  # a closed token is not open
+    assert found[none] == ([], [])
+
+
 async def test_timers_in_a_window(store: Store) -> None:
     await store.commit(WriteBatch(timers=[timer(A, f"k{d}", float(d)) for d in (1, 2, 3, 4)]))
     assert [t.due for t in await store.timers(until=3.0, after=1.0)] == [2.0, 3.0]
