@@ -133,6 +133,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "UPDATE timers SET parks = 1 WHERE key LIKE 'park:%'",
         "CREATE INDEX timers_parking ON timers (execution_arn) WHERE parks = 1",
     ),
+    # 3: retention (closed executions by stop date) and listing by machine and status together
+    (
+        "CREATE INDEX executions_closed ON executions (stop_date, id) WHERE status <> 'RUNNING'",
+        "CREATE INDEX executions_by_machine_status"
+        " ON executions (state_machine_arn, status, start_date, arn)",
+        "CREATE INDEX activity_tasks_by_execution ON activity_tasks (execution_arn)",
+        "CREATE INDEX tokens_by_execution ON tokens (execution_arn)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
