@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import msgspec
 import structlog
 
-from ..errors import ExecutionNotRedrivable, StateMachineTypeNotSupported
+from ..errors import ExecutionNotRedrivable, StateMachineTypeNotSupported, ValidationError
 from ..integrations.base import Integration
 from ..integrations.functions import ErrorFormat, FunctionIntegration
 from ..integrations.registry import IntegrationRegistry
@@ -38,6 +39,7 @@ from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, 
 from .ownership import EngineAlreadyRunning, ownership_for
 from .queries import execution_from
 from .requests import Requests
+from .retention import RETENTION_DEFAULT, Retention, retention_seconds
 from .runner import CommandRunner
 from .session import Session
 from .standard import StandardExecutions
@@ -75,8 +77,10 @@ class Engine(Session):
         standby: bool = True,
         poll_interval: float = POLL_SECONDS,
         role: str = "durable.Engine",
+        retention: timedelta | None = RETENTION_DEFAULT,
     ) -> None:
         self._setup(url, store, clock, region, account, role_arn, seed, quotas)
+        self.retention = retention_seconds(retention)  # seconds a closed execution is kept
         self.role = role  # how this engine names itself to a second one that finds the database busy
         self.standby = standby
         self.functions = FunctionIntegration()
@@ -115,6 +119,7 @@ class Engine(Session):
             quotas=self.quotas,
         )
         self._standby_client: Client | None = None
+        self._retention = Retention(self.store, self.clock, self.retention, self._purged)
 
     @property
     def active(self) -> bool:
@@ -161,6 +166,8 @@ class Engine(Session):
                     "another engine executes the database; standing by", holder=self.host.ownership.holder()
                 )
                 self._taking_over = asyncio.ensure_future(self._take_over())
+            else:
+                self._retention.start()
         except BaseException:
             await self.store.close()
             raise
@@ -177,6 +184,7 @@ class Engine(Session):
             self._taking_over = asyncio.ensure_future(self._take_over())
             return
         await self.catalog.load()
+        self._retention.start()
 
     async def close(self) -> None:
         for task in self._tasks.values():
@@ -188,6 +196,7 @@ class Engine(Session):
             self._taking_over.cancel()
             await asyncio.gather(self._taking_over, return_exceptions=True)
             self._taking_over = None
+        await self._retention.close()
         if self._opened:
             self._opened = False
             try:
@@ -195,6 +204,26 @@ class Engine(Session):
             finally:
                 await self.store.close()
         self.functions.threads.shutdown()
+
+    async def purge_executions(self, older_than: timedelta | None = None) -> int:
+        """Delete now every closed execution (SUCCEEDED, FAILED, TIMED_OUT or ABORTED) whose
+        stop date is more than ``older_than`` (default: the engine's ``retention``) before the
+        engine's clock, with its history; return how many were deleted. RUNNING executions are
+        never touched. The executing engine also does this in the background (see
+        :mod:`durable.runtime.retention`)."""
+        seconds = self.retention if older_than is None else retention_seconds(older_than)
+        if seconds is None:
+            raise ValidationError(
+                "purge_executions needs older_than when the engine keeps executions forever"
+            )
+        await self._ensure_open()
+        return await self._retention.purge(seconds)
+
+    def _purged(self, arns: list[str]) -> None:
+        """Deleted executions are no longer described from the recently-finished cache."""
+        finished = self.standard.finished
+        for arn in arns:
+            finished.pop(arn, None)
 
     async def _ensure_open(self) -> None:
         if not self._opened:

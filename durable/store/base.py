@@ -294,6 +294,13 @@ class Store(Protocol):
         """Apply ``batch`` atomically; return once it is durable."""
         ...
 
+    async def purge_executions(self, closed_before: float, limit: int = 500) -> list[str]:
+        """Retention: delete up to ``limit`` closed executions (any status but RUNNING) whose
+        stop date is before ``closed_before``, oldest first, each with its events, journal,
+        timers, tokens and activity tasks, in one transaction; return their ARNs. A RUNNING
+        execution is never deleted; an execution is deleted whole or not at all."""
+        ...
+
     # -- reads ----------------------------------------------------------------------------------
     async def get_state_machine(self, arn: str) -> StateMachineRecord | None: ...
 

@@ -239,6 +239,33 @@ class MemoryStore:
         for ref in batch.consumed_requests:
             self._requests.pop(ref, None)
 
+    async def purge_executions(self, closed_before: float, limit: int = 500) -> list[str]:
+        """Delete up to ``limit`` closed executions stopped before ``closed_before``, oldest
+        first by ``(stop_date, arn)``, with everything stored for them; return their ARNs."""
+        if limit < 1:
+            raise StoreError(f"limit must be at least 1, got {limit}")
+        self._check_open()
+        await asyncio.sleep(0)  # a write is a suspension point, as it is with SQLite
+        self._check_open()
+        closed = sorted(
+            (x.stop_date, arn)
+            for arn, x in self._executions.items()
+            if x.status != "RUNNING" and x.stop_date is not None and x.stop_date < closed_before
+        )
+        arns = [arn for _, arn in closed[:limit]]
+        gone = set(arns)
+        for arn in arns:
+            del self._executions[arn]
+            self._events.pop(arn, None)
+            self._journal.pop(arn, None)
+        for key in [k for k in self._timers if k[0] in gone]:
+            del self._timers[key]
+        for name in [t for t, r in self._tokens.items() if r.execution_arn in gone]:
+            del self._tokens[name]
+        for name in [t for t, r in self._activity_tasks.items() if r.execution_arn in gone]:
+            del self._activity_tasks[name]
+        return arns
+
     # -- reads ----------------------------------------------------------------------------------
     async def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         self._check_open()

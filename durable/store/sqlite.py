@@ -365,6 +365,16 @@ class SqliteStore:
             raise StoreError(f"{self.path}: the store is not open")
         await self._writer.submit(batch)
 
+    async def purge_executions(self, closed_before: float, limit: int = 500) -> list[str]:
+        """Delete up to ``limit`` closed executions stopped before ``closed_before`` (see
+        :meth:`durable.store.base.Store.purge_executions`), in one short write transaction
+        between group commits; return their ARNs."""
+        if limit < 1:
+            raise StoreError(f"limit must be at least 1, got {limit}")
+        if self._writer is None:
+            raise StoreError(f"{self.path}: the store is not open")
+        return await self._writer.purge(closed_before, limit)
+
     # -- reads ----------------------------------------------------------------------------------
     async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Sequence[Any]]:
         reader = self._reader

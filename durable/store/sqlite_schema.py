@@ -165,6 +165,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
     # 3: an execution's ``parked`` flag (it has a parking timer), kept by triggers, so that
     # opening lists the resumable executions through a partial index without reading the parked
     _PARKED_FLAG,
+    # 4: retention (closed executions by stop date) and listing by machine and status together
+    (
+        "CREATE INDEX executions_closed ON executions (stop_date, id) WHERE status <> 'RUNNING'",
+        "CREATE INDEX executions_by_machine_status"
+        " ON executions (state_machine_arn, status, start_date, arn)",
+        "CREATE INDEX activity_tasks_by_execution ON activity_tasks (execution_arn)",
+        "CREATE INDEX tokens_by_execution ON tokens (execution_arn)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -51,6 +51,7 @@ from .base import (
     WriteBatch,
 )
 from .sqlite_guards import IN_CHUNK, GuardState
+from .sqlite_retention import purge_closed
 from .sqlite_thread import in_connection_thread
 
 __all__ = ["GroupWriter", "StoreStats", "describe_error"]
@@ -179,6 +180,7 @@ DELETE_ACTIVITY_TASK = "DELETE FROM activity_tasks WHERE token = ?"
 
 _Row = tuple[object, ...]
 _Item = tuple[WriteBatch, "asyncio.Future[None]"]
+_Purge = tuple[float, int, "asyncio.Future[list[str]]"]
 
 
 @dataclass
@@ -221,6 +223,7 @@ class GroupWriter:
         self._max_group = max_group
         self._queue: deque[_Item] = deque()
         self._retry: deque[_Item] = deque()  # batches of a failed group, committed one by one
+        self._purges: deque[_Purge] = deque()  # retention: run between groups, one per transaction
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -243,6 +246,18 @@ class GroupWriter:
         self._wakeup.set()
         return future
 
+    def purge(self, closed_before: float, limit: int) -> asyncio.Future[list[str]]:
+        """Queue a retention purge (see :mod:`durable.store.sqlite_retention`): it runs in its
+        own transaction between two groups; the future gives the ARNs deleted."""
+        if self.gone is not None:
+            raise self.gone
+        if self._closing or self._task is None or self._task.done():
+            raise StoreError(f"{self._where}: the store is closed")
+        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._purges.append((closed_before, limit, future))
+        self._wakeup.set()
+        return future
+
     async def stop(self) -> None:
         """Commit what is queued, then stop the writer task."""
         self._closing = True
@@ -260,9 +275,13 @@ class GroupWriter:
                 if self._retry:
                     await self._commit_group([self._retry.popleft()])
                     continue
+                if self._purges:
+                    await self._purge(self._purges.popleft())
                 if not self._queue:
-                    if self._closing:
+                    if self._closing and not self._purges:
                         return
+                    if self._purges:
+                        continue
                     self._wakeup.clear()
                     await self._wakeup.wait()
                     continue
@@ -277,6 +296,49 @@ class GroupWriter:
                     _, future = queue.popleft()
                     if not future.done():
                         future.set_exception(StoreError(f"{self._where}: the store writer stopped"))
+            while self._purges:
+                *_, waiter = self._purges.popleft()
+                if not waiter.done():
+                    waiter.set_exception(StoreError(f"{self._where}: the store writer stopped"))
+
+    async def _purge(self, job: _Purge) -> None:
+        closed_before, limit, future = job
+        conn = self._conn
+        try:
+            if self._still_there is not None:
+                self._still_there()
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                arns = await purge_closed(conn, closed_before, limit)
+                await conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    try:
+                        await conn.execute("ROLLBACK")
+                    except sqlite3.Error:  # pragma: no cover - the connection is gone
+                        pass
+                raise
+        except StoreGone as gone:
+            self.gone = gone
+            if not future.done():
+                future.set_exception(gone)
+            return
+        except sqlite3.Error as exc:
+            if not future.done():
+                error = StoreUnavailable(describe_error(exc, self._where, self._busy_timeout_ms))
+                error.__cause__ = exc
+                future.set_exception(error)
+            return
+        except BaseException:
+            if not future.done():
+                future.set_exception(StoreError(f"{self._where}: the store writer stopped"))
+            raise
+        for arn in arns:  # a purged id may be given to a new execution: forget the old mapping
+            self._exec_ids.pop(arn, None)
+        if arns:
+            self.stats.transactions += 1
+        if not future.done():
+            future.set_result(arns)
 
     async def _commit_group(self, group: list[_Item]) -> None:
         if self._still_there is not None:
