@@ -151,7 +151,7 @@ class Journal:
         self.current = self.lane("")
         self.current.time = start_time
         self.last_event_id = last_event_id
-        self.batch = WriteBatch()
+        self._batch: WriteBatch | None = None  # made when something is first buffered
         self._rng = _RNG
         # the payload (state input or output) last encoded into an event, and its JSON: a
         # value handed on unchanged (an identity Pass, a state's input that is the previous
@@ -291,9 +291,22 @@ class Journal:
     def task_token(self) -> str:
         return str(self._value(new_task_token))
 
-    def take_batch(self) -> WriteBatch:
-        batch, self.batch = self.batch, WriteBatch()
+    @property
+    def batch(self) -> WriteBatch:
+        """What is buffered for the next commit."""
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = WriteBatch()
         return batch
+
+    def has_buffered(self) -> bool:
+        """Whether the next commit would write something."""
+        return self._batch is not None and not self._batch.is_empty()
+
+    def take_batch(self) -> WriteBatch:
+        batch = self._batch
+        self._batch = None
+        return batch if batch is not None else WriteBatch()
 
 
 class HistoryLimitReached(Exception):

@@ -520,10 +520,9 @@ class StandardExecutions:
                 task.result()  # a failed commit fails every flush that waited for it
                 continue
             if task is None:
-                batch = journal.take_batch()
-                if batch.is_empty():
+                if not journal.has_buffered():
                     return
-                task = run.committing = asyncio.ensure_future(self.commit(batch))
+                task = run.committing = asyncio.ensure_future(self.commit(journal.take_batch()))
                 task.add_done_callback(functools.partial(_clear, run))
             await asyncio.shield(task)
 
