@@ -241,7 +241,9 @@ class Journal:
         now = self.clock.now()
         lane.time = now
         lane.last_event = self.last_event_id
-        self.record(lane, "event", [self.last_event_id, now])
+        # the event is also the lane's journal entry (lane, seq): stored once, in the history
+        lane.seq += 1
+        lane.live = True
         self.batch.events.append(
             EventRecord(
                 execution_arn=self.execution_arn,
@@ -250,6 +252,8 @@ class Journal:
                 previous_event_id=previous,
                 timestamp=now,
                 details=None if details is None else self._details_text(details),
+                lane=lane.name,
+                seq=lane.seq,
             )
         )
         return self.last_event_id

@@ -63,6 +63,7 @@ __all__ = [
     "TokenOpen",
     "TokenRecord",
     "WriteBatch",
+    "event_payload",
 ]
 
 
@@ -161,7 +162,11 @@ class ExecutionRecord(msgspec.Struct, kw_only=True):
 
 
 class EventRecord(msgspec.Struct, kw_only=True, array_like=True):
-    """One AWS history event: ``details`` is the JSON text of its ``<type>EventDetails`` member."""
+    """One AWS history event: ``details`` is the JSON text of its ``<type>EventDetails`` member.
+
+    An event with a ``lane`` and ``seq`` is also that lane's journal entry ``seq`` of kind
+    ``event`` with the payload ``[id, timestamp]``: :meth:`Store.journal` and the other journal
+    reads return it among the journal entries, though it is written once."""
 
     execution_arn: str
     id: int
@@ -169,6 +174,25 @@ class EventRecord(msgspec.Struct, kw_only=True, array_like=True):
     previous_event_id: int
     timestamp: float
     details: str | None = None  # JSON object text, or None for events without details
+    lane: str | None = None
+    seq: int | None = None
+
+    def journal_entry(self) -> JournalRecord | None:
+        """The journal entry this event stands for, if it has one."""
+        if self.lane is None or self.seq is None:
+            return None
+        return JournalRecord(
+            execution_arn=self.execution_arn,
+            lane=self.lane,
+            seq=self.seq,
+            kind="event",
+            payload=event_payload(self.id, self.timestamp),
+        )
+
+
+def event_payload(event_id: int, timestamp: float) -> str:
+    """The payload of an ``event`` journal entry: ``[id, timestamp]`` as JSON."""
+    return msgspec.json.encode([event_id, timestamp]).decode()
 
 
 class JournalRecord(msgspec.Struct, kw_only=True, array_like=True):

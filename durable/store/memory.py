@@ -208,6 +208,11 @@ class MemoryStore:
             if log is None:
                 log = self._events[event.execution_arn] = _EventLog()
             log.add(_copy(event))
+            stands_for = event.journal_entry()  # stored once on SQLite; kept as both here
+            if stands_for is not None:
+                self._journal.setdefault(event.execution_arn, {})[(stands_for.lane, stands_for.seq)] = (
+                    stands_for
+                )
         for entry in batch.journal:
             self._journal.setdefault(entry.execution_arn, {})[(entry.lane, entry.seq)] = _copy(entry)
         for timer in batch.timers:

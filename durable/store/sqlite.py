@@ -46,6 +46,7 @@ from .base import (
     TimerRecord,
     TokenRecord,
     WriteBatch,
+    event_payload,
 )
 from .sqlite_paging import (
     check_limit,
@@ -139,6 +140,27 @@ def _execution(r: Sequence[Any]) -> ExecutionRecord:
         redrive_date=r[13],
         event_count=r[14],
     )
+
+
+def _journal_sql(source: str, where: str) -> str:
+    """The journal entries of the executions ``x`` of ``source`` that ``where`` selects: journal
+    rows, then the events that stand for entries (schema version 5). Two arms, each reaching its
+    table through its ``execution_id`` index; the parameters of ``where`` are needed twice.
+    Rows: (arn, lane, seq, kind, payload, event id, event time)."""
+    return (
+        f"SELECT x.arn, j.lane, j.seq, j.kind, j.payload, NULL, NULL FROM {source}"
+        f" JOIN journal j ON j.execution_id = x.id WHERE {where}"
+        " UNION ALL "
+        f"SELECT x.arn, e.lane, e.seq, 'event', NULL, e.id, e.timestamp FROM {source}"
+        f" JOIN events e ON e.execution_id = x.id WHERE ({where}) AND e.lane IS NOT NULL"
+    )
+
+
+def _journal_entry(r: Sequence[Any]) -> JournalRecord:
+    """A row of :func:`_journal_sql`: a journal row, or an event standing for its lane's entry
+    (its payload made here)."""
+    payload = r[4] if r[4] is not None else event_payload(int(r[5]), float(r[6]))
+    return JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=payload)
 
 
 def _token(r: Sequence[Any]) -> TokenRecord:
@@ -451,7 +473,7 @@ class SqliteStore:
         else:
             condition, order, bound = "id > ?", "ASC", -_MAX_INT if after is None else after
         rows = await self._fetch(
-            "SELECT id, type, previous_event_id, timestamp, details FROM events"
+            "SELECT id, type, previous_event_id, timestamp, details, lane, seq FROM events"
             f" WHERE execution_id = {_EXECUTION_ID} AND {condition} ORDER BY id {order} LIMIT ?",
             (execution_arn, bound, limit + 1),
         )
@@ -463,6 +485,8 @@ class SqliteStore:
                 previous_event_id=r[2],
                 timestamp=r[3],
                 details=r[4],
+                lane=r[5],
+                seq=r[6],
             )
             for r in rows[:limit]
         ]
@@ -475,16 +499,10 @@ class SqliteStore:
         return [_execution(r) for r in rows]
 
     async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
-        rows = await self._fetch(
-            "SELECT x.arn, j.lane, j.seq, j.kind, j.payload FROM journal j"
-            f" JOIN executions x INDEXED BY executions_resumable ON x.id = j.execution_id WHERE {_RESUMABLE}"
-            " ORDER BY j.execution_id, j.lane, j.seq"
-        )
+        rows = await self._fetch(_journal_sql("executions x INDEXED BY executions_resumable", _RESUMABLE))
         journals: dict[str, list[JournalRecord]] = {}
         for r in rows:
-            journals.setdefault(r[0], []).append(
-                JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=r[4])
-            )
+            journals.setdefault(r[0], []).append(_journal_entry(r))
         last_rows = await self._fetch(
             "SELECT x.arn, max(e.id) FROM events e"
             " JOIN executions x INDEXED BY executions_resumable ON x.id = e.execution_id"
@@ -518,16 +536,9 @@ class SqliteStore:
         for first in range(0, len(unique), _PAGE_ARNS):
             chunk = unique[first : first + _PAGE_ARNS]
             marks = ", ".join("?" for _ in chunk)
-            rows = await self._fetch(
-                "SELECT x.arn, j.lane, j.seq, j.kind, j.payload FROM executions x"
-                f" JOIN journal j ON j.execution_id = x.id WHERE x.arn IN ({marks})"
-                " ORDER BY j.execution_id, j.lane, j.seq",
-                chunk,
-            )
+            rows = await self._fetch(_journal_sql("executions x", f"x.arn IN ({marks})"), chunk * 2)
             for r in rows:
-                journals.setdefault(r[0], []).append(
-                    JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=r[4])
-                )
+                journals.setdefault(r[0], []).append(_journal_entry(r))
             last_rows = await self._fetch(
                 "SELECT x.arn, (SELECT max(e.id) FROM events e WHERE e.execution_id = x.id)"
                 f" FROM executions x WHERE x.arn IN ({marks})",
@@ -548,15 +559,8 @@ class SqliteStore:
             if not rows:
                 continue
             journals: dict[str, list[JournalRecord]] = {r[0]: [] for r in rows}
-            for r in await self._fetch(
-                "SELECT x.arn, j.lane, j.seq, j.kind, j.payload FROM journal j"
-                f" JOIN executions x ON x.id = j.execution_id WHERE x.arn IN ({marks})"
-                " ORDER BY j.execution_id, j.lane, j.seq",
-                chunk,
-            ):
-                journals[r[0]].append(
-                    JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=r[4])
-                )
+            for r in await self._fetch(_journal_sql("executions x", f"x.arn IN ({marks})"), chunk * 2):
+                journals[r[0]].append(_journal_entry(r))
             machine_arns = list({r[1] for r in rows})
             machines = {
                 m.arn: m
@@ -608,14 +612,9 @@ class SqliteStore:
     async def journal(self, execution_arn: str) -> list[JournalRecord]:
         """Every journal entry of the execution, ordered by (lane, seq)."""
         rows = await self._fetch(
-            "SELECT lane, seq, kind, payload FROM journal"
-            f" WHERE execution_id = {_EXECUTION_ID} ORDER BY lane, seq",
-            (execution_arn,),
+            _journal_sql("executions x", "x.arn = ?") + " ORDER BY 2, 3", (execution_arn, execution_arn)
         )
-        return [
-            JournalRecord(execution_arn=execution_arn, lane=r[0], seq=r[1], kind=r[2], payload=r[3])
-            for r in rows
-        ]
+        return [_journal_entry(r) for r in rows]
 
     async def timers(
         self, until: float | None = None, limit: int | None = None, *, after: float | None = None

@@ -173,6 +173,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX activity_tasks_by_execution ON activity_tasks (execution_arn)",
         "CREATE INDEX tokens_by_execution ON tokens (execution_arn)",
     ),
+    # 5: an event is also its lane's journal entry (written once, in the events table; the
+    # journal reads take both tables)
+    (
+        "ALTER TABLE events ADD COLUMN lane TEXT",
+        "ALTER TABLE events ADD COLUMN seq INTEGER",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -169,8 +169,8 @@ DELETE_REQUEST = "DELETE FROM requests WHERE ref = ?"
 UPSERT_ACTIVITY = _upsert_sql("activities", ("arn", "name", "creation_date"), ("arn",))
 UPSERT_ACTIVITY_TASK = _upsert_sql("activity_tasks", _TASK_COLUMNS, ("token",))
 INSERT_EVENT = (
-    "INSERT INTO events (execution_id, id, type, previous_event_id, timestamp, details)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (execution_id, id, type, previous_event_id, timestamp, details, lane, seq)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_JOURNAL = "INSERT INTO journal (execution_id, lane, seq, kind, payload) VALUES (?, ?, ?, ?, ?)"
 DELETE_STATE_MACHINE = "DELETE FROM state_machines WHERE arn = ?"
@@ -520,7 +520,7 @@ class GroupWriter:
             if e.execution_arn != last_arn:  # batches usually hold one execution's events
                 xid = resolve(e.execution_arn, f"event {e.id}")
                 last_arn = e.execution_arn
-            event_rows.append((xid, e.id, e.type, e.previous_event_id, e.timestamp, e.details))
+            event_rows.append((xid, e.id, e.type, e.previous_event_id, e.timestamp, e.details, e.lane, e.seq))
         last_arn = None
         for j in batch.journal:
             if j.execution_arn != last_arn:

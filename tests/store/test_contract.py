@@ -250,6 +250,36 @@ async def test_journal_ordered_by_lane_and_seq(store: Store) -> None:
     assert await store.journal(exec_arn("unknown")) == []
 
 
+async def test_an_event_with_a_lane_is_that_lanes_journal_entry(store: Store) -> None:
+    await _start(store, "a")
+    await store.commit(
+        WriteBatch(
+            events=[event(A, 1, timestamp=5.25, lane="", seq=1), event(A, 2, timestamp=6.0)],
+            journal=[entry(A, "", 2, kind="value", payload='"x"')],
+        )
+    )
+    await store.commit(WriteBatch(events=[event(A, 3, timestamp=1795993479.5958374, lane="0/a", seq=1)]))
+    got = await store.journal(A)
+    assert [(j.lane, j.seq, j.kind) for j in got] == [("", 1, "event"), ("", 2, "value"), ("0/a", 1, "event")]
+    assert got[0].payload == "[1,5.25]"
+    assert got[2].payload == "[3,1795993479.5958374]"  # the time exactly as recorded
+    # every journal read gives the same entries
+    journals, last = await store.journals_of([A])
+    assert sorted((j.lane, j.seq, j.kind, j.payload) for j in journals[A]) == sorted(
+        (j.lane, j.seq, j.kind, j.payload) for j in got
+    )
+    assert last == {A: 3}
+    resumed = await store.resume_records([A])
+    assert sorted((j.lane, j.seq, j.kind) for j in resumed[A].journal) == [
+        ("", 1, "event"),
+        ("", 2, "value"),
+        ("0/a", 1, "event"),
+    ]
+    # and the history shows the event once, as it was committed
+    events = (await store.events(A))[0]
+    assert [(e.id, e.lane, e.seq) for e in events] == [(1, "", 1), (2, None, None), (3, "0/a", 1)]
+
+
 # -- timers -----------------------------------------------------------------------------------------
 async def test_timers_upsert_delete_and_due_order(store: Store) -> None:
     assert await store.timers() == []

@@ -365,3 +365,35 @@ async def test_resumable_page_reads_no_parked_row(store: SqliteStore, db: Path) 
     )
     plan = " ".join(str(r[-1]) for r in _query(db, f"EXPLAIN QUERY PLAN {sql}"))
     assert "executions_resumable" in plan and "TEMP B-TREE" not in plan
+
+
+async def test_version_5_keeps_the_journal_of_an_older_database(db: Path) -> None:
+    """Before version 5 an event's journal entry was a journal row: such rows still replay, and
+    events written after the upgrade stand for their entries themselves."""
+    import aiosqlite
+
+    from durable.store.sqlite_schema import MIGRATIONS, migrate
+
+    a = exec_arn("a")
+    async with aiosqlite.connect(db, isolation_level=None) as conn:
+        await migrate(conn, str(db), MIGRATIONS[:4])
+        await conn.execute("INSERT INTO definitions (id, sha256, body) VALUES (1, 'x', '{}')")
+        await conn.execute(
+            "INSERT INTO executions (id, arn, state_machine_arn, name, status, start_date, input,"
+            " definition_id, type, redrive_count, event_count)"
+            " VALUES (1, ?, 'sm', 'a', 'RUNNING', 100.0, '{}', 1, 'STANDARD', 0, 1)",
+            (a,),
+        )
+        await conn.execute(
+            "INSERT INTO events (execution_id, id, type, previous_event_id, timestamp, details)"
+            " VALUES (1, 1, 'ExecutionStarted', 0, 100.5, NULL)"
+        )
+        await conn.execute("INSERT INTO journal VALUES (1, '', 1, 'event', '[1,100.5]')")
+    async with SqliteStore(db) as store:
+        assert store.migrations_applied == 1
+        await store.commit(WriteBatch(events=[event(a, 2, timestamp=101.0, lane="", seq=2)]))
+        got = await store.journal(a)
+        assert [(j.lane, j.seq, j.kind, j.payload) for j in got] == [
+            ("", 1, "event", "[1,100.5]"),
+            ("", 2, "event", "[2,101.0]"),
+        ]
