@@ -106,14 +106,15 @@ class FunctionIntegration:
                 event = {}
             elif isinstance(event, str):
                 event = _decode(event.encode())  # a string Payload is sent as the request body
-            body, request_id = await self._call(reference, event, request, compact_errors=True)
-            return _invoke_shape(body, request_id, payload.get("LogType") == "Tail")
-        body, _ = await self._call(resource, request.payload, request, compact_errors=False)
-        return _decode(body)
+            value, request_id = await self._call(reference, event, request, compact_errors=True)
+            return _invoke_shape(_encode(value), request_id, payload.get("LogType") == "Tail")
+        value, _ = await self._call(resource, request.payload, request, compact_errors=False)
+        return _marshalled(value)
 
     async def _call(
         self, reference: str, event: Any, request: TaskRequest, *, compact_errors: bool
-    ) -> tuple[bytes, str]:
+    ) -> tuple[Any, str]:
+        """The function's return value (as it returned it) and the request id."""
         name = function_name(reference) or reference
         request_id = str(uuid.uuid4())
         event = _copy(event)  # a Lambda receives its own copy of the event
@@ -150,7 +151,7 @@ class FunctionIntegration:
             if isinstance(value, StatesFailure):
                 raise value
             raise _failure(value, entry.error_format, request_id, compact_errors)
-        return _encode(value), request_id
+        return value, request_id
 
 
 def _guarded(fn: Callable[..., Any], event: Any, context: TaskContext) -> tuple[bool, Any]:
@@ -196,11 +197,33 @@ def _encode(result: Any) -> bytes:
 
 
 def _decode(body: bytes) -> Any:
+    try:
+        return msgspec.json.decode(body)  # the same value json.loads makes, when it can
+    except (msgspec.DecodeError, ValueError):
+        pass
     text = body.decode("utf-8", errors="replace")
     try:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _marshalled(value: Any) -> Any:
+    """``_decode(_encode(value))``: the result as it comes back through Lambda's JSON.
+
+    A result of plain JSON types comes back equal to itself; that is checked with msgspec (an
+    encoding, a decoding and a comparison, each in C) rather than made with the standard
+    library's encoder. Anything else (a tuple, a non-string key, NaN, a type the Lambda runtime
+    cannot marshal, which msgspec would write) takes the standard library's way."""
+    if not isinstance(value, (bytes, bytearray)):
+        try:
+            again = msgspec.json.decode(msgspec.json.encode(value))
+        except (TypeError, ValueError, OverflowError, msgspec.EncodeError, msgspec.DecodeError):
+            pass
+        else:
+            if again == value:
+                return again
+    return _decode(_encode(value))
 
 
 def _invoke_shape(body: bytes, request_id: str, tail: bool) -> dict[str, Any]:

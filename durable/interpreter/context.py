@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from .jsonvalue import json_text
+
 __all__ = ["ExecutionContext", "Frame", "Services", "iso_time"]
 
 
@@ -104,6 +106,11 @@ class ExecutionContext:
         ctx.history = None
         ctx.events = 0
         return ctx
+
+    def payload_text(self, value: Any) -> bytes:
+        """``value`` as JSON text (:func:`~durable.interpreter.jsonvalue.json_text`); a
+        journaled context answers a value it encoded a moment ago without encoding it again."""
+        return json_text(value)
 
     @property
     def start_time(self) -> str:

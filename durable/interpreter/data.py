@@ -65,11 +65,17 @@ def not_json(what: str, problem: NotJson) -> StatesFailure:
     )
 
 
-def check_size(value: Any, what: str, limit: int | None = MAX_PAYLOAD_BYTES) -> None:
+def check_size(
+    value: Any,
+    what: str,
+    limit: int | None = MAX_PAYLOAD_BYTES,
+    encode: Callable[[Any], bytes] = json_text,
+) -> None:
     """Raise ``States.DataLimitExceeded`` when ``value`` serializes to more than ``limit`` bytes
-    (AWS: 256 KiB), and ``States.Runtime`` when it is not a JSON value at all."""
+    (AWS: 256 KiB), and ``States.Runtime`` when it is not a JSON value at all. ``encode`` is
+    :func:`json_text` or what stands for it (an execution context's ``payload_text``)."""
     try:
-        size = len(json_text(value))
+        size = len(encode(value))
     except NotJson as exc:
         raise not_json(what, exc) from None
     if limit is not None and size > limit:

@@ -146,7 +146,7 @@ class State:
         self, data: Any, out: Any, ctx: ExecutionContext, lane: Lane, assigned: dict[str, Any] | None
     ) -> None:
         if out is not data:
-            check_size(out, self.name, ctx.payload_limit)
+            check_size(out, self.name, ctx.payload_limit, ctx.payload_text)
         if assigned is not None:
             lane.vars = {**lane.vars, **assigned}
         if self.has_exit_event:

@@ -171,7 +171,7 @@ class Task(WorkState):
                         self._tag({"output": result, "outputDetails": UNTRUNCATED}) if recording else None,
                     )
                     result = yield AwaitToken(frame.token, self.name, timeout, heartbeat)
-            check_size(result, self.result_owner, ctx.payload_limit)
+            check_size(result, self.result_owner, ctx.payload_limit, ctx.payload_text)
         except StatesFailure as failure:
             kind = "TimedOut" if failure.error == F.TIMEOUT else "Failed"
             details = None

@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 
 from ..interpreter.context import ExecutionContext
+from ..interpreter.jsonvalue import json_text
 from ..store.base import EventRecord, JournalRecord, WriteBatch
 from .clock import Clock
 
@@ -215,9 +216,20 @@ class Journal:
         return entry.kind != "failure", value
 
     # -- history events ---------------------------------------------------------------------------
-    def remember_payload(self, value: Any, text: str) -> None:
+    def remember_payload(self, value: Any, text: str | bytes) -> None:
         """``text`` is ``value``'s JSON: embed it when ``value`` is a payload of the next events."""
         self._payload, self._payload_raw = value, msgspec.Raw(text)
+
+    def payload_text(self, value: Any) -> bytes:
+        """:func:`json_text` of ``value`` (checked), or the text of the payload last encoded
+        when ``value`` is that payload."""
+        raw = self._payload_raw
+        if value is self._payload and raw is not None:
+            return bytes(raw)
+        text = json_text(value)
+        if type(value) is dict or type(value) is list:
+            self._payload, self._payload_raw = value, msgspec.Raw(text)
+        return text
 
     def _details_text(self, details: Any) -> str:
         if type(details) is dict:
@@ -331,6 +343,9 @@ class JournalContext(ExecutionContext):
         super().__init__(services=journal, history=[], **kwargs)
         self.journal = journal
         self.max_events = max_events
+
+    def payload_text(self, value: Any) -> bytes:
+        return self.journal.payload_text(value)
 
     def emit(self, type_: str, previous: int, details_key: str | None = None, details: Any = None) -> int:
         journal = self.journal

@@ -18,7 +18,7 @@ from ..interpreter import failure as F
 from ..interpreter.commands import ActivityExists, AwaitToken, Checkpoint, InvokeTask, Sleep
 from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
-from ..interpreter.jsonvalue import NotJson, json_text
+from ..interpreter.jsonvalue import NotJson
 from ..store.base import ActivityTaskRecord, TokenRecord
 from .journal import JournalLane
 from .requests import ActivityStart, Answer
@@ -103,7 +103,7 @@ class ReplayRunner(CommandRunner):
         try:
             result = await self.invoke(cmd, record.arn, record.state_machine_arn)
             try:  # recorded exactly as JSON has it (NaN is not written as null and replayed so)
-                text = json_text(result)
+                text = self.journal.payload_text(result)  # the events embed this text
             except NotJson as problem:
                 raise not_json(cmd.result_owner or cmd.resource, problem) from None
             self.journal.record_text(lane, "result", text.decode())
