@@ -26,7 +26,8 @@ from .runner import CommandRunner, Gen
 from .timers import NEVER, TimerKey
 
 if TYPE_CHECKING:
-    from .standard import Running, StandardExecutions
+    from .resident import Running
+    from .standard import StandardExecutions
 
 __all__ = ["Parked", "ReplayRunner", "Stopped"]
 

@@ -28,10 +28,8 @@ in the journal, so an answer is applied exactly once, whatever the engine was do
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -62,7 +60,8 @@ from .journal import HistoryLimitReached, Journal, JournalContext
 from .mailbox import Mailboxes
 from .replay import Parked, ReplayRunner, Stopped
 from .requests import RequestKind, StopOrder, make_request, message_of
-from .runner import CommandRunner, Gen
+from .resident import Committer, Running
+from .runner import CommandRunner
 from .timers import Scheduler, TimerKey, TimerKind
 
 __all__ = ["FINAL_EVENTS", "Running", "StandardExecutions"]
@@ -83,27 +82,6 @@ FINAL_EVENTS = {
     "TIMED_OUT": "ExecutionTimedOut",
     "ABORTED": "ExecutionAborted",
 }
-
-
-@dataclass(eq=False)
-class Running:
-    """An execution resident in this process (loading, running, or finishing)."""
-
-    record: ExecutionRecord
-    journal: Journal | None = None  # None until loaded
-    ctx: JournalContext | None = None
-    task: asyncio.Task[None] | None = None
-    started: tuple[Gen, Any] | None = None  # a fresh start: the root generator at its first command
-    resumed: bool = False  # rebuilt from the store (its tokens and tasks may predate this process)
-    stop: Stopped | None = None
-    stop_refs: list[str] = field(default_factory=list)  # STOP requests its end consumes
-    finishing: bool = False
-    committing: asyncio.Task[None] | None = None  # the commit in flight (see flush)
-    flush_scheduled: bool = False
-    waiters: dict[str, asyncio.Future[None]] = field(default_factory=dict)  # token -> mail arrived
-    tokens: dict[str, TokenRecord] = field(default_factory=dict)  # open tokens of its tasks
-    deadlines: dict[str, float] = field(default_factory=dict)  # token deadlines to arm once committed
-    offered: set[str] = field(default_factory=set)  # activities whose workers to wake once committed
 
 
 class StandardExecutions:
@@ -139,8 +117,11 @@ class StandardExecutions:
         self.closing = False
         self._activity_flags: dict[str, asyncio.Event] = {}
         self._failures: dict[str, int] = {}  # arn -> unexpected failures in a row (re-adoption)
-        self._unavailable: str | None = None  # the store fault commits are waiting out
         self._background: set[asyncio.Task[Any]] = set()
+        committer = Committer(store, lambda: self.closing, self._background)
+        self.flush = committer.flush
+        self.flush_soon = committer.flush_soon
+        self.commit = committer.commit
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def recover(self, pending: list[RequestRecord]) -> list[RequestRecord]:
@@ -508,66 +489,6 @@ class StandardExecutions:
         if self.on_finished is not None:
             self.on_finished(record)
 
-    # -- committing -------------------------------------------------------------------------------
-    async def flush(self, run: Running) -> None:
-        """Return once everything the execution buffered so far, in any lane, is committed."""
-        journal = run.journal
-        assert journal is not None
-        while True:
-            task = run.committing
-            if task is not None and task.done():
-                run.committing = None  # (its done callback may not have run yet)
-                task.result()  # a failed commit fails every flush that waited for it
-                continue
-            if task is None:
-                if not journal.has_buffered():
-                    return
-                task = run.committing = asyncio.ensure_future(self.commit(journal.take_batch()))
-                task.add_done_callback(functools.partial(_clear, run))
-            await asyncio.shield(task)
-
-    def flush_soon(self, run: Running) -> None:
-        """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
-        if not run.flush_scheduled:
-            run.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_later, run)
-
-    def _flush_later(self, run: Running) -> None:
-        run.flush_scheduled = False
-        if self.closing or run.finishing:
-            return
-
-        async def flush() -> None:
-            try:
-                await self.flush(run)
-            except Exception as exc:  # the lane's own next flush meets the same error
-                log.debug("background flush failed", execution_arn=run.record.arn, error=str(exc))
-
-        task = asyncio.ensure_future(flush())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def commit(self, batch: WriteBatch) -> None:
-        """Commit ``batch``; while the database is unavailable, retry with backoff (never give up
-        unless the engine closes). A batch the store rejects raises :class:`BatchRejected`."""
-        delay = 0.05
-        while True:
-            try:
-                await self.store.commit(batch)
-            except StoreUnavailable as exc:
-                if self.closing:
-                    raise
-                if self._unavailable is None:  # one warning per episode, not per commit
-                    self._unavailable = str(exc)
-                    log.warning("database unavailable; commits wait and retry", error=str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            else:
-                if self._unavailable is not None:
-                    self._unavailable = None
-                    log.warning("database available again; executions continue")
-                return
-
     # -- mail: answers and activity starts ----------------------------------------------------------
     def deliver(self, request: RequestRecord) -> None:
         """An ANSWER or ACTIVITY_STARTED request: to the lane awaiting its token (resuming the
@@ -705,11 +626,6 @@ class StandardExecutions:
         flag = self.done.setdefault(arn, asyncio.Event())
         await flag.wait()
         return self.finished.get(arn) or await self.store.get_execution(arn)
-
-
-def _clear(run: Running, done: asyncio.Task[None]) -> None:
-    if run.committing is done:
-        run.committing = None
 
 
 def _placeholder(arn: str) -> ExecutionRecord:

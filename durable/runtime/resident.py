@@ -1,0 +1,126 @@
+"""An execution resident in this process, and how the progress it buffers reaches the store.
+
+An execution's journal buffers what it records (events, entries, tokens, timers) in a write
+batch. :class:`Committer` turns that buffer into commits: :meth:`Committer.flush` returns once
+everything buffered so far, in any lane, is committed (a lane awaits it before any effect:
+invoking a task, handing out a token, sleeping); :meth:`Committer.flush_soon` commits in the
+background once the current synchronous work is done; :meth:`Committer.commit` retries with
+backoff while the database is unavailable. One commit per execution is in flight at a time, so
+its batches reach the store in the order they were buffered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from ..store.base import ExecutionRecord, Store, StoreUnavailable, TokenRecord, WriteBatch
+from .journal import Journal, JournalContext
+from .runner import Gen
+
+if TYPE_CHECKING:
+    from .replay import Stopped
+
+__all__ = ["Committer", "Running"]
+
+log = structlog.get_logger("durable.runtime")
+
+
+@dataclass(eq=False)
+class Running:
+    """An execution resident in this process (loading, running, or finishing)."""
+
+    record: ExecutionRecord
+    journal: Journal | None = None  # None until loaded
+    ctx: JournalContext | None = None
+    task: asyncio.Task[None] | None = None
+    started: tuple[Gen, Any] | None = None  # a fresh start: the root generator at its first command
+    resumed: bool = False  # rebuilt from the store (its tokens and tasks may predate this process)
+    stop: Stopped | None = None
+    stop_refs: list[str] = field(default_factory=list)  # STOP requests its end consumes
+    finishing: bool = False
+    committing: asyncio.Task[None] | None = None  # the commit in flight (see flush)
+    flush_scheduled: bool = False
+    waiters: dict[str, asyncio.Future[None]] = field(default_factory=dict)  # token -> mail arrived
+    tokens: dict[str, TokenRecord] = field(default_factory=dict)  # open tokens of its tasks
+    deadlines: dict[str, float] = field(default_factory=dict)  # token deadlines to arm once committed
+    offered: set[str] = field(default_factory=set)  # activities whose workers to wake once committed
+
+
+class Committer:
+    """Commits the buffered progress of the resident executions (see the module docstring)."""
+
+    def __init__(self, store: Store, closing: Callable[[], bool], background: set[asyncio.Task[Any]]) -> None:
+        self.store = store
+        self._closing = closing
+        self._background = background  # tasks the engine waits for when it closes
+        self._unavailable: str | None = None  # the store fault commits are waiting out
+
+    async def flush(self, run: Running) -> None:
+        """Return once everything the execution buffered so far, in any lane, is committed."""
+        journal = run.journal
+        assert journal is not None
+        while True:
+            task = run.committing
+            if task is not None and task.done():
+                run.committing = None  # (its done callback may not have run yet)
+                task.result()  # a failed commit fails every flush that waited for it
+                continue
+            if task is None:
+                if not journal.has_buffered():
+                    return
+                task = run.committing = asyncio.ensure_future(self.commit(journal.take_batch()))
+                task.add_done_callback(functools.partial(_clear, run))
+            await asyncio.shield(task)
+
+    def flush_soon(self, run: Running) -> None:
+        """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
+        if not run.flush_scheduled:
+            run.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_later, run)
+
+    def _flush_later(self, run: Running) -> None:
+        run.flush_scheduled = False
+        if self._closing() or run.finishing:
+            return
+
+        async def flush() -> None:
+            try:
+                await self.flush(run)
+            except Exception as exc:  # the lane's own next flush meets the same error
+                log.debug("background flush failed", execution_arn=run.record.arn, error=str(exc))
+
+        task = asyncio.ensure_future(flush())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def commit(self, batch: WriteBatch) -> None:
+        """Commit ``batch``; while the database is unavailable, retry with backoff (never give up
+        unless the engine closes). A batch the store rejects raises :class:`BatchRejected`."""
+        delay = 0.05
+        while True:
+            try:
+                await self.store.commit(batch)
+            except StoreUnavailable as exc:
+                if self._closing():
+                    raise
+                if self._unavailable is None:  # one warning per episode, not per commit
+                    self._unavailable = str(exc)
+                    log.warning("database unavailable; commits wait and retry", error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            else:
+                if self._unavailable is not None:
+                    self._unavailable = None
+                    log.warning("database available again; executions continue")
+                return
+
+
+def _clear(run: Running, done: asyncio.Task[None]) -> None:
+    if run.committing is done:
+        run.committing = None
