@@ -231,14 +231,21 @@ class Journal:
             self._payload, self._payload_raw = value, msgspec.Raw(text)
         return text
 
+    def encoded(self, value: Any) -> msgspec.Raw:
+        """``value``'s JSON (unchecked), made once for a payload handed on unchanged."""
+        raw = self._payload_raw
+        if value is not self._payload or raw is None:
+            raw = msgspec.Raw(_encode(value))
+            if type(value) is dict or type(value) is list:
+                self._payload, self._payload_raw = value, raw
+        return raw
+
     def _details_text(self, details: Any) -> str:
         if type(details) is dict:
             for key in _PAYLOAD_KEYS:
                 value = details.get(key)
                 if type(value) is dict or type(value) is list:
-                    if value is not self._payload or self._payload_raw is None:
-                        self._payload, self._payload_raw = value, msgspec.Raw(_encode(value))
-                    details = {**details, key: self._payload_raw}
+                    details = {**details, key: self.encoded(value)}
         return _encode(details).decode()
 
     def emit(self, type_: str, previous: int, details: Any) -> int:

@@ -451,7 +451,7 @@ class StandardExecutions:
             run.record,
             status=status,
             stop_date=self.clock.now(),
-            output=_encode(output).decode() if status == "SUCCEEDED" else None,
+            output=bytes(journal.encoded(output)).decode() if status == "SUCCEEDED" else None,
             error=error,
             cause=cause,
             event_count=journal.last_event_id,
