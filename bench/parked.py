@@ -32,17 +32,17 @@ import asyncio
 import gc
 import json
 import os
-import platform
 import select
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from typing import Any
+
+from benchinfo import common
 
 from durable import Engine
 from durable.store.sqlite import QuickCheck, SqliteStore
@@ -111,22 +111,7 @@ def reset_peak() -> bool:
 
 
 def _common() -> dict[str, Any]:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-        revision = (head or "unknown") + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        revision = "unknown"
-    python = f"{platform.python_implementation()} {platform.python_version()}"
-    return {"python": python, "sqlite": sqlite3.sqlite_version, "revision": revision}
+    return common()
 
 
 def _progress(text: str) -> None:

@@ -28,7 +28,6 @@ import asyncio
 import gc
 import json
 import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -36,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchinfo import common
 
 from durable import Engine
 from durable.store.sqlite import SqliteStore
@@ -164,10 +165,7 @@ async def main_async(args: argparse.Namespace) -> None:
             grown = (file_bytes(path) - before_file) / (args.executions * args.repeat)
     per_execution = statistics.median(times) / args.executions
     raw_per_execution = statistics.median(raw_times) / args.executions
-    common = {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "sqlite": sqlite3.sqlite_version,
-    }
+    info = common()
     print(
         json.dumps(
             {
@@ -180,7 +178,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 "file_growth_bytes_per_execution": round(grown),
                 "executions_per_round": args.executions,
                 "repeats": args.repeat,
-                **common,
+                **info,
             }
         ),
         flush=True,
@@ -192,7 +190,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 "median_ms_per_execution": round(raw_per_execution * 1e3, 2),
                 "rows_per_execution": sum(len(r) for _, r in rows),
                 "work_vs_raw_x": round(per_execution / raw_per_execution, 2),
-                **common,
+                **info,
             }
         ),
         flush=True,

@@ -30,7 +30,6 @@ import asyncio
 import gc
 import json
 import os
-import platform
 import select
 import signal
 import sqlite3
@@ -41,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchinfo import common
 
 from durable import Engine
 from durable.store.sqlite import SqliteStore
@@ -83,36 +84,8 @@ RECOVERY_FULL = 10_000
 RECOVERY_QUICK = 10_000
 
 
-def _python() -> str:
-    return f"{platform.python_implementation()} {platform.python_version()}"
-
-
-def _revision() -> str:
-    """HEAD's short hash, with ``+dirty`` when the working tree has changes (figures move with them)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (head or "unknown") + ("+dirty" if dirty else "")
-
-
-_REVISION: str | None = None
-
-
 def _common() -> dict[str, Any]:
-    global _REVISION
-    if _REVISION is None:
-        _REVISION = _revision()
-    return {"python": _python(), "sqlite": sqlite3.sqlite_version, "revision": _REVISION}
+    return common()
 
 
 def step(event: Any, context: Any) -> Any:

@@ -28,14 +28,13 @@ import asyncio
 import gc
 import json
 import os
-import platform
-import sqlite3
 import statistics
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+from benchinfo import common
 
 from durable import Engine
 from durable.store.sqlite import SqliteStore
@@ -60,34 +59,8 @@ GOAL_P99_MS = 100.0
 START_CHUNK = 1000
 
 
-def _python() -> str:
-    return f"{platform.python_implementation()} {platform.python_version()}"
-
-
-def _revision() -> str:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (head or "unknown") + ("+dirty" if dirty else "")
-
-
-_COMMON: dict[str, Any] = {}
-
-
 def _common() -> dict[str, Any]:
-    if not _COMMON:
-        _COMMON.update(python=_python(), sqlite=sqlite3.sqlite_version, revision=_revision())
-    return _COMMON
+    return common()
 
 
 def _iso(when: float) -> str:
