@@ -88,7 +88,7 @@ def fill(db: str, finished: int, span_days: float) -> dict[str, Any]:
                 SELECT n.i, ? || n.name, t.state_machine_arn, n.name, t.status,
                        ? + (n.i - ?) * ?, t.input, t.definition_id, t.type,
                        ? + (n.i - ?) * ? + (t.stop_date - t.start_date), t.output, t.error, t.cause,
-                       t.redrive_count, t.redrive_date, t.event_count
+                       t.redrive_count, t.redrive_date, t.event_count, t.parked
                 FROM names n JOIN tpl ON tpl.k = n.i % ? JOIN executions t ON t.id = tpl.id
                 ORDER BY n.i""",
                 (
@@ -105,7 +105,7 @@ def fill(db: str, finished: int, span_days: float) -> dict[str, Any]:
             conn.execute(
                 """INSERT INTO events
                 SELECT x.id, e.id, e.type, e.previous_event_id, x.start_date + (e.timestamp - t.start_date),
-                       e.details
+                       e.details, e.lane, e.seq
                 FROM executions x JOIN tpl ON tpl.k = x.id % ? JOIN executions t ON t.id = tpl.id
                 JOIN events e ON e.execution_id = t.id
                 WHERE x.id >= ? AND x.id < ? ORDER BY x.id, e.id""",
@@ -142,7 +142,7 @@ def verify(conn: sqlite3.Connection, templates: list[int], lo: int, hi: int) -> 
             AND x.input = t.input AND x.definition_id = t.definition_id AND x.type = t.type
             AND x.output IS t.output AND x.error IS t.error AND x.cause IS t.cause
             AND x.redrive_count = t.redrive_count AND x.redrive_date IS t.redrive_date
-            AND x.event_count = t.event_count AND x.stop_date >= x.start_date
+            AND x.event_count = t.event_count AND x.parked = t.parked AND x.stop_date >= x.start_date
             AND (SELECT count(*) FROM events WHERE execution_id = x.id) = x.event_count
             AND (SELECT count(*) FROM journal WHERE execution_id = x.id)
                 = (SELECT count(*) FROM journal WHERE execution_id = t.id))""",
@@ -153,7 +153,7 @@ def verify(conn: sqlite3.Connection, templates: list[int], lo: int, hi: int) -> 
         LEFT JOIN events t ON t.execution_id = tpl.id AND t.id = e.id
         WHERE e.execution_id >= ? AND e.execution_id < ?
           AND (t.id IS NULL OR e.type != t.type OR e.previous_event_id != t.previous_event_id
-               OR e.details IS NOT t.details)""",
+               OR e.details IS NOT t.details OR e.lane IS NOT t.lane OR e.seq IS NOT t.seq)""",
         (count, lo, hi),
     ).fetchone()[0]
     return int(bad)

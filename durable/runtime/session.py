@@ -120,7 +120,7 @@ class Session(abc.ABC):
         await self._ensure_open()
         machine = await self.describe_state_machine(state_machine_arn)
         value, text = owned_input(input, input_json, self.quotas.payload_bytes)
-        exec_name = name or self.services.uuid4()
+        exec_name = name or self.services.execution_name()
         check_name(exec_name)
         return machine, value, text, exec_name, self._execution_arn(machine, exec_name)
 

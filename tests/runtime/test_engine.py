@@ -335,6 +335,24 @@ async def test_unnamed_sync_execution_has_two_version_4_uuids() -> None:
         assert len(seen) == 100
 
 
+async def test_generated_standard_names_are_uuids_that_sort_in_start_order() -> None:
+    clock = ManualClock()
+    async with engine(clock) as e:
+        sm = await e.create_state_machine(
+            "named", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        )
+        names = []
+        for _ in range(20):
+            started = await e.start_execution(sm.arn)
+            names.append(started.name)
+            clock.advance(0.002)
+        for name in names:
+            value = uuid.UUID(name)
+            assert (str(value), value.version, value.variant) == (name, 4, uuid.RFC_4122)
+        assert len(set(names)) == len(names)
+        assert names == sorted(names)  # the store's ARN index grows at one end
+
+
 async def test_start_sync_execution_result_record() -> None:
     clock = ManualClock(autojump=0.005)
     async with engine(clock) as e:
