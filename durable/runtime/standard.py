@@ -28,7 +28,7 @@ in the journal, so an answer is applied exactly once, whatever the engine was do
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +69,7 @@ __all__ = ["FINAL_EVENTS", "Running", "StandardExecutions"]
 PARK_AFTER_SECONDS = 1.0
 FINISHED_CACHE = 10_000
 READOPT_ATTEMPTS = 5
+WAKE_CONCURRENCY = 256  # executions resumed by timers that run at once (see wake)
 RECOVERY_PAGE = 1000  # resumable executions read (with their journals) per store round trip
 
 _encode = msgspec.json.encode
@@ -105,7 +106,7 @@ class StandardExecutions:
         self.program_for = program_for
         self.park_after = park_after
         self.on_finished = on_finished
-        self.scheduler = Scheduler(store, clock, self._fire, wake=self.adopt)
+        self.scheduler = Scheduler(store, clock, self._fire, wake=self.wake)
         # resumed executions read their records (and, when they end, their leftover tokens and
         # timers) in batches: a burst of due timers costs a few reads, not a few per execution
         self.resumes = BatchReader(store.resume_records)
@@ -118,6 +119,10 @@ class StandardExecutions:
         self._activity_flags: dict[str, asyncio.Event] = {}
         self._failures: dict[str, int] = {}  # arn -> unexpected failures in a row (re-adoption)
         self._background: set[asyncio.Task[Any]] = set()
+        # executions resumed by their timers, at most WAKE_CONCURRENCY at once; the rest wait in
+        # due order (a burst must not make tens of thousands resident together)
+        self._woken = 0
+        self._wake_queue: deque[str] = deque()
         committer = Committer(store, lambda: self.closing, self._background)
         self.flush = committer.flush
         self.flush_soon = committer.flush_soon
@@ -284,6 +289,28 @@ class StandardExecutions:
         """Make sure the execution runs here, if it is RUNNING (resumed from the store)."""
         if arn not in self.running:
             self._launch(Running(_placeholder(arn), resumed=True))
+
+    def wake(self, arn: str) -> None:
+        """:meth:`adopt` for a due timer (a Wait, a retry back-off): at most
+        :data:`WAKE_CONCURRENCY` woken executions run at once, the others wait their turn in
+        due order. A queued wake-up is only memory: its timer row stays in the store until the
+        execution commits past it, so a crash loses nothing (the next engine wakes it again)."""
+        if arn in self.running:
+            return
+        if self._woken >= WAKE_CONCURRENCY:
+            self._wake_queue.append(arn)
+            return
+        self._woken += 1
+        run = Running(_placeholder(arn), resumed=True)
+        self._launch(run)
+        assert run.task is not None
+        run.task.add_done_callback(self._woken_done)
+
+    def _woken_done(self, _: asyncio.Task[None]) -> None:
+        self._woken -= 1
+        queue = self._wake_queue
+        while queue and self._woken < WAKE_CONCURRENCY and not self.closing:
+            self.wake(queue.popleft())
 
     def _launch(self, run: Running) -> None:
         self.running[run.record.arn] = run

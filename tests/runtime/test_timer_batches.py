@@ -183,3 +183,32 @@ async def test_batch_reader_failure_reaches_every_waiter() -> None:
     results = await asyncio.gather(*(reader.get(k) for k in range(5)), return_exceptions=True)
     assert all(isinstance(r, StoreUnavailable) for r in results)
     await reader.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_a_burst_of_due_timers_resumes_a_bounded_number_at_once(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from durable.runtime import standard
+
+    monkeypatch.setattr(standard, "WAKE_CONCURRENCY", 7)
+    clock = ManualClock(START)
+    marks: Counter[str] = Counter()
+    resident: list[int] = []
+
+    async with Engine(store=make_store(kind, tmp_path), clock=clock, load_plugins=False) as engine:
+
+        def mark(event: Any, context: Any) -> Any:
+            marks[event["i"]] += 1
+            resident.append(len(engine.standard.running))
+            return None
+
+        engine.register_function("mark", mark, blocking=False)
+        sm = await engine.create_state_machine("burst", WAIT_THEN_MARK)
+        runs = [await start(engine, sm.arn, i) for i in range(60)]
+        await parked(engine)
+        clock.advance(61)
+        done = await asyncio.gather(*(engine.wait_for_execution(r.execution_arn) for r in runs))
+    assert {str(d.status) for d in done} == {"SUCCEEDED"}
+    assert marks == Counter({str(i): 1 for i in range(60)})  # each woken once, none lost
+    assert max(resident) <= 7  # never more than the bound resident together
