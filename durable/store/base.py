@@ -395,11 +395,6 @@ class Store(Protocol):
         """Every journal entry of the execution, ordered by (lane, seq)."""
         ...
 
-    async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
-        """Recovery in bulk: the journal of every resumable execution (ordered by lane, seq)
-        and the id of its last history event, keyed by execution ARN."""
-        ...
-
     async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
         """Several executions' records, journals, last event ids and state machines at once
         (the executions that exist, whatever their status), keyed by ARN."""

@@ -385,15 +385,6 @@ class MemoryStore:
         token = encode_event_token(chosen[-1]) if more and chosen else None
         return [_copy(log.by_id[i]) for i in chosen], token
 
-    async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
-        self._check_open()
-        journals: dict[str, list[JournalRecord]] = {}
-        last: dict[str, int] = {}
-        for record in await self.resumable_executions():
-            journals[record.arn] = await self.journal(record.arn)
-            last[record.arn] = self._last_event(record.arn)
-        return journals, last
-
     async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
         self._check_open()
         found: dict[str, ResumeRecord] = {}

@@ -498,18 +498,6 @@ class SqliteStore:
         rows = await self._fetch(f"{_RESUMABLE_SELECT} WHERE {_RESUMABLE} ORDER BY x.start_date, x.arn")
         return [_execution(r) for r in rows]
 
-    async def running_journals(self) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
-        rows = await self._fetch(_journal_sql("executions x INDEXED BY executions_resumable", _RESUMABLE))
-        journals: dict[str, list[JournalRecord]] = {}
-        for r in rows:
-            journals.setdefault(r[0], []).append(_journal_entry(r))
-        last_rows = await self._fetch(
-            "SELECT x.arn, max(e.id) FROM events e"
-            " JOIN executions x INDEXED BY executions_resumable ON x.id = e.execution_id"
-            f" WHERE {_RESUMABLE} GROUP BY e.execution_id"
-        )
-        return journals, {r[0]: int(r[1]) for r in last_rows}
-
     async def resumable_page(
         self, after: tuple[float, str] | None = None, limit: int = 1000
     ) -> list[ExecutionRecord]:

@@ -717,7 +717,7 @@ async def test_resumable_executions_leave_parked_ones_out(store: Store) -> None:
         )
     )
     assert [x.name for x in await store.resumable_executions()] == ["a"]
-    journals, last = await store.running_journals()
+    journals, last = await store.journals_of([A])
     assert list(journals) == [A] and last == {A: 2}
     assert await store.last_event_id(A) == 2 and await store.last_event_id(exec_arn("none")) == 0
     assert [t.key for t in await store.execution_timers(B)] == ["park"]
