@@ -18,7 +18,8 @@ executions per second (and the median of the per-pair ratios).
 
 Filling: a few real executions are run on the ``full`` database first (``--templates``); their
 rows are then copied in bulk by SQL inside the file (``executions``, ``events``, ``journal``:
-every column copied from a template row, only the identity -- ``id``, a random UUID ``name`` and
+every column copied from a template row, only the identity -- ``id``, a fully random UUID ``name``
+(harsher than the engine's own time-ordered names) and
 its ARN -- and the dates moved), so the filled rows have exactly the shape the engine writes.
 The start dates are spread evenly over the ``--span-days`` before now (30 by default: inside
 the default retention, so nothing is purged while the bench runs). The fill is verified (every
