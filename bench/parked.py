@@ -32,7 +32,6 @@ import asyncio
 import gc
 import json
 import os
-import select
 import shutil
 import signal
 import statistics
@@ -42,7 +41,7 @@ import tempfile
 import time
 from typing import Any
 
-from benchinfo import common
+from benchinfo import common, first_json_line
 
 from durable import Engine
 from durable.store.sqlite import QuickCheck, SqliteStore
@@ -243,14 +242,7 @@ def _child(args: list[str], *, timeout: float, kill_after_line: bool) -> dict[st
     line = ""
     try:
         assert proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([proc.stdout], [], [], remaining)[0]:
-                break
-            line = proc.stdout.readline()
-            if line.startswith("{") or not line:
-                break
+        line = first_json_line(proc.stdout, timeout)
     finally:
         if kill_after_line or not line.startswith("{"):
             proc.send_signal(signal.SIGKILL)

@@ -30,7 +30,6 @@ import asyncio
 import gc
 import json
 import os
-import select
 import signal
 import sqlite3
 import statistics
@@ -41,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchinfo import common
+from benchinfo import common, first_json_line
 
 from durable import Engine
 from durable.store.sqlite import SqliteStore
@@ -314,15 +313,7 @@ def crash_child(db: str, count: int, timeout: float) -> dict[str, Any]:
     )
     try:
         assert proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        line = ""
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([proc.stdout], [], [], remaining)[0]:
-                break
-            line = proc.stdout.readline()
-            if line.startswith("{") or not line:
-                break
+        line = first_json_line(proc.stdout, timeout)
         if not line.startswith("{"):
             raise RuntimeError(
                 f"recovery child did not get ready: {proc.stderr.read() if proc.stderr else ''}"

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, Final, Protocol
 
 from .jsonvalue import NotJson, parse_json
+from .seeded import seeded_bits
 
 __all__ = [
     "FUNCTIONS",
@@ -412,16 +413,6 @@ def _f_json_merge(args: list[Any], services: IntrinsicServices) -> Any:
     return {**first, **second}
 
 
-_MASK64: Final = (1 << 64) - 1
-
-
-def _splitmix64(seed: int) -> int:
-    z = (seed + 0x9E3779B97F4A7C15) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
-
 def _f_math_random(args: list[Any], services: IntrinsicServices) -> Any:
     """A number from ``start`` (inclusive) to ``end`` (exclusive), as the developer guide says."""
     fn = "States.MathRandom"
@@ -432,7 +423,7 @@ def _f_math_random(args: list[Any], services: IntrinsicServices) -> Any:
     if len(args) < 3:
         return services.random_int(start, end - 1)
     seed = _want_rounded(fn, args, 2)
-    return start + ((_splitmix64(seed & _MASK64) * (end - start)) >> 64)
+    return start + ((seeded_bits(seed) * (end - start)) >> 64)
 
 
 _LONG_MIN: Final = -(1 << 63)

@@ -37,6 +37,7 @@ import jsonatapy
 from .context import Services
 from .jsonata_paths import DECLINED, SimplePath
 from .jsonvalue import NotJson, json_text
+from .seeded import seeded_bits
 
 __all__ = [
     "EVALUATION_TIMEOUT_MS",
@@ -261,23 +262,13 @@ def _hash(*args: Any) -> Any:
     return hashlib.new(name, data.encode("utf-8")).hexdigest()
 
 
-_MASK64: Final = (1 << 64) - 1
-
-
-def _splitmix64(seed: int) -> int:
-    z = (seed + 0x9E3779B97F4A7C15) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
-
 def _random(*args: Any) -> Any:
     """``$random()`` from the services; ``$random(seed)`` is a pure function of the seed."""
     _arity("random", args, 0, 1)
     if not args or args[0] is None:
         return _current().services.random()
     seed = _want_int("random", args, 0)
-    return (_splitmix64(seed & _MASK64) >> 11) * (1.0 / (1 << 53))
+    return (seeded_bits(seed) >> 11) * (1.0 / (1 << 53))
 
 
 def _uuid(*args: Any) -> Any:

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["MAX_DEPTH", "MAX_NUMBER_LENGTH", "NotJson", "json_text", "parse_json"]
+__all__ = ["MAX_DEPTH", "MAX_NUMBER_LENGTH", "NotJson", "json_text", "parse_json", "parse_json_text"]
 
 MAX_DEPTH = 500
 MAX_NUMBER_LENGTH = 1000
@@ -59,6 +59,11 @@ def json_text(value: Any, max_depth: int = MAX_DEPTH) -> bytes:
 
 def parse_json(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """Parse JSON text strictly (see the module docstring); :class:`NotJson` when it is not."""
+    return parse_json_text(text, max_depth)[0]
+
+
+def parse_json_text(text: str | bytes, max_depth: int = MAX_DEPTH) -> tuple[Any, bytes]:
+    """:func:`parse_json`, and the value's compact JSON text (the check makes it anyway)."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -68,8 +73,7 @@ def parse_json(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
         value = json.loads(text, parse_constant=_no_constant, parse_int=_int, parse_float=_float)
     except RecursionError:
         raise NotJson(f"it is nested more than {max_depth} levels deep") from None
-    json_text(value, max_depth)  # surrogates from \\u escapes, depth
-    return value
+    return value, json_text(value, max_depth)  # surrogates from \\u escapes, depth
 
 
 _ALL_CURLY = bytes.maketrans(b"[]", b"{}")
@@ -96,21 +100,6 @@ def text_depth(text: bytes, limit: int) -> int:
         brackets = brackets.replace(b"{}", b"")
         level += 1
     return level
-
-
-def depth(value: Any) -> int:
-    """How many arrays/objects deep ``value`` nests (without recursion)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            deepest = max(deepest, level)
-            stack.extend((v, level + 1) for v in item.values() if isinstance(v, (dict, list)))
-        elif isinstance(item, list):
-            deepest = max(deepest, level)
-            stack.extend((v, level + 1) for v in item if isinstance(v, (dict, list)))
-    return deepest
 
 
 def _finite(value: Any) -> bool:

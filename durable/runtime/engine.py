@@ -33,7 +33,7 @@ from ..store.memory import MemoryStore
 from .catalog import Catalog
 from .client import Client
 from .clock import Clock, DeadlineExceeded, with_deadline
-from .express import run_express, run_express_now
+from .express import ExpressRun
 from .host import POLL_SECONDS, Host
 from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
 from .ownership import EngineAlreadyRunning, ownership_for
@@ -337,30 +337,17 @@ class Engine(Session):
             exec_name = name
             check_name(exec_name)
             arn = self._execution_arn(machine, exec_name)
-        program = self.catalog.compile(machine.definition, machine.type)  # a StrEnum: its own key
-        if program.pure:
-            return run_express_now(
-                self.runner,
-                self.services,
-                program,
-                machine,
-                execution_arn=arn,
-                name=exec_name,
-                input=value,
-                express=True,
-                record_history=record_history,
-                payload_limit=self.quotas.payload_bytes,
-            )
-        return await self._run_express(
-            machine, value, exec_name, arn, sync=True, record_history=record_history
-        )
+        run = self._express_run(machine, value, exec_name, arn, sync=True, record_history=record_history)
+        return run.now() if run.pure else await run.to_end()
 
     def _start_express(self, machine: StateMachine, value: Any, name: str, arn: str) -> Execution:
         placeholder = Execution(arn, machine.arn, name, ExecutionStatus.RUNNING, self.clock.now(), value)
         self._executions[arn] = placeholder
 
         async def run() -> Execution:
-            result = await self._run_express(machine, value, name, arn, sync=False, record_history=False)
+            result = await self._express_run(
+                machine, value, name, arn, sync=False, record_history=False
+            ).to_end()
             self._executions[arn] = result
             return result
 
@@ -379,15 +366,14 @@ class Engine(Session):
 
         self.standard.spawn(start())
 
-    async def _run_express(
+    def _express_run(
         self, machine: StateMachine, value: Any, name: str, arn: str, *, sync: bool, record_history: bool
-    ) -> Execution:
-        program = self.catalog.compile(machine.definition, machine.type)  # a StrEnum: its own key
+    ) -> ExpressRun:
         express = machine.type is StateMachineType.EXPRESS
-        return await run_express(
+        return ExpressRun(
             self.runner,
             self.services,
-            program,
+            self.catalog.compile(machine.definition, machine.type),  # a StrEnum: its own key
             machine,
             execution_arn=arn,
             name=name,

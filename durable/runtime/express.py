@@ -1,9 +1,8 @@
 """Express executions: run in memory, no store (at-most-once for synchronous starts).
 
-A *pure* program (Pass/Choice/Succeed/Fail states and Parallel/Map of them, no loop) never
-waits, so :func:`run_express_now` runs it as a plain call, without a coroutine or a deadline
-to watch; every other program goes through :func:`run_express`. Both produce the same events
-and the same outcome.
+A *pure* program (Pass/Choice/Succeed/Fail states and Parallel states of them, no loop) never
+waits, so :meth:`ExpressRun.now` runs it as a plain call, without a coroutine or a deadline to
+watch; :meth:`ExpressRun.to_end` runs any program. Both produce the same events and outcome.
 """
 
 from __future__ import annotations
@@ -19,28 +18,37 @@ from .models import Execution, ExecutionStatus, StateMachine
 from .runner import CommandRunner, step
 from .services import RuntimeServices
 
-__all__ = ["EXPRESS_MAX_SECONDS", "run_express", "run_express_now"]
+__all__ = ["EXPRESS_MAX_SECONDS", "ExpressRun"]
 
 EXPRESS_MAX_SECONDS = 300.0
 
 
-class _Run:
-    """One Express execution's context and the record it returns."""
+class ExpressRun:
+    """One Express execution: its context, the record it returns, and how it is run."""
 
-    __slots__ = ("ctx", "result")
+    __slots__ = ("ctx", "limit", "program", "result", "runner")
 
     def __init__(
         self,
         runner: CommandRunner,
         services: RuntimeServices,
+        program: Program,
         machine: StateMachine,
+        *,
         execution_arn: str,
         name: str,
         input: Any,
         express: bool,
-        record_history: bool,
-        payload_limit: int | None,
+        max_seconds: float | None,
+        record_history: bool = False,
+        payload_limit: int | None = 262_144,
     ) -> None:
+        self.runner = runner
+        self.program = program
+        limit: float | None = program.timeout_seconds
+        if max_seconds is not None:
+            limit = max_seconds if limit is None else min(limit, max_seconds)
+        self.limit = limit
         start = runner.clock.now()
         history: list[dict[str, Any]] | None = [] if record_history else None
         self.ctx = ctx = ExecutionContext(
@@ -83,7 +91,40 @@ class _Run:
             history,
         )
 
-    def succeeded(self, value: Any, now: float) -> Execution:
+    @property
+    def pure(self) -> bool:
+        """Whether :meth:`now` can run it (see the module docstring)."""
+        return self.program.pure
+
+    def now(self) -> Execution:
+        """Run a :attr:`pure` program to its end, as a call."""
+        clock = self.runner.clock
+        try:
+            value = self.program.run_sync(self.result.input, self.ctx)
+        except Exception as exc:
+            return self._failed(exc, clock.now())
+        return self._succeeded(value, clock.now())
+
+    async def to_end(self) -> Execution:
+        """Run it to its end, within its time limit (``TimeoutSeconds``, the Express limit)."""
+        if self.pure:
+            return self.now()
+        runner, result = self.runner, self.result
+        clock = runner.clock
+        try:
+            gen = self.program.run(result.input, self.ctx)
+            finished, value = step(gen)
+            if not finished:
+                deadline = None if self.limit is None else result.start_date + self.limit
+                work = runner.drive(gen, value, result.execution_arn, result.state_machine_arn)
+                value = await with_deadline(clock, deadline, work)
+        except DeadlineExceeded:
+            return self._timed_out(clock.now())
+        except Exception as exc:
+            return self._failed(exc, clock.now())
+        return self._succeeded(value, clock.now())
+
+    def _succeeded(self, value: Any, now: float) -> Execution:
         result, ctx = self.result, self.ctx
         result.status = ExecutionStatus.SUCCEEDED
         result.output = value
@@ -99,7 +140,7 @@ class _Run:
         result.stop_date = now
         return result
 
-    def failed(self, exc: BaseException, now: float) -> Execution:
+    def _failed(self, exc: BaseException, now: float) -> Execution:
         # anything the program could not handle (a value it cannot process) fails the execution,
         # as it fails a Standard one: never a traceback out of start_sync_execution
         result, ctx = self.result, self.ctx
@@ -112,7 +153,7 @@ class _Run:
         result.stop_date = now
         return result
 
-    def timed_out(self, now: float) -> Execution:
+    def _timed_out(self, now: float) -> Execution:
         result, ctx = self.result, self.ctx
         result.status = ExecutionStatus.TIMED_OUT
         result.error = "States.Timeout"
@@ -121,61 +162,6 @@ class _Run:
         )
         result.stop_date = now
         return result
-
-
-def run_express_now(
-    runner: CommandRunner,
-    services: RuntimeServices,
-    program: Program,
-    machine: StateMachine,
-    *,
-    execution_arn: str,
-    name: str,
-    input: Any,
-    express: bool,
-    record_history: bool = False,
-    payload_limit: int | None = 262_144,
-) -> Execution:
-    """Run a :attr:`~durable.interpreter.program.Program.pure` program to its end, as a call."""
-    run = _Run(runner, services, machine, execution_arn, name, input, express, record_history, payload_limit)
-    try:
-        value = program.run_sync(input, run.ctx)
-    except Exception as exc:
-        return run.failed(exc, runner.clock.now())
-    return run.succeeded(value, runner.clock.now())
-
-
-async def run_express(
-    runner: CommandRunner,
-    services: RuntimeServices,
-    program: Program,
-    machine: StateMachine,
-    *,
-    execution_arn: str,
-    name: str,
-    input: Any,
-    express: bool,
-    max_seconds: float | None,
-    record_history: bool = False,
-    payload_limit: int | None = 262_144,
-) -> Execution:
-    run = _Run(runner, services, machine, execution_arn, name, input, express, record_history, payload_limit)
-    clock = runner.clock
-    try:
-        gen = program.run(input, run.ctx)
-        finished, value = step(gen)
-        if not finished:
-            limit: float | None = program.timeout_seconds
-            if max_seconds is not None:
-                limit = max_seconds if limit is None else min(limit, max_seconds)
-            deadline = None if limit is None else run.result.start_date + limit
-            work = runner.drive(gen, value, execution_arn, machine.arn)
-            value = await with_deadline(clock, deadline, work)
-    except DeadlineExceeded:
-        return run.timed_out(clock.now())
-    except Exception as exc:
-        return run.failed(exc, clock.now())
-    return run.succeeded(value, clock.now())
 
 
 def _cause(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ import msgspec
 from ..errors import ExecutionAlreadyExists, ExecutionNotRedrivable, InvalidExecutionInput, InvalidOutput
 from ..interpreter.data import MAX_PAYLOAD_BYTES
 from ..interpreter.jackson import jackson_error
-from ..interpreter.jsonvalue import NotJson, json_text, parse_json
+from ..interpreter.jsonvalue import NotJson, json_text, parse_json, parse_json_text
 from ..store.base import (
     EventRecord,
     ExecutionAbsent,
@@ -49,6 +49,11 @@ _decode = msgspec.json.decode
 
 def parse_input(text: str | bytes, limit: int | None = MAX_PAYLOAD_BYTES) -> Any:
     """Execution input as AWS parses it; errors worded as AWS (Jackson) words them."""
+    return _parse_input_text(text, limit)[0]
+
+
+def _parse_input_text(text: str | bytes, limit: int | None) -> tuple[Any, bytes]:
+    """:func:`parse_input` and the input's compact JSON text."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -63,7 +68,7 @@ def parse_input(text: str | bytes, limit: int | None = MAX_PAYLOAD_BYTES) -> Any
     if not text.strip():
         raise InvalidExecutionInput("Invalid State Machine Execution Input: 'Invalid execution input.'")
     try:
-        return parse_json(text)
+        return parse_json_text(text)
     except json.JSONDecodeError as exc:
         reason = jackson_error(exc).reason
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{reason}'") from None
@@ -84,8 +89,8 @@ def owned_input(
     """:func:`own_input` and its compact JSON text, each made once (the text is what the
     store keeps and what ``ExecutionStarted`` embeds, so the input is not encoded again)."""
     if input_json is not None:
-        value = parse_input(input_json, limit)
-        return value, msgspec.json.encode(value).decode()
+        value, text = _parse_input_text(input_json, limit)
+        return value, text.decode()
     if input is None:
         return {}, "{}"
     try:

@@ -9,7 +9,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from durable.interpreter.jsonvalue import MAX_DEPTH, NotJson, depth, json_text, text_depth
+from durable.interpreter.jsonvalue import MAX_DEPTH, NotJson, json_text, text_depth
+
+
+# the reference: the depth counted on the value itself
+def depth(value: Any) -> int:
+    """How many arrays/objects deep ``value`` nests (without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in item if isinstance(v, (dict, list)))
+    return deepest
+
 
 # strings full of what could confuse a count on the text: brackets, quotes, backslashes
 tricky = st.text(alphabet='[]{}"\\ab', max_size=6)
