@@ -44,8 +44,8 @@ from ..store.base import (
     Conflict,
     ExecutionAbsent,
     ExecutionRecord,
-    JournalRecord,
     RequestRecord,
+    ResumeRecord,
     Store,
     StoreGone,
     StoreUnavailable,
@@ -139,11 +139,13 @@ class StandardExecutions:
         after: tuple[float, str] | None = None  # a page at a time; parked executions are not read
         while records := await self.store.resumable_page(after, RECOVERY_PAGE):
             after = (records[-1].start_date, records[-1].arn)
-            fresh = [r for r in records if r.arn not in self.running]
-            journals, last = await self.store.journals_of([r.arn for r in fresh])
-            for r in fresh:
-                if r.arn not in self.running:  # (adopted while the journals were read)
-                    self._launch(self._rebuilt(r, journals.get(r.arn, []), last.get(r.arn, 0)))
+            fresh = [r.arn for r in records if r.arn not in self.running]
+            found = await self.store.resume_records(fresh)  # as a woken execution reads itself
+            for arn in fresh:
+                resumed = found.get(arn)
+                # (adopted, or finished by another process, while this page was read: skip it)
+                if resumed is not None and resumed.execution.status == "RUNNING" and arn not in self.running:
+                    self._launch(self._rebuilt(resumed))
         for request in pending:
             if request.kind in mail:
                 self._wake(request.execution_arn, request.token or "")
@@ -274,14 +276,19 @@ class StandardExecutions:
         run.task = asyncio.ensure_future(self._run(run))
         return None
 
-    def _rebuilt(self, record: ExecutionRecord, entries: list[JournalRecord], last: int) -> Running:
-        """A resumed execution, its journal read (replay begins when it runs)."""
-        journal = Journal(record.arn, self.clock, entries, last_event_id=last, start_time=record.start_date)
+    def _rebuilt(self, found: ResumeRecord) -> Running:
+        """A resumed execution, its journal read (replay begins when it runs); its context names
+        its state machine and role as the start did."""
+        record, machine, last = found.execution, found.state_machine, found.last_event_id
+        journal = Journal(
+            record.arn, self.clock, found.journal, last_event_id=last, start_time=record.start_date
+        )
         root = journal.lane("")
         if root.pending:
             root.pending.popleft()  # ExecutionStarted: emitted by the start, not by the program
         run = Running(record, journal, resumed=True)
-        run.ctx = self._context(record, journal, "", "")
+        name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
+        run.ctx = self._context(record, journal, name, machine.role_arn if machine else "")
         run.ctx.events = last
         return run
 
@@ -322,12 +329,8 @@ class StandardExecutions:
         found = await self.resumes.get(run.record.arn)  # batched with other executions' loads
         if found is None or found.execution.status != "RUNNING":
             return False
-        record, machine = found.execution, found.state_machine
-        loaded = self._rebuilt(record, found.journal, found.last_event_id)
-        run.record, run.journal, run.ctx = record, loaded.journal, loaded.ctx
-        assert run.ctx is not None
-        run.ctx.state_machine_name = machine.name if machine else record.state_machine_arn.rsplit(":", 1)[-1]
-        run.ctx.role_arn = machine.role_arn if machine else ""
+        loaded = self._rebuilt(found)
+        run.record, run.journal, run.ctx = loaded.record, loaded.journal, loaded.ctx
         return True
 
     async def _run(self, run: Running) -> None:

@@ -375,13 +375,6 @@ class Store(Protocol):
         The cost of a page does not grow with the number of parked executions."""
         ...
 
-    async def journals_of(
-        self, execution_arns: Sequence[str]
-    ) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
-        """The journals (ordered by lane, seq) and last history event ids of these executions,
-        keyed by ARN; an execution with no journal entry or no event is left out of that map."""
-        ...
-
     async def events(
         self,
         execution_arn: str,

@@ -337,23 +337,6 @@ class MemoryStore:
             records = [x for x in records if (x.start_date, x.arn) > after]
         return records[:limit]
 
-    async def journals_of(
-        self, execution_arns: Sequence[str]
-    ) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
-        self._check_open()
-        journals: dict[str, list[JournalRecord]] = {}
-        last: dict[str, int] = {}
-        for arn in execution_arns:
-            if arn not in self._executions:
-                continue
-            entries = await self.journal(arn)
-            if entries:
-                journals[arn] = entries
-            event = self._last_event(arn)
-            if event:
-                last[arn] = event
-        return journals, last
-
     async def last_event_id(self, execution_arn: str) -> int:
         self._check_open()
         return self._last_event(execution_arn)

@@ -97,7 +97,6 @@ _RESUMABLE = "x.status = 'RUNNING' AND x.parked = 0"
 _RESUMABLE_SELECT = _EXECUTION_SELECT.replace(
     "FROM executions x", "FROM executions x INDEXED BY executions_resumable"
 )
-_PAGE_ARNS = 500  # ARNs bound per statement when reading the journals of a page
 _MAX_INT = 2**63 - 1
 _IN_CHUNK = 500  # ARNs per ``IN (...)`` list of the batched reads
 _RESUME_SELECT = (
@@ -514,26 +513,6 @@ class SqliteStore:
                 (after[0], after[1], limit),
             )
         return [_execution(r) for r in rows]
-
-    async def journals_of(
-        self, execution_arns: Sequence[str]
-    ) -> tuple[dict[str, list[JournalRecord]], dict[str, int]]:
-        journals: dict[str, list[JournalRecord]] = {}
-        last: dict[str, int] = {}
-        unique = list(dict.fromkeys(execution_arns))
-        for first in range(0, len(unique), _PAGE_ARNS):
-            chunk = unique[first : first + _PAGE_ARNS]
-            marks = ", ".join("?" for _ in chunk)
-            rows = await self._fetch(_journal_sql("executions x", f"x.arn IN ({marks})"), chunk * 2)
-            for r in rows:
-                journals.setdefault(r[0], []).append(_journal_entry(r))
-            last_rows = await self._fetch(
-                "SELECT x.arn, (SELECT max(e.id) FROM events e WHERE e.execution_id = x.id)"
-                f" FROM executions x WHERE x.arn IN ({marks})",
-                chunk,
-            )
-            last.update((r[0], int(r[1])) for r in last_rows if r[1] is not None)
-        return journals, last
 
     async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
         """Three queries per :data:`_IN_CHUNK` executions (records with their last event ids,

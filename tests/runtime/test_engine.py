@@ -760,3 +760,48 @@ def test_error_hierarchy() -> None:
     assert not issubclass(TaskFailed, DurableError)
     failed = TaskFailed("My.Error", "why")
     assert (failed.error, failed.cause, str(failed)) == ("My.Error", "why", "My.Error: why")
+
+
+async def test_an_execution_resumed_at_open_sees_its_state_machine_and_role(tmp_path: Any) -> None:
+    """``$$.StateMachine.Name`` and ``$$.Execution.RoleArn`` after the engine restarted mid-task
+    are what they were before (the context is rebuilt from the store, not left blank)."""
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:111111111111:function:step",
+                "ResultPath": None,
+                "Next": "P",
+            },
+            "P": {
+                "Type": "Pass",
+                "Parameters": {"name.$": "$$.StateMachine.Name", "role.$": "$$.Execution.RoleArn"},
+                "End": True,
+            },
+        },
+    }
+    role = "arn:aws:iam::111111111111:role/r1"
+    path = tmp_path / "resume.db"
+    gate = asyncio.Event()
+
+    async def hang(event: Any, context: Any) -> Any:
+        await gate.wait()
+        return {}
+
+    first = Engine(f"sqlite:///{path}")
+    first.register_function("step", hang)
+    async with first:
+        sm = await first.create_state_machine("ctxm", definition, role_arn=role)
+        started = await first.start_execution(sm.arn, {})
+        for _ in range(200):  # until the task runs
+            if (await first.get_execution_history(started.execution_arn))[-1][
+                "type"
+            ] == "LambdaFunctionStarted":
+                break
+            await asyncio.sleep(0.01)
+    second = Engine(f"sqlite:///{path}")
+    second.register_function("step", lambda event, context: {}, blocking=False)
+    async with second:
+        done = await asyncio.wait_for(second.wait_for_execution(started.execution_arn), 30)
+    assert done.output == {"name": "ctxm", "role": role}

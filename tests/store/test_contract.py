@@ -264,12 +264,11 @@ async def test_an_event_with_a_lane_is_that_lanes_journal_entry(store: Store) ->
     assert got[0].payload == "[1,5.25]"
     assert got[2].payload == "[3,1795993479.5958374]"  # the time exactly as recorded
     # every journal read gives the same entries
-    journals, last = await store.journals_of([A])
-    assert sorted((j.lane, j.seq, j.kind, j.payload) for j in journals[A]) == sorted(
+    resumed = await store.resume_records([A])
+    assert sorted((j.lane, j.seq, j.kind, j.payload) for j in resumed[A].journal) == sorted(
         (j.lane, j.seq, j.kind, j.payload) for j in got
     )
-    assert last == {A: 3}
-    resumed = await store.resume_records([A])
+    assert resumed[A].last_event_id == 3
     assert sorted((j.lane, j.seq, j.kind) for j in resumed[A].journal) == [
         ("", 1, "event"),
         ("", 2, "value"),
@@ -717,8 +716,7 @@ async def test_resumable_executions_leave_parked_ones_out(store: Store) -> None:
         )
     )
     assert [x.name for x in await store.resumable_executions()] == ["a"]
-    journals, last = await store.journals_of([A])
-    assert list(journals) == [A] and last == {A: 2}
+    assert (await store.resume_records([A]))[A].last_event_id == 2
     assert await store.last_event_id(A) == 2 and await store.last_event_id(exec_arn("none")) == 0
     assert [t.key for t in await store.execution_timers(B)] == ["park"]
     assert (await store.execution_timers(B))[0].parks is True
@@ -783,7 +781,7 @@ async def test_resumable_page_parking_timer_before_its_execution(store: Store) -
     assert [x.name for x in await store.resumable_page(limit=10)] == ["late", "other"]
 
 
-async def test_journals_of_some_executions(store: Store) -> None:
+async def test_resume_records_read_only_the_executions_asked_for(store: Store) -> None:
     await _start(store, "a", "b", "c")
     await store.commit(
         WriteBatch(
@@ -791,11 +789,12 @@ async def test_journals_of_some_executions(store: Store) -> None:
             journal=[entry(A, "", 2), entry(A, "", 1), entry(A, "0", 1), entry(exec_arn("c"), "", 1)],
         )
     )
-    journals, last = await store.journals_of([A, B, exec_arn("none")])
-    assert sorted(journals) == [A]
-    assert [(e.lane, e.seq) for e in journals[A]] == [("", 1), ("", 2), ("0", 1)]
-    assert last == {A: 2, B: 1}
-    assert await store.journals_of([]) == ({}, {})
+    found = await store.resume_records([A, B, exec_arn("none")])
+    assert sorted(found) == [A, B]
+    assert sorted((e.lane, e.seq) for e in found[A].journal) == [("", 1), ("", 2), ("0", 1)]
+    assert found[B].journal == []
+    assert (found[A].last_event_id, found[B].last_event_id) == (2, 1)
+    assert await store.resume_records([]) == {}
 
 
 async def test_resume_records_read_several_executions_at_once(store: Store) -> None:
