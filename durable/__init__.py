@@ -34,7 +34,7 @@ from .errors import (
     TaskTimedOut,
     UnsupportedFeature,
 )
-from .integrations.base import Integration, TaskContext, TaskRequest
+from .integrations.base import Integration, JobIntegration, JobRunning, TaskContext, TaskRequest
 from .interpreter.quotas import Quotas
 from .runtime.catalog import ValidationResult
 from .runtime.client import Client
@@ -63,6 +63,8 @@ __all__ = [
     "IntegrationConflict",
     "InvalidExecutionInput",
     "InvalidToken",
+    "JobIntegration",
+    "JobRunning",
     "ManualClock",
     "Quotas",
     "ResourceNotFound",

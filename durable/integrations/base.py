@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Integration", "TaskContext", "TaskRequest"]
+__all__ = ["Integration", "JobIntegration", "JobRunning", "TaskContext", "TaskRequest", "integration_pattern"]
+
+_PATTERNS = ((".sync:2", "sync:2"), (".sync", "sync"), (".waitForTaskToken", "waitForTaskToken"))
+
+
+def integration_pattern(resource: str) -> str:
+    """How a Task uses its resource, from the resource's suffix: ``"sync"`` (``.sync``),
+    ``"sync:2"`` (``.sync:2``), ``"waitForTaskToken"``, or ``"request-response"``."""
+    for suffix, pattern in _PATTERNS:
+        if resource.endswith(suffix):
+            return pattern
+    return "request-response"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +34,23 @@ class TaskRequest:
     credentials: Any = None
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
+    #: the same for every call of one attempt of one Task state, across restarts (Standard):
+    #: pass it to a service's idempotency parameter (ClientToken, ClientRequestToken, ...)
+    idempotency_key: str | None = None
+
+    @property
+    def pattern(self) -> str:
+        """``"request-response"``, ``"sync"``, ``"sync:2"`` or ``"waitForTaskToken"``."""
+        return integration_pattern(self.resource)
+
+    @property
+    def action(self) -> str:
+        """The resource without its pattern suffix (``arn:aws:states:::batch:submitJob``)."""
+        resource = self.resource
+        for suffix, _ in _PATTERNS:
+            if resource.endswith(suffix):
+                return resource[: -len(suffix)]
+        return resource
 
 
 @runtime_checkable
@@ -41,6 +69,40 @@ class Integration(Protocol):
     def handles(self, resource: str) -> bool: ...
 
     async def invoke(self, request: TaskRequest) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRunning:
+    """What :meth:`JobIntegration.poll` returns while the job runs: poll again after
+    ``retry_after`` seconds on the engine's clock (``None``: the engine's back-off)."""
+
+    retry_after: float | None = None
+
+
+@runtime_checkable
+class JobIntegration(Protocol):
+    """An :class:`Integration` that also runs jobs (the ``.sync`` / ``.sync:2`` pattern).
+
+    For a ``.sync`` resource the engine calls ``invoke`` once to *start* the job; what it returns
+    (the job's handle, e.g. the service's start response) is recorded as the task's
+    ``TaskSubmitted`` output before anything else happens. Then it calls ``poll(request,
+    submitted)`` until the job ends: return the task's result when it succeeded, a
+    :class:`JobRunning` while it runs, or raise :class:`durable.TaskFailed` when it failed. A
+    ``poll`` may also wait for the job itself (a completion callback) — the engine cancels it
+    when the task must end. ``cancel(request, submitted)`` stops the job: it is called when the
+    task times out, the execution is stopped, or a Parallel sibling fails. After a restart the
+    engine polls the recorded handle again: a job is never started twice for one attempt.
+    """
+
+    name: str
+
+    def handles(self, resource: str) -> bool: ...
+
+    async def invoke(self, request: TaskRequest) -> Any: ...
+
+    async def poll(self, request: TaskRequest, submitted: Any) -> Any: ...
+
+    async def cancel(self, request: TaskRequest, submitted: Any) -> None: ...
 
 
 @dataclass(slots=True)
