@@ -91,6 +91,14 @@ class FunctionIntegration:
     def handles(self, resource: str) -> bool:
         return bool(_LAMBDA_ARN.match(resource) or _INVOKE.match(resource))
 
+    def declines(self, resource: str, payload: Any) -> bool:
+        """True when the function the task calls is not registered here: a plugin that handles
+        Lambda (``durable-aws``: real AWS Lambda) may run it instead."""
+        if _INVOKE.match(resource):
+            reference = payload.get("FunctionName") if isinstance(payload, dict) else None
+            return isinstance(reference, str) and reference not in self
+        return resource not in self
+
     async def invoke(self, request: TaskRequest) -> Any:
         resource = request.resource
         if _INVOKE.match(resource):

@@ -73,15 +73,23 @@ class IntegrationRegistry:
     def plugins(self) -> list[Integration]:
         return list(self._load_plugins())
 
-    def resolve(self, resource: str) -> Integration:
+    def resolve(self, resource: str, payload: Any = None) -> Integration:
+        """The integration that runs ``resource``. A registered or built-in integration that
+        ``declines(resource, payload)`` this call (the local functions, for a Lambda function
+        not registered here) hands it to the plugin that handles the resource, if one does."""
         hit = self._cache.get(resource)
+        if hit is None:
+            for group in (self._extra, self._builtins):
+                hit = next((i for i in group if i.handles(resource)), None)
+                if hit is not None:
+                    self._cache[resource] = hit
+                    break
         if hit is not None:
+            declines = getattr(hit, "declines", None)
+            if declines is not None and declines(resource, payload):
+                matches = [p for p in self._load_plugins() if p.handles(resource)]
+                return matches[0] if len(matches) == 1 else hit
             return hit
-        for group in (self._extra, self._builtins):
-            for integration in group:
-                if integration.handles(resource):
-                    self._cache[resource] = integration
-                    return integration
         matches = [p for p in self._load_plugins() if p.handles(resource)]
         if len(matches) > 1:
             names = ", ".join(repr(m.name) for m in matches)

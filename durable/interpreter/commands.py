@@ -104,3 +104,23 @@ class AwaitToken:
     heartbeat_seconds: float | None = None
     activity_arn: str | None = None
     input: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitJob:
+    """Wait until the job a ``.sync`` / ``.sync:2`` task started ends; resume with its result.
+
+    ``submitted`` is what starting it returned (the TaskSubmitted output, the job's handle). The
+    driver asks the resource's integration about the job until it ends, and — for a task with a
+    ``token`` — also accepts the token's answer (SendTaskSuccess / SendTaskFailure), heartbeats,
+    and its expiry (``timeout_seconds`` from the task's start, ``heartbeat_seconds`` without a
+    heartbeat), stopping the job when the task times out or is cancelled."""
+
+    resource: str
+    payload: Any
+    submitted: Any
+    state_name: str
+    token: str | None = None
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    credentials: Any = None

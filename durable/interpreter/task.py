@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from . import failure as F
-from .commands import ActivityExists, AwaitToken, InvokeTask
+from .commands import ActivityExists, AwaitJob, AwaitToken, InvokeTask
 from .context import Frame
 from .data import check_size, compile_template, resolve
 from .failure import RuntimeFault, StatesFailure
@@ -52,7 +52,11 @@ class Task(WorkState):
             compile_template(raw["Credentials"]) if "Credentials" in raw and not self.jsonata else None
         )
         self.credentials_q = self.query(raw, "Credentials")
-        self.needs_token = self.resource.endswith(".waitForTaskToken") or ":activity:" in self.resource
+        # a .sync task has a token too ($$.Task.Token): its job may heartbeat or answer with it
+        self.job = self.resource.endswith((".sync", ".sync:2"))
+        self.needs_token = (
+            self.resource.endswith(".waitForTaskToken") or ":activity:" in self.resource or self.job
+        )
         service = re.match(r"^arn:[\w-]+:states:::(?:aws-sdk:)?([\w-]+)[:.]", self.resource)
         self.result_owner = service.group(1) if service else self.resource
         if self.resource.startswith(_LAMBDA_PREFIX):
@@ -163,14 +167,26 @@ class Task(WorkState):
                     credentials,
                     self.result_owner,
                 )
-                if frame.token is not None:  # .waitForTaskToken: the call was the submission
+                if frame.token is not None:  # .waitForTaskToken, .sync: the call was the submission
                     lane.prev = ctx.emit(
                         "TaskSubmitted",
                         lane.prev,
                         "taskSubmittedEventDetails",
                         self._tag({"output": result, "outputDetails": UNTRUNCATED}) if recording else None,
                     )
-                    result = yield AwaitToken(frame.token, self.name, timeout, heartbeat)
+                    if self.job:
+                        result = yield AwaitJob(
+                            self.resource,
+                            payload,
+                            result,
+                            self.name,
+                            frame.token,
+                            timeout,
+                            heartbeat,
+                            credentials,
+                        )
+                    else:
+                        result = yield AwaitToken(frame.token, self.name, timeout, heartbeat)
             check_size(result, self.result_owner, ctx.payload_limit, ctx.payload_text)
         except StatesFailure as failure:
             kind = "TimedOut" if failure.error == F.TIMEOUT else "Failed"

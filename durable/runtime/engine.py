@@ -36,6 +36,7 @@ from .clock import Clock, DeadlineExceeded, with_deadline
 from .express import ExpressRun
 from .host import POLL_SECONDS, Host
 from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
+from .nested import NestedExecutions
 from .ownership import EngineAlreadyRunning, ownership_for
 from .queries import execution_from
 from .requests import Requests
@@ -84,7 +85,9 @@ class Engine(Session):
         self.role = role  # how this engine names itself to a second one that finds the database busy
         self.standby = standby
         self.functions = FunctionIntegration()
-        self.registry = IntegrationRegistry([self.functions], load_entry_points=load_plugins)
+        self.registry = IntegrationRegistry(
+            [self.functions, NestedExecutions(self)], load_entry_points=load_plugins
+        )
         self.runner = CommandRunner(self.clock, self.registry, region, account)
         self._executions: dict[str, Execution] = {}  # Express executions started asynchronously
         self._tasks: dict[str, asyncio.Task[Execution]] = {}

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..interpreter import failure as F
-from ..interpreter.commands import ActivityExists, AwaitToken, Checkpoint, InvokeTask, Sleep
+from ..interpreter.commands import ActivityExists, AwaitJob, AwaitToken, Checkpoint, InvokeTask, Sleep
 from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
 from ..interpreter.jsonvalue import NotJson
 from ..store.base import ActivityTaskRecord, TokenRecord
+from .jobs import cancel_job, follow_job, idempotency_key, job_integration, job_request
 from .journal import JournalLane
 from .requests import ActivityStart, Answer
 from .runner import CommandRunner, Gen
@@ -68,7 +69,7 @@ class ReplayRunner(CommandRunner):
 
     async def execute(self, cmd: Any, execution_arn: str, state_machine_arn: str, lane: Any = None) -> Any:
         kind = type(cmd)
-        if kind is InvokeTask or kind is Sleep or kind is AwaitToken:
+        if kind is InvokeTask or kind is Sleep or kind is AwaitToken or kind is AwaitJob:
             if kind is AwaitToken and self.journal.next_kind(lane) == "event":
                 # ActivityStarted, recorded while the task waited for its answer
                 self.journal.enter(lane)
@@ -84,6 +85,8 @@ class ReplayRunner(CommandRunner):
                 return await self._invoke(cmd, lane)
             if kind is Sleep:
                 return await self._sleep(cmd, lane)
+            if kind is AwaitJob:
+                return await self._await_job(cmd, lane)
             return await self._await_token(cmd, lane)
         if kind is ActivityExists:
             if lane.pending:  # replaying: the task was scheduled, so the activity existed then
@@ -102,7 +105,8 @@ class ReplayRunner(CommandRunner):
             self._new_token(cmd.task_token, cmd.state_name, lane, cmd.timeout_seconds, cmd.heartbeat_seconds)
         await self.owner.flush(self.run)  # TaskScheduled (and all before it) is durable: invoke
         try:
-            result = await self.invoke(cmd, record.arn, record.state_machine_arn)
+            key = idempotency_key(record.arn, lane.name, lane.seq)
+            result = await self.invoke(cmd, record.arn, record.state_machine_arn, key)
             try:  # recorded exactly as JSON has it (NaN is not written as null and replayed so)
                 text = self.journal.payload_text(result)  # the events embed this text
             except NotJson as problem:
@@ -114,6 +118,88 @@ class ReplayRunner(CommandRunner):
             raise
         self.owner.flush_soon(self.run)  # durable even if this lane now waits long
         return result
+
+    # -- jobs (.sync) --------------------------------------------------------------------------------
+    async def _await_job(self, cmd: AwaitJob, lane: JournalLane) -> Any:
+        """Follow the job until it ends, or until its token is answered or expires (then the job
+        is stopped, unless the answer is a success a callback sent). The outcome is recorded
+        like a task's; a restart replays to here and follows the same job again."""
+        run = self.run
+        owner = self.owner
+        arn = run.record.arn
+        integration = job_integration(self.registry, cmd.resource)
+        key = idempotency_key(arn, lane.name, lane.seq)
+        request = job_request(cmd, arn, run.record.state_machine_arn, self.region, self.account, key)
+        token = None
+        if cmd.token is not None:
+            token = await self._token_for(
+                AwaitToken(cmd.token, cmd.state_name, cmd.timeout_seconds, cmd.heartbeat_seconds), lane
+            )
+            self._arm_deadline(token)
+        await owner.flush(run)
+        self._release_waits()
+        try:
+            while True:
+                if cmd.token is not None:
+                    message = owner.mail.take(arn, cmd.token)
+                    if isinstance(message, Answer):
+                        assert token is not None
+                        if not message.ok:  # expired, or failed by a callback: the job is over
+                            await cancel_job(integration, request, cmd.submitted)
+                        return self._outcome(token, lane, message)
+                    if message is not None:
+                        continue  # (an activity start: not for a job)
+                try:
+                    done, result = await follow_job(
+                        self.clock, integration, request, cmd.submitted, self._mail_for(cmd.token)
+                    )
+                except StatesFailure as failure:
+                    self._job_over(token, lane, "failure", [failure.error, failure.cause])
+                    raise
+                if done:
+                    break
+        except asyncio.CancelledError:
+            if not owner.closing:  # stopped, or a sibling failed: the job is stopped too
+                await cancel_job(integration, request, cmd.submitted)
+                if token is not None:
+                    self._close_token(token)
+            raise
+        try:
+            text = self.journal.payload_text(result)
+        except NotJson as problem:
+            bad = not_json(cmd.resource, problem)
+            self._job_over(token, lane, "failure", [bad.error, bad.cause])
+            raise bad from None
+        self._job_over(token, lane, "result", text.decode())
+        return result
+
+    def _mail_for(self, token: str | None) -> Any:
+        """An awaitable factory: completes when a message for ``token`` arrives (None: never)."""
+        if token is None:
+            return None
+        run = self.run
+
+        async def arrived() -> None:
+            if self.owner.mail.has(run.record.arn, token):
+                return
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            run.waiters[token] = fut
+            try:
+                await fut
+            finally:
+                if run.waiters.get(token) is fut:
+                    del run.waiters[token]
+
+        return arrived
+
+    def _job_over(self, token: TokenRecord | None, lane: JournalLane, kind: str, value: Any) -> None:
+        if token is not None:
+            self._close_token(token)
+        if kind == "result":
+            self.journal.record_text(lane, kind, value)
+        else:
+            self.journal.record(lane, kind, value)
+        self.owner.flush_soon(self.run)
 
     def _new_token(
         self,

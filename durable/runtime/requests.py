@@ -45,7 +45,9 @@ __all__ = [
     "message_of",
 ]
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{1,2048}$")
+# every token this engine hands out has 64 URL-safe characters (see journal.new_task_token): a
+# shorter one, like a token AWS could not decode, is invalid rather than unknown
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{64,2048}$")
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 

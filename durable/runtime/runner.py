@@ -19,11 +19,21 @@ from ..errors import DurableError, TaskFailed
 from ..integrations.base import TaskRequest
 from ..integrations.registry import IntegrationRegistry
 from ..interpreter import failure as F
-from ..interpreter.commands import ActivityExists, Checkpoint, ChildFailure, Fork, InvokeTask, Sleep, Stall
+from ..interpreter.commands import (
+    ActivityExists,
+    AwaitJob,
+    Checkpoint,
+    ChildFailure,
+    Fork,
+    InvokeTask,
+    Sleep,
+    Stall,
+)
 from ..interpreter.failure import StatesFailure
 from .clock import Clock, DeadlineExceeded, with_deadline
+from .jobs import cancel_job, follow_job, job_integration, job_request
 
-__all__ = ["CommandRunner", "step"]
+__all__ = ["CommandRunner", "call_integration", "step"]
 
 log = structlog.get_logger("durable.runtime")
 
@@ -94,14 +104,18 @@ class CommandRunner:
             return None
         if kind is ActivityExists:
             return True  # no catalog here: the activity task's offer finds a missing activity
+        if kind is AwaitJob:
+            return await self.await_job(cmd, execution_arn, state_machine_arn)
         if kind is Stall:
             log.warning("execution stalled", execution_arn=execution_arn, reason=cmd.reason)
             await asyncio.Event().wait()  # until the execution's timeout or a stop cancels it
         raise TypeError(f"unknown interpreter command {cmd!r}")
 
-    async def invoke(self, cmd: InvokeTask, execution_arn: str, state_machine_arn: str) -> Any:
+    async def invoke(
+        self, cmd: InvokeTask, execution_arn: str, state_machine_arn: str, key: str | None = None
+    ) -> Any:
         try:
-            integration = self.registry.resolve(cmd.resource)
+            integration = self.registry.resolve(cmd.resource, cmd.payload)
         except DurableError as exc:
             raise StatesFailure(F.RUNTIME, exc.message) from None
         request = TaskRequest(
@@ -116,16 +130,37 @@ class CommandRunner:
             credentials=cmd.credentials,
             timeout_seconds=cmd.timeout_seconds,
             heartbeat_seconds=cmd.heartbeat_seconds,
+            idempotency_key=key,
         )
         busy = getattr(self.clock, "busy", None)  # a ManualClock: do not skip time over real work
         with busy() if busy is not None else contextlib.nullcontext():
             if cmd.timeout_seconds is None:
-                return await _call(integration.invoke(request))
+                return await call_integration(integration.invoke(request))
             deadline = self.clock.now() + cmd.timeout_seconds
             try:
-                return await with_deadline(self.clock, deadline, _call(integration.invoke(request)))
+                return await with_deadline(
+                    self.clock, deadline, call_integration(integration.invoke(request))
+                )
             except DeadlineExceeded:
                 raise StatesFailure(F.TIMEOUT, "") from None
+
+    async def await_job(self, cmd: AwaitJob, execution_arn: str, state_machine_arn: str) -> Any:
+        """Follow a ``.sync`` task's job (no journal: an Express or test run), stopping it on a
+        timeout or a cancellation."""
+        integration = job_integration(self.registry, cmd.resource)
+        request = job_request(cmd, execution_arn, state_machine_arn, self.region, self.account, None)
+        deadline = None if cmd.timeout_seconds is None else self.clock.now() + cmd.timeout_seconds
+        try:
+            _, result = await with_deadline(
+                self.clock, deadline, follow_job(self.clock, integration, request, cmd.submitted)
+            )
+            return result
+        except DeadlineExceeded:
+            await cancel_job(integration, request, cmd.submitted)
+            raise StatesFailure(F.TIMEOUT, "") from None
+        except asyncio.CancelledError:
+            await cancel_job(integration, request, cmd.submitted)
+            raise
 
     async def fork(
         self, cmd: Fork, execution_arn: str, state_machine_arn: str, lane: Any = None
@@ -195,7 +230,7 @@ class CommandRunner:
         return results
 
 
-async def _call(coro: Any) -> Any:
+async def call_integration(coro: Any) -> Any:
     """Await an integration call, turning user exceptions into ASL failures."""
     try:
         return await coro

@@ -446,9 +446,10 @@ def test_send_task_failure_and_heartbeat(workdir: Path, cli: Call) -> None:
     ("args", "fragments"),
     [
         (["send-task-success", "not a token!", "--output", "{}"], ["InvalidToken"]),
-        (["send-task-success", "abc", "--output", "{}"], ["TaskDoesNotExist", "Task does not exist anymore"]),
-        (["send-task-failure", "abc"], ["TaskDoesNotExist"]),
-        (["send-task-heartbeat", "abc"], ["TaskDoesNotExist"]),
+        (["send-task-success", "abc", "--output", "{}"], ["InvalidToken"]),
+        (["send-task-success", "A" * 64, "--output", "{}"], ["TaskDoesNotExist", "Task does not exist anymore"]),
+        (["send-task-failure", "A" * 64], ["TaskDoesNotExist"]),
+        (["send-task-heartbeat", "A" * 64], ["TaskDoesNotExist"]),
         (["send-task-success", "abc"], ["--output"]),
         (["send-task-success", "abc", "--output", "{bad"], ["--output", "line 1"]),
         (["send-task-success", "abc", "--output", "{}", "--wait", "-1"], ["--wait"]),
@@ -680,7 +681,7 @@ def test_bad_tokens_real_process(workdir: Path) -> None:
     bad = run_cli(workdir, "send-task-failure", "bad token!")
     assert bad.returncode == 2 and bad.stdout == ""
     one_error(bad.stderr, "InvalidToken")
-    unknown = run_cli(workdir, "send-task-failure", "AAAA", "--error", "E")
+    unknown = run_cli(workdir, "send-task-failure", "A" * 64, "--error", "E")
     assert unknown.returncode == 2
     one_error(unknown.stderr, "TaskDoesNotExist")
 
