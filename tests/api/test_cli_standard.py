@@ -447,7 +447,10 @@ def test_send_task_failure_and_heartbeat(workdir: Path, cli: Call) -> None:
     [
         (["send-task-success", "not a token!", "--output", "{}"], ["InvalidToken"]),
         (["send-task-success", "abc", "--output", "{}"], ["InvalidToken"]),
-        (["send-task-success", "A" * 64, "--output", "{}"], ["TaskDoesNotExist", "Task does not exist anymore"]),
+        (
+            ["send-task-success", "A" * 64, "--output", "{}"],
+            ["TaskDoesNotExist", "Task does not exist anymore"],
+        ),
         (["send-task-failure", "A" * 64], ["TaskDoesNotExist"]),
         (["send-task-heartbeat", "A" * 64], ["TaskDoesNotExist"]),
         (["send-task-success", "abc"], ["--output"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint
+from typing import Any
 
 import pytest
 
@@ -24,12 +25,35 @@ def test_plugins_load_lazily_only_when_a_builtin_does_not_match() -> None:
         return [_ep("echo", "make_echo")]
 
     engine = Engine(load_plugins=True)
+    engine.register_function("f", lambda event, ctx: event)
     registry = IntegrationRegistry([engine.functions], loader=loader)
     registry.resolve("arn:aws:lambda:us-east-1:111111111111:function:f")
-    assert calls == []
+    assert calls == []  # a registered local function: no plugin is even loaded
     assert registry.resolve("arn:aws:states:::echo:say").name == "echo"
     assert registry.resolve("arn:aws:states:::echo:again").name == "echo"
     assert calls == [1]
+
+
+def test_an_unregistered_lambda_function_goes_to_a_plugin_that_handles_lambda() -> None:
+    class RealLambda:
+        name = "lambda"
+
+        def handles(self, resource: str) -> bool:
+            return ":lambda:" in resource
+
+        async def invoke(self, request: Any) -> Any:
+            return {}
+
+    engine = Engine(load_plugins=True)
+    engine.register_function("local", lambda event, ctx: event)
+    registry = IntegrationRegistry([engine.functions], loader=lambda: [])
+    registry._plugins = [RealLambda()]
+    arn = "arn:aws:lambda:us-east-1:111111111111:function:"
+    assert registry.resolve(arn + "local").name == "functions"  # local functions keep precedence
+    assert registry.resolve(arn + "remote").name == "lambda"
+    invoke = "arn:aws:states:::lambda:invoke"
+    assert registry.resolve(invoke, {"FunctionName": "local"}).name == "functions"
+    assert registry.resolve(invoke, {"FunctionName": arn + "remote"}).name == "lambda"
 
 
 def test_collision_between_two_plugins_is_reported() -> None:
