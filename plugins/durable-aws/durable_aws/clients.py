@@ -113,7 +113,10 @@ class Clients:
         answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=self._role_session_name)
         creds = answer["Credentials"]
         assumed = _Assumed(
-            creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], creds["Expiration"].timestamp()
+            creds["AccessKeyId"],
+            creds["SecretAccessKey"],
+            creds["SessionToken"],
+            creds["Expiration"].timestamp(),
         )
         self._assumed[role_arn] = assumed
         return assumed

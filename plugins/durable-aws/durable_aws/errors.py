@@ -56,6 +56,13 @@ OPTIMIZED: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _exception(model: ServiceModel, error: ClientError, code: str) -> str | None:
+    # a service that moved from the query protocol (SQS) reports its old code (Code:
+    # AWS.SimpleQueueService.NonExistentQueue) and botocore keeps the modeled one in QueryErrorCode
+    modeled = error.response.get("Error", {}).get("QueryErrorCode")
+    return (modeled and modeled_exception(model, str(modeled))) or modeled_exception(model, code)
+
+
 def _parts(error: ClientError) -> tuple[str, str, int, str, dict[str, Any], int]:
     response: dict[str, Any] = error.response
     detail = response.get("Error", {})
@@ -77,7 +84,7 @@ def sdk_error(model: ServiceModel, error: Exception) -> TaskFailed:
     if not isinstance(error, ClientError):
         return TaskFailed(f"{service}.SdkClientException", _client_side(error))
     code, message, status, request_id, headers, attempts = _parts(error)
-    name = modeled_exception(model, code) or f"{service}Exception"
+    name = _exception(model, error, code) or f"{service}Exception"
     detail = f"Service: {service}, Status Code: {status}, Request ID: {request_id}"
     if "x-amz-id-2" in headers:
         detail += f", Extended Request ID: {headers['x-amz-id-2']}"
@@ -90,7 +97,7 @@ def optimized_error(service: str, model: ServiceModel, error: Exception) -> Task
     if not isinstance(error, ClientError):
         return TaskFailed(f"{prefix}.SdkClientException", _client_side(error))
     code, message, status, request_id, _, _ = _parts(error)
-    name = modeled_exception(model, code) or base
+    name = _exception(model, error, code) or base
     cause = (
         f"{message} (Service: {client}; Status Code: {status}; Error Code: {code}; "
         f"Request ID: {request_id}; Proxy: null)"

@@ -127,7 +127,9 @@ class AwsIntegration:
             raise StatesFailure("States.Runtime", f"The AWS integration does not run '{resource}'")
         return target
 
-    def _client(self, service: str, target: _Target, request: TaskRequest, sdk_name: str | None = None) -> Any:
+    def _client(
+        self, service: str, target: _Target, request: TaskRequest, sdk_name: str | None = None
+    ) -> Any:
         region = self.clients.region(target.region, request.region)
         return self.clients.client(service, region, request.credentials, sdk_name)
 
@@ -145,7 +147,9 @@ class AwsIntegration:
             spec = OPTIMIZED_ACTIONS[key]
             return run_optimized(self._client(spec.service, target, request), spec, request.payload)
         job = JOBS[key]
-        return start_job(self._client(job.service, target, request), job, request.payload, request.idempotency_key)
+        return start_job(
+            self._client(job.service, target, request), job, request.payload, request.idempotency_key
+        )
 
     def _sdk(self, target: _Target, request: TaskRequest) -> Any:
         service = boto3_service(target.service)

@@ -75,60 +75,105 @@ def _ecs_task(params: Params, submitted: Params) -> Params:
 
 JOBS: dict[str, Job] = {
     "batch:submitJob": Job(
-        "batch", "SubmitJob", "DescribeJobs",
-        lambda p, s: {"jobs": [s["JobId"]]}, _first("Jobs"), lambda d: str(d.get("Status")),
-        frozenset({"SUCCEEDED"}), frozenset({"FAILED"}),
-        "TerminateJob", lambda p, s: {"jobId": s["JobId"], "reason": "Stopped by Step Functions"},
+        "batch",
+        "SubmitJob",
+        "DescribeJobs",
+        lambda p, s: {"jobs": [s["JobId"]]},
+        _first("Jobs"),
+        lambda d: str(d.get("Status")),
+        frozenset({"SUCCEEDED"}),
+        frozenset({"FAILED"}),
+        "TerminateJob",
+        lambda p, s: {"jobId": s["JobId"], "reason": "Stopped by Step Functions"},
     ),
     "glue:startJobRun": Job(
-        "glue", "StartJobRun", "GetJobRun",
-        lambda p, s: {"JobName": p.get("JobName"), "RunId": s["JobRunId"]}, _field("JobRun"),
+        "glue",
+        "StartJobRun",
+        "GetJobRun",
+        lambda p, s: {"JobName": p.get("JobName"), "RunId": s["JobRunId"]},
+        _field("JobRun"),
         lambda d: str(d.get("JobRunState")),
-        frozenset({"SUCCEEDED"}), frozenset({"FAILED", "ERROR", "STOPPED", "TIMEOUT", "EXPIRED"}),
-        "BatchStopJobRun", lambda p, s: {"JobName": p.get("JobName"), "JobRunIds": [s["JobRunId"]]},
+        frozenset({"SUCCEEDED"}),
+        frozenset({"FAILED", "ERROR", "STOPPED", "TIMEOUT", "EXPIRED"}),
+        "BatchStopJobRun",
+        lambda p, s: {"JobName": p.get("JobName"), "JobRunIds": [s["JobRunId"]]},
     ),
     "ecs:runTask": Job(
-        "ecs", "RunTask", "DescribeTasks", _ecs_task, _first("Tasks"), lambda d: str(d.get("LastStatus")),
-        frozenset({"STOPPED"}), frozenset(),
-        "StopTask", lambda p, s: {"cluster": p.get("Cluster", "default"), "task": _ecs_task(p, s)["tasks"][0]},
-        idempotency="clientToken", extra_failure=_container_failed,
+        "ecs",
+        "RunTask",
+        "DescribeTasks",
+        _ecs_task,
+        _first("Tasks"),
+        lambda d: str(d.get("LastStatus")),
+        frozenset({"STOPPED"}),
+        frozenset(),
+        "StopTask",
+        lambda p, s: {"cluster": p.get("Cluster", "default"), "task": _ecs_task(p, s)["tasks"][0]},
+        idempotency="clientToken",
+        extra_failure=_container_failed,
     ),
     "athena:startQueryExecution": Job(
-        "athena", "StartQueryExecution", "GetQueryExecution",
-        lambda p, s: {"QueryExecutionId": s["QueryExecutionId"]}, _whole,
+        "athena",
+        "StartQueryExecution",
+        "GetQueryExecution",
+        lambda p, s: {"QueryExecutionId": s["QueryExecutionId"]},
+        _whole,
         lambda d: str((d.get("QueryExecution") or {}).get("Status", {}).get("State")),
-        frozenset({"SUCCEEDED"}), frozenset({"FAILED", "CANCELLED"}),
-        "StopQueryExecution", lambda p, s: {"QueryExecutionId": s["QueryExecutionId"]},
+        frozenset({"SUCCEEDED"}),
+        frozenset({"FAILED", "CANCELLED"}),
+        "StopQueryExecution",
+        lambda p, s: {"QueryExecutionId": s["QueryExecutionId"]},
         idempotency="ClientRequestToken",
     ),
     "sagemaker:createTrainingJob": Job(
-        "sagemaker", "CreateTrainingJob", "DescribeTrainingJob",
-        lambda p, s: {"TrainingJobName": p.get("TrainingJobName")}, _whole,
+        "sagemaker",
+        "CreateTrainingJob",
+        "DescribeTrainingJob",
+        lambda p, s: {"TrainingJobName": p.get("TrainingJobName")},
+        _whole,
         lambda d: str(d.get("TrainingJobStatus")),
-        frozenset({"Completed"}), frozenset({"Failed", "Stopped"}),
-        "StopTrainingJob", lambda p, s: {"TrainingJobName": p.get("TrainingJobName")},
+        frozenset({"Completed"}),
+        frozenset({"Failed", "Stopped"}),
+        "StopTrainingJob",
+        lambda p, s: {"TrainingJobName": p.get("TrainingJobName")},
     ),
     "sagemaker:createTransformJob": Job(
-        "sagemaker", "CreateTransformJob", "DescribeTransformJob",
-        lambda p, s: {"TransformJobName": p.get("TransformJobName")}, _whole,
+        "sagemaker",
+        "CreateTransformJob",
+        "DescribeTransformJob",
+        lambda p, s: {"TransformJobName": p.get("TransformJobName")},
+        _whole,
         lambda d: str(d.get("TransformJobStatus")),
-        frozenset({"Completed"}), frozenset({"Failed", "Stopped"}),
-        "StopTransformJob", lambda p, s: {"TransformJobName": p.get("TransformJobName")},
+        frozenset({"Completed"}),
+        frozenset({"Failed", "Stopped"}),
+        "StopTransformJob",
+        lambda p, s: {"TransformJobName": p.get("TransformJobName")},
     ),
     "codebuild:startBuild": Job(
-        "codebuild", "StartBuild", "BatchGetBuilds",
-        lambda p, s: {"ids": [s["Build"]["Id"]]}, lambda r: {"Build": _first("Builds")(r)},
+        "codebuild",
+        "StartBuild",
+        "BatchGetBuilds",
+        lambda p, s: {"ids": [s["Build"]["Id"]]},
+        lambda r: {"Build": _first("Builds")(r)},
         lambda d: str(d["Build"].get("BuildStatus")),
-        frozenset({"SUCCEEDED"}), frozenset({"FAILED", "FAULT", "STOPPED", "TIMED_OUT"}),
-        "StopBuild", lambda p, s: {"id": s["Build"]["Id"]},
+        frozenset({"SUCCEEDED"}),
+        frozenset({"FAILED", "FAULT", "STOPPED", "TIMED_OUT"}),
+        "StopBuild",
+        lambda p, s: {"id": s["Build"]["Id"]},
         idempotency="idempotencyToken",
     ),
     # nested executions on a real Step Functions endpoint (AwsIntegration(remote_states=True))
     "states:startExecution": Job(
-        "stepfunctions", "StartExecution", "DescribeExecution",
-        lambda p, s: {"executionArn": s["ExecutionArn"]}, _whole, lambda d: str(d.get("Status")),
-        frozenset({"SUCCEEDED"}), frozenset({"FAILED", "TIMED_OUT", "ABORTED"}),
-        "StopExecution", lambda p, s: {"executionArn": s["ExecutionArn"]},
+        "stepfunctions",
+        "StartExecution",
+        "DescribeExecution",
+        lambda p, s: {"executionArn": s["ExecutionArn"]},
+        _whole,
+        lambda d: str(d.get("Status")),
+        frozenset({"SUCCEEDED"}),
+        frozenset({"FAILED", "TIMED_OUT", "ABORTED"}),
+        "StopExecution",
+        lambda p, s: {"executionArn": s["ExecutionArn"]},
     ),
 }
 
@@ -154,8 +199,14 @@ def start_job(client: Any, job: Job, payload: Any, idempotency_key: str | None) 
             args[job.idempotency] = _token(idempotency_key)
         return args
 
-    done = call(client, job.start, _start_input(job, payload), optimized=job.service,
-                dates="epoch_millis", prepare=prepare)
+    done = call(
+        client,
+        job.start,
+        _start_input(job, payload),
+        optimized=job.service,
+        dates="epoch_millis",
+        prepare=prepare,
+    )
     result = dict(done.rendered)
     result.update(http_metadata(done.raw))
     return result
@@ -165,8 +216,9 @@ def poll_job(client: Any, job: Job, payload: Any, submitted: Any, pattern: str) 
     """The job's result when it ended, :class:`JobRunning` while it runs (blocking)."""
     params = payload if isinstance(payload, dict) else {}
     handle = submitted if isinstance(submitted, dict) else {}
-    done = call(client, job.describe, job.describe_params(params, handle), optimized=job.service,
-                dates="epoch_millis")
+    done = call(
+        client, job.describe, job.describe_params(params, handle), optimized=job.service, dates="epoch_millis"
+    )
     detail = job.detail(done.rendered)
     status = job.status(detail)
     if status in job.failed or (status in job.succeeded and job.extra_failure and job.extra_failure(detail)):

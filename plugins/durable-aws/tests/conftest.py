@@ -12,6 +12,7 @@ from durable_aws.testing import moto_server
 
 from durable import Engine
 
+
 @pytest.fixture(scope="session")
 def endpoint() -> Iterator[str]:
     with moto_server() as url:

@@ -15,8 +15,12 @@ from durable import JobRunning, TaskFailed, TaskRequest
 
 def request(resource: str, payload: dict[str, Any], key: str | None = "attempt-1") -> TaskRequest:
     return TaskRequest(
-        resource=resource, payload=payload, state_name="Job", execution_arn="arn:aws:states:us-east-1:1:execution:m:e",
-        state_machine_arn="arn:aws:states:us-east-1:1:stateMachine:m", idempotency_key=key,
+        resource=resource,
+        payload=payload,
+        state_name="Job",
+        execution_arn="arn:aws:states:us-east-1:1:execution:m:e",
+        state_machine_arn="arn:aws:states:us-east-1:1:stateMachine:m",
+        idempotency_key=key,
     )
 
 
@@ -68,17 +72,24 @@ async def test_athena_query_succeeds(aws: AwsIntegration) -> None:
     assert isinstance(result["QueryExecution"]["Status"]["SubmissionDateTime"], int)  # epoch millis
 
 
-async def test_batch_job_and_terminate(aws: AwsIntegration, endpoint: str, boto: Callable[[str], Any]) -> None:
+async def test_batch_job_and_terminate(
+    aws: AwsIntegration, endpoint: str, boto: Callable[[str], Any]
+) -> None:
     configure(endpoint, {"batch": {"use_docker": False}})  # moto's Batch ends jobs at once without docker
     batch = boto("batch")
     role = boto("iam").create_role(RoleName=unique("br"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    env = batch.create_compute_environment(computeEnvironmentName=unique("ce"), type="UNMANAGED", serviceRole=role)
+    env = batch.create_compute_environment(
+        computeEnvironmentName=unique("ce"), type="UNMANAGED", serviceRole=role
+    )
     queue = batch.create_job_queue(
-        jobQueueName=unique("q"), state="ENABLED", priority=1,
+        jobQueueName=unique("q"),
+        state="ENABLED",
+        priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env["computeEnvironmentArn"]}],
     )["jobQueueArn"]
     definition = batch.register_job_definition(
-        jobDefinitionName=unique("jd"), type="container",
+        jobDefinitionName=unique("jd"),
+        type="container",
         containerProperties={"image": "busybox", "vcpus": 1, "memory": 128},
     )["jobDefinitionArn"]
     req = request(
@@ -98,7 +109,9 @@ async def test_batch_job_and_terminate(aws: AwsIntegration, endpoint: str, boto:
 async def test_codebuild_build_is_stopped(aws: AwsIntegration, boto: Callable[[str], Any]) -> None:
     project = unique("proj")
     boto("codebuild").create_project(
-        name=project, source={"type": "S3", "location": "bucket/key"}, artifacts={"type": "NO_ARTIFACTS"},
+        name=project,
+        source={"type": "S3", "location": "bucket/key"},
+        artifacts={"type": "NO_ARTIFACTS"},
         environment={"type": "LINUX_CONTAINER", "image": "i", "computeType": "BUILD_GENERAL1_SMALL"},
         serviceRole="arn:aws:iam::123456789012:role/r",
     )
@@ -132,9 +145,12 @@ async def test_sagemaker_training_job(aws: AwsIntegration) -> None:
 def test_the_job_table_of_handles() -> None:
     aws = AwsIntegration()
     for resource in (
-        "arn:aws:states:::batch:submitJob.sync", "arn:aws:states:::glue:startJobRun",
-        "arn:aws:states:::ecs:runTask.sync", "arn:aws:states:::ecs:runTask.waitForTaskToken",
-        "arn:aws:states:::athena:startQueryExecution.sync", "arn:aws:states:::sagemaker:createTransformJob.sync",
+        "arn:aws:states:::batch:submitJob.sync",
+        "arn:aws:states:::glue:startJobRun",
+        "arn:aws:states:::ecs:runTask.sync",
+        "arn:aws:states:::ecs:runTask.waitForTaskToken",
+        "arn:aws:states:::athena:startQueryExecution.sync",
+        "arn:aws:states:::sagemaker:createTransformJob.sync",
         "arn:aws:states:::codebuild:startBuild.sync",
     ):
         assert aws.handles(resource), resource

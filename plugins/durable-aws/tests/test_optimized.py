@@ -33,7 +33,9 @@ async def test_sqs_send_message_puts_the_message_in_the_queue(
     sqs = boto("sqs")
     queue = sqs.create_queue(QueueName=unique("q"))["QueueUrl"]
     done = await run(
-        engine, task(SQS_SEND, {"QueueUrl.$": "$.q", "MessageBody.$": "$.body"}), {"q": queue, "body": {"a": 1}}
+        engine,
+        task(SQS_SEND, {"QueueUrl.$": "$.q", "MessageBody.$": "$.body"}),
+        {"q": queue, "body": {"a": 1}},
     )
     assert done.succeeded, (done.error, done.cause)
     out = done.output
@@ -43,8 +45,13 @@ async def test_sqs_send_message_puts_the_message_in_the_queue(
     assert message["Body"] == '{"a":1}'  # a JSON body is sent as its text
     assert message["MessageId"] == out["MessageId"]
     assert await history_types(engine, done) == [
-        "ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded",
-        "TaskStateExited", "ExecutionSucceeded",
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
     ]
 
 
@@ -90,25 +97,38 @@ async def test_dynamodb_put_update_get_delete(engine: Engine, boto: Callable[[st
         "StartAt": "Put",
         "States": {
             "Put": {
-                "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
                 "Parameters": {"TableName": name, "Item": {"id": {"S": "id1"}, "data": {"S": "hello"}}},
-                "ResultPath": "$.put", "Next": "Update",
+                "ResultPath": "$.put",
+                "Next": "Update",
             },
             "Update": {
-                "Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
                 "Parameters": {
-                    "TableName": name, "Key": key, "UpdateExpression": "SET extra = :v",
-                    "ExpressionAttributeValues": {":v": {"N": "7"}}, "ReturnValues": "UPDATED_NEW",
+                    "TableName": name,
+                    "Key": key,
+                    "UpdateExpression": "SET extra = :v",
+                    "ExpressionAttributeValues": {":v": {"N": "7"}},
+                    "ReturnValues": "UPDATED_NEW",
                 },
-                "ResultPath": "$.update", "Next": "Get",
+                "ResultPath": "$.update",
+                "Next": "Get",
             },
             "Get": {
-                "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
-                "Parameters": {"TableName": name, "Key": key}, "ResultPath": "$.get", "Next": "Delete",
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": {"TableName": name, "Key": key},
+                "ResultPath": "$.get",
+                "Next": "Delete",
             },
             "Delete": {
-                "Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem",
-                "Parameters": {"TableName": name, "Key": key}, "ResultPath": "$.delete", "End": True,
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:deleteItem",
+                "Parameters": {"TableName": name, "Key": key},
+                "ResultPath": "$.delete",
+                "End": True,
             },
         },
     }
@@ -122,20 +142,27 @@ async def test_dynamodb_put_update_get_delete(engine: Engine, boto: Callable[[st
     assert "Item" not in boto("dynamodb").get_item(TableName=name, Key=key)
 
 
-async def test_a_failed_condition_is_caught_by_its_aws_name(engine: Engine, boto: Callable[[str], Any]) -> None:
+async def test_a_failed_condition_is_caught_by_its_aws_name(
+    engine: Engine, boto: Callable[[str], Any]
+) -> None:
     name = table(boto)
     boto("dynamodb").put_item(TableName=name, Item={"id": {"S": "taken"}})
     definition = task(
         "arn:aws:states:::dynamodb:putItem",
-        {"TableName": name, "Item": {"id": {"S": "taken"}}, "ConditionExpression": "attribute_not_exists(id)"},
+        {
+            "TableName": name,
+            "Item": {"id": {"S": "taken"}},
+            "ConditionExpression": "attribute_not_exists(id)",
+        },
         Catch=[{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "Next": "Taken"}],
     )
     definition["States"]["Taken"] = {"Type": "Pass", "End": True}
     done = await run(engine, definition)
     assert done.succeeded
     assert done.output["Error"] == "DynamoDB.ConditionalCheckFailedException"
-    assert "(Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ConditionalCheckFailedException;" in (
-        done.output["Cause"]
+    assert (
+        "(Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ConditionalCheckFailedException;"
+        in (done.output["Cause"])
     )
 
 
@@ -173,7 +200,8 @@ async def test_wait_for_task_token_through_sqs(engine: Engine, boto: Callable[[s
     history = await engine.get_execution_history(started.execution_arn)
     types = [e["type"] for e in history]
     assert types[types.index("TaskStarted") + 1 : types.index("TaskSucceeded") + 1] == [
-        "TaskSubmitted", "TaskSucceeded"
+        "TaskSubmitted",
+        "TaskSucceeded",
     ]
     submitted = next(e for e in history if e["type"] == "TaskSubmitted")["taskSubmittedEventDetails"]
     assert "MessageId" in json.loads(submitted["output"])
@@ -182,9 +210,13 @@ async def test_wait_for_task_token_through_sqs(engine: Engine, boto: Callable[[s
 async def test_wait_for_task_token_through_sns_to_sqs(engine: Engine, boto: Callable[[str], Any]) -> None:
     sqs, sns = boto("sqs"), boto("sns")
     queue = sqs.create_queue(QueueName=unique("sub"))["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     topic = sns.create_topic(Name=unique("topic"))["TopicArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
     definition = task(
         SNS_PUBLISH + ".waitForTaskToken", {"TopicArn": topic, "Message": {"token.$": "$$.Task.Token"}}
     )
@@ -204,16 +236,23 @@ async def test_wait_for_task_token_through_sns_to_sqs(engine: Engine, boto: Call
     assert (done.error, done.cause) == ("Order.Refused", "out of stock")
 
 
-async def test_lambda_invoke_and_function_arns(engine: Engine, endpoint: str, boto: Callable[[str], Any]) -> None:
+async def test_lambda_invoke_and_function_arns(
+    engine: Engine, endpoint: str, boto: Callable[[str], Any]
+) -> None:
     # moto runs Lambda code only in docker; without it, a function answers with the event it got,
     # which is enough for the request and result shapes
     configure(endpoint, {"lambda": {"use_docker": False}})
     role = boto("iam").create_role(RoleName=unique("r"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     arn = boto("lambda").create_function(
-        FunctionName=unique("fn"), Runtime="python3.12", Role=role, Handler="h.handler",
+        FunctionName=unique("fn"),
+        Runtime="python3.12",
+        Role=role,
+        Handler="h.handler",
         Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
     )["FunctionArn"]
-    done = await run(engine, task("arn:aws:states:::lambda:invoke", {"FunctionName": arn, "Payload": {"x": 1}}))
+    done = await run(
+        engine, task("arn:aws:states:::lambda:invoke", {"FunctionName": arn, "Payload": {"x": 1}})
+    )
     assert done.succeeded, (done.error, done.cause)
     out = done.output
     assert out["Payload"] == {"x": 1} and out["StatusCode"] == 200

@@ -26,7 +26,9 @@ async def test_s3_put_object_takes_any_json_body(
 ) -> None:
     bucket = unique("bucket")
     boto("s3").create_bucket(Bucket=bucket)
-    done = await run(engine, task(SDK + "s3:putObject", {"Bucket": bucket, "Key": "k", "Body.$": "$.body"}), {"body": body})
+    done = await run(
+        engine, task(SDK + "s3:putObject", {"Bucket": bucket, "Key": "k", "Body.$": "$.body"}), {"body": body}
+    )
     assert done.succeeded, (done.error, done.cause)
     assert done.output["ETag"] == f'"{hashlib.md5(stored).hexdigest()}"'  # what AWS recorded for these
     assert "ResponseMetadata" not in done.output
@@ -52,24 +54,39 @@ async def test_sdk_errors_are_caught_by_their_aws_names(engine: Engine, boto: Ca
         "StartAt": "List",
         "States": {
             "List": {
-                "Type": "Task", "Resource": SDK + "s3:listObjects", "Parameters": {"Bucket": "no-such-bucket-x1"},
-                "Catch": [{"ErrorEquals": ["S3.NoSuchBucketException"], "ResultPath": "$.bucket", "Next": "Get"}],
+                "Type": "Task",
+                "Resource": SDK + "s3:listObjects",
+                "Parameters": {"Bucket": "no-such-bucket-x1"},
+                "Catch": [
+                    {"ErrorEquals": ["S3.NoSuchBucketException"], "ResultPath": "$.bucket", "Next": "Get"}
+                ],
                 "End": True,
             },
             "Get": {
-                "Type": "Task", "Resource": SDK + "s3:getObject", "Parameters": {"Bucket": bucket, "Key": "nope"},
-                "Catch": [{"ErrorEquals": ["S3.NoSuchKeyException"], "ResultPath": "$.key", "Next": "Secret"}],
+                "Type": "Task",
+                "Resource": SDK + "s3:getObject",
+                "Parameters": {"Bucket": bucket, "Key": "nope"},
+                "Catch": [
+                    {"ErrorEquals": ["S3.NoSuchKeyException"], "ResultPath": "$.key", "Next": "Secret"}
+                ],
                 "End": True,
             },
             "Secret": {
-                "Type": "Task", "Resource": SDK + "secretsmanager:getSecretValue",
+                "Type": "Task",
+                "Resource": SDK + "secretsmanager:getSecretValue",
                 "Parameters": {"SecretId": "no-such-secret"},
-                "Catch": [{"ErrorEquals": ["SecretsManager.ResourceNotFoundException"], "ResultPath": "$.secret",
-                           "Next": "Table"}],
+                "Catch": [
+                    {
+                        "ErrorEquals": ["SecretsManager.ResourceNotFoundException"],
+                        "ResultPath": "$.secret",
+                        "Next": "Table",
+                    }
+                ],
                 "End": True,
             },
             "Table": {
-                "Type": "Task", "Resource": SDK + "dynamodb:putItem",
+                "Type": "Task",
+                "Resource": SDK + "dynamodb:putItem",
                 "Parameters": {"TableName": "no_such_table", "Item": {"id": {"S": "1"}}},
                 "End": True,
             },
@@ -77,7 +94,9 @@ async def test_sdk_errors_are_caught_by_their_aws_names(engine: Engine, boto: Ca
     }
     done = await run(engine, definition)
     assert done.error == "DynamoDb.ResourceNotFoundException"
-    assert done.cause and done.cause.startswith("Requested resource not found (Service: DynamoDb, Status Code: 400, ")
+    assert done.cause and done.cause.startswith(
+        "Requested resource not found (Service: DynamoDb, Status Code: 400, "
+    )
     assert done.cause.endswith(") (SDK Attempt Count: 1)")
     history = await engine.get_execution_history(done.execution_arn)
     caught = [e["type"] for e in history if e["type"] == "TaskFailed"]
@@ -85,7 +104,9 @@ async def test_sdk_errors_are_caught_by_their_aws_names(engine: Engine, boto: Ca
     exited = [e["stateExitedEventDetails"] for e in history if e["type"] == "TaskStateExited"]
     data = json.loads(exited[-1]["output"])
     assert data["bucket"]["Error"] == "S3.NoSuchBucketException"
-    assert data["bucket"]["Cause"].startswith("The specified bucket does not exist (Service: S3, Status Code: 404, ")
+    assert data["bucket"]["Cause"].startswith(
+        "The specified bucket does not exist (Service: S3, Status Code: 404, "
+    )
     assert data["key"]["Error"] == "S3.NoSuchKeyException"
     assert data["secret"]["Error"] == "SecretsManager.ResourceNotFoundException"
 
@@ -93,7 +114,9 @@ async def test_sdk_errors_are_caught_by_their_aws_names(engine: Engine, boto: Ca
 async def test_camel_case_apis_take_and_give_pascal_case(engine: Engine, boto: Callable[[str], Any]) -> None:
     # ECS's wire names are camelCase; Step Functions spells them in PascalCase both ways
     name = unique("cluster")
-    done = await run(engine, task(SDK + "ecs:createCluster", {"ClusterName": name, "Tags": [{"Key": "k", "Value": "v"}]}))
+    done = await run(
+        engine, task(SDK + "ecs:createCluster", {"ClusterName": name, "Tags": [{"Key": "k", "Value": "v"}]})
+    )
     assert done.succeeded, (done.error, done.cause)
     assert done.output["Cluster"]["ClusterName"] == name
     assert done.output["Cluster"]["Status"] == "ACTIVE"
@@ -125,7 +148,9 @@ async def test_endpoints_per_service(boto: Callable[[str], Any]) -> None:
     # a second moto server: sqs goes there, everything else to the first (unreachable here)
     with moto_server() as other:
         aws = AwsIntegration(
-            endpoint_url="http://127.0.0.1:1", endpoints={"sqs": other}, region="us-east-1",
+            endpoint_url="http://127.0.0.1:1",
+            endpoints={"sqs": other},
+            region="us-east-1",
             session=fake_session(),
         )
         async with Engine(load_plugins=False) as engine:
