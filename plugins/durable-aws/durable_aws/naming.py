@@ -121,5 +121,5 @@ def _error_shapes(model: ServiceModel) -> list[tuple[str, str]]:
         for shape in model.error_shapes:
             error = shape.metadata.get("error", {})
             cached.append((shape.name, str(error.get("code", shape.name))))
-        model._durable_error_shapes = cached  # type: ignore[attr-defined]
+        model._durable_error_shapes = cached
     return cached

@@ -29,10 +29,10 @@ def to_boto(shape: Shape | None, value: Any) -> Any:
         return value
     if isinstance(shape, StructureShape) and isinstance(value, dict):
         members = shape.members
-        folded = {name.lower(): name for name in members}
+        folded: dict[str, str] = {str(name).lower(): str(name) for name in members}
         out: dict[str, Any] = {}
         for key, item in value.items():
-            name = key if key in members else folded.get(key.lower(), key)
+            name = str(key) if key in members else folded.get(str(key).lower(), str(key))
             out[name] = to_boto(members.get(name), item)
         return out
     if isinstance(shape, ListShape) and isinstance(value, list):
