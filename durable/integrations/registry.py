@@ -41,6 +41,8 @@ class IntegrationRegistry:
         loader: Callable[[], Iterable[Any]] | None = None,
     ) -> None:
         self._builtins = list(builtins)
+        # built-ins that decide per call (the local functions: only those registered here)
+        self._per_call: list[Any] = [b for b in self._builtins if hasattr(b, "declines")]  # Integration
         self._extra: list[Integration] = []
         self._plugins: list[Integration] | None = None if load_entry_points else []
         self._loader = loader or (lambda: entry_points(group=ENTRY_POINT_GROUP))
@@ -77,6 +79,10 @@ class IntegrationRegistry:
         """The integration that runs ``resource``. A registered or built-in integration that
         ``declines(resource, payload)`` this call (the local functions, for a Lambda function
         not registered here) hands it to the plugin that handles the resource, if one does."""
+        for builtin in self._per_call:  # a local function keeps precedence over any plugin
+            if builtin.handles(resource) and not builtin.declines(resource, payload):
+                found: Integration = builtin
+                return found
         hit = self._cache.get(resource)
         if hit is None:
             for group in (self._extra, self._builtins):

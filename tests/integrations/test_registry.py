@@ -123,3 +123,21 @@ async def test_task_without_integration_fails_the_execution_with_a_clear_cause()
     assert result.error == "States.Runtime"
     assert "No integration handles the resource 'arn:aws:states:::sqs:sendMessage'" in (result.cause or "")
     assert "durable-aws" in (result.cause or "")
+
+
+def test_a_registered_lambda_plugin_does_not_shadow_local_functions() -> None:
+    class RealLambda:
+        name = "lambda"
+
+        def handles(self, resource: str) -> bool:
+            return ":lambda:" in resource
+
+        async def invoke(self, request: Any) -> Any:
+            return {}
+
+    engine = Engine(load_plugins=False)
+    engine.register_function("local", lambda event, ctx: event)
+    engine.add_integration(RealLambda())
+    arn = "arn:aws:lambda:us-east-1:111111111111:function:"
+    assert engine.registry.resolve(arn + "local").name == "functions"
+    assert engine.registry.resolve(arn + "remote").name == "lambda"

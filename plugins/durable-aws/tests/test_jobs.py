@@ -11,6 +11,7 @@ from durable_aws import AwsIntegration
 from durable_aws.testing import configure
 
 from durable import JobRunning, TaskFailed, TaskRequest
+from durable.testing.plugin_kit import check_contract, check_job_follows_restart, run_task
 
 
 def request(resource: str, payload: dict[str, Any], key: str | None = "attempt-1") -> TaskRequest:
@@ -157,3 +158,34 @@ def test_the_job_table_of_handles() -> None:
     assert not aws.handles("arn:aws:states:::glue:startJobRun.sync:2")
     assert not aws.handles("arn:aws:states:::states:startExecution.sync")
     assert AwsIntegration(remote_states=True).handles("arn:aws:states:::states:startExecution.sync:2")
+
+
+async def test_a_glue_sync_task_runs_through_the_engine(
+    aws: AwsIntegration, boto: Callable[[str], Any], tmp_path: Any
+) -> None:
+    """A Standard execution starts the Glue job run, records it (TaskSubmitted), follows it on the
+    engine's clock and ends with the run's description."""
+    job = unique("etl")
+    boto("glue").create_job(Name=job, Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://b/s.py"})
+    done = await run_task(
+        aws,
+        "arn:aws:states:::glue:startJobRun.sync",
+        {"JobName.$": "$.job"},
+        input={"job": job},
+        db=tmp_path / "g.db",
+    )
+    assert str(done.status) == "SUCCEEDED", (done.error, done.cause)
+    assert done.output["JobRunState"] == "SUCCEEDED" and done.output["JobName"] == job
+    types = [e["type"] for e in done.history or []]
+    assert types[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+
+
+async def test_the_plugin_kit_job_checks_pass_for_athena(aws: AwsIntegration, tmp_path: Any) -> None:
+    check_contract(
+        aws, ["arn:aws:states:::athena:startQueryExecution.sync", "arn:aws:states:::sqs:sendMessage"]
+    )
+    query = {"QueryString": "SELECT 3", "ResultConfiguration": {"OutputLocation": "s3://results/"}}
+    done = await check_job_follows_restart(
+        lambda: aws, "arn:aws:states:::athena:startQueryExecution.sync", query, db=tmp_path / "a.db"
+    )
+    assert done.output["QueryExecution"]["Status"]["State"] == "SUCCEEDED"
