@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "plugins" / "durable-aws"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 from durable import (  # noqa: E402
     DefinitionError,
@@ -32,11 +33,13 @@ from durable import (  # noqa: E402
     Engine,
     ManualClock,
 )
+from tests.conformance import services as aws  # noqa: E402
 
 DEFAULT_CASES = ROOT.parent / "shared" / "conformance" / "cases.jsonl"
 CASE_TIMEOUT_S = 60.0
 RUNNING_SETTLE_S = 0.5  # how long a case recorded as RUNNING runs before it is inspected
 SUPPORTED_NEEDS = {"none", "lambda", "activity", "stop_execution"}
+SERVICES: aws.Services | None = None  # a moto server and durable-aws, while run_all runs
 SUPPORTED_ACTIONS = {"StopExecution"}
 RUN_APIS = {"StartExecution", "StartSyncExecution"}
 
@@ -87,12 +90,20 @@ def skip_reason(case: dict[str, Any]) -> str | None:
         return None
     if api not in RUN_APIS:
         return f"API {api} is not implemented"
-    needs = set(case.get("needs") or ["none"])
-    other = sorted(needs - SUPPORTED_NEEDS)
-    if other:
-        return f"needs AWS service(s) not emulated: {', '.join(other)}"
     if "map:distributed" in features and "map:item_reader" in features:
         return "Distributed Map ItemReader is not implemented"
+    needs = set(case.get("needs") or ["none"])
+    supported = SUPPORTED_NEEDS | (aws.SERVICE_NEEDS if SERVICES is not None else set())
+    other = sorted(needs - supported)
+    if "task_token" in other:
+        return "needs the recorded test's own task-token consumer (it answered from the queue or topic)"
+    if other:
+        why = aws.available() or "no service emulator in this run"
+        return f"needs AWS service(s) not emulated: {', '.join(other)} ({why})"
+    if SERVICES is not None and needs & aws.SERVICE_NEEDS:
+        reason = SERVICES.skip_reason(case)
+        if reason:
+            return reason
     unsupported = {a.get("api") for a in case.get("actions") or []} - SUPPORTED_ACTIONS
     if unsupported:
         return f"needs API calls during the execution: {', '.join(sorted(map(str, unsupported)))}"
@@ -115,6 +126,7 @@ class Matcher:
         # An expected value that *is* one of the case's placeholder tokens matches anything.
         self.whole = set(tokens or [])
         self.placeholder_words = False
+        self.ignored: set[str] = set()  # keys compared nowhere (see compare)
         self.values: dict[str, list[str]] = {}
         self.keys: dict[str, list[str]] = {}
         for w in wildcards or []:
@@ -145,6 +157,9 @@ class Matcher:
             key_tokens = self.keys.get(pointer)
             if key_tokens:
                 return self._dict_with_key_tokens(expected, actual, pointer, key_tokens)
+            if self.ignored:
+                expected = {k: v for k, v in expected.items() if k not in self.ignored}
+                actual = {k: v for k, v in actual.items() if k not in self.ignored}
             if set(expected) != set(actual):
                 missing = sorted(set(expected) - set(actual))
                 extra = sorted(set(actual) - set(expected))
@@ -204,6 +219,10 @@ def _escape(key: str) -> str:
 def compare(case: dict[str, Any], actual: dict[str, Any]) -> str | None:
     expected = case["expected"]
     matcher = Matcher(case.get("wildcards") or [], case.get("tokens"))
+    if set(case.get("needs") or []) & aws.SERVICE_NEEDS:
+        # the HTTP response metadata of an emulated service (moto's headers, not AWS's servers'):
+        # the paths the recording itself marks as transport-specific are not compared
+        matcher.ignored = {p[3:] for p in case.get("ls_skip_verify_paths") or [] if p.startswith("$..")}
     if expected.get("status") != actual.get("status"):
         why = actual.get("cause") if actual.get("cause") is not None else actual.get("message")
         detail = f" ({actual.get('error')}: {str(why)[:300]})" if actual.get("error") else ""
@@ -339,6 +358,10 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
         for spec in case.get("lambdas") or []:
             fn = lambda_handler(spec["source"], spec.get("handler", "handler.handler"))
             engine.register_function(spec.get("arn") or spec["name"], fn, error_format="lambda")
+        if SERVICES is not None and set(case.get("needs") or []) & aws.SERVICE_NEEDS:
+            engine.add_integration(SERVICES.integration)
+            await asyncio.to_thread(SERVICES.provision, case)
+            await SERVICES.child_machines(engine, case)
         api = case["start_api"]
         kind = case.get("state_machine_type") or "STANDARD"
         args = case.get("api_args") or {}
@@ -475,6 +498,20 @@ def load_cases(path: Path) -> list[dict[str, Any]]:
 async def run_all(
     cases: list[dict[str, Any]], verbose: bool = False, history_verbose: bool = False
 ) -> Report:
+    """Run every case; a moto server serves the cases that need AWS services (where moto and
+    durable-aws are installed)."""
+    global SERVICES
+    wanted = any(set(c.get("needs") or []) & aws.SERVICE_NEEDS for c in cases)
+    if not wanted or aws.available() is not None:
+        return await _run_all(cases, verbose, history_verbose)
+    with aws.services() as SERVICES:
+        try:
+            return await _run_all(cases, verbose, history_verbose)
+        finally:
+            SERVICES = None
+
+
+async def _run_all(cases: list[dict[str, Any]], verbose: bool, history_verbose: bool) -> Report:
     report = Report()
     for case in cases:
         outcome = await evaluate(case)
