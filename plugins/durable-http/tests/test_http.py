@@ -16,6 +16,7 @@ from durable_http import DestinationPolicy, HttpIntegration
 
 from durable import Engine, ManualClock
 from durable.integrations.registry import ENTRY_POINT_GROUP, IntegrationRegistry
+from durable.testing.plugin_kit import check_contract, run_task
 
 LOCAL = DestinationPolicy(allow_http=True, allow_hosts=frozenset({"127.0.0.1"}))
 seen_paths: list[str] = []
@@ -236,3 +237,19 @@ def test_the_registry_loads_it_through_the_entry_point() -> None:
 
 def test_localhost_resolves_here() -> None:
     assert socket.getaddrinfo("localhost", 443)  # the loopback cases above rely on it
+
+
+async def test_the_plugin_kit_contract_and_a_standard_task(server: str, tmp_path: Any) -> None:
+    """The plugin author's kit (durable.testing.plugin_kit) against this plugin: the contract, and
+    one Standard task through a real engine on SQLite."""
+    integration = HttpIntegration(timeout=5, policy=LOCAL)
+    check_contract(integration, ["arn:aws:states:::http:invoke"])
+    done = await run_task(
+        integration,
+        "arn:aws:states:::http:invoke",
+        {"ApiEndpoint.$": "$.url", "Method": "GET"},
+        input={"url": server + "/kit"},
+        db=tmp_path / "kit.db",
+    )
+    assert str(done.status) == "SUCCEEDED" and done.output["StatusCode"] == 200
+    assert [e["type"] for e in done.history or []][-1] == "ExecutionSucceeded"
