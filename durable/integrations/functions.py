@@ -96,7 +96,7 @@ class FunctionIntegration:
         Lambda (``durable-aws``: real AWS Lambda) may run it instead."""
         if _INVOKE.match(resource):
             reference = payload.get("FunctionName") if isinstance(payload, dict) else None
-            return isinstance(reference, str) and reference not in self
+            return not (isinstance(reference, str) and reference in self)
         return resource not in self
 
     async def invoke(self, request: TaskRequest) -> Any:

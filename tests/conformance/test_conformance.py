@@ -53,7 +53,7 @@ def test_runner_cli_accepts_a_cases_file(tmp_path: Path) -> None:
         "wildcards": [],
         "tokens": [],
     }
-    skipped = dict(case, id="local::sqs", needs=["sqs"])
+    skipped = dict(case, id="local::apigateway", needs=["apigateway"])
     wrong = dict(case, id="local::wrong", expected={"status": "SUCCEEDED", "output": {"x": 2}})
     path = tmp_path / "cases.jsonl"
     import json
@@ -70,7 +70,7 @@ def test_runner_cli_accepts_a_cases_file(tmp_path: Path) -> None:
     last = proc.stdout.strip().splitlines()[-1]
     assert last == "1 passed, 1 failed, 1 skipped"
     assert proc.returncode == 1
-    assert "needs AWS service(s) not emulated: sqs" in proc.stdout
+    assert "needs AWS service(s) not emulated: apigateway" in proc.stdout
 
 
 def test_a_status_mismatch_names_the_api_errors_message() -> None:
