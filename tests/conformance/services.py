@@ -61,10 +61,8 @@ KNOWN: dict[str, str] = {
     "test_no_such_bucket": "moto gap: S3 errors carry no x-amz-id-2 (the Extended Request ID of the cause)",
     "test_put_item_invalid_table_name": "moto gap: an invalid table name is ResourceNotFound, not a "
     "validation error",
-    "test_invalid_param": "durable-aws validates parameters in botocore before sending (AWS's service "
-    "refuses them itself: AmazonDynamoDBException)",
-    "test_send_message_empty_body": "durable-aws validates parameters in botocore before sending (a null "
-    "MessageBody is refused by SQS itself in AWS)",
+    "test_invalid_param": "moto gap: a PutItem without an Item is a 500 internal error (AWS: a "
+    "ValidationException, 'Value null at 'item''); the error name matches",
     "test_start_execution_sync2": "recorded before AWS added RedriveCount/RedriveStatus to "
     "DescribeExecution (2023-11); durable returns them, as the 2025 recording of .sync shows",
     "test_start_execution_sync_delegate_failure": "recorded before AWS added RedriveCount/RedriveStatus "

@@ -48,6 +48,8 @@ def call(
         raise TaskFailed("States.Runtime", f"The parameters of {operation} must be a JSON object")
     if prepare is not None:
         args = prepare(args)
+    # a null member is not sent (as AWS's SDK serialises requests): the service judges what is missing
+    args = {key: value for key, value in args.items() if value is not None}
     try:
         raw = getattr(client, xform_name(operation))(**args)
         rendered = from_boto(op.output_shape, raw, dates)

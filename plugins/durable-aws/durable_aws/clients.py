@@ -25,7 +25,12 @@ __all__ = ["RAW_HEADERS", "Clients"]
 RAW_HEADERS = "DurableRawHeaders"
 #: assumed-role credentials are renewed this long before they expire
 _REFRESH_MARGIN = 300.0
-_DEFAULT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, user_agent_extra="durable-aws")
+_DEFAULT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    user_agent_extra="durable-aws",
+    # the service validates the request, as it does for Step Functions: its error names are AWS's
+    parameter_validation=False,
+)
 
 
 @dataclass(frozen=True, slots=True)
