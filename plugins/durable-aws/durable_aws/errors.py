@@ -56,7 +56,14 @@ OPTIMIZED: dict[str, tuple[str, str, str]] = {
 }
 
 
+# a HEAD response has no body, so no error code: the AWS SDK for Java 2.x names these by status
+_BODILESS = {("HeadObject", "404"): "NoSuchKey", ("HeadBucket", "404"): "NoSuchBucket"}
+
+
 def _exception(model: ServiceModel, error: ClientError, code: str) -> str | None:
+    bodiless = _BODILESS.get((getattr(error, "operation_name", ""), code))
+    if bodiless is not None:
+        code = bodiless
     # a service that moved from the query protocol (SQS) reports its old code (Code:
     # AWS.SimpleQueueService.NonExistentQueue) and botocore keeps the modeled one in QueryErrorCode
     modeled = error.response.get("Error", {}).get("QueryErrorCode")
