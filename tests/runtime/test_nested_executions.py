@@ -173,3 +173,20 @@ async def test_after_a_restart_the_parent_waits_for_the_same_child(tmp_path: Pat
         children = await again.list_executions(child.arn)
     assert str(done.status) == "SUCCEEDED" and len(children) == 1
     assert done.output["ExecutionArn"] == children[0].execution_arn
+
+
+async def test_parent_and_child_are_linked_as_aws_records_it(engine: Engine) -> None:
+    """The parent's history names the child (TaskSubmitted); the child learns its parent from
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID in its input, as AWS documents."""
+    child = await engine.create_state_machine("child", CHILD)
+    definition = parent(START + ".sync:2")
+    params = definition["States"]["Start"]["Parameters"]
+    del params["Input.$"]
+    params["Input"] = {"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id", "x": 1}
+    done = await run_parent(engine, definition, {"child": child.arn})
+    kid = done.output["ExecutionArn"]
+    history = await engine.get_execution_history(done.execution_arn)
+    submitted = next(e for e in history if e["type"] == "TaskSubmitted")["taskSubmittedEventDetails"]
+    assert json.loads(submitted["output"])["ExecutionArn"] == kid
+    described = await engine.describe_execution(kid)
+    assert described.input == {"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": done.execution_arn, "x": 1}
