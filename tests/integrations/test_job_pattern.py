@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from durable import Engine, ManualClock
+from durable import Engine, ManualClock, TaskRequest
 
 from .job_service import RESOURCE, JobService
 
@@ -252,3 +252,31 @@ async def test_sigkill_while_a_job_runs_resumes_following_it(tmp_path: Path) -> 
     result = json.loads(out.decode().strip().splitlines()[-1])
     assert result["status"] == "SUCCEEDED" and result["output"]["JobId"] == "job-1"
     assert list(service.jobs()) == ["job-1"]  # started once
+
+
+async def test_retry_starts_a_fresh_job_for_each_attempt(tmp_path: Path) -> None:
+    """A failed job is retried as AWS retries a task: a new attempt starts a new job (with its own
+    token and idempotency key), on the engine's clock."""
+    service = JobService()
+    failing_once = {"n": 0}
+    original = service.invoke
+
+    async def invoke(request: Any) -> Any:
+        failing_once["n"] += 1
+        request = TaskRequest(
+            **{
+                **{f: getattr(request, f) for f in request.__slots__},
+                "payload": {"Steps": 1, "Fail": failing_once["n"] == 1},
+            }
+        )
+        return await original(request)
+
+    service.invoke = invoke  # type: ignore[method-assign]
+    definition = machine(Retry=[{"ErrorEquals": ["Jobs.JobFailed"], "IntervalSeconds": 5, "MaxAttempts": 2}])
+    async with Engine(str(tmp_path / "retry.db"), clock=ManualClock(autojump=0.002), load_plugins=False) as e:
+        e.add_integration(service)
+        done = await run(e, definition, {"steps": 1, "fail": False})
+    assert str(done.status) == "SUCCEEDED" and done.output["JobId"] == "job-2"
+    assert len(service.requests) == 2
+    first, second = service.requests
+    assert first.task_token != second.task_token and first.idempotency_key != second.idempotency_key
