@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from durable_aws.testing import moto_server
-from workflow import alerts, file_arrives, run_etl, setup
+from etl_workflow import alerts, file_arrives, run_etl, setup
 
 
 def show(execution: object) -> None:

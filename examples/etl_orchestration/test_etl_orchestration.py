@@ -16,7 +16,7 @@ from durable_aws.testing import moto_server
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from workflow import JOB, Aws, alerts, file_arrives, run_etl, setup  # noqa: E402
+from etl_workflow import JOB, Aws, alerts, file_arrives, run_etl, setup  # noqa: E402
 
 
 @pytest.fixture(scope="module")
