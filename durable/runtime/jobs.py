@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from ..errors import DurableError
+from ..errors import DurableError, TaskFailed
 from ..integrations.base import JobIntegration, JobRunning, TaskRequest
 from ..integrations.registry import IntegrationRegistry
 from ..interpreter import failure as F
@@ -35,6 +35,7 @@ log = structlog.get_logger("durable.runtime")
 FIRST_POLL_SECONDS = 1.0
 MAX_POLL_SECONDS = 60.0
 CANCEL_SECONDS = 30.0  # how long stopping a job may take before the task ends anyway
+MAX_POLL_FAILURES = 5  # polls failing in a row (not the job: the call) before the task fails
 
 
 class PollBackoff:
@@ -91,12 +92,24 @@ def job_request(
     )
 
 
-async def _ask(clock: Clock, integration: JobIntegration, request: TaskRequest, submitted: Any) -> Any:
-    from .runner import call_integration  # (runner imports this module)
+class _PollFailed(Exception):
+    def __init__(self, cause: Exception) -> None:
+        self.cause = cause
 
+
+async def _ask(clock: Clock, integration: JobIntegration, request: TaskRequest, submitted: Any) -> Any:
+    """One poll. ``TaskFailed`` (the job failed) fails the task; any other exception is the poll
+    failing, not the job (a network error, a throttled describe call): :class:`_PollFailed`."""
     busy = getattr(clock, "busy", None)  # a ManualClock: do not skip time over a poll in flight
     with busy() if busy is not None else contextlib.nullcontext():
-        return await call_integration(integration.poll(request, submitted))
+        try:
+            return await integration.poll(request, submitted)
+        except (StatesFailure, asyncio.CancelledError):
+            raise
+        except TaskFailed as failed:
+            raise StatesFailure(failed.error, failed.cause) from None
+        except Exception as exc:
+            raise _PollFailed(exc) from None
 
 
 async def follow_job(
@@ -107,14 +120,32 @@ async def follow_job(
     interrupt: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[bool, Any]:
     """Poll until the job ends: ``(True, result)``. When ``interrupt()`` completes first (a
-    message for the task arrived), ``(False, None)``. A failed job raises its ``StatesFailure``."""
+    message for the task arrived), ``(False, None)``. A failed job raises its ``StatesFailure``.
+    A poll that fails is logged and asked again after the back-off, as Step Functions keeps
+    following a job through a flaky describe call; :data:`MAX_POLL_FAILURES` in a row fail the
+    task with the poll's error."""
     backoff = PollBackoff()
+    failures = 0
     while True:
         poll = asyncio.ensure_future(_ask(clock, integration, request, submitted))
         woken = await _race(poll, interrupt)
         if woken:
             return False, None
-        result = poll.result()
+        try:
+            result = poll.result()
+            failures = 0
+        except _PollFailed as failed:
+            failures += 1
+            exc = failed.cause
+            if failures >= MAX_POLL_FAILURES:
+                raise StatesFailure(type(exc).__name__, str(exc)) from None
+            log.warning(
+                "a poll of the job failed; asking again later",
+                execution_arn=request.execution_arn,
+                state=request.state_name,
+                error=repr(exc),
+            )
+            result = JobRunning()
         if not isinstance(result, JobRunning):
             return True, result
         sleeper = asyncio.ensure_future(clock.sleep_until(clock.now() + backoff.next(result)))

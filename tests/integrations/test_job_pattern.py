@@ -280,3 +280,41 @@ async def test_retry_starts_a_fresh_job_for_each_attempt(tmp_path: Path) -> None
     assert len(service.requests) == 2
     first, second = service.requests
     assert first.task_token != second.task_token and first.idempotency_key != second.idempotency_key
+
+
+async def test_a_poll_that_raises_is_asked_again(tmp_path: Path) -> None:
+    """A poll that fails (the describe call, not the job) does not fail the task: the job is
+    asked again after the back-off; only TaskFailed fails it."""
+    service = JobService()
+    original = service.poll
+    failures = {"left": 2}
+
+    async def flaky_poll(request: Any, submitted: Any) -> Any:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("the job service is unreachable")
+        return await original(request, submitted)
+
+    service.poll = flaky_poll  # type: ignore[method-assign]
+    async with Engine(str(tmp_path / "p.db"), clock=ManualClock(autojump=0.002), load_plugins=False) as e:
+        e.add_integration(service)
+        done = await run(e, machine(), {"steps": 1, "fail": False})
+    assert (str(done.status), done.output["JobId"]) == ("SUCCEEDED", "job-1")
+    assert failures["left"] == 0
+
+
+async def test_a_poll_that_keeps_failing_fails_the_task_with_its_error(tmp_path: Path) -> None:
+    service = JobService()
+
+    async def broken_poll(request: Any, submitted: Any) -> Any:
+        raise ConnectionError("the job service is gone")
+
+    service.poll = broken_poll  # type: ignore[method-assign]
+    async with Engine(str(tmp_path / "b.db"), clock=ManualClock(autojump=0.002), load_plugins=False) as e:
+        e.add_integration(service)
+        done = await run(e, machine(), {"steps": 1, "fail": False})
+    assert (str(done.status), done.error, done.cause) == (
+        "FAILED",
+        "ConnectionError",
+        "the job service is gone",
+    )
