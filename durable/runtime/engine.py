@@ -45,6 +45,7 @@ from .runner import CommandRunner
 from .session import Session
 from .standard import StandardExecutions
 from .starting import own_input, redrive_batch, same_start
+from .teststate import TestStateResult, run_test_state
 from .timers import TimerKey
 
 __all__ = ["Engine"]
@@ -386,6 +387,14 @@ class Engine(Session):
             record_history=record_history,
             payload_limit=self.quotas.payload_bytes,
         )
+
+    async def test_state(self, definition: str | bytes | dict[str, Any], **request: Any) -> TestStateResult:
+        """AWS ``TestState``: run one state (or ``state_name`` of a machine) once, with an optional
+        ``mock`` of its result or error; see :func:`~durable.runtime.teststate.run_test_state` for
+        the request (``input``, ``role_arn``, ``inspection_level``, ``reveal_secrets``,
+        ``variables``, ``state_name``, ``mock``, ``context``, ``state_configuration``). A Task
+        that is not mocked really calls its resource through this engine's integrations."""
+        return await run_test_state(self.runner, self.services, definition, **request)
 
     async def describe_execution(self, execution_arn: str) -> Execution:
         express = self._executions.get(execution_arn)

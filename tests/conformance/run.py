@@ -34,6 +34,7 @@ from durable import (  # noqa: E402
     ManualClock,
 )
 from tests.conformance import services as aws  # noqa: E402
+from tests.conformance import teststate  # noqa: E402
 
 DEFAULT_CASES = ROOT.parent / "shared" / "conformance" / "cases.jsonl"
 CASE_TIMEOUT_S = 60.0
@@ -85,7 +86,7 @@ def skip_reason(case: dict[str, Any]) -> str | None:
     api = case.get("start_api")
     features = case.get("features") or []
     if api == "TestState":
-        return "TestState API is not implemented"
+        return teststate.skip_reason(case)
     if api in ("CreateStateMachine", "ValidateStateMachineDefinition"):
         return None
     if api not in RUN_APIS:
@@ -257,6 +258,8 @@ def compare(case: dict[str, Any], actual: dict[str, Any]) -> str | None:
         diff = matcher.equal(want, got, f"/{key}")
         if diff:
             return diff
+    if case.get("start_api") == "TestState":
+        return teststate.compare(case, actual, matcher)
     return None
 
 
@@ -366,6 +369,8 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
         kind = case.get("state_machine_type") or "STANDARD"
         args = case.get("api_args") or {}
         definition = _definition(case)
+        if api == "TestState":
+            return await teststate.run(engine, case, definition)
         if api == "ValidateStateMachineDefinition":
             text = definition if isinstance(definition, str) else json.dumps(definition)
             result = engine.validate_state_machine_definition(text, args.get("type", kind))
