@@ -388,13 +388,44 @@ class Engine(Session):
             payload_limit=self.quotas.payload_bytes,
         )
 
-    async def test_state(self, definition: str | bytes | dict[str, Any], **request: Any) -> TestStateResult:
-        """AWS ``TestState``: run one state (or ``state_name`` of a machine) once, with an optional
-        ``mock`` of its result or error; see :func:`~durable.runtime.teststate.run_test_state` for
-        the request (``input``, ``role_arn``, ``inspection_level``, ``reveal_secrets``,
-        ``variables``, ``state_name``, ``mock``, ``context``, ``state_configuration``). A Task
-        that is not mocked really calls its resource through this engine's integrations."""
-        return await run_test_state(self.runner, self.services, definition, **request)
+    async def test_state(
+        self,
+        definition: str | bytes | dict[str, Any],
+        *,
+        input: Any = None,
+        input_json: str | None = None,
+        role_arn: str | None = None,
+        inspection_level: str | None = None,
+        reveal_secrets: bool = False,
+        variables: str | dict[str, Any] | None = None,
+        state_name: str | None = None,
+        mock: dict[str, Any] | None = None,
+        context: str | dict[str, Any] | None = None,
+        state_configuration: dict[str, Any] | None = None,
+    ) -> TestStateResult:
+        """AWS ``TestState``: run one state (or ``state_name`` of a machine) once and return its
+        status, output, next state and the inspection data of ``inspection_level`` (INFO, DEBUG,
+        TRACE). ``mock`` (``{"result": JSON text}`` or ``{"errorOutput": {"error", "cause"}}``,
+        and ``fieldValidationMode``) and ``state_configuration`` (``retrierRetryCount``,
+        ``errorCausedByState``, ``mapIterationFailureCount``, ``mapItemReaderData``) take the
+        API's shapes. A Task that is not mocked really calls its resource through this engine's
+        integrations. Request errors raise ``DurableError`` (``InvalidDefinition``,
+        ``ValidationException``) with AWS's messages; nothing is stored."""
+        return await run_test_state(
+            self.runner,
+            self.services,
+            definition,
+            input=input,
+            input_json=input_json,
+            role_arn=role_arn,
+            inspection_level=inspection_level,
+            reveal_secrets=reveal_secrets,
+            variables=variables,
+            state_name=state_name,
+            mock=mock,
+            context=context,
+            state_configuration=state_configuration,
+        )
 
     async def describe_execution(self, execution_arn: str) -> Execution:
         express = self._executions.get(execution_arn)
