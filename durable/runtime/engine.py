@@ -465,7 +465,7 @@ class Engine(Session):
         record = await self.standard.wait(execution_arn)
         if record is None:
             return await self.describe_execution(execution_arn)  # Express, or raises
-        return execution_from(record)
+        return execution_from(record, self.standard.take_final_values(record))
 
     async def stop_execution(
         self, execution_arn: str, *, error: str | None = None, cause: str | None = None

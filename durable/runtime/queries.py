@@ -18,7 +18,25 @@ _decode = msgspec.json.decode
 _encode = msgspec.json.encode
 
 
-def execution_from(record: ExecutionRecord) -> Execution:
+def execution_from(record: ExecutionRecord, values: tuple[Any, Any] | None = None) -> Execution:
+    """The record as an :class:`Execution`; ``values``: its input and output as values already
+    (they are not decoded from the record's text again)."""
+    if values is not None:
+        value_in, value_out = values
+        return Execution(
+            execution_arn=record.arn,
+            state_machine_arn=record.state_machine_arn,
+            name=record.name,
+            status=ExecutionStatus(record.status),
+            start_date=record.start_date,
+            input=value_in,
+            stop_date=record.stop_date,
+            output=None if record.output is None else value_out,
+            error=record.error,
+            cause=record.cause,
+            redrive_count=record.redrive_count,
+            redrive_date=record.redrive_date,
+        )
     return Execution(
         execution_arn=record.arn,
         state_machine_arn=record.state_machine_arn,

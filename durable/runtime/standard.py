@@ -115,6 +115,10 @@ class StandardExecutions:
         self.mail = Mailboxes()
         self.done: dict[str, asyncio.Event] = {}  # waiters of running executions
         self.finished: OrderedDict[str, ExecutionRecord] = OrderedDict()  # recently finished
+        # the input and output values of executions that just finished, for the first caller that
+        # waits for them (its Execution need not decode what the engine had in hand; handed out
+        # once: the engine is done with them, and no second caller shares the objects)
+        self._final_values: OrderedDict[str, tuple[ExecutionRecord, Any, Any]] = OrderedDict()
         self.closing = False
         self._activity_flags: dict[str, asyncio.Event] = {}
         self._failures: dict[str, int] = {}  # arn -> unexpected failures in a row (re-adoption)
@@ -513,6 +517,10 @@ class StandardExecutions:
         self.finished[arn] = record
         if len(self.finished) > FINISHED_CACHE:
             self.finished.popitem(last=False)
+        if self.done.get(arn) is not None:  # someone waits for it
+            self._final_values[arn] = (record, ctx.input, output if status == "SUCCEEDED" else None)
+            if len(self._final_values) > FINISHED_CACHE:
+                self._final_values.popitem(last=False)
         flag = self.done.pop(arn, None)
         if flag is not None:
             flag.set()
@@ -642,6 +650,13 @@ class StandardExecutions:
             await self.token_due(arn, key.ref)
         elif kind is TimerKind.WAKE:
             self.adopt(arn)
+
+    def take_final_values(self, record: ExecutionRecord) -> tuple[Any, Any] | None:
+        """The input and output values of the end ``record`` records, once (see ``_final_values``)."""
+        kept = self._final_values.pop(record.arn, None)
+        if kept is None or kept[0] is not record:
+            return None  # another end of it (a redrive), or handed out already
+        return kept[1], kept[2]
 
     # -- waiting ----------------------------------------------------------------------------------------
     async def wait(self, arn: str) -> ExecutionRecord | None:
