@@ -240,8 +240,8 @@ class MemoryStore:
             self._activity_tasks[task.token] = _copy(task)
         for token_id in batch.deleted_activity_tasks:
             self._activity_tasks.pop(token_id, None)
-        for entry in batch.metadata:
-            self._metadata[(entry.kind, entry.arn)] = _copy(entry)
+        for metadata in batch.metadata:
+            self._metadata[(metadata.kind, metadata.arn)] = _copy(metadata)
         for metadata_key in batch.deleted_metadata:
             self._metadata.pop((metadata_key[0], metadata_key[1]), None)
         for request in batch.requests:
