@@ -54,7 +54,10 @@ def _machine(sfn: Any, name: str, definition: str, kind: str = "STANDARD") -> st
 
 def test_start_describe_list_and_history(sfn: Any) -> None:
     arn = _machine(sfn, "runs", PASS)
-    arns = [sfn.start_execution(stateMachineArn=arn, name=f"r{i}", input=json.dumps({"i": i}))["executionArn"] for i in range(5)]
+    arns = [
+        sfn.start_execution(stateMachineArn=arn, name=f"r{i}", input=json.dumps({"i": i}))["executionArn"]
+        for i in range(5)
+    ]
     for e in arns:
         assert wait_done(sfn, e)["status"] == "SUCCEEDED"
     described = sfn.describe_execution(executionArn=arns[0])
@@ -66,18 +69,24 @@ def test_start_describe_list_and_history(sfn: Any) -> None:
         sfn.start_execution(stateMachineArn=arn, name="r0", input='{"i": 0}')
     assert code(info) == "ExecutionAlreadyExists"
 
-    listed = [e["executionArn"] for p in sfn.get_paginator("list_executions").paginate(
-        stateMachineArn=arn, PaginationConfig={"PageSize": 2}
-    ) for e in p["executions"]]
+    listed = [
+        e["executionArn"]
+        for p in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=arn, PaginationConfig={"PageSize": 2}
+        )
+        for e in p["executions"]
+    ]
     assert sorted(listed) == sorted(arns) and len(listed) == 5
     assert sfn.list_executions(stateMachineArn=arn, statusFilter="FAILED")["executions"] == []
     assert len(sfn.list_executions(stateMachineArn=arn, redriveFilter="NOT_REDRIVEN")["executions"]) == 5
     assert sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")["executions"] == []
 
     events = sfn.get_execution_history(executionArn=arns[0])["events"]
-    pages = list(sfn.get_paginator("get_execution_history").paginate(
-        executionArn=arns[0], PaginationConfig={"PageSize": 1}
-    ))
+    pages = list(
+        sfn.get_paginator("get_execution_history").paginate(
+            executionArn=arns[0], PaginationConfig={"PageSize": 1}
+        )
+    )
     assert [e["id"] for p in pages for e in p["events"]] == [e["id"] for e in events]
     backwards = sfn.get_execution_history(executionArn=arns[0], reverseOrder=True, maxResults=2)
     assert [e["id"] for e in backwards["events"]] == [events[-1]["id"], events[-2]["id"]]
@@ -85,7 +94,10 @@ def test_start_describe_list_and_history(sfn: Any) -> None:
     lean = sfn.get_execution_history(executionArn=arns[0], includeExecutionData=False)["events"][0]
     assert "input" not in lean["executionStartedEventDetails"]
     for call, expected in [
-        (lambda: sfn.describe_execution(executionArn=arn.replace("stateMachine", "execution") + ":ghost"), "ExecutionDoesNotExist"),
+        (
+            lambda: sfn.describe_execution(executionArn=arn.replace("stateMachine", "execution") + ":ghost"),
+            "ExecutionDoesNotExist",
+        ),
         (lambda: sfn.describe_execution(executionArn="ghost"), "InvalidArn"),
         (lambda: sfn.list_executions(stateMachineArn=arn + "x"), "StateMachineDoesNotExist"),
         (lambda: sfn.get_execution_history(executionArn=arns[0], nextToken="forged"), "InvalidToken"),
@@ -152,10 +164,14 @@ def test_activities_and_task_tokens(served: Any, sfn: Any) -> None:
     assert sfn.describe_activity(activityArn=activity)["name"] == "work"
     assert activity in [a["activityArn"] for a in sfn.list_activities()["activities"]]
     assert sfn.list_tags_for_resource(resourceArn=activity)["tags"] == [{"key": "k", "value": "v"}]
-    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "End": True}}})
+    definition = json.dumps(
+        {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity, "End": True}}}
+    )
     arn = _machine(sfn, "uses-activity", definition)
     result: dict[str, Any] = {}
-    poll = threading.Thread(target=lambda: result.update(sfn.get_activity_task(activityArn=activity, workerName="w")))
+    poll = threading.Thread(
+        target=lambda: result.update(sfn.get_activity_task(activityArn=activity, workerName="w"))
+    )
     poll.start()  # a long poll, answered when the execution schedules the task
     started = sfn.start_execution(stateMachineArn=arn, input='{"job": 1}')["executionArn"]
     poll.join(timeout=30)
@@ -181,12 +197,23 @@ def test_send_task_failure_fails_the_waiting_task(served: Any, sfn: Any) -> None
     def sqs_send(event: Any, context: Any) -> Any:
         raise AssertionError("not called")
 
-    arn = _machine(sfn, "callback", json.dumps({
-        "StartAt": "W",
-        "States": {"W": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                          "Parameters": {"FunctionName": "collect", "Payload": {"token.$": "$$.Task.Token"}},
-                          "End": True}},
-    }))
+    arn = _machine(
+        sfn,
+        "callback",
+        json.dumps(
+            {
+                "StartAt": "W",
+                "States": {
+                    "W": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                        "Parameters": {"FunctionName": "collect", "Payload": {"token.$": "$$.Task.Token"}},
+                        "End": True,
+                    }
+                },
+            }
+        ),
+    )
     served.engine.register_function("collect", lambda event, context: tokens.append(event["token"]))
     started = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     import time

@@ -36,7 +36,10 @@ def test_create_describe_update_list_delete(sfn: Any) -> None:
     revision = described["revisionId"]
     updated = sfn.update_state_machine(stateMachineArn=arn, definition=ECHO % "v2")
     assert updated["revisionId"] != revision
-    assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])["States"]["P"]["Result"] == "v2"
+    assert (
+        json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])["States"]["P"]["Result"]
+        == "v2"
+    )
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "a"}]
     sfn.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "dev"}])
     sfn.untag_resource(resourceArn=arn, tagKeys=["team"])
@@ -57,7 +60,10 @@ def test_state_machine_errors(sfn: Any) -> None:
         (lambda: sfn.create_state_machine(name="a b", definition=PASS, roleArn=ROLE), "InvalidName"),
         (lambda: sfn.describe_state_machine(stateMachineArn="arn:nope"), "InvalidArn"),
         (lambda: sfn.update_state_machine(stateMachineArn=f"{_arn('ghost')}"), "MissingRequiredParameter"),
-        (lambda: sfn.update_state_machine(stateMachineArn=_arn("ghost"), definition=PASS), "StateMachineDoesNotExist"),
+        (
+            lambda: sfn.update_state_machine(stateMachineArn=_arn("ghost"), definition=PASS),
+            "StateMachineDoesNotExist",
+        ),
     ]
     for call, expected in cases:
         with pytest.raises(ClientError) as info:
@@ -114,10 +120,13 @@ def test_versions_and_aliases_route_executions(served: Served, sfn: Any) -> None
     assert code(info) == "ConflictException"
     v2 = sfn.publish_state_machine_version(stateMachineArn=arn, revisionId=revision)["stateMachineVersionArn"]
     assert v2 == f"{arn}:2"
-    assert sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"] == v2  # idempotent
-    assert [v["stateMachineVersionArn"] for v in sfn.list_state_machine_versions(stateMachineArn=arn)[
-        "stateMachineVersions"
-    ]] == [v2, v1]
+    assert (
+        sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"] == v2
+    )  # idempotent
+    assert [
+        v["stateMachineVersionArn"]
+        for v in sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    ] == [v2, v1]
     described = sfn.describe_state_machine(stateMachineArn=v1)
     assert described["stateMachineArn"] == v1 and described["description"] == "first"
     assert json.loads(described["definition"])["States"]["P"]["Result"] == "one"
@@ -128,9 +137,10 @@ def test_versions_and_aliases_route_executions(served: Served, sfn: Any) -> None
     assert alias_arn == f"{arn}:live"
     shown = sfn.describe_state_machine_alias(stateMachineAliasArn=alias_arn)
     assert shown["routingConfiguration"] == routing and shown["description"] == "split"
-    assert [a["stateMachineAliasArn"] for a in sfn.list_state_machine_aliases(stateMachineArn=arn)[
-        "stateMachineAliases"
-    ]] == [alias_arn]
+    assert [
+        a["stateMachineAliasArn"]
+        for a in sfn.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"]
+    ] == [alias_arn]
 
     draws = iter([0.10, 0.29, 0.31, 0.95])  # weights 30/70: below 0.30 goes to version 1
     served.engine.versions.random = lambda: next(draws)
@@ -164,7 +174,8 @@ def test_versions_and_aliases_route_executions(served: Served, sfn: Any) -> None
     with pytest.raises(ClientError) as info:
         sfn.describe_state_machine_alias(stateMachineAliasArn=alias_arn)
     assert code(info) == "ResourceNotFound"
-    assert [v["stateMachineVersionArn"] for v in sfn.list_state_machine_versions(stateMachineArn=arn)[
-        "stateMachineVersions"
-    ]] == [v2]
+    assert [
+        v["stateMachineVersionArn"]
+        for v in sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    ] == [v2]
     assert sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"] == v2
