@@ -159,5 +159,6 @@ def test_public_namespace_is_explicit() -> None:
         "integrations",
         "api",
         "store",
+        "server",
         "testing",
     }

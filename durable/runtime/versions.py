@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,14 +30,16 @@ from ..errors import (
     ActivityDoesNotExist,
     ConflictError,
     InvalidArn,
+    InvalidName,
     ResourceNotFound,
     StateMachineDoesNotExist,
+    TooManyTags,
     ValidationError,
 )
 from ..store.base import MetadataRecord, Store, WriteBatch
 from .catalog import Catalog
 from .clock import Clock
-from .models import StateMachine
+from .models import StateMachine, StateMachineType
 
 __all__ = ["StateMachineAlias", "StateMachineVersion", "Versions", "split_arn"]
 
@@ -133,8 +136,6 @@ class Versions:
 
     @staticmethod
     def _initial_revision(machine_arn: str) -> str:
-        import uuid
-
         return str(uuid.uuid5(uuid.NAMESPACE_URL, machine_arn))
 
     async def configure(
@@ -236,8 +237,6 @@ class Versions:
 
     async def describe_version(self, arn: str) -> StateMachine:
         """A version as ``DescribeStateMachine`` shows it (its ARN, definition, description)."""
-        from .models import StateMachineType
-
         entry, body = await self._version(arn)
         name = split_arn(arn)[0].rsplit(":", 1)[1]
         machine = StateMachine(
@@ -303,8 +302,6 @@ class Versions:
         self, name: str, routing: Any, *, description: str | None = None
     ) -> StateMachineAlias:
         if not isinstance(name, str) or not _ALIAS_NAME.match(name):
-            from ..errors import InvalidName
-
             raise InvalidName(f"Invalid Name: '{name}'")
         base, pairs = await self._routing(routing)
         arn = f"{base}:{name}"
@@ -391,8 +388,6 @@ class Versions:
             version_arn = self._draw(body.routing)
         machine = await self.catalog.describe_state_machine(base)
         _, version = await self._version(version_arn)
-        from .models import StateMachineType
-
         runs = StateMachine(
             machine.arn,
             machine.name,
@@ -459,8 +454,6 @@ class Versions:
         current = await self.tags(arn)
         current.update(tags)
         if len(current) > MAX_TAGS:
-            from ..errors import TooManyTags
-
             raise TooManyTags(f"Too many tags: a resource takes at most {MAX_TAGS}: '{arn}'")
         entry = MetadataRecord(kind="tags", arn=arn, body=msgspec.json.encode(current).decode())
         await self.store.commit(WriteBatch(metadata=[entry]))
