@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ActivityDoesNotExist",
+    "ConflictError",
     "DefinitionError",
     "Diagnostic",
     "DurableError",
@@ -49,6 +50,7 @@ __all__ = [
     "TaskDoesNotExist",
     "TaskFailed",
     "TaskTimedOut",
+    "TooManyTags",
     "ValidationError",
 ]
 
@@ -161,6 +163,16 @@ class ValidationError(DurableError):
 
 class ResourceNotFound(DurableError):
     code = "ResourceNotFound"
+
+
+class ConflictError(DurableError):
+    """The request conflicts with the resource's state (AWS ``ConflictException``)."""
+
+    code = "ConflictException"
+
+
+class TooManyTags(DurableError):
+    code = "TooManyTags"
 
 
 class IntegrationConflict(DurableError):

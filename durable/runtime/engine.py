@@ -326,9 +326,10 @@ class Engine(Session):
         record_history: bool = False,
     ) -> Execution:
         """Run an EXPRESS execution to completion (AWS ``StartSyncExecution``)."""
-        machine = self.catalog.cached(state_machine_arn) or await self.describe_state_machine(
-            state_machine_arn
-        )
+        machine = self.catalog.cached(state_machine_arn)
+        if machine is None:
+            await self._ensure_open()
+            machine = (await self.versions.resolve(state_machine_arn))[0]  # a version's, an alias's
         if machine.type is not StateMachineType.EXPRESS:
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"

@@ -59,6 +59,11 @@ class StateMachine:
     creation_date: float
     status: str = "ACTIVE"
     description: str = ""
+    revision_id: str | None = None  # changes at every update (versions publish a revision)
+    version_arn: str | None = None  # the version a create/update with publish=True published
+    logging_configuration: dict[str, Any] | None = None
+    tracing_configuration: dict[str, Any] | None = None
+    encryption_configuration: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,9 +11,9 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from ..errors import StateMachineTypeNotSupported
+from ..errors import StateMachineTypeNotSupported, ValidationError
 from ..interpreter.quotas import Quotas
-from ..store.base import ActivityRecord, ExecutionRecord, Store
+from ..store.base import ActivityRecord, ExecutionRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
 from ..store.url import open_store
 from .catalog import Catalog, ValidationResult
@@ -23,6 +23,7 @@ from .queries import Queries
 from .requests import Requests
 from .services import RuntimeServices
 from .starting import own_output, owned_input
+from .versions import StateMachineAlias, StateMachineVersion, Versions, split_arn
 
 __all__ = ["Session"]
 
@@ -60,6 +61,15 @@ class Session(abc.ABC):
             store = MemoryStore() if url is None or url == "memory://" else open_store(url)
         self.store = store
         self.queries = Queries(store)
+        self._seed = seed
+        self._versions: Versions | None = None
+
+    @property
+    def versions(self) -> Versions:
+        """Versions, aliases, tags and configurations (:mod:`durable.runtime.versions`)."""
+        if self._versions is None:
+            self._versions = Versions(self.store, self.clock, self.catalog, self.services.uuid4, self._seed)
+        return self._versions
 
     # -- state machines ----------------------------------------------------------------------------
     def validate_state_machine_definition(
@@ -83,9 +93,14 @@ class Session(abc.ABC):
         role_arn: str | None = None,
         publish: bool = False,
         version_description: str | None = None,
+        logging_configuration: dict[str, Any] | None = None,
+        tracing_configuration: dict[str, Any] | None = None,
+        encryption_configuration: dict[str, Any] | None = None,
     ) -> StateMachine:
+        """AWS ``CreateStateMachine``; ``publish=True`` also publishes version 1 (its ARN in
+        ``version_arn``). The configurations are stored and described, not acted upon."""
         await self._ensure_open()
-        return await self.catalog.create_state_machine(
+        machine = await self.catalog.create_state_machine(
             name,
             definition,
             type=type,
@@ -93,24 +108,154 @@ class Session(abc.ABC):
             publish=publish,
             version_description=version_description,
         )
+        configurations = {
+            "logging": logging_configuration,
+            "tracing": tracing_configuration,
+            "encryption": encryption_configuration,
+        }
+        await self.versions.configure(machine, changed=False, configurations=configurations)
+        if publish:
+            version = await self.versions.publish(machine.arn, description=version_description)
+            machine.version_arn = version.arn
+        return machine
 
     async def update_state_machine(
-        self, arn: str, *, definition: str | bytes | dict[str, Any] | None = None, role_arn: str | None = None
+        self,
+        arn: str,
+        *,
+        definition: str | bytes | dict[str, Any] | None = None,
+        role_arn: str | None = None,
+        publish: bool = False,
+        version_description: str | None = None,
+        logging_configuration: dict[str, Any] | None = None,
+        tracing_configuration: dict[str, Any] | None = None,
+        encryption_configuration: dict[str, Any] | None = None,
     ) -> StateMachine:
+        """AWS ``UpdateStateMachine``: a new revision; ``publish=True`` publishes it."""
         await self._ensure_open()
-        return await self.catalog.update_state_machine(arn, definition=definition, role_arn=role_arn)
+        if version_description is not None and not publish:
+            raise ValidationError("Version description can only be set when publish is true")
+        _, qualifier = split_arn(arn)
+        if qualifier is not None:
+            raise ValidationError(f"Invalid state machine ARN: '{arn}' (versions and aliases are immutable)")
+        machine = await self.catalog.update_state_machine(arn, definition=definition, role_arn=role_arn)
+        configurations = {
+            "logging": logging_configuration,
+            "tracing": tracing_configuration,
+            "encryption": encryption_configuration,
+        }
+        changed = definition is not None or role_arn is not None
+        await self.versions.configure(machine, changed=changed, configurations=configurations)
+        if publish:
+            version = await self.versions.publish(machine.arn, description=version_description)
+            machine.version_arn = version.arn
+        return machine
 
     async def describe_state_machine(self, arn: str) -> StateMachine:
+        """A state machine, or a version of one (a version ARN: ``<machine arn>:<n>``)."""
         await self._ensure_open()
-        return await self.catalog.describe_state_machine(arn)
+        if isinstance(arn, str) and arn.count(":") == 7:
+            _, qualifier = split_arn(arn)
+            if qualifier is not None and qualifier.isdigit():
+                return await self.versions.describe_version(arn)
+        machine = await self.catalog.describe_state_machine(arn)
+        self.versions.dress(machine, await self.versions.settings(machine.arn))
+        return machine
 
     async def list_state_machines(self) -> list[StateMachine]:
         await self._ensure_open()
         return await self.catalog.list_state_machines()
 
     async def delete_state_machine(self, arn: str) -> None:
+        """AWS ``DeleteStateMachine``: with its versions, aliases and tags (a version ARN
+        deletes that version)."""
         await self._ensure_open()
+        _, qualifier = split_arn(arn)
+        if qualifier is not None:
+            if not qualifier.isdigit():
+                raise ValidationError(
+                    f"Invalid state machine ARN: '{arn}' (delete an alias with its own API)"
+                )
+            await self.versions.delete_version(arn)
+            return
         await self.catalog.delete_state_machine(arn)
+        await self.versions.forget_machine(arn)
+
+    # -- versions, aliases, tags ----------------------------------------------------------------------
+    async def publish_state_machine_version(
+        self, arn: str, *, revision_id: str | None = None, description: str | None = None
+    ) -> StateMachineVersion:
+        """AWS ``PublishStateMachineVersion``."""
+        await self._ensure_open()
+        return await self.versions.publish(arn, revision_id=revision_id, description=description)
+
+    async def list_state_machine_versions(self, arn: str) -> list[StateMachineVersion]:
+        """AWS ``ListStateMachineVersions``: newest first."""
+        await self._ensure_open()
+        return await self.versions.list_versions(arn)
+
+    async def delete_state_machine_version(self, version_arn: str) -> None:
+        await self._ensure_open()
+        await self.versions.delete_version(version_arn)
+
+    async def create_state_machine_alias(
+        self,
+        name: str,
+        routing: list[tuple[str, int]] | list[dict[str, Any]],
+        *,
+        description: str | None = None,
+    ) -> StateMachineAlias:
+        """AWS ``CreateStateMachineAlias``: ``routing`` is one or two ``(version ARN, weight)``
+        pairs (or ``{"stateMachineVersionArn", "weight"}`` objects) whose weights sum to 100."""
+        await self._ensure_open()
+        return await self.versions.create_alias(name, routing, description=description)
+
+    async def update_state_machine_alias(
+        self, alias_arn: str, *, routing: Any = None, description: str | None = None
+    ) -> StateMachineAlias:
+        await self._ensure_open()
+        return await self.versions.update_alias(alias_arn, routing=routing, description=description)
+
+    async def describe_state_machine_alias(self, alias_arn: str) -> StateMachineAlias:
+        await self._ensure_open()
+        return await self.versions.describe_alias(alias_arn)
+
+    async def list_state_machine_aliases(self, arn: str) -> list[StateMachineAlias]:
+        await self._ensure_open()
+        return await self.versions.list_aliases(arn)
+
+    async def delete_state_machine_alias(self, alias_arn: str) -> None:
+        await self._ensure_open()
+        await self.versions.delete_alias(alias_arn)
+
+    async def tag_resource(self, arn: str, tags: dict[str, str]) -> None:
+        """AWS ``TagResource`` (a state machine, version, alias or activity)."""
+        await self._ensure_open()
+        await self.versions.tag(arn, tags)
+
+    async def untag_resource(self, arn: str, keys: list[str]) -> None:
+        await self._ensure_open()
+        await self.versions.untag(arn, keys)
+
+    async def list_tags_for_resource(self, arn: str) -> dict[str, str]:
+        await self._ensure_open()
+        return await self.versions.tags(arn)
+
+    async def execution_started_through(self, execution_arn: str) -> tuple[str | None, str | None]:
+        """``(version ARN, alias ARN)`` an execution was started through (None when not)."""
+        await self._ensure_open()
+        return await self.versions.started_through(execution_arn)
+
+    async def describe_state_machine_for_execution(self, execution_arn: str) -> StateMachine:
+        """AWS ``DescribeStateMachineForExecution``: the state machine with the definition the
+        execution runs."""
+        await self._ensure_open()
+        record = await self.queries.record(execution_arn)
+        version_arn, _ = await self.versions.started_through(execution_arn)
+        machine = await self.describe_state_machine(version_arn or record.state_machine_arn)
+        machine.arn = record.state_machine_arn
+        machine.definition = record.definition
+        return machine
 
     # -- executions -------------------------------------------------------------------------------
     async def _new_execution(
@@ -118,11 +263,13 @@ class Session(abc.ABC):
     ) -> tuple[StateMachine, Any, str, str, str]:
         """The machine, owned input and its JSON text, name and ARN of an execution about to start."""
         await self._ensure_open()
-        machine = await self.describe_state_machine(state_machine_arn)
+        machine, version_arn, alias_arn = await self.versions.resolve(state_machine_arn)
         value, text = owned_input(input, input_json, self.quotas.payload_bytes)
         exec_name = name or self.services.execution_name()
         check_name(exec_name)
-        return machine, value, text, exec_name, self._execution_arn(machine, exec_name)
+        arn = self._execution_arn(machine, exec_name)
+        await self.versions.link(arn, version_arn, alias_arn)
+        return machine, value, text, exec_name, arn
 
     def _execution_arn(self, machine: StateMachine, name: str) -> str:
         if machine.type is StateMachineType.EXPRESS:
@@ -244,6 +391,7 @@ class Session(abc.ABC):
     async def delete_activity(self, activity_arn: str) -> None:
         await self._ensure_open()
         await self.catalog.delete_activity(activity_arn)
+        await self.store.commit(WriteBatch(deleted_metadata=[("tags", activity_arn)]))
 
     async def get_activity_task(
         self, activity_arn: str, *, worker_name: str | None = None, timeout: float = 60.0

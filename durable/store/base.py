@@ -15,6 +15,10 @@ Everything an execution needs to resume after a crash is here:
 * ``timers`` — due times of waiting executions (Wait states, retry back-offs, timeouts);
 * ``tokens`` — open task tokens (``.waitForTaskToken`` and activity tasks);
 * ``activities`` and ``activity_tasks`` — activities and their pending/started tasks;
+* ``metadata`` — catalog entries beside state machines and executions, each a JSON ``body`` keyed
+  by ``(kind, arn)`` with a ``parent`` ARN: state machine versions and aliases, tags, a state
+  machine's configurations, the version/alias an execution was started through
+  (:class:`MetadataRecord`);
 * ``requests`` — the inbox: what a process that does not own the executions asks of the one
   that does (start, answer a token, report an activity started, stop), consumed exactly once
   in the same transaction as its effect on the journal (see ``docs/runtime.md``).
@@ -51,6 +55,7 @@ __all__ = [
     "ExecutionRecord",
     "Guard",
     "JournalRecord",
+    "MetadataRecord",
     "Page",
     "RequestRecord",
     "ResumeRecord",
@@ -246,6 +251,20 @@ class ActivityTaskRecord(msgspec.Struct, kw_only=True):
     worker_name: str | None = None
 
 
+class MetadataRecord(msgspec.Struct, kw_only=True):
+    """A catalog entry: ``kind`` names what it is (``version``, ``alias``, ``tags``,
+    ``machine``, ``execution``, ...), ``arn`` what it describes (unique per kind), ``parent``
+    the ARN it belongs to (a version's state machine; "" when none), ``body`` its JSON text.
+    The runtime owns the bodies' shapes; the store only keeps and lists them. Purging an
+    execution deletes its ``execution`` entry."""
+
+    kind: str
+    arn: str
+    body: str  # JSON text
+    parent: str = ""
+    created: float = 0.0
+
+
 class RequestRecord(msgspec.Struct, kw_only=True):
     """One request in the inbox. ``ref`` is its identity (unique, chosen by the writer); ``id``
     orders the inbox and is assigned by the store (0 until stored)."""
@@ -280,6 +299,8 @@ class WriteBatch(msgspec.Struct, kw_only=True):
     closed_tokens: list[str] = []
     heartbeats: list[tuple[str, float]] = []  # (token, time): last_heartbeat moves forward only
     requests: list[RequestRecord] = []  # appended to the inbox
+    metadata: list[MetadataRecord] = []  # upserted by (kind, arn)
+    deleted_metadata: list[tuple[str, str]] = []  # (kind, arn)
     consumed_requests: list[str] = []  # refs removed from the inbox
     guards: list[Guard] = []
 
@@ -303,6 +324,8 @@ class WriteBatch(msgspec.Struct, kw_only=True):
             or self.deleted_state_machines
             or self.activities
             or self.deleted_activities
+            or self.metadata
+            or self.deleted_metadata
             or self.guards
         )
 
@@ -432,3 +455,9 @@ class Store(Protocol):
         ...
 
     async def get_activity_task(self, token: str) -> ActivityTaskRecord | None: ...
+
+    async def get_metadata(self, kind: str, arn: str) -> MetadataRecord | None: ...
+
+    async def list_metadata(self, kind: str, parent: str | None = None) -> list[MetadataRecord]:
+        """Entries of ``kind`` (of ``parent`` when given), oldest first by ``(created, arn)``."""
+        ...

@@ -49,6 +49,7 @@ from .base import (
     ExecutionRecord,
     Guard,
     JournalRecord,
+    MetadataRecord,
     RequestRecord,
     ResumeRecord,
     StateMachineRecord,
@@ -105,6 +106,7 @@ class MemoryStore:
         self._tokens: dict[str, TokenRecord] = {}
         self._activities: dict[str, ActivityRecord] = {}
         self._activity_tasks: dict[str, ActivityTaskRecord] = {}
+        self._metadata: dict[tuple[str, str], MetadataRecord] = {}
         self._requests: dict[str, RequestRecord] = {}  # by ref, in id order
         self._request_id = 0
 
@@ -238,6 +240,10 @@ class MemoryStore:
             self._activity_tasks[task.token] = _copy(task)
         for token_id in batch.deleted_activity_tasks:
             self._activity_tasks.pop(token_id, None)
+        for metadata in batch.metadata:
+            self._metadata[(metadata.kind, metadata.arn)] = _copy(metadata)
+        for metadata_key in batch.deleted_metadata:
+            self._metadata.pop((metadata_key[0], metadata_key[1]), None)
         for request in batch.requests:
             self._request_id += 1
             self._requests[request.ref] = msgspec.structs.replace(request, id=self._request_id)
@@ -269,6 +275,8 @@ class MemoryStore:
             del self._tokens[name]
         for name in [t for t, r in self._activity_tasks.items() if r.execution_arn in gone]:
             del self._activity_tasks[name]
+        for arn in arns:
+            self._metadata.pop(("execution", arn), None)
         return arns
 
     # -- reads ----------------------------------------------------------------------------------
@@ -474,3 +482,15 @@ class MemoryStore:
         self._check_open()
         task = self._activity_tasks.get(token)
         return None if task is None else _copy(task)
+
+    async def get_metadata(self, kind: str, arn: str) -> MetadataRecord | None:
+        self._check_open()
+        entry = self._metadata.get((kind, arn))
+        return None if entry is None else _copy(entry)
+
+    async def list_metadata(self, kind: str, parent: str | None = None) -> list[MetadataRecord]:
+        self._check_open()
+        found = [
+            e for (k, _), e in self._metadata.items() if k == kind and (parent is None or e.parent == parent)
+        ]
+        return [_copy(e) for e in sorted(found, key=lambda e: (e.created, e.arn))]

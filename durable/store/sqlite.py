@@ -37,6 +37,7 @@ from .base import (
     EventRecord,
     ExecutionRecord,
     JournalRecord,
+    MetadataRecord,
     RequestRecord,
     ResumeRecord,
     StateMachineRecord,
@@ -48,6 +49,7 @@ from .base import (
     WriteBatch,
     event_payload,
 )
+from .sqlite_metadata import SELECT_METADATA, metadata_from
 from .sqlite_paging import (
     check_limit,
     decode_event_token,
@@ -665,3 +667,16 @@ class SqliteStore:
     async def get_activity_task(self, token: str) -> ActivityTaskRecord | None:
         rows = await self._fetch(f"{_TASK_SELECT} WHERE token = ?", (token,))
         return _task(rows[0]) if rows else None
+
+    async def get_metadata(self, kind: str, arn: str) -> MetadataRecord | None:
+        rows = await self._fetch(f"{SELECT_METADATA} WHERE kind = ? AND arn = ?", (kind, arn))
+        return metadata_from(rows[0]) if rows else None
+
+    async def list_metadata(self, kind: str, parent: str | None = None) -> list[MetadataRecord]:
+        if parent is None:
+            rows = await self._fetch(f"{SELECT_METADATA} WHERE kind = ? ORDER BY created, arn", (kind,))
+        else:
+            rows = await self._fetch(
+                f"{SELECT_METADATA} WHERE kind = ? AND parent = ? ORDER BY created, arn", (kind, parent)
+            )
+        return [metadata_from(r) for r in rows]

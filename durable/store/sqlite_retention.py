@@ -25,6 +25,7 @@ _BY_ARN = (
     "DELETE FROM timers WHERE execution_arn = ?",
     "DELETE FROM tokens WHERE execution_arn = ?",
     "DELETE FROM activity_tasks WHERE execution_arn = ?",
+    "DELETE FROM metadata WHERE kind = 'execution' AND arn = ?",
 )
 
 

@@ -179,6 +179,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE events ADD COLUMN lane TEXT",
         "ALTER TABLE events ADD COLUMN seq INTEGER",
     ),
+    # 6: catalog entries beside state machines (versions, aliases, tags, configurations, the
+    # version or alias an execution was started through)
+    (
+        """CREATE TABLE metadata (
+            kind TEXT NOT NULL,
+            arn TEXT NOT NULL,
+            parent TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created REAL NOT NULL,
+            PRIMARY KEY (kind, arn)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX metadata_by_parent ON metadata (kind, parent, created, arn)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

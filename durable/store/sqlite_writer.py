@@ -43,6 +43,7 @@ from .base import (
     BatchRejected,
     Conflict,
     ExecutionRecord,
+    MetadataRecord,
     StateMachineRecord,
     StoreError,
     StoreGone,
@@ -51,6 +52,7 @@ from .base import (
     WriteBatch,
 )
 from .sqlite_guards import IN_CHUNK, GuardState
+from .sqlite_metadata import write_metadata
 from .sqlite_retention import purge_closed
 from .sqlite_thread import in_connection_thread
 
@@ -202,6 +204,7 @@ class _Plan:
     consumed_requests: dict[str, None] = field(default_factory=dict)
     activities: dict[str, ActivityRecord | None] = field(default_factory=dict)
     activity_tasks: dict[str, ActivityTaskRecord | None] = field(default_factory=dict)
+    metadata: dict[tuple[str, str], MetadataRecord | None] = field(default_factory=dict)
 
 
 class GroupWriter:
@@ -486,6 +489,10 @@ class GroupWriter:
                 plan.activity_tasks[task.token] = task
             for token_id in batch.deleted_activity_tasks:
                 plan.activity_tasks[token_id] = None
+            for entry in batch.metadata:
+                plan.metadata[(entry.kind, entry.arn)] = entry
+            for metadata_key in batch.deleted_metadata:
+                plan.metadata[(metadata_key[0], metadata_key[1])] = None
             plan.requests.extend(
                 (r.ref, r.execution_arn, r.kind, r.token, r.payload, r.created) for r in batch.requests
             )
@@ -670,3 +677,4 @@ class GroupWriter:
             ],
             [(token,) for token, t in tasks.items() if t is None],
         )
+        write_metadata(db, plan.metadata)

@@ -1,0 +1,133 @@
+"""``durable serve``: the Step Functions endpoint (AWS JSON 1.0) over a database."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import os
+import sys
+from typing import Any
+
+from ..runtime.engine import Engine
+from .cli_common import (
+    EXIT_OK,
+    PROG,
+    CliError,
+    add_db_argument,
+    add_function_argument,
+    db_path,
+    db_url,
+    load_function,
+    local_imports,
+    parse_function_spec,
+)
+
+__all__ = ["add_commands"]
+
+ACCESS_KEYS_ENV = "DURABLE_ACCESS_KEYS"
+
+_DESCRIPTION = """\
+Serve the Step Functions API (AWS JSON 1.0, as boto3 and the AWS CLI speak it) over a database:
+point a client's endpoint URL at http://HOST:PORT. The server owns an engine of the database:
+it executes Standard executions durably (or stands by while `durable run-engine` does) and runs
+Express ones in its memory. Other `durable` commands and durable.Client can use the same
+database meanwhile.
+
+Listens on 127.0.0.1 unless told otherwise. --auth sigv4 verifies each request's AWS Signature
+Version 4 against the access keys of --access-key ID:SECRET (repeatable) or $DURABLE_ACCESS_KEYS
+(ID:SECRET[,ID:SECRET...]). Listening on another address without authentication needs
+--allow-remote-without-auth.
+"""
+
+_EPILOG = """\
+examples:
+  durable serve --db app.db
+  aws stepfunctions --endpoint-url http://127.0.0.1:8083 list-state-machines
+  durable serve --host 0.0.0.0 --auth sigv4 --access-key AKIDEXAMPLE:secret
+"""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..server import SigV4Verifier, create_app, parse_access_keys
+
+    db = db_path(args.db)
+    specs = [parse_function_spec(raw) for raw in args.functions]
+    verifier = None
+    if args.auth == "sigv4":
+        env = os.environ.get(ACCESS_KEYS_ENV)
+        try:
+            keys = parse_access_keys([*args.access_keys, *([env] if env else [])])
+        except ValueError as exc:
+            raise CliError(f"bad --access-key: {exc}") from None
+        if not keys:
+            raise CliError(f"--auth sigv4 needs --access-key ID:SECRET or ${ACCESS_KEYS_ENV}")
+        verifier = SigV4Verifier(keys)
+    elif args.access_keys:
+        raise CliError("--access-key needs --auth sigv4")
+    if verifier is None and not _loopback(args.host):
+        if not args.allow_remote_without_auth:
+            raise CliError(
+                f"listening on {args.host} without authentication lets anyone on the network run "
+                "your state machines: use --auth sigv4, or --allow-remote-without-auth"
+            )
+        print(f"{PROG}: WARNING: serving {args.host}:{args.port} without authentication", file=sys.stderr)
+    engine = Engine(db_url(db), region=args.region, account=args.account, role=f"{PROG} serve")
+    with local_imports(), contextlib.redirect_stdout(sys.stderr):
+        for spec in specs:
+            try:
+                engine.register_function(spec.name, load_function(spec))
+            except ValueError as exc:
+                raise CliError(f"bad --function {spec.raw!r}: {exc}") from None
+    app = create_app(engine, verifier=verifier)
+    print(
+        f"{PROG}: serving the Step Functions API for {db} on http://{args.host}:{args.port}"
+        f" (auth: {args.auth}); stop with Ctrl-C",
+        file=sys.stderr,
+    )
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
+    uvicorn.Server(config).run()
+    return EXIT_OK
+
+
+def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """Add ``serve`` to the ``durable`` subparsers ``sub``."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "serve",
+        help="serve the Step Functions API for boto3 and the AWS CLI",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=formatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8083, help="port to listen on (default 8083)")
+    p.add_argument("--auth", choices=("none", "sigv4"), default="none", help="request authentication")
+    p.add_argument(
+        "--access-key",
+        action="append",
+        default=[],
+        dest="access_keys",
+        metavar="ID:SECRET",
+        help=f"an access key accepted by --auth sigv4 (repeatable; also ${ACCESS_KEYS_ENV})",
+    )
+    p.add_argument(
+        "--allow-remote-without-auth",
+        action="store_true",
+        help="allow a non-loopback --host without --auth",
+    )
+    p.add_argument("--region", default="us-east-1", help="the region in ARNs (default us-east-1)")
+    p.add_argument("--account", default="111111111111", help="the account in ARNs (default 111111111111)")
+    add_function_argument(p)
+    add_db_argument(p)
+    p.set_defaults(handler=_cmd_serve)

@@ -1,0 +1,116 @@
+"""The ASGI application: AWS JSON 1.0 requests routed by ``X-Amz-Target`` to the engine.
+
+``POST /`` with ``X-Amz-Target: AWSStepFunctions.<Action>`` and a JSON object body; the answer
+is the action's JSON object, or an error ``{"__type": <Code>, "message": ...}`` (see
+:mod:`.errors`). The host name is not looked at, so the ``sync-`` prefix clients put in front of
+it for ``StartSyncExecution`` and ``TestState`` reaches the same app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import DurableError
+from ..runtime.engine import Engine
+from . import executions, machines
+from .auth import SigV4Verifier
+from .errors import ApiError, from_durable
+from .shapes import Params
+
+__all__ = ["ACTIONS", "MAX_BODY_BYTES", "create_app"]
+
+log = structlog.get_logger("durable.server")
+
+TARGET_PREFIX = "AWSStepFunctions."
+CONTENT_TYPE = "application/x-amz-json-1.0"
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB definition, escaped as a JSON string, with room to spare
+ACTIONS: dict[str, machines.Action] = {**machines.ACTIONS, **executions.ACTIONS}
+
+
+def _answer(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(msgspec.json.encode(body), status_code=status, media_type=CONTENT_TYPE)
+
+
+def _error(exc: ApiError) -> Response:
+    response = _answer(exc.body(), exc.status)
+    response.headers["x-amzn-ErrorType"] = exc.code
+    return response
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        "ValidationException",
+        f"1 validation error detected: the request body exceeds the limit of {MAX_BODY_BYTES} bytes",
+        413,
+    )
+
+
+def create_app(
+    engine: Engine, *, verifier: SigV4Verifier | None = None, manage_engine: bool = True
+) -> Starlette:
+    """The Step Functions endpoint over ``engine``; with ``manage_engine`` the app opens the
+    engine at startup and closes it at shutdown. ``verifier``: require SigV4-signed requests."""
+
+    async def handle(request: Request) -> Response:
+        try:
+            body = await _read_body(request)
+            if verifier is not None:
+                url = str(request.url.replace(scheme="http"))
+                verifier.verify(request.method, url, request.headers, body)
+            target = request.headers.get("x-amz-target", "")
+            action = ACTIONS.get(target[len(TARGET_PREFIX) :]) if target.startswith(TARGET_PREFIX) else None
+            if action is None:
+                raise ApiError("UnknownOperationException", f"Unknown operation: '{target[:100]}'")
+            try:
+                params = msgspec.json.decode(body or b"{}")
+            except msgspec.DecodeError:
+                raise ApiError("SerializationException", "The request body is not valid JSON") from None
+            if not isinstance(params, dict):
+                raise ApiError("SerializationException", "The request body must be a JSON object")
+            return _answer(await action(engine, Params(params)))
+        except ApiError as exc:
+            return _error(exc)
+        except DurableError as exc:
+            return _error(from_durable(exc))
+        except Exception as exc:  # never a traceback to the client; logged here
+            log.error("internal error", error=repr(exc), exc_info=True)
+            return _error(
+                ApiError(
+                    "InternalFailure", "The request processing has failed because of an internal error", 500
+                )
+            )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_engine:
+            await engine.open()
+        try:
+            yield
+        finally:
+            if manage_engine:
+                await engine.close()
+
+    return Starlette(routes=[Route("/", handle, methods=["POST"])], lifespan=lifespan)
