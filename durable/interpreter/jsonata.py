@@ -29,7 +29,6 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any, Final, NoReturn
 
 import jsonatapy
@@ -512,17 +511,17 @@ def _doubles(value: Any) -> Any:
 
 
 class Expression:
-    """A compiled ``{% %}`` expression: immutable, reusable, shareable between executions."""
+    """A compiled ``{% %}`` expression: immutable, reusable, shareable between executions and
+    threads. It holds its text; the jsonatapy program that runs it is the current thread's (see
+    :func:`use_compile_cache`: jsonatapy binds a program to the thread that compiled it)."""
 
-    __slots__ = ("_program", "_simple", "text")
+    __slots__ = ("_simple", "text")
 
     text: str
-    _program: jsonatapy.JsonataExpression
     _simple: SimplePath | None
 
-    def __init__(self, text: str, program: jsonatapy.JsonataExpression) -> None:
+    def __init__(self, text: str) -> None:
         object.__setattr__(self, "text", text)
-        object.__setattr__(self, "_program", program)
         object.__setattr__(self, "_simple", SimplePath.parse(text))
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -556,7 +555,7 @@ class Expression:
         evaluation = _Evaluation(services)
         token = _CURRENT.set(evaluation)
         try:
-            return self._program.evaluate(
+            return _program(self.text).evaluate(
                 None,
                 bindings,
                 timeout=EVALUATION_TIMEOUT_MS,
@@ -627,8 +626,52 @@ def _js_tokens(message: str) -> str:
     return _TOKEN_NAME.sub(quote, message)
 
 
-@lru_cache(maxsize=2048)
+_CACHE_SIZE = 2048
+_SHARED_CACHE: dict[str, Any] = {}
+
+
+def _shared_cache() -> dict[str, Any]:
+    return _SHARED_CACHE
+
+
+#: where compiled expressions are kept: jsonatapy binds a compiled program to the thread that made
+#: it (and it must be dropped there too), so the runtime, which knows threads (this module does
+#: not), installs a per-thread cache with :func:`use_compile_cache`
+_cache_of: Callable[[], dict[str, Any]] = _shared_cache
+
+
+def use_compile_cache(cache_of: Callable[[], dict[str, Any]]) -> None:
+    """Keep compiled expressions in the dict ``cache_of()`` returns (the runtime: the thread's)."""
+    global _cache_of
+    _cache_of = cache_of
+
+
+_EXPRESSIONS: dict[str, Expression] = {}  # thread-agnostic: shared by every thread
+
+
 def _compile(text: str) -> Expression:
+    found = _EXPRESSIONS.get(text)
+    if found is None:
+        _program(text)  # compiled (and checked) in this thread now; other threads compile their own
+        found = Expression(text)
+        if len(_EXPRESSIONS) >= _CACHE_SIZE:
+            _EXPRESSIONS.pop(next(iter(_EXPRESSIONS)), None)  # the oldest
+        _EXPRESSIONS[text] = found
+    return found
+
+
+def _program(text: str) -> jsonatapy.JsonataExpression:
+    cache = _cache_of()
+    found = cache.get(text)
+    if found is None:
+        found = _compile_new(text)
+        if len(cache) >= _CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest
+        cache[text] = found
+    return found
+
+
+def _compile_new(text: str) -> jsonatapy.JsonataExpression:
     if not text:
         raise JsonataSyntaxError("The JSONata expression is empty", "Unexpected end of expression")
     try:
@@ -643,4 +686,4 @@ def _compile(text: str) -> Expression:
         program.register(name, fn)
     for name, fn in _OVERRIDDEN.items():
         program.register_override(name, fn)
-    return Expression(text, program)
+    return program

@@ -6,6 +6,7 @@ MACHINE request, so that an engine running elsewhere drops what it cached.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from ..errors import (
     StateMachineDoesNotExist,
     ValidationError,
 )
+from ..interpreter.jsonata import use_compile_cache
 from ..interpreter.program import Program, compile_program, parse_definition
 from ..interpreter.quotas import Quotas
 from ..interpreter.validate import validate_definition
@@ -29,6 +31,21 @@ from .models import StateMachine, StateMachineType, check_name
 from .requests import RequestKind, Requests
 
 __all__ = ["Catalog", "ValidationResult", "machine_from", "machine_record"]
+
+# jsonatapy binds a compiled expression to the thread that compiled it (and it must be dropped
+# there): engines running in several threads of one process each keep their own (see
+# interpreter.jsonata); a thread's cache goes with the thread
+_THREAD = threading.local()
+
+
+def _thread_cache() -> dict[str, Any]:
+    cache: dict[str, Any] | None = getattr(_THREAD, "jsonata", None)
+    if cache is None:
+        cache = _THREAD.jsonata = {}
+    return cache
+
+
+use_compile_cache(_thread_cache)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from durable import Engine, ManualClock
-from durable.interpreter import jsonata
 from tests.conformance import run as conformance
 
 from .conftest import ROLE, Served
@@ -66,17 +65,12 @@ def test_recorded_cases_through_boto3() -> None:
     path = conformance.DEFAULT_CASES
     if not path.exists():
         pytest.skip(f"conformance corpus not found at {path}")
-    # Compiled JSONata expressions are cached process-wide, but jsonatapy binds each one to the
-    # thread that compiled it: this server's loop runs in another thread than the rest of the
-    # suite, so neither may use the other's expressions.
-    jsonata._compile.cache_clear()
     # as the Python-API runner does: an engine whose clock skips idle time (Waits of a minute)
     served = Served(Engine(clock=ManualClock(autojump=0.005), load_plugins=False))
     try:
         _run_all(served, served.client(), path)
     finally:
         served.stop()
-        jsonata._compile.cache_clear()
 
 
 def _run_all(served: Served, sfn: Any, path: Any) -> None:
