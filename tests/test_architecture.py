@@ -24,8 +24,8 @@ ALLOWED = {
     "store": {"store", "interpreter"},
     "integrations": {"integrations", "interpreter"},
     "runtime": {"runtime", "interpreter", "integrations", "store"},
-    "api": {"api", "runtime", "interpreter", "integrations", "store"},
-    "testing": {"testing", "api", "runtime", "interpreter", "integrations", "store"},
+    "api": {"api", "runtime", "interpreter", "integrations", "store", "testing"},  # `durable test`
+    "testing": {"testing", "runtime", "interpreter", "integrations", "store"},
 }
 SHARED = {"errors"}
 # the pure core never touches time, randomness, ids, the OS or an event loop
