@@ -273,6 +273,7 @@ class _Resolver:
         self.region = region
         self.account = account
         self.overrides = overrides
+        self._naming: set[str] = set()
         self.pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": account,
@@ -380,6 +381,14 @@ class _Resolver:
         props = resource.get("Properties") or {}
         for prop in _NAME_PROPERTIES:
             value = props.get(prop)
-            if isinstance(value, str) and "${" not in value:
+            if isinstance(value, dict) and logical_id not in self._naming:
+                self._naming.add(logical_id)  # a name that refers to its own resource: not resolved
+                try:
+                    value = self.text(value)
+                except (TemplateError, LookupError, TypeError, ValueError):
+                    value = None
+                finally:
+                    self._naming.discard(logical_id)
+            if isinstance(value, str) and value and "${" not in value:
                 return value
         return logical_id

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import DurableError
 from ..integrations.base import JobRunning, TaskRequest
 from ..interpreter.failure import StatesFailure
 
@@ -354,10 +355,13 @@ class Mocks:
         engine = self._require_engine()
         await asyncio.sleep(0)  # the task's own events first
         await self._sleep(answer.delay)
-        if answer.failed:
-            await engine.send_task_failure(token, error=answer.error, cause=answer.cause)
-        else:
-            await engine.send_task_success(token, answer.result)
+        try:
+            if answer.failed:
+                await engine.send_task_failure(token, error=answer.error, cause=answer.cause)
+            else:
+                await engine.send_task_success(token, answer.result)
+        except DurableError:
+            pass  # the task ended first (timed out, the execution stopped): the answer is too late
 
     async def _serve(self, activity_arn: str) -> None:
         engine = self._require_engine()
