@@ -56,6 +56,7 @@ from .cli_common import (
     add_template_arguments,
     diagnostic_errors,
     dump,
+    engine_clock,
     execution_summary,
     input_text,
     load_function,
@@ -252,7 +253,7 @@ async def _execute(
     functions: Sequence[tuple[FunctionSpec, Callable[..., Any]]],
     exec_name: str | None,
 ) -> Execution:
-    async with Engine() as engine:
+    async with Engine(clock=engine_clock()) as engine:
         for spec, fn in functions:
             try:
                 engine.register_function(spec.name, fn)

@@ -41,6 +41,7 @@ __all__ = [
     "diagnostic_errors",
     "dump",
     "dump_line",
+    "engine_clock",
     "execution_summary",
     "input_text",
     "iso",
@@ -465,3 +466,17 @@ def read_definition(
         return load_definition(file, state_machine=logical_id, substitutions=subs)
     except TemplateError as exc:
         raise CliError(exc.message) from None
+
+
+def engine_clock() -> Any:
+    """The clock ``$DURABLE_WAIT_TIME_SCALE`` asks for (Step Functions Local's ``WAIT_TIME_SCALE``:
+    ``0.01`` makes every Wait, back-off and timeout 100 times shorter), else None (wall time)."""
+    from ..testing.clock import ScaledClock
+
+    text = os.environ.get("DURABLE_WAIT_TIME_SCALE", "").strip()
+    if not text:
+        return None
+    try:
+        return ScaledClock(float(text))
+    except ValueError:
+        raise CliError(f"DURABLE_WAIT_TIME_SCALE must be a positive number, not {text!r}") from None
