@@ -24,10 +24,10 @@ ALLOWED = {
     "store": {"store", "interpreter"},
     "integrations": {"integrations", "interpreter"},
     "runtime": {"runtime", "interpreter", "integrations", "store"},
-    "api": {"api", "server", "runtime", "interpreter", "integrations", "store"},
+    "api": {"api", "server", "runtime", "interpreter", "integrations", "store", "testing"},  # `durable test`
     # the HTTP endpoint goes through the engine's API, never to the store
     "server": {"server", "runtime"},
-    "testing": {"testing", "api", "runtime", "interpreter", "integrations", "store"},
+    "testing": {"testing", "runtime", "interpreter", "integrations", "store"},
 }
 SHARED = {"errors"}
 # the pure core never touches time, randomness, ids, the OS or an event loop

@@ -42,7 +42,7 @@ from .. import __version__
 from ..errors import DefinitionError, DurableError
 from ..runtime.engine import Engine
 from ..runtime.models import Execution, ExecutionStatus
-from . import cli_executions, cli_http, cli_serve, cli_teststate
+from . import cli_executions, cli_http, cli_serve, cli_test, cli_teststate
 from .cli_common import (
     EXIT_FAILED,
     EXIT_INTERNAL,
@@ -53,8 +53,10 @@ from .cli_common import (
     CliError,
     FunctionSpec,
     Parser,
+    add_template_arguments,
     diagnostic_errors,
     dump,
+    engine_clock,
     execution_summary,
     input_text,
     load_function,
@@ -62,7 +64,7 @@ from .cli_common import (
     machine_name,
     machine_type,
     parse_function_spec,
-    read_text,
+    read_definition,
     run_async,
 )
 
@@ -202,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,  # `durable --debug run` sets it too
         help="print the Python traceback of a task function that raises (on standard error)",
     )
+    add_template_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
     validate = sub.add_parser(
@@ -230,11 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--json", action="store_true", help="print the result as a JSON document instead of lines"
     )
+    add_template_arguments(validate)
     validate.set_defaults(handler=_cmd_validate)
     cli_executions.add_commands(sub, formatter)
     cli_serve.add_commands(sub, formatter)
     cli_teststate.add_commands(sub, formatter)
     cli_http.add_commands(sub, formatter)
+    cli_test.add_commands(sub, formatter)
     return parser
 
 
@@ -249,7 +254,7 @@ async def _execute(
     functions: Sequence[tuple[FunctionSpec, Callable[..., Any]]],
     exec_name: str | None,
 ) -> Execution:
-    async with Engine() as engine:
+    async with Engine(clock=engine_clock()) as engine:
         for spec, fn in functions:
             try:
                 engine.register_function(spec.name, fn)
@@ -294,7 +299,7 @@ async def _wait_unless_stuck(engine: Engine, arn: str) -> Execution:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     source = "standard input" if args.definition == "-" else args.definition
-    definition = read_text(args.definition, "definition")
+    definition = read_definition(args.definition, args.logical_id, args.substitutions)
     input_json = input_text(args.input, args.definition == "-")
     specs = [parse_function_spec(raw) for raw in args.functions]
 
@@ -370,7 +375,7 @@ def _missing_function_hint(execution: Execution) -> str | None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    definition = read_text(args.definition, "definition")
+    definition = read_definition(args.definition, args.logical_id, args.substitutions)
     severity = "WARNING" if args.warnings else "ERROR"
     result = Engine(load_plugins=False).validate_state_machine_definition(
         definition, type=args.type, severity=severity

@@ -36,10 +36,12 @@ __all__ = [
     "add_db_argument",
     "add_function_argument",
     "add_input_argument",
+    "add_template_arguments",
     "db_url",
     "diagnostic_errors",
     "dump",
     "dump_line",
+    "engine_clock",
     "execution_summary",
     "input_text",
     "iso",
@@ -48,6 +50,8 @@ __all__ = [
     "machine_name",
     "machine_type",
     "parse_function_spec",
+    "parse_substitutions",
+    "read_definition",
     "read_text",
     "run_async",
 ]
@@ -400,3 +404,79 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         finally:
             executor.shutdown(wait=not interrupted, cancel_futures=True)
             loop.close()
+
+
+# -- definitions from files and templates ---------------------------------------------------------
+
+
+def add_template_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--logical-id`` and ``--substitution``: a state machine from a CloudFormation/SAM/CDK template."""
+    parser.add_argument(
+        "--logical-id",
+        metavar="ID",
+        help="from a CloudFormation/SAM/CDK template: the state machine's logical id (when it has several)",
+    )
+    parser.add_argument(
+        "--substitution",
+        "-s",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="substitutions",
+        help="replace ${KEY} in the definition (overrides DefinitionSubstitutions and template "
+        "parameters of that name; repeatable)",
+    )
+
+
+def parse_substitutions(raw: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in raw:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"bad --substitution {item!r}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def read_definition(
+    path: str, logical_id: str | None = None, substitutions: Sequence[str] | dict[str, str] = ()
+) -> str:
+    """The definition (JSON text) at ``path``: an ASL file (JSON or YAML), ``-`` (standard input),
+    or a CloudFormation/SAM/CDK template (see :mod:`durable.runtime.templates`)."""
+    from ..runtime.templates import TemplateError, load_definition
+
+    subs = substitutions if isinstance(substitutions, dict) else parse_substitutions(substitutions)
+    if path == "-":
+        if logical_id or subs:
+            raise CliError("--logical-id and --substitution need a definition file, not standard input")
+        return read_text(path, "definition")
+    file = Path(path)
+    templated = file.suffix.lower() in (".yaml", ".yml") or bool(logical_id or subs)
+    if not templated:
+        text = read_text(path, "definition")
+        if '"Resources"' not in text:
+            return text
+        try:
+            templated = isinstance(doc := json.loads(text), dict) and "Resources" in doc
+        except ValueError:
+            return text
+        if not templated:
+            return text
+    try:
+        return load_definition(file, state_machine=logical_id, substitutions=subs)
+    except TemplateError as exc:
+        raise CliError(exc.message) from None
+
+
+def engine_clock() -> Any:
+    """The clock ``$DURABLE_WAIT_TIME_SCALE`` asks for (Step Functions Local's ``WAIT_TIME_SCALE``:
+    ``0.01`` makes every Wait, back-off and timeout 100 times shorter), else None (wall time)."""
+    from ..testing.clock import ScaledClock
+
+    text = os.environ.get("DURABLE_WAIT_TIME_SCALE", "").strip()
+    if not text:
+        return None
+    try:
+        return ScaledClock(float(text))
+    except ValueError:
+        raise CliError(f"DURABLE_WAIT_TIME_SCALE must be a positive number, not {text!r}") from None

@@ -25,7 +25,7 @@ from ..runtime.models import Execution, ExecutionStatus
 from ..runtime.ownership import EngineAlreadyRunning
 from ..runtime.session import Session
 from ..runtime.timers import TimerKey, TimerKind
-from .cli_common import CliError, FunctionSpec, db_url, dump_line, iso
+from .cli_common import CliError, FunctionSpec, db_url, dump_line, engine_clock, iso
 
 __all__ = ["ClientEngine", "describe_json", "engine_session", "on_signals", "report_line", "settle"]
 
@@ -43,7 +43,7 @@ async def engine_session(
     """An open :class:`Client` of ``db``; with ``execute``, the executing :class:`Engine`
     instead when no engine runs on it (``functions`` registered before it resumes anything)."""
     if execute:
-        engine = Engine(db_url(db), role=command, standby=False)
+        engine = Engine(db_url(db), role=command, standby=False, clock=engine_clock())
         for spec, fn in functions:
             try:
                 engine.register_function(spec.name, fn)

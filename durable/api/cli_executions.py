@@ -22,6 +22,7 @@ from .cli_common import (
     add_db_argument,
     add_function_argument,
     add_input_argument,
+    add_template_arguments,
     db_path,
     db_url,
     diagnostic_errors,
@@ -33,7 +34,7 @@ from .cli_common import (
     machine_name,
     machine_type,
     parse_function_spec,
-    read_text,
+    read_definition,
     run_async,
 )
 from .cli_engine import describe_json, engine_session, settle
@@ -188,7 +189,7 @@ async def _put_machine(
 
 
 def _cmd_create_state_machine(args: argparse.Namespace) -> int:
-    definition = read_text(args.definition, "definition")
+    definition = read_definition(args.definition, args.logical_id, args.substitutions)
     source = "standard input" if args.definition == "-" else args.definition
     db = db_path(args.db)
 
@@ -214,7 +215,7 @@ def _cmd_state_machines(args: argparse.Namespace) -> int:
 def _cmd_start(args: argparse.Namespace) -> int:
     target: str = args.target
     from_file = not target.startswith("arn:")
-    definition = read_text(target, "definition") if from_file else ""
+    definition = read_definition(target, args.logical_id, args.substitutions) if from_file else ""
     input_json = input_text(args.input, target == "-")
     db = db_path(args.db)
     out = sys.stdout
@@ -484,6 +485,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument(
         "--update", action="store_true", help="replace the definition if NAME exists with another one"
     )
+    add_template_arguments(p)
     add_db_argument(p)
 
     p = command("state-machines", "list the state machines of the database", _cmd_state_machines)
@@ -498,6 +500,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
     add_input_argument(p)
     add_function_argument(p)
+    add_template_arguments(p)
     p.add_argument(
         "--machine-name",
         metavar="NAME",

@@ -44,13 +44,15 @@ class IntegrationRegistry:
         # built-ins that decide per call (the local functions: only those registered here)
         self._per_call: list[Any] = [b for b in self._builtins if hasattr(b, "declines")]  # Integration
         self._extra: list[Integration] = []
+        self._overrides: list[Integration] = []  # checked before anything else (test mocks)
         self._plugins: list[Integration] | None = None if load_entry_points else []
         self._loader = loader or (lambda: entry_points(group=ENTRY_POINT_GROUP))
         self._cache: dict[str, Integration] = {}
 
-    def add(self, integration: Integration) -> None:
-        """Register an integration object directly (takes precedence over plugins)."""
-        self._extra.append(integration)
+    def add(self, integration: Integration, *, override: bool = False) -> None:
+        """Register an integration object directly (takes precedence over plugins). An
+        ``override`` takes precedence over everything, local functions included."""
+        (self._overrides if override else self._extra).append(integration)
         self._cache.clear()
 
     def _load_plugins(self) -> list[Integration]:
@@ -75,10 +77,15 @@ class IntegrationRegistry:
     def plugins(self) -> list[Integration]:
         return list(self._load_plugins())
 
-    def resolve(self, resource: str, payload: Any = None) -> Integration:
+    def resolve(self, resource: str, payload: Any = None, *, overrides: bool = True) -> Integration:
         """The integration that runs ``resource``. A registered or built-in integration that
         ``declines(resource, payload)`` this call (the local functions, for a Lambda function
-        not registered here) hands it to the plugin that handles the resource, if one does."""
+        not registered here) hands it to the plugin that handles the resource, if one does.
+        ``overrides=False`` skips the overrides (what runs the resource without them)."""
+        if overrides:
+            for override in self._overrides:
+                if override.handles(resource):
+                    return override
         for builtin in self._per_call:  # a local function keeps precedence over any plugin
             if builtin.handles(resource) and not builtin.declines(resource, payload):
                 found: Integration = builtin

@@ -264,8 +264,10 @@ class Engine(Session):
 
         return deco
 
-    def add_integration(self, integration: Integration) -> None:
-        self.registry.add(integration)
+    def add_integration(self, integration: Integration, *, override: bool = False) -> None:
+        """Run the resources ``integration`` handles with it. ``override=True``: before local
+        functions and every other integration (a test's mocks)."""
+        self.registry.add(integration, override=override)
 
     def compile(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> Program:
         """Validate and compile a definition (cached by text and type)."""

@@ -10,9 +10,9 @@
         assert done.output == {...}
 
 Every helper drives a Standard execution of a one-Task state machine on a real :class:`Engine`
-(SQLite when ``db`` is given, else in memory) on a :class:`ManualClock` that skips idle time, so
-back-offs and timeouts cost no real time. Failures are ``AssertionError`` with a readable message.
-See ``docs/plugins.md``.
+(SQLite when ``db`` is given, else in memory) on a :class:`~durable.testing.TestClock` that skips
+idle time, so back-offs and timeouts cost no real time. Failures are ``AssertionError`` with a
+readable message. See ``docs/plugins.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ..integrations.base import Integration, JobIntegration, TaskRequest, integr
 from ..runtime.clock import ManualClock
 from ..runtime.engine import Engine
 from ..runtime.models import Execution
+from .clock import TestClock
 
 __all__ = ["check_contract", "check_job_follows_restart", "check_job_stopped_on_timeout", "run_task"]
 
@@ -61,9 +62,10 @@ def _machine(resource: str, payload: Any, timeout: int | None, heartbeat: int | 
 
 
 def _engine(integration: Any, db: str | Path | None, clock: ManualClock | None) -> Engine:
-    engine = Engine(
-        None if db is None else str(db), clock=clock or ManualClock(autojump=0.002), load_plugins=False
-    )
+    clock = clock or TestClock()
+    engine = Engine(None if db is None else str(db), clock=clock, load_plugins=False)
+    if isinstance(clock, TestClock):
+        clock.watch_store(engine.store)  # never jump over a commit in flight
     engine.add_integration(integration)
     return engine
 

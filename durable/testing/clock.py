@@ -1,0 +1,122 @@
+"""Clocks for tests: :class:`TestClock` skips idle time deterministically, :class:`ScaledClock`
+runs real time faster (Step Functions Local's ``WAIT_TIME_SCALE``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..runtime.clock import ManualClock, TimerHandle
+
+__all__ = ["ScaledClock", "TestClock"]
+
+# store methods that are not I/O in flight (opening and closing are the engine's own business)
+_NOT_WATCHED = frozenset({"open", "close", "fault", "stats"})
+
+
+class TestClock(ManualClock):
+    """A :class:`~durable.ManualClock` that jumps to the next due timer only when the program
+    is idle: no event-loop work changed anything for ``autojump`` real seconds, no task runs in
+    a thread (beyond ``busy_grace``), and — once :meth:`watch_store` is called — no store call is
+    in flight (a commit in SQLite's thread is never jumped over). So a Wait of a day, a retry
+    back-off, ``TimeoutSeconds`` and ``HeartbeatSeconds`` cost milliseconds, and the order in
+    which timers fire does not depend on how fast the disk is."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, start: float = 1_735_732_800.0, *, autojump: float = 0.001) -> None:
+        super().__init__(start, autojump=autojump)
+        self._in_flight = 0  # store calls running: never jump over them
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Hold the clock (no jump at all) while the block runs."""
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._version += 1
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """Inside a task that the engine marked busy (a mock that sleeps on this clock): let the
+        clock jump while the block waits, as if the task were not running."""
+        held = self._busy > 0
+        if held:
+            self._busy -= 1
+        try:
+            yield
+        finally:
+            if held:
+                if self._busy == 0:
+                    self._busy_since = time.monotonic()
+                self._busy += 1
+            self._version += 1
+
+    def watch_store(self, store: Any) -> None:
+        """Hold the clock while any of ``store``'s coroutine methods runs (wraps them on the
+        instance; idempotent)."""
+        if getattr(store, "_durable_test_clock", None) is self:
+            return
+        for name in dir(type(store)):
+            if name.startswith("_") or name in _NOT_WATCHED:
+                continue
+            method = getattr(store, name, None)
+            if callable(method) and inspect.iscoroutinefunction(method):
+                setattr(store, name, self._holding_call(method))
+        store._durable_test_clock = self
+
+    def _holding_call(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            with self.holding():
+                return await method(*args, **kwargs)
+
+        return call
+
+    async def _watch(self) -> None:
+        assert self._autojump is not None
+        seen = -1
+        while True:
+            self._prune()
+            if not self._timers:
+                return
+            held = self._in_flight > 0 or (
+                self._busy > 0 and time.monotonic() - self._busy_since < self.busy_grace
+            )
+            if self._version == seen and not held:
+                self.advance_to(self._timers[0][0])
+                seen = -1
+            else:
+                seen = -1 if held else self._version
+            await asyncio.sleep(self._autojump)
+
+
+class ScaledClock:
+    """Real time, with every wait scaled by ``scale`` (``0.01``: a 100-second Wait, retry
+    interval or timeout takes one real second). Dates (history timestamps, ``$$.State.EnteredTime``)
+    move ``1/scale`` times faster than the wall clock, from the wall clock's time at creation."""
+
+    def __init__(self, scale: float) -> None:
+        if not scale > 0:
+            raise ValueError(f"the wait time scale must be a positive number, not {scale!r}")
+        self.scale = float(scale)
+        self._origin = time.time()
+        self._mono = time.monotonic()
+
+    def now(self) -> float:
+        return self._origin + (time.monotonic() - self._mono) / self.scale
+
+    async def sleep_until(self, when: float) -> None:
+        delay = (when - self.now()) * self.scale
+        await asyncio.sleep(delay if delay > 0 else 0)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        loop = asyncio.get_running_loop()
+        return loop.call_later(max(0.0, (when - self.now()) * self.scale), callback)

@@ -1,0 +1,114 @@
+"""Definitions from .asl files and CloudFormation/SAM/CDK templates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from durable.runtime.templates import TemplateError, load_definition, load_state_machine
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "${Value}", "End": True}}}
+
+
+def test_an_asl_yaml_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.asl.yaml"
+    path.write_text("StartAt: P\nStates:\n  P:\n    Type: Pass\n    End: true\n")
+    assert json.loads(load_definition(path)) == {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "End": True}},
+    }
+
+
+def test_cdk_synth_output_with_join_and_getatt(tmp_path: Path) -> None:
+    template = {
+        "Resources": {
+            "Fn9270CBC0": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "work"}},
+            "Queue4A7E3555": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "Machine12345": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineType": "EXPRESS",
+                    "DefinitionString": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                '{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"',
+                                {"Fn::GetAtt": ["Fn9270CBC0", "Arn"]},
+                                '","Parameters":{"q":"',
+                                {"Ref": "Queue4A7E3555"},
+                                '","p":"',
+                                {"Ref": "AWS::Partition"},
+                                '"},"End":true}}}',
+                            ],
+                        ]
+                    },
+                },
+            },
+        }
+    }
+    path = tmp_path / "Stack.template.json"
+    path.write_text(json.dumps(template))
+    source = load_state_machine(path)
+    assert (source.logical_id, source.type) == ("Machine12345", "EXPRESS")
+    task = json.loads(source.definition)["States"]["T"]
+    assert task["Resource"] == "arn:aws:lambda:us-east-1:111111111111:function:work"
+    assert task["Parameters"] == {
+        "q": "https://sqs.us-east-1.amazonaws.com/111111111111/Queue4A7E3555",
+        "p": "aws",
+    }
+
+
+def test_fn_sub_short_tags_and_one_pass_substitutions(tmp_path: Path) -> None:
+    path = tmp_path / "template.yml"
+    path.write_text(
+        "Resources:\n"
+        "  Topic:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: alerts}\n"
+        "  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+        "      DefinitionSubstitutions:\n        A: '${B}'\n        B: never\n"
+        "      DefinitionString: !Sub |\n"
+        '        {"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"t":"${Topic}",\n'
+        '         "n":"${Topic.TopicName}","a":"${A}","lit":"${!Literal}"},"End":true}}}\n'
+    )
+    params = json.loads(load_definition(path))["States"]["P"]["Parameters"]
+    assert params == {
+        "t": "arn:aws:sns:us-east-1:111111111111:alerts",
+        "n": "alerts",
+        "a": "${B}",  # a substituted value is not substituted again
+        "lit": "${Literal}",
+    }
+
+
+def test_definition_s3_location_and_definition_uri_are_local_files(tmp_path: Path) -> None:
+    (tmp_path / "flow.asl.json").write_text(json.dumps(PASS))
+    template = {
+        "Resources": {
+            "A": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "DefinitionS3Location": {"Bucket": "b", "Key": "flow.asl.json"},
+                    "DefinitionSubstitutions": {"Value": "from-cfn"},
+                },
+            },
+            "B": {"Type": "AWS::Serverless::StateMachine", "Properties": {"DefinitionUri": "flow.asl.json"}},
+        }
+    }
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template))
+    a = json.loads(load_definition(path, state_machine="A"))
+    assert a["States"]["P"]["Result"] == "from-cfn"
+    b = json.loads(load_definition(path, state_machine="B", substitutions={"Value": "mine"}))
+    assert b["States"]["P"]["Result"] == "mine"
+
+
+def test_helpful_errors(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+    with pytest.raises(TemplateError, match="has no AWS::StepFunctions::StateMachine"):
+        load_definition(path)
+    path.write_text(json.dumps({"Resources": {"M": {"Type": "AWS::StepFunctions::StateMachine"}}}))
+    with pytest.raises(TemplateError, match="no state machine 'X'; the template has: M"):
+        load_definition(path, state_machine="X")
+    with pytest.raises(TemplateError, match="has no definition"):
+        load_definition(path)
