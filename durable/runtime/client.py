@@ -114,7 +114,14 @@ class Client(Session):
         )
         now = self.clock.now()
         if machine.type is StateMachineType.EXPRESS:
-            payload = {"stateMachineArn": machine.arn, "name": exec_name, "input": value}
+            # the definition it runs goes along: a version's or an alias's, not the machine's latest
+            payload = {
+                "stateMachineArn": machine.arn,
+                "name": exec_name,
+                "input": value,
+                "definition": machine.definition,
+                "type": str(machine.type),
+            }
             request = self.requests.request(arn, RequestKind.EXPRESS, payload=payload)
             await self.requests.commit(WriteBatch(requests=[request]))
             return Execution(arn, machine.arn, exec_name, ExecutionStatus.RUNNING, now, value)

@@ -15,6 +15,7 @@ the moment that engine stops or dies. ``Engine(url, standby=False)`` refuses ins
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -369,6 +370,10 @@ class Engine(Session):
         async def start() -> None:
             found = machine or await self.catalog.find(data.get("stateMachineArn", ""))
             if found is not None:
+                definition = data.get("definition")
+                if isinstance(definition, str) and definition != found.definition:
+                    # started on a version or an alias: that version's definition runs
+                    found = dataclasses.replace(found, definition=definition)
                 self._start_express(found, data.get("input"), data.get("name", ""), request.execution_arn)
 
         self.standard.spawn(start())
