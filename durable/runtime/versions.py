@@ -36,7 +36,7 @@ from ..errors import (
     TooManyTags,
     ValidationError,
 )
-from ..store.base import MetadataRecord, Store, WriteBatch
+from ..store.base import Conflict, MetadataAbsent, MetadataRecord, Store, WriteBatch
 from .catalog import Catalog
 from .clock import Clock
 from .models import StateMachine, StateMachineType
@@ -44,6 +44,7 @@ from .models import StateMachine, StateMachineType
 __all__ = ["StateMachineAlias", "StateMachineVersion", "Versions", "split_arn"]
 
 MAX_TAGS = 50
+PUBLISH_ATTEMPTS = 5  # publishes that lose a race for a version number before giving up
 _ALIAS_NAME = re.compile(r"^(?=.*[a-zA-Z_\-])[a-zA-Z0-9_\-]{1,80}$")
 
 
@@ -182,7 +183,20 @@ class Versions:
         self, machine_arn: str, *, revision_id: str | None = None, description: str | None = None
     ) -> StateMachineVersion:
         """AWS ``PublishStateMachineVersion``: the current revision as a new version, or the
-        latest version when it is that revision already."""
+        latest version when it is that revision already. Two processes publishing at once never
+        take one version number: the loser of the race reads again and publishes the next one."""
+        for _ in range(PUBLISH_ATTEMPTS):
+            try:
+                return await self._publish_once(machine_arn, revision_id, description)
+            except Conflict:
+                continue  # another process took this number a moment ago
+        raise ConflictError(
+            "The State Machine version could not be published: too many concurrent publishers"
+        )
+
+    async def _publish_once(
+        self, machine_arn: str, revision_id: str | None, description: str | None
+    ) -> StateMachineVersion:
         if description is not None and len(description) > 256:
             raise ValidationError("Version description must be at most 256 characters")
         base, qualifier = split_arn(machine_arn)
@@ -218,10 +232,11 @@ class Versions:
         settings.next_version = number + 1
         await self.store.commit(
             WriteBatch(
+                guards=[MetadataAbsent(kind="version", arn=arn)],
                 metadata=[
                     MetadataRecord(kind="version", arn=arn, parent=base, body=_enc(version), created=now),
                     MetadataRecord(kind="machine", arn=base, body=_enc(settings)),
-                ]
+                ],
             )
         )
         return StateMachineVersion(arn, base, number, now, description)

@@ -55,6 +55,7 @@ __all__ = [
     "ExecutionRecord",
     "Guard",
     "JournalRecord",
+    "MetadataAbsent",
     "MetadataRecord",
     "Page",
     "RequestRecord",
@@ -125,6 +126,13 @@ class ActivityTaskPending(Guard, frozen=True):
 class ExecutionAbsent(Guard, frozen=True):
     """No execution with this ARN exists."""
 
+    arn: str
+
+
+class MetadataAbsent(Guard, frozen=True):
+    """No metadata entry of this kind and ARN exists (a version number not taken yet)."""
+
+    kind: str
     arn: str
 
 

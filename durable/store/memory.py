@@ -49,6 +49,7 @@ from .base import (
     ExecutionRecord,
     Guard,
     JournalRecord,
+    MetadataAbsent,
     MetadataRecord,
     RequestRecord,
     ResumeRecord,
@@ -185,6 +186,8 @@ class MemoryStore:
             return task is not None and task.started is None
         if isinstance(guard, ExecutionAbsent):
             return guard.arn not in self._executions
+        if isinstance(guard, MetadataAbsent):
+            return (guard.kind, guard.arn) not in self._metadata
         if isinstance(guard, ExecutionIn):
             x = self._executions.get(guard.arn)
             return (

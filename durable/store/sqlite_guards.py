@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 
-from .base import ActivityTaskPending, ExecutionAbsent, ExecutionIn, Guard, TokenOpen, WriteBatch
+from .base import (
+    ActivityTaskPending,
+    ExecutionAbsent,
+    ExecutionIn,
+    Guard,
+    MetadataAbsent,
+    TokenOpen,
+    WriteBatch,
+)
 
 __all__ = ["IN_CHUNK", "GuardState", "select_in"]
 
@@ -25,6 +33,7 @@ class GuardState:
         self.tokens: dict[str, bool | None] = {}  # token -> closed (None: absent)
         self.tasks: dict[str, bool | None] = {}  # activity task -> started (None: absent)
         self.executions: dict[str, tuple[str, int] | None] = {}  # arn -> (status, last event id)
+        self.metadata: dict[tuple[str, str], bool] = {}  # (kind, arn) -> exists
 
     @classmethod
     def load(cls, db: sqlite3.Connection, batches: list[WriteBatch]) -> GuardState:
@@ -41,6 +50,12 @@ class GuardState:
                     tasks.add(guard.token)
                 elif isinstance(guard, (ExecutionAbsent, ExecutionIn)):
                     arns.add(guard.arn)
+                elif isinstance(guard, MetadataAbsent):
+                    key = (guard.kind, guard.arn)
+                    state.metadata[key] = (
+                        db.execute("SELECT 1 FROM metadata WHERE kind = ? AND arn = ?", key).fetchone()
+                        is not None
+                    )
         if not (tokens or tasks or arns):
             return state
         state.tokens = dict.fromkeys(tokens)
@@ -72,6 +87,8 @@ class GuardState:
             return self.tasks.get(guard.token) is False
         if isinstance(guard, ExecutionAbsent):
             return self.executions.get(guard.arn) is None
+        if isinstance(guard, MetadataAbsent):
+            return not self.metadata.get((guard.kind, guard.arn), False)
         if isinstance(guard, ExecutionIn):
             found = self.executions.get(guard.arn)
             return (
@@ -83,6 +100,12 @@ class GuardState:
 
     def apply(self, batch: WriteBatch) -> None:
         """Move the watched state along by an accepted batch."""
+        for entry in batch.metadata:
+            if (entry.kind, entry.arn) in self.metadata:
+                self.metadata[(entry.kind, entry.arn)] = True
+        for kind, arn in batch.deleted_metadata:
+            if (kind, arn) in self.metadata:
+                self.metadata[(kind, arn)] = False
         if not (self.tokens or self.tasks or self.executions):
             return
         for token in batch.tokens:

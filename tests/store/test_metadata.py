@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-from durable.store import MetadataRecord, SqliteStore, Store, WriteBatch
+import pytest
+
+from durable.store import Conflict, MetadataAbsent, MetadataRecord, SqliteStore, Store, WriteBatch
 
 from .records import exec_arn, execution, sm_arn
 
@@ -76,3 +79,48 @@ async def test_metadata_survives_reopening_a_sqlite_database(tmp_path: Path) -> 
         await store.commit(WriteBatch(metadata=[_entry("version", f"{sm_arn('m')}:1", sm_arn("m"))]))
     async with SqliteStore(tmp_path / "m.db") as store:
         assert [e.arn for e in await store.list_metadata("version", sm_arn("m"))] == [f"{sm_arn('m')}:1"]
+
+
+async def test_metadata_absent_guard_lets_one_of_two_writers_take_a_key(store: Store) -> None:
+    """Two publishers of one version number: the first commits, the second is a Conflict and
+    nothing of its batch is applied; after a delete the key is free again."""
+    m = sm_arn("m")
+    key = f"{m}:1"
+    first = WriteBatch(
+        guards=[MetadataAbsent(kind="version", arn=key)],
+        metadata=[_entry("version", key, m, body='{"w": 1}')],
+    )
+    second = WriteBatch(
+        guards=[MetadataAbsent(kind="version", arn=key)],
+        metadata=[_entry("version", key, m, body='{"w": 2}'), _entry("machine", m, body='{"next": 2}')],
+    )
+    await store.commit(first)
+    with pytest.raises(Conflict):
+        await store.commit(second)
+    kept = await store.get_metadata("version", key)
+    assert kept is not None and kept.body == '{"w": 1}'
+    assert await store.get_metadata("machine", m) is None
+    await store.commit(WriteBatch(deleted_metadata=[("version", key)]))
+    await store.commit(second)
+    again = await store.get_metadata("version", key)
+    assert again is not None and again.body == '{"w": 2}'
+
+
+async def test_concurrent_publishes_take_distinct_version_numbers(tmp_path: Path) -> None:
+    from durable import Engine
+
+    db = str(tmp_path / "p.db")
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    async with Engine(db, load_plugins=False) as engine:
+        machine = await engine.create_state_machine("m", definition)
+        numbers = []
+        for i in range(3):  # three revisions, each published by two racing callers
+            await engine.update_state_machine(machine.arn, definition={**definition, "Comment": str(i)})
+            a, b = await asyncio.gather(
+                engine.publish_state_machine_version(machine.arn),
+                engine.publish_state_machine_version(machine.arn),
+            )
+            assert a.arn == b.arn  # the same revision: one version, returned to both
+            numbers.append(a.arn)
+        versions = await engine.list_state_machine_versions(machine.arn)
+    assert sorted(v.arn for v in versions) == sorted(numbers) and len(set(numbers)) == 3
