@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import heapq
+import inspect
 import itertools
 import time
-from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Protocol, TypeVar
 
 __all__ = ["Clock", "DeadlineExceeded", "ManualClock", "SystemClock", "TimerHandle", "with_deadline"]
 
 T = TypeVar("T")
+
+# store methods that are not I/O in flight (opening and closing are the engine's own business)
+_NOT_WATCHED = frozenset({"open", "close", "fault", "stats"})
 
 
 class TimerHandle(Protocol):
@@ -61,7 +67,9 @@ class ManualClock:
 
     With autojump, a 60-second Wait or a 5-second task timeout costs a few milliseconds of
     real time, while work that is actually running (a task in a thread) is not skipped over
-    unless it outlasts the idle threshold.
+    unless it outlasts the idle threshold, and a store call in flight (a commit in SQLite's
+    thread) is never jumped over: an engine given this clock has it watch its store
+    (:meth:`watch_store`).
     """
 
     def __init__(self, start: float = 1_735_732_800.0, *, autojump: float | None = None) -> None:
@@ -74,9 +82,41 @@ class ManualClock:
         self._busy = 0
         self._busy_since = 0.0
         self.busy_grace = 1.0
+        self._in_flight = 0  # store calls running (see watch_store): never jump over them
 
     def now(self) -> float:
         return self._now
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Hold the clock (no jump at all) while the block runs."""
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._version += 1
+
+    def watch_store(self, store: Any) -> None:
+        """Hold the clock while any of ``store``'s coroutine methods runs (wraps them on the
+        instance; idempotent). The engine calls this for the store it opens."""
+        if getattr(store, "_durable_clock", None) is self:
+            return
+        for name in dir(type(store)):
+            if name.startswith("_") or name in _NOT_WATCHED:
+                continue
+            method = getattr(store, name, None)
+            if callable(method) and inspect.iscoroutinefunction(method):
+                setattr(store, name, self._holding_call(method))
+        store._durable_clock = self
+
+    def _holding_call(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            with self.holding():
+                return await method(*args, **kwargs)
+
+        return call
 
     def busy(self) -> _Busy:
         """Held while real work runs (a task in a thread): autojump then waits up to
@@ -131,12 +171,14 @@ class ManualClock:
             self._prune()
             if not self._timers:
                 return
-            held = self._busy and time.monotonic() - self._busy_since < self.busy_grace
+            held = self._in_flight > 0 or (
+                self._busy > 0 and time.monotonic() - self._busy_since < self.busy_grace
+            )
             if self._version == seen and not held:
                 self.advance_to(self._timers[0][0])
                 seen = -1
             else:
-                seen = self._version
+                seen = -1 if held else self._version  # after a hold: a whole idle period again
             await asyncio.sleep(self._autojump)
 
 

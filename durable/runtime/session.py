@@ -60,6 +60,9 @@ class Session(abc.ABC):
         if store is None:
             store = MemoryStore() if url is None or url == "memory://" else open_store(url)
         self.store = store
+        watch = getattr(self.clock, "watch_store", None)
+        if watch is not None:  # a ManualClock never jumps over a store call in flight
+            watch(store)
         self.queries = Queries(store)
         self._seed = seed
         self._versions: Versions | None = None

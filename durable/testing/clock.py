@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import inspect
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from ..runtime.clock import ManualClock, TimerHandle
 
 __all__ = ["ScaledClock", "TestClock"]
-
-# store methods that are not I/O in flight (opening and closing are the engine's own business)
-_NOT_WATCHED = frozenset({"open", "close", "fault", "stats"})
 
 
 class TestClock(ManualClock):
@@ -31,17 +25,6 @@ class TestClock(ManualClock):
 
     def __init__(self, start: float = 1_735_732_800.0, *, autojump: float = 0.001) -> None:
         super().__init__(start, autojump=autojump)
-        self._in_flight = 0  # store calls running: never jump over them
-
-    @contextlib.contextmanager
-    def holding(self) -> Iterator[None]:
-        """Hold the clock (no jump at all) while the block runs."""
-        self._in_flight += 1
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            self._version += 1
 
     @contextlib.contextmanager
     def released(self) -> Iterator[None]:
@@ -58,44 +41,6 @@ class TestClock(ManualClock):
                     self._busy_since = time.monotonic()
                 self._busy += 1
             self._version += 1
-
-    def watch_store(self, store: Any) -> None:
-        """Hold the clock while any of ``store``'s coroutine methods runs (wraps them on the
-        instance; idempotent)."""
-        if getattr(store, "_durable_test_clock", None) is self:
-            return
-        for name in dir(type(store)):
-            if name.startswith("_") or name in _NOT_WATCHED:
-                continue
-            method = getattr(store, name, None)
-            if callable(method) and inspect.iscoroutinefunction(method):
-                setattr(store, name, self._holding_call(method))
-        store._durable_test_clock = self
-
-    def _holding_call(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            with self.holding():
-                return await method(*args, **kwargs)
-
-        return call
-
-    async def _watch(self) -> None:
-        assert self._autojump is not None
-        seen = -1
-        while True:
-            self._prune()
-            if not self._timers:
-                return
-            held = self._in_flight > 0 or (
-                self._busy > 0 and time.monotonic() - self._busy_since < self.busy_grace
-            )
-            if self._version == seen and not held:
-                self.advance_to(self._timers[0][0])
-                seen = -1
-            else:
-                seen = -1 if held else self._version
-            await asyncio.sleep(self._autojump)
 
 
 class ScaledClock:

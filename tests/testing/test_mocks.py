@@ -109,7 +109,7 @@ async def test_sync_jobs_token_callbacks_and_activities(tmp_path, url) -> None:
 async def test_the_clock_does_not_jump_over_a_store_call_in_flight(tmp_path) -> None:
     clock = TestClock()
     async with Kit(tmp_path / "c.db", clock=clock) as kit:
-        assert getattr(kit.engine.store, "_durable_test_clock", None) is clock
+        assert getattr(kit.engine.store, "_durable_clock", None) is clock
         with clock.holding():
             before = clock.now()
             waiter = kit.engine.clock.sleep_until(before + 10)
