@@ -61,8 +61,9 @@ def work(event, context=None):
     return event["i"] * 2
 
 async def main():
-    async with Engine("sqlite:///" + db, load_plugins=False, local_buckets={"data": data}) as engine:
-        engine.register_function("work", work, blocking=True)
+    engine = Engine("sqlite:///" + db, load_plugins=False, local_buckets={"data": data})
+    engine.register_function("work", work, blocking=True)
+    async with engine:
         try:
             machine = await engine.create_state_machine("m", definition)
             arn = machine.arn
@@ -110,8 +111,9 @@ async def test_sigkill_mid_run_resumes_without_rerunning_recorded_children(tmp_p
             f.write(json.dumps(event["i"]) + "\n")
         return event["i"] * 2
 
-    async with Engine(f"sqlite:///{db}", load_plugins=False, local_buckets={"data": data}) as engine:
-        engine.register_function("work", work)
+    engine = Engine(f"sqlite:///{db}", load_plugins=False, local_buckets={"data": data})
+    engine.register_function("work", work)  # before opening: the resumed run calls it at once
+    async with engine:
         arn = "arn:aws:states:us-east-1:111111111111:execution:m:e1"
         done = await asyncio.wait_for(engine.wait_for_execution(arn), 60)
     assert done.status == "SUCCEEDED", done.cause
