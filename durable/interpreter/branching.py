@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from ..errors import UnsupportedFeature
 from .commands import CHECKPOINT, CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Child, ChildFailure, Fork, Stall
 from .context import ExecutionContext, Frame
 from .data import compact, compile_template, select
+from .distributed import Batcher, ItemReaderSpec, ResultWriterSpec, child_records
 from .failure import RuntimeFault, StatesFailure
 from .jsonpath import Path, compile_reference_path
 from .query import QueryValue, evaluation_failure, expect, states_bindings
@@ -79,9 +79,6 @@ def _starter(
     return lambda: scope.run(value, ctx, lane)
 
 
-_NOT_YET: Final = ("ItemReader", "ItemBatcher", "ResultWriter")
-
-
 class Map(WorkState):
     type_name = "Map"
 
@@ -91,13 +88,9 @@ class Map(WorkState):
 
     def __init__(self, name: str, raw: dict[str, Any], compile_scope: Callable[[dict[str, Any]], Scope]):
         super().__init__(name, raw, compile_scope)
-        for field in _NOT_YET:
-            if field in raw:
-                raise UnsupportedFeature(
-                    f"The Map state '{name}' uses {field}: durable does not read or write Distributed Map "
-                    "data yet (item sources, batches and result files), so it cannot run this state. "
-                    "The definition is valid on AWS (durable validate accepts it)."
-                )
+        self.reader = ItemReaderSpec(raw["ItemReader"], self.jsonata) if "ItemReader" in raw else None
+        self.batcher = Batcher(raw["ItemBatcher"], self.jsonata) if "ItemBatcher" in raw else None
+        self.writer = ResultWriterSpec(raw["ResultWriter"], self.jsonata) if "ResultWriter" in raw else None
         processor = raw.get("ItemProcessor") or raw.get("Iterator") or {}
         self.processor = compile_scope(processor)
         self.distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
@@ -222,42 +215,40 @@ class Map(WorkState):
         ctx = frame.ctx
         if self.jsonata:
             frame.assign_input = data  # $states.input of the numeric fields below
-            items = self._jsonata_items(data, frame)
-        else:
-            items = select(self.items_path, effective, frame, "ItemsPath")
-            if not isinstance(items, list):
-                raise RuntimeFault(f'Reference path "{self.items_path.text}" must point to array.')
+        items: list[Any] = []
+        if self.reader is None:
+            if self.jsonata:
+                items = self._jsonata_items(data, frame)
+            else:
+                items = select(self.items_path, effective, frame, "ItemsPath")
+                if not isinstance(items, list):
+                    raise RuntimeFault(f'Reference path "{self.items_path.text}" must point to array.')
         recording = ctx.history is not None
         max_concurrency = self._concurrency(effective, frame)  # AWS checks it before starting
-        lane.prev = ctx.emit(
+        lane.prev = ctx.emit(  # (items read by an ItemReader are not counted here, as on AWS)
             "MapStateStarted", lane.prev, "mapStateStartedEventDetails", {"length": len(items)}
         )
         count, pct = self._tolerance(effective, frame)
-        selector = self.item_selector
-        if self.item_selector_q is not None:
-            query = self.item_selector_q
-            inputs = [
-                query.evaluate(states_bindings(item_frame, data), item_frame)
-                for item_frame in (frame.for_item(i, item) for i, item in enumerate(items))
-            ]
-        else:
-            inputs = [
-                selector(effective, frame.for_item(i, item)) if selector is not None else item
-                for i, item in enumerate(items)
-            ]
-        tolerant = self.distributed and (count or pct)
+        inputs = self._inputs(items, data, effective, frame) if self.reader is None else []
         child_ctx = ctx
+        map_run_arn = ""
         if self.distributed:  # children are executions of their own: their events stay out
+            map_run_arn = self._map_run_arn(ctx) if recording or self.writer is not None else ""
             lane.prev = ctx.emit(
                 "MapRunStarted",
                 lane.prev,
                 "mapRunStartedEventDetails",
-                {"mapRunArn": self._map_run_arn(ctx)} if recording else None,
+                {"mapRunArn": map_run_arn} if recording else None,
             )
             child_ctx = ctx.silent()
         started = lane.prev
+        tolerant = self.distributed and (count or pct)
         visible = {} if self.distributed else lane.vars  # child executions see no variables
         try:
+            if self.reader is not None:
+                items = yield from self.reader.read(data, effective, frame, self.name)
+                inputs = self._inputs(items, data, effective, frame)
+                del items
             if self.processor.pure and not tolerant:
                 scope, name = self.processor, self.name
                 results = []
@@ -284,10 +275,22 @@ class Map(WorkState):
                 )
         except StatesFailure as failure:
             if self.distributed:
-                details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
-                lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", details)
+                lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", _details(failure))
             failure.link = failure.link or ctx.events
             raise
+        if self.writer is not None and map_run_arn:
+            records = child_records(inputs, results, map_run_arn, frame.entered_epoch, ctx.services.now())
+            del results
+            try:
+                output = yield from self.writer.write(records, data, effective, frame, map_run_arn, self.name)
+            except StatesFailure as failure:
+                lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", _details(failure))
+                failure.link = failure.link or ctx.events
+                raise
+        else:
+            output = [
+                {"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results
+            ]
         if self.distributed:
             # AWS (recordings since late 2024) links MapStateExited to MapRunStarted
             run_started = lane.prev
@@ -297,7 +300,24 @@ class Map(WorkState):
             last = ctx.events
             ctx.emit("MapStateSucceeded", last)
             lane.prev = last  # AWS links MapStateExited to the event MapStateSucceeded links to
-        return [{"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r for r in results]
+        return output
+
+    def _inputs(self, items: list[Any], data: Any, effective: Any, frame: Frame) -> list[Any]:
+        """The children's inputs: each item through ItemSelector, then grouped by ItemBatcher."""
+        selector = self.item_selector
+        if self.item_selector_q is not None:
+            query = self.item_selector_q
+            inputs = [
+                query.evaluate(states_bindings(item_frame, data), item_frame)
+                for item_frame in (frame.for_item(i, item) for i, item in enumerate(items))
+            ]
+        elif selector is not None:
+            inputs = [selector(effective, frame.for_item(i, item)) for i, item in enumerate(items)]
+        else:
+            inputs = items
+        if self.batcher is not None:
+            inputs = self.batcher.batches(inputs, data, effective, frame)
+        return inputs
 
     def _jsonata_items(self, data: Any, frame: Frame) -> list[Any]:
         if self.items_q is None:
@@ -313,6 +333,10 @@ class Map(WorkState):
     def _map_run_arn(self, ctx: ExecutionContext) -> str:
         base = ctx.state_machine_arn.replace(":stateMachine:", ":mapRun:", 1)
         return f"{base}/{self.raw.get('Label') or ctx.services.uuid4()}:{ctx.services.uuid4()}"
+
+
+def _details(failure: StatesFailure) -> dict[str, Any]:
+    return {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v}
 
 
 def _iteration(

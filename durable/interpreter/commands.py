@@ -124,3 +124,35 @@ class AwaitJob:
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
     credentials: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadItems:
+    """Read one page of a Distributed Map's items (its ``ItemReader``); resume with
+    ``{"Items": [...], "Cursor": next}`` (``Cursor`` None: the source is exhausted).
+
+    ``resource`` is the reader's ``Resource`` (``arn:aws:states:::s3:getObject``,
+    ``...:s3:listObjectsV2``), ``arguments`` its evaluated ``Parameters``/``Arguments``
+    (``Bucket``, ``Key``, ``Prefix``), ``config`` its ``ReaderConfig`` with the fields the
+    reader needs (``InputType``, ``CSVHeaderLocation``, ``CSVHeaders``, ``CSVDelimiter``,
+    ``ItemsPointer``). ``cursor`` is what the previous page returned (None: the first page);
+    the page holds at most ``limit`` items. The driver records each page, so a replay never
+    reads the source again."""
+
+    resource: str
+    arguments: Any
+    config: Any
+    cursor: Any
+    limit: int
+    state_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResults:
+    """Write a Distributed Map's result files (its ``ResultWriter``): ``files`` are
+    ``(key, text)`` pairs put in ``bucket`` (through ``resource``); resume with None."""
+
+    resource: str
+    bucket: str
+    files: tuple[tuple[str, str], ...]
+    state_name: str

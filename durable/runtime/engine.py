@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ from .client import Client
 from .clock import Clock, DeadlineExceeded, with_deadline
 from .express import ExpressRun
 from .host import POLL_SECONDS, Host
+from .items import ItemSources
 from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
 from .nested import NestedExecutions
 from .ownership import EngineAlreadyRunning, ownership_for
@@ -63,6 +65,8 @@ class Engine(Session):
     ``async with Engine() as engine:`` — register local functions, create state machines
     from ASL definitions (text or dict) and run executions. Time, ids and randomness come
     from the injected ``clock`` and ``seed`` (tests pass a :class:`ManualClock`).
+    ``local_buckets`` maps S3 bucket names to local directories: a Distributed Map's
+    ``ItemReader`` and ``ResultWriter`` read and write files there instead of calling S3.
     """
 
     def __init__(
@@ -81,6 +85,7 @@ class Engine(Session):
         poll_interval: float = POLL_SECONDS,
         role: str = "durable.Engine",
         retention: timedelta | None = RETENTION_DEFAULT,
+        local_buckets: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> None:
         self._setup(url, store, clock, region, account, role_arn, seed, quotas)
         self.retention = retention_seconds(retention)  # seconds a closed execution is kept
@@ -90,7 +95,9 @@ class Engine(Session):
         self.registry = IntegrationRegistry(
             [self.functions, NestedExecutions(self)], load_entry_points=load_plugins
         )
-        self.runner = CommandRunner(self.clock, self.registry, region, account)
+        # Distributed Map ItemReader/ResultWriter: these S3 buckets are local directories
+        buckets = {name: os.fspath(path) for name, path in (local_buckets or {}).items()}
+        self.runner = CommandRunner(self.clock, self.registry, region, account, ItemSources(buckets))
         self._executions: dict[str, Execution] = {}  # Express executions started asynchronously
         self._tasks: dict[str, asyncio.Task[Execution]] = {}
         self._finished_listeners: list[Callable[[Execution], None]] = []

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..interpreter import failure as F
-from ..interpreter.commands import ActivityExists, AwaitJob, AwaitToken, Checkpoint, InvokeTask, Sleep
+from ..interpreter.commands import (
+    ActivityExists,
+    AwaitJob,
+    AwaitToken,
+    Checkpoint,
+    InvokeTask,
+    ReadItems,
+    Sleep,
+    WriteResults,
+)
 from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
 from ..interpreter.jsonvalue import NotJson
@@ -49,7 +58,7 @@ class ReplayRunner(CommandRunner):
 
     def __init__(self, owner: StandardExecutions, run: Running) -> None:
         base = owner.runner
-        super().__init__(base.clock, base.registry, base.region, base.account)
+        super().__init__(base.clock, base.registry, base.region, base.account, base.items)
         self.owner = owner
         self.run = run
         assert run.journal is not None and run.ctx is not None
@@ -88,6 +97,8 @@ class ReplayRunner(CommandRunner):
             if kind is AwaitJob:
                 return await self._await_job(cmd, lane)
             return await self._await_token(cmd, lane)
+        if kind is ReadItems or kind is WriteResults:
+            return await self._data(cmd, lane, execution_arn, state_machine_arn)
         if kind is ActivityExists:
             if lane.pending:  # replaying: the task was scheduled, so the activity existed then
                 return True
@@ -97,6 +108,29 @@ class ReplayRunner(CommandRunner):
             # small and its commits never crowd out other executions' in the writer's queue
             await self.owner.flush(self.run)
         return await super().execute(cmd, execution_arn, state_machine_arn, lane)
+
+    # -- Distributed Map data ---------------------------------------------------------------------
+    async def _data(self, cmd: ReadItems | WriteResults, lane: JournalLane, arn: str, machine: str) -> Any:
+        """A page of items read, or the result files written: recorded like a task's result, so
+        a replay neither reads the source again nor writes the files twice. Writing is an
+        effect: everything before it is committed first."""
+        recorded = self.journal.replay_outcome(lane)
+        if recorded is not None:
+            ok, value = recorded
+            if ok:
+                return value
+            raise StatesFailure(value[0], value[1])
+        if type(cmd) is WriteResults:
+            await self.owner.flush(self.run)
+        try:
+            result = await super().execute(cmd, arn, machine, lane)
+        except StatesFailure as failure:
+            self.journal.record(lane, "failure", [failure.error, failure.cause])
+            self.owner.flush_soon(self.run)
+            raise
+        self.journal.record(lane, "result", result)
+        self.owner.flush_soon(self.run)
+        return result
 
     # -- tasks ------------------------------------------------------------------------------------
     async def _invoke(self, cmd: InvokeTask, lane: JournalLane) -> Any:

@@ -26,11 +26,14 @@ from ..interpreter.commands import (
     ChildFailure,
     Fork,
     InvokeTask,
+    ReadItems,
     Sleep,
     Stall,
+    WriteResults,
 )
 from ..interpreter.failure import StatesFailure
 from .clock import Clock, DeadlineExceeded, with_deadline
+from .items import ItemSources
 from .jobs import cancel_job, follow_job, job_integration, job_request
 
 __all__ = ["CommandRunner", "call_integration", "step"]
@@ -51,11 +54,19 @@ def step(gen: Gen) -> tuple[bool, Any]:
 class CommandRunner:
     """Executes interpreter commands (tasks, sleeps, forks) for the executions of one engine."""
 
-    def __init__(self, clock: Clock, registry: IntegrationRegistry, region: str, account: str) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        registry: IntegrationRegistry,
+        region: str,
+        account: str,
+        items: ItemSources | None = None,
+    ) -> None:
         self.clock = clock
         self.registry = registry
         self.region = region
         self.account = account
+        self.items = items if items is not None else ItemSources()
 
     async def drive(
         self, gen: Gen, cmd: Any, execution_arn: str, state_machine_arn: str, lane: Any = None
@@ -106,6 +117,11 @@ class CommandRunner:
             return True  # no catalog here: the activity task's offer finds a missing activity
         if kind is AwaitJob:
             return await self.await_job(cmd, execution_arn, state_machine_arn)
+        if kind is ReadItems:
+            return await self.items.read(self, cmd, execution_arn, state_machine_arn)
+        if kind is WriteResults:
+            await self.items.write(self, cmd, execution_arn, state_machine_arn)
+            return None
         if kind is Stall:
             log.warning("execution stalled", execution_arn=execution_arn, reason=cmd.reason)
             await asyncio.Event().wait()  # until the execution's timeout or a stop cancels it

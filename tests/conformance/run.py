@@ -92,7 +92,9 @@ def skip_reason(case: dict[str, Any]) -> str | None:
     if api not in RUN_APIS:
         return f"API {api} is not implemented"
     if "map:distributed" in features and "map:item_reader" in features:
-        return "Distributed Map ItemReader is not implemented"
+        # durable reads ItemReader sources (tests/runtime/test_distributed_map.py); the S3
+        # objects these recorded tests uploaded are not part of the case
+        return "the ItemReader's S3 object (uploaded by the recorded test) is not in the case"
     needs = set(case.get("needs") or ["none"])
     supported = SUPPORTED_NEEDS | (aws.SERVICE_NEEDS if SERVICES is not None else set())
     other = sorted(needs - supported)

@@ -19,7 +19,6 @@ from durable import (
     ExecutionStatus,
     ManualClock,
     TaskFailed,
-    UnsupportedFeature,
 )
 from durable.interpreter.program import compile_program
 
@@ -901,38 +900,6 @@ async def test_jsonata_wait_returns_an_execution(wait: dict[str, Any]) -> None:
     definition = single({"Type": "Wait", **wait}, QueryLanguage="JSONata")
     result = await execute(definition, {})
     assert result.status in (SUCCEEDED, FAILED)
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        (
-            "ItemReader",
-            {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}},
-        ),
-        ("ItemBatcher", {"MaxItemsPerBatch": 10}),
-        (
-            "ResultWriter",
-            {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "p"}},
-        ),
-    ],
-)
-async def test_distributed_map_data_fields_are_refused_clearly_never_ignored(field: str, value: Any) -> None:
-    definition = single(
-        {
-            "Type": "Map",
-            field: value,
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                "StartAt": "P",
-                "States": {"P": {"Type": "Pass", "End": True}},
-            },
-        }
-    )
-    async with Engine(load_plugins=False) as engine:
-        assert engine.validate_state_machine_definition(definition).result == "OK"  # valid on AWS
-        with pytest.raises(UnsupportedFeature, match=f"The Map state 'S' uses {field}"):
-            await engine.create_state_machine("m", definition)
 
 
 async def test_credentials_are_evaluated_in_both_query_languages_and_recorded() -> None:

@@ -1,0 +1,314 @@
+"""Distributed Map data: where items come from (``ItemReader``), how they are grouped
+(``ItemBatcher``) and where results go (``ResultWriter``).
+
+Everything here is pure. Reading a source and writing result files are I/O, so the state
+yields :class:`~durable.interpreter.commands.ReadItems` (one page at a time) and
+:class:`~durable.interpreter.commands.WriteResults`, and the driver answers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import Any, Final
+
+import msgspec
+
+from .commands import ChildFailure, ReadItems, WriteResults
+from .context import Frame, iso_time
+from .data import compact, compile_template, select
+from .failure import RuntimeFault, StatesFailure
+from .jsonpath import compile_reference_path
+from .query import QueryValue, evaluation_failure, states_bindings
+from .states import show_value
+
+__all__ = [
+    "ITEM_READER_FAILED",
+    "PAGE_ITEMS",
+    "RESULT_WRITER_FAILED",
+    "Batcher",
+    "ItemReaderSpec",
+    "ResultWriterSpec",
+    "child_records",
+]
+
+ITEM_READER_FAILED: Final = "States.ItemReaderFailed"
+RESULT_WRITER_FAILED: Final = "States.ResultWriterFailed"
+PAGE_ITEMS: Final = 1000  # items asked of the driver per ReadItems (each page is journaled)
+RESULT_FILE_BYTES: Final = 5 * 1024**3  # AWS splits a result file at 5 GB
+_encode = msgspec.json.encode
+
+
+def _integer(value: Any, field: str, path_text: str) -> int:
+    """A ``...Path`` field's value: an integer, or numeric text (AWS parses ``"2"``)."""
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RuntimeFault(
+            f'The {field} field refers to value "{show_value(value)}" '
+            f"which is not a valid integer: {path_text}"
+        )
+    return value
+
+
+class _Number:
+    """A numeric field given as a literal, a ``...Path`` (JSONPath) or a JSONata value."""
+
+    __slots__ = ("field", "literal", "path", "query")
+
+    def __init__(self, raw: dict[str, Any], field: str, jsonata: bool) -> None:
+        self.field = field
+        self.literal = raw.get(field)
+        self.query = QueryValue(raw[field], field) if jsonata and field in raw else None
+        path = raw.get(field + "Path")
+        self.path = compile_reference_path(path) if path is not None and not jsonata else None
+
+    def value(self, state_input: Any, effective: Any, frame: Frame) -> int | None:
+        if self.query is not None:
+            value = self.query.evaluate(states_bindings(frame, state_input), frame)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise evaluation_failure(
+                    frame, self.field, f"The {self.field} field must be a number, but was: {compact(value)}"
+                )
+            return int(value)
+        if self.path is not None:
+            return _integer(
+                select(self.path, effective, frame, self.field + "Path"), self.field, self.path.text
+            )
+        return None if self.literal is None else int(self.literal)
+
+
+class ItemReaderSpec:
+    """A compiled ``ItemReader``: yields the :class:`ReadItems` pages, returns the items."""
+
+    def __init__(self, raw: dict[str, Any], jsonata: bool) -> None:
+        self.resource: str = raw["Resource"]
+        self.jsonata = jsonata
+        args = raw.get("Arguments") if jsonata else raw.get("Parameters")
+        self.arguments_q = QueryValue(args, "Arguments") if jsonata and args is not None else None
+        self.parameters = compile_template(args) if not jsonata and args is not None else None
+        config = dict(raw.get("ReaderConfig") or {})
+        self.max_items = _Number(config, "MaxItems", jsonata)
+        for key in ("MaxItems", "MaxItemsPath"):
+            config.pop(key, None)
+        self.config = config
+
+    def read(
+        self, state_input: Any, effective: Any, frame: Frame, name: str
+    ) -> Generator[Any, Any, list[Any]]:
+        if self.arguments_q is not None:
+            arguments = self.arguments_q.evaluate(states_bindings(frame, state_input), frame)
+        elif self.parameters is not None:
+            arguments = self.parameters(effective, frame)
+        else:
+            arguments = {}
+        limit = self.max_items.value(state_input, effective, frame)
+        if limit is not None and limit < 0:
+            raise StatesFailure(ITEM_READER_FAILED, "field MaxItems must be positive")
+        remaining = limit or None  # 0: no limit, as AWS reads it
+        items: list[Any] = []
+        cursor: Any = None
+        while True:
+            page_size = PAGE_ITEMS if remaining is None else min(PAGE_ITEMS, remaining - len(items))
+            if page_size <= 0:
+                break
+            page = yield ReadItems(self.resource, arguments, self.config, cursor, page_size, name)
+            items.extend(page["Items"])
+            cursor = page.get("Cursor")
+            if cursor is None:
+                break
+        return items
+
+
+class Batcher:
+    """A compiled ``ItemBatcher``: groups the (selected) items into ``{"Items": [...]}``."""
+
+    def __init__(self, raw: dict[str, Any], jsonata: bool) -> None:
+        self.max_items = _Number(raw, "MaxItemsPerBatch", jsonata)
+        self.max_bytes = _Number(raw, "MaxInputBytesPerBatch", jsonata)
+        batch_input = raw.get("BatchInput")
+        self.input_q = QueryValue(batch_input, "BatchInput") if jsonata and batch_input is not None else None
+        self.input_template = (
+            compile_template(batch_input) if not jsonata and batch_input is not None else None
+        )
+
+    def batches(self, items: list[Any], state_input: Any, effective: Any, frame: Frame) -> list[Any]:
+        max_items = self.max_items.value(state_input, effective, frame)
+        max_bytes = self.max_bytes.value(state_input, effective, frame)
+        for value, field in ((max_items, "MaxItemsPerBatch"), (max_bytes, "MaxInputBytesPerBatch")):
+            if value is not None and value < 0:
+                raise RuntimeFault(f"The {field} field must be a positive integer, but was: {value}")
+        batch_input: Any = None
+        has_input = False
+        if self.input_q is not None:
+            batch_input, has_input = self.input_q.evaluate(states_bindings(frame, state_input), frame), True
+        elif self.input_template is not None:
+            batch_input, has_input = self.input_template(effective, frame), True
+        return [
+            {"Items": group, "BatchInput": batch_input} if has_input else {"Items": group}
+            for group in _group(
+                items, max_items or None, max_bytes or None, batch_input if has_input else None
+            )
+        ]
+
+
+def _group(
+    items: list[Any], max_items: int | None, max_bytes: int | None, batch_input: Any
+) -> Iterator[list[Any]]:
+    """Consecutive groups of at most ``max_items`` items whose batch JSON stays within
+    ``max_bytes`` (an item larger than that alone makes a batch of one)."""
+    overhead = len(b'{"Items":[]}') + (
+        len(_encode(batch_input)) + len(b',"BatchInput":') if batch_input else 0
+    )
+    group: list[Any] = []
+    size = overhead
+    for item in items:
+        item_size = len(_encode(item)) + 1 if max_bytes is not None else 0
+        full = (max_items is not None and len(group) >= max_items) or (
+            max_bytes is not None and group and size + item_size > max_bytes
+        )
+        if full:
+            yield group
+            group, size = [], overhead
+        group.append(item)
+        size += item_size
+    if group:
+        yield group
+
+
+class ResultWriterSpec:
+    """A compiled ``ResultWriter``: the Map's output (transformed results, or where the result
+    files went) and the files written through :class:`WriteResults`."""
+
+    def __init__(self, raw: dict[str, Any], jsonata: bool) -> None:
+        self.resource: str | None = raw.get("Resource")
+        args = raw.get("Arguments") if jsonata else raw.get("Parameters")
+        self.arguments_q = QueryValue(args, "Arguments") if jsonata and args is not None else None
+        self.parameters = compile_template(args) if not jsonata and args is not None else None
+        config = raw.get("WriterConfig") or {}
+        exporting = self.resource is not None
+        self.transformation: str = config.get("Transformation", "NONE" if exporting else "COMPACT")
+        self.output_type: str = config.get("OutputType", "JSON")
+
+    def transform(self, records: list[dict[str, Any]]) -> list[Any]:
+        """The results as ``Transformation`` shapes them (failed children keep their record)."""
+        if self.transformation == "NONE":
+            return records
+        out: list[Any] = []
+        for record in records:
+            if record["Status"] != "SUCCEEDED":
+                out.append(record)
+                continue
+            value = msgspec.json.decode(record["Output"])
+            if self.transformation == "FLATTEN" and isinstance(value, list):
+                out.extend(value)
+            else:
+                out.append(value)
+        return out
+
+    def write(
+        self,
+        records: list[dict[str, Any]],
+        state_input: Any,
+        effective: Any,
+        frame: Frame,
+        map_run_arn: str,
+        name: str,
+    ) -> Generator[Any, Any, Any]:
+        """Write the files when the writer has a ``Resource``; return the Map's output."""
+        if self.resource is None:
+            return self.transform(records)
+        if self.arguments_q is not None:
+            arguments = self.arguments_q.evaluate(states_bindings(frame, state_input), frame)
+        elif self.parameters is not None:
+            arguments = self.parameters(effective, frame)
+        else:
+            arguments = {}
+        if not isinstance(arguments, dict) or not isinstance(arguments.get("Bucket"), str):
+            raise StatesFailure(RESULT_WRITER_FAILED, "The ResultWriter needs a Bucket name.")
+        bucket = arguments["Bucket"]
+        prefix = str(arguments.get("Prefix") or "").strip("/")
+        run_id = map_run_arn.rsplit(":", 1)[-1]
+        base = f"{prefix}/{run_id}" if prefix else run_id
+        files: list[tuple[str, str]] = []
+        listed: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+        for status in ("SUCCEEDED", "FAILED", "PENDING"):
+            chosen = [
+                r
+                for r in records
+                if (r["Status"] == status) or (status == "FAILED" and r["Status"] not in listed)
+            ]
+            if not chosen:
+                continue
+            for n, text in enumerate(
+                self._texts(self.transform(chosen) if status == "SUCCEEDED" else chosen)
+            ):
+                key = f"{base}/{status}_{n}.json"
+                files.append((key, text))
+                listed[status].append({"Key": key, "Size": len(text.encode())})
+        manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": listed}
+        manifest_key = f"{base}/manifest.json"
+        files.append((manifest_key, _encode(manifest).decode()))
+        yield WriteResults(self.resource, bucket, tuple(files), name)
+        return {"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
+
+    def _texts(self, values: list[Any]) -> Iterator[str]:
+        """The files' texts: a JSON array or JSON lines, a new file past 5 GB."""
+        chunk: list[bytes] = []
+        size = 0
+        for value in values:
+            encoded = _encode(value)
+            if chunk and size + len(encoded) > RESULT_FILE_BYTES:
+                yield self._join(chunk)
+                chunk, size = [], 0
+            chunk.append(encoded)
+            size += len(encoded) + 1
+        if chunk:
+            yield self._join(chunk)
+
+    def _join(self, chunk: list[bytes]) -> str:
+        if self.output_type == "JSONL":
+            return (b"\n".join(chunk) + b"\n").decode()
+        return (b"[" + b",".join(chunk) + b"]").decode()
+
+
+def child_records(
+    inputs: list[Any], results: list[Any], map_run_arn: str, started: float, stopped: float
+) -> list[dict[str, Any]]:
+    """One record per child execution, as AWS exports them (``Transformation: NONE``)."""
+    # mapRun:<machine>/<label>:<run id>  ->  execution:<machine>/<label>:<child name>
+    head, run_id = map_run_arn.rsplit(":", 1)
+    execution_base = head.replace(":mapRun:", ":execution:", 1)
+    region_part, run_part = head.split(":mapRun:", 1)
+    machine_arn = f"{region_part}:stateMachine:{run_part.split('/', 1)[0]}"
+    start, stop = iso_time(started), iso_time(stopped)
+    records: list[dict[str, Any]] = []
+    for index, (value, result) in enumerate(zip(inputs, results, strict=True)):
+        name = f"{run_id[:8]}-{index:08d}"
+        record: dict[str, Any] = {
+            "ExecutionArn": f"{execution_base}:{name}",
+            "Input": _encode(value).decode(),
+            "InputDetails": {"Included": True},
+            "Name": name,
+            "RedriveCount": 0,
+            "StartDate": start,
+            "StateMachineArn": machine_arn,
+            "StopDate": stop,
+        }
+        if isinstance(result, ChildFailure):
+            record["Status"] = "FAILED"
+            if result.error is not None:
+                record["Error"] = result.error
+            if result.cause is not None:
+                record["Cause"] = result.cause
+            record["RedriveStatus"] = "REDRIVABLE"
+        else:
+            record["Status"] = "SUCCEEDED"
+            record["Output"] = _encode(result).decode()
+            record["OutputDetails"] = {"Included": True}
+            record["RedriveStatus"] = "NOT_REDRIVABLE"
+            record["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+        records.append(dict(sorted(record.items())))
+    return records
