@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from durable.testing import Kit, TestCase, assert_retries, assert_state_output, run_test_case
+from durable.testing import Kit, MockConfig, TestCase, assert_retries, assert_state_output, run_test_case
 
 HERE = Path(__file__).resolve().parent
 DEFINITION = HERE.parent / "definition.asl.json"
@@ -22,13 +22,9 @@ async def test_every_path_of_the_mock_config(durable_kit: Kit, durable_test_case
     assert result.passed, "\n".join(result.problems)
 
 
-@pytest.mark.durable_mock_config("MockConfigFile.json")
-async def test_the_retry_path_retries_the_account_service(
-    durable_kit: Kit, durable_test_case: TestCase
-) -> None:
-    if durable_test_case.name != "RetryPath":
-        pytest.skip("about the retry path")
-    result = await run_test_case(durable_kit, DEFINITION, durable_test_case)
+async def test_the_retry_path_retries_the_account_service(durable_kit: Kit) -> None:
+    [case] = [c for c in MockConfig.load(HERE / "MockConfigFile.json").test_cases() if c.name == "RetryPath"]
+    result = await run_test_case(durable_kit, DEFINITION, case)
     assert_retries(result.execution, "OpenAccount", 2)
     assert_state_output(result.execution, "OpenAccount", {"accountId": "ACC-2"})
     assert durable_kit.clock.now() - result.execution.start_date >= 2 + 4  # back-offs on the clock
