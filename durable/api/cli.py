@@ -53,13 +53,16 @@ from .cli_common import (
     CliError,
     FunctionSpec,
     Parser,
+    add_function_argument,
     add_template_arguments,
     diagnostic_errors,
     dump,
     engine_clock,
     execution_summary,
+    function_refs,
     input_text,
     load_function,
+    load_functions,
     local_imports,
     machine_name,
     machine_type,
@@ -180,14 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="execution input: JSON text, or @FILE to read it from a file (@- for standard input); "
         "default {}",
     )
-    run.add_argument(
-        "--function",
-        "-f",
-        metavar="NAME=module:attr",
-        action="append",
-        default=[],
-        dest="functions",
-        help="answer Lambda function NAME with a local Python function (repeatable; see below)",
+    add_function_argument(
+        run, help="answer Lambda function NAME with a local Python function (repeatable; see below)"
     )
     run.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
     run.add_argument(
@@ -301,7 +298,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     source = "standard input" if args.definition == "-" else args.definition
     definition = read_definition(args.definition, args.logical_id, args.substitutions)
     input_json = input_text(args.input, args.definition == "-")
-    specs = [parse_function_spec(raw) for raw in args.functions]
+    refs = function_refs(args)
 
     checked = Engine(load_plugins=False).validate_state_machine_definition(definition, type=args.type)
     if checked.diagnostics:
@@ -309,7 +306,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     # Task code must not write into the one JSON object on stdout: send its prints to stderr.
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
-        functions = [(spec, load_function(spec)) for spec in specs]
+        functions = load_functions(refs)
         if getattr(args, "debug", False):
             functions = [(spec, _traced(spec.name, fn)) for spec, fn in functions]
         try:

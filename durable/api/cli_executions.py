@@ -27,13 +27,13 @@ from .cli_common import (
     db_url,
     diagnostic_errors,
     dump,
+    function_refs,
     input_text,
     iso,
-    load_function,
+    load_functions,
     local_imports,
     machine_name,
     machine_type,
-    parse_function_spec,
     read_definition,
     run_async,
 )
@@ -105,9 +105,9 @@ def activity_arn(engine: Session, text: str) -> str:
 
 def _run_with_functions(args: argparse.Namespace, make: Callable[[Loaded], Coroutine[Any, Any, T]]) -> T:
     """Import the ``--function`` callables, then run ``make(functions)`` with task prints on stderr."""
-    specs = [parse_function_spec(raw) for raw in getattr(args, "functions", [])]
+    refs = function_refs(args)
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
-        functions = [(spec, load_function(spec)) for spec in specs]
+        functions = load_functions(refs)
         return run_async(make(functions))
 
 

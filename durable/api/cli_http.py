@@ -18,9 +18,9 @@ from .cli_common import (
     add_function_argument,
     db_path,
     db_url,
-    load_function,
+    function_refs,
+    load_functions,
     local_imports,
-    parse_function_spec,
 )
 
 __all__ = ["add_commands"]
@@ -63,7 +63,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..server import SigV4Verifier, create_app, parse_access_keys
 
     db = db_path(args.db)
-    specs = [parse_function_spec(raw) for raw in args.functions]
+    refs = function_refs(args)
     verifier = None
     if args.auth == "sigv4":
         env = os.environ.get(ACCESS_KEYS_ENV)
@@ -85,9 +85,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"{PROG}: WARNING: serving {args.host}:{args.port} without authentication", file=sys.stderr)
     engine = Engine(db_url(db), region=args.region, account=args.account, role=f"{PROG} serve")
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
-        for spec in specs:
+        for spec, fn in load_functions(refs):
             try:
-                engine.register_function(spec.name, load_function(spec))
+                engine.register_function(spec.name, fn)
             except ValueError as exc:
                 raise CliError(f"bad --function {spec.raw!r}: {exc}") from None
     app = create_app(engine, verifier=verifier)

@@ -26,7 +26,9 @@ from .cli_common import (
     db_path,
     db_url,
     dump,
+    function_refs,
     load_function,
+    load_functions,
     local_imports,
     parse_function_spec,
     run_async,
@@ -68,7 +70,7 @@ Runs until SIGINT/SIGTERM or --max-tasks; prints {"activityArn": ..., "tasksHand
 
 def _cmd_run_engine(args: argparse.Namespace) -> int:
     db = db_path(args.db)
-    specs = [parse_function_spec(raw) for raw in args.functions]
+    refs = function_refs(args)
     out = sys.stdout
 
     if not args.scan_interval > 0:
@@ -107,7 +109,7 @@ def _cmd_run_engine(args: argparse.Namespace) -> int:
             await engine.close()
 
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
-        functions = [(spec, load_function(spec)) for spec in specs]
+        functions = load_functions(refs)
         run_async(go())
     return EXIT_OK
 

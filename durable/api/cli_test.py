@@ -16,10 +16,10 @@ from .cli_common import (
     add_function_argument,
     add_template_arguments,
     dump,
-    load_function,
+    function_refs,
+    load_functions,
     local_imports,
     machine_type,
-    parse_function_spec,
     read_definition,
     run_async,
 )
@@ -106,11 +106,11 @@ def _cmd_test(args: argparse.Namespace) -> int:
         if logical_id is not None or args.state_machine is None:
             raise
         definition = read_definition(args.definition, args.state_machine, args.substitutions)
-    specs = [parse_function_spec(raw) for raw in args.functions]
+    refs = function_refs(args)
 
     async def go() -> list[CaseResult]:
         with local_imports(), contextlib.redirect_stdout(sys.stderr):
-            functions = [(spec, load_function(spec)) for spec in specs]
+            functions = load_functions(refs)
         async with Kit() as kit:
             for spec, fn in functions:
                 kit.register_function(spec.name, fn)
