@@ -34,6 +34,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -70,6 +71,7 @@ from .cli_common import (
     read_definition,
     run_async,
 )
+from .cli_config import CONFIG_FILE, apply_config, find_config, load_config
 
 __all__ = [
     "CliError",
@@ -166,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show Python tracebacks: of task functions that raise, and of unexpected internal errors",
     )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"read settings from FILE (default: {CONFIG_FILE}, or [tool.durable] in pyproject.toml, "
+        "in the current directory or the nearest parent that has one)",
+    )
+    parser.add_argument("--no-config", action="store_true", help="read no configuration file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=Parser)
 
     run = sub.add_parser(
@@ -296,7 +305,9 @@ async def _wait_unless_stuck(engine: Engine, arn: str) -> Execution:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     source = "standard input" if args.definition == "-" else args.definition
-    definition = read_definition(args.definition, args.logical_id, args.substitutions)
+    definition = read_definition(
+        args.definition, args.logical_id, args.substitutions, args.config_substitutions
+    )
     input_json = input_text(args.input, args.definition == "-")
     refs = function_refs(args)
 
@@ -372,7 +383,9 @@ def _missing_function_hint(execution: Execution) -> str | None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    definition = read_definition(args.definition, args.logical_id, args.substitutions)
+    definition = read_definition(
+        args.definition, args.logical_id, args.substitutions, args.config_substitutions
+    )
     severity = "WARNING" if args.warnings else "ERROR"
     result = Engine(load_plugins=False).validate_state_machine_definition(
         definition, type=args.type, severity=severity
@@ -439,6 +452,20 @@ def _log_to_stderr(debug: bool) -> None:
     )
 
 
+def _configure(args: argparse.Namespace, debug: bool) -> None:
+    """Apply the configuration file (see :mod:`.cli_config`) to what the flags left unset."""
+    if args.no_config:
+        if args.config:
+            raise CliError("give --config FILE or --no-config, not both")
+        return
+    config = load_config(Path(args.config)) if args.config else find_config()
+    if config is None:
+        return
+    if debug:
+        print(f"{PROG}: using the settings of {config.label}", file=sys.stderr)
+    apply_config(args, config)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``durable`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
@@ -452,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         if handler is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
+        _configure(args, debug)
         return handler(args)
     except SystemExit as exc:  # --help / --version (argparse exits after printing)
         code = exc.code

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,6 +142,7 @@ def add_function_argument(
         help="register every public function MODULE (pkg.module or path/file.py) defines, each "
         "under its own name (repeatable; a --function of the same name wins)",
     )
+    parser.set_defaults(config_functions=(), config_dir=None)  # the configuration file's
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -530,6 +531,7 @@ def add_template_arguments(parser: argparse.ArgumentParser) -> None:
         help="replace ${KEY} in the definition (overrides DefinitionSubstitutions and template "
         "parameters of that name; repeatable)",
     )
+    parser.set_defaults(config_substitutions=None)  # the configuration file's (see .cli_config)
 
 
 def parse_substitutions(raw: Sequence[str]) -> dict[str, str]:
@@ -543,10 +545,16 @@ def parse_substitutions(raw: Sequence[str]) -> dict[str, str]:
 
 
 def read_definition(
-    path: str, logical_id: str | None = None, substitutions: Sequence[str] | dict[str, str] = ()
+    path: str,
+    logical_id: str | None = None,
+    substitutions: Sequence[str] | dict[str, str] = (),
+    defaults: Mapping[str, str] | None = None,
 ) -> str:
     """The definition (JSON text) at ``path``: an ASL file (JSON or YAML), ``-`` (standard input),
-    or a CloudFormation/SAM/CDK template (see :mod:`durable.runtime.templates`)."""
+    or a CloudFormation/SAM/CDK template (see :mod:`durable.runtime.templates`).
+
+    ``defaults`` are substitutions (of the configuration file) that ``substitutions`` override;
+    unlike those, they are not applied to standard input."""
     from ..runtime.templates import TemplateError, load_definition
 
     subs = substitutions if isinstance(substitutions, dict) else parse_substitutions(substitutions)
@@ -554,6 +562,8 @@ def read_definition(
         if logical_id or subs:
             raise CliError("--logical-id and --substitution need a definition file, not standard input")
         return read_text(path, "definition")
+    if defaults:
+        subs = {**defaults, **subs}
     file = Path(path)
     templated = file.suffix.lower() in (".yaml", ".yml") or bool(logical_id or subs)
     if not templated:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import StateMachineAlreadyExists
+from ..errors import StateMachineAlreadyExists, StateMachineDoesNotExist
 from ..runtime.client import Client
 from ..runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
 from ..runtime.session import Session
@@ -38,11 +39,14 @@ from .cli_common import (
     run_async,
 )
 from .cli_engine import describe_json, engine_session, settle
+from .cli_names import activity_arn, execution_arn, state_machine_arn
 
 __all__ = ["STATUSES", "activity_arn", "add_commands", "existing_db", "state_machine_arn"]
 
 T = TypeVar("T")
 Loaded = list[tuple[FunctionSpec, Callable[..., Any]]]
+
+_DEFINITION_SUFFIXES = (".json", ".yaml", ".yml")
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
@@ -57,7 +61,7 @@ _START_DESCRIPTION = """\
 Start a durable Standard execution in the database.
 
 DEFINITION is an ASL file (the state machine named after the file, or --machine-name, is
-created or updated first) or the ARN of an existing state machine. Prints
+created or updated first), or the ARN or the name of an existing state machine. Prints
 {"executionArn": ..., "startDate": ...}; with --wait also its "status" (and "output", or
 "error"/"cause", when it finished).
 
@@ -87,28 +91,17 @@ def existing_db(args: argparse.Namespace) -> Path:
     return path
 
 
-def state_machine_arn(engine: Session, text: str) -> str:
-    return (
-        text
-        if text.startswith("arn:")
-        else f"arn:aws:states:{engine.region}:{engine.account}:stateMachine:{text}"
-    )
-
-
-def activity_arn(engine: Session, text: str) -> str:
-    return (
-        text
-        if text.startswith("arn:")
-        else f"arn:aws:states:{engine.region}:{engine.account}:activity:{text}"
-    )
-
-
 def _run_with_functions(args: argparse.Namespace, make: Callable[[Loaded], Coroutine[Any, Any, T]]) -> T:
     """Import the ``--function`` callables, then run ``make(functions)`` with task prints on stderr."""
     refs = function_refs(args)
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
         functions = load_functions(refs)
         return run_async(make(functions))
+
+
+async def _execution(engine: Session, args: argparse.Namespace, db: Path | None = None) -> str:
+    """The ARN of the execution the command names (an ARN, MACHINE:NAME or a unique NAME)."""
+    return await execution_arn(engine, args.execution_arn, str(db or db_path(args.db)))
 
 
 def _client(args: argparse.Namespace, action: Callable[[Session], Coroutine[Any, Any, T]]) -> T:
@@ -189,7 +182,9 @@ async def _put_machine(
 
 
 def _cmd_create_state_machine(args: argparse.Namespace) -> int:
-    definition = read_definition(args.definition, args.logical_id, args.substitutions)
+    definition = read_definition(
+        args.definition, args.logical_id, args.substitutions, args.config_substitutions
+    )
     source = "standard input" if args.definition == "-" else args.definition
     db = db_path(args.db)
 
@@ -214,8 +209,12 @@ def _cmd_state_machines(args: argparse.Namespace) -> int:
 
 def _cmd_start(args: argparse.Namespace) -> int:
     target: str = args.target
-    from_file = not target.startswith("arn:")
-    definition = read_definition(target, args.logical_id, args.substitutions) if from_file else ""
+    from_file = not target.startswith("arn:") and not _machine_name_given(target)
+    definition = (
+        read_definition(target, args.logical_id, args.substitutions, args.config_substitutions)
+        if from_file
+        else ""
+    )
     input_json = input_text(args.input, target == "-")
     db = db_path(args.db)
     out = sys.stdout
@@ -229,7 +228,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
                 source = "standard input" if target == "-" else target
                 machine = await _put_machine(engine, name, definition, "STANDARD", source, True)
             else:
-                machine = await engine.describe_state_machine(target)
+                machine = await _existing_machine(engine, target, db)
             if machine.type is not StateMachineType.STANDARD:
                 raise CliError(
                     f"{machine.name} is an {machine.type} state machine: `{PROG} start` runs STANDARD "
@@ -253,6 +252,24 @@ def _cmd_start(args: argparse.Namespace) -> int:
     return _exit_code(final)
 
 
+def _machine_name_given(target: str) -> bool:
+    """A word that is no file, no path and no definition file name names a state machine."""
+    if target == "-" or "/" in target or os.sep in target or Path(target).exists():
+        return False
+    return not target.lower().endswith(_DEFINITION_SUFFIXES)
+
+
+async def _existing_machine(engine: Session, target: str, db: Path) -> StateMachine:
+    try:
+        return await engine.describe_state_machine(state_machine_arn(engine, target))
+    except StateMachineDoesNotExist:
+        if target.startswith("arn:"):
+            raise
+        raise CliError(
+            f"no state machine named {target!r} in {db}, and no definition file {target}"
+        ) from None
+
+
 def _cmd_executions(args: argparse.Namespace) -> int:
     if args.max_results is not None and args.max_results < 1:
         raise CliError("--max-results must be at least 1")
@@ -271,7 +288,7 @@ def _cmd_executions(args: argparse.Namespace) -> int:
 
 def _cmd_describe(args: argparse.Namespace) -> int:
     async def go(engine: Session) -> Execution:
-        return await engine.describe_execution(args.execution_arn)
+        return await engine.describe_execution(await _execution(engine, args))
 
     dump(describe_json(_client(args, go)), sys.stdout)
     return EXIT_OK
@@ -280,7 +297,9 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 def _cmd_history(args: argparse.Namespace) -> int:
     async def go(engine: Session) -> list[dict[str, Any]]:
         return await engine.get_execution_history(
-            args.execution_arn, reverse_order=args.reverse, include_execution_data=not args.no_data
+            await _execution(engine, args),
+            reverse_order=args.reverse,
+            include_execution_data=not args.no_data,
         )
 
     events = _client(args, go)
@@ -292,7 +311,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 def _cmd_stop(args: argparse.Namespace) -> int:
     async def go(engine: Session) -> Execution:
-        return await engine.stop_execution(args.execution_arn, error=args.error, cause=args.cause)
+        return await engine.stop_execution(await _execution(engine, args), error=args.error, cause=args.cause)
 
     execution = _client(args, go)
     dump({"executionArn": execution.execution_arn, **_outcome(execution)}, sys.stdout)
@@ -307,7 +326,7 @@ def _cmd_redrive(args: argparse.Namespace) -> int:
         async with engine_session(
             db, functions, execute=_executes(args.wait), command=f"{PROG} redrive"
         ) as engine:
-            execution: Execution = await engine.redrive_execution(args.execution_arn)
+            execution: Execution = await engine.redrive_execution(await _execution(engine, args, db))
             record = await engine.store.get_execution(execution.execution_arn)
             result: dict[str, Any] = {"executionArn": execution.execution_arn}
             if record is not None:
@@ -438,6 +457,14 @@ def _token_of(args: argparse.Namespace) -> str:
     return token
 
 
+def _execution_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "execution_arn",
+        metavar="EXECUTION",
+        help="the execution: its ARN, MACHINE:NAME, or its NAME when no other execution has it",
+    )
+
+
 def _wait_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", "-w", type=_seconds, metavar="SECONDS", help=_WAIT_HELP)
 
@@ -494,8 +521,8 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p = command("start", "start a durable (Standard) execution", _cmd_start, _START_DESCRIPTION)
     p.add_argument(
         "target",
-        metavar="DEFINITION_OR_STATE_MACHINE_ARN",
-        help="ASL JSON file (- for standard input) or a state machine ARN",
+        metavar="DEFINITION_OR_STATE_MACHINE",
+        help="ASL file or template (- for standard input), or a state machine's ARN or name",
     )
     p.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
     add_input_argument(p)
@@ -516,17 +543,17 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add_db_argument(p)
 
     p = command("describe", "describe an execution: status, input, output or error and cause", _cmd_describe)
-    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    _execution_argument(p)
     add_db_argument(p)
 
     p = command("history", "print an execution's history events (GetExecutionHistory)", _cmd_history)
-    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    _execution_argument(p)
     p.add_argument("--reverse", action="store_true", help="newest event first")
     p.add_argument("--no-data", action="store_true", help="leave out inputs and outputs")
     add_db_argument(p)
 
     p = command("stop", "stop (abort) a running execution", _cmd_stop)
-    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    _execution_argument(p)
     p.add_argument("--error", metavar="ERROR", help="error code recorded on the execution")
     p.add_argument("--cause", metavar="CAUSE", help="cause recorded on the execution")
     add_db_argument(p)
@@ -534,7 +561,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p = command(
         "redrive", "redrive a FAILED, ABORTED or TIMED_OUT execution from where it failed", _cmd_redrive
     )
-    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    _execution_argument(p)
     add_function_argument(p)
     _wait_argument(p)
     add_db_argument(p)
