@@ -14,6 +14,7 @@ from ..errors import StateMachineAlreadyExists, StateMachineDoesNotExist
 from ..runtime.client import Client
 from ..runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
 from ..runtime.session import Session
+from ..store.base import ActivityRecord
 from .cli_common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -40,6 +41,7 @@ from .cli_common import (
 )
 from .cli_engine import describe_json, engine_session, settle
 from .cli_names import activity_arn, execution_arn, state_machine_arn
+from .cli_output import add_output_argument, local_time, write_table
 
 __all__ = ["STATUSES", "activity_arn", "add_commands", "existing_db", "state_machine_arn"]
 
@@ -200,7 +202,12 @@ def _cmd_state_machines(args: argparse.Namespace) -> int:
     async def go(engine: Session) -> list[StateMachine]:
         return await engine.list_state_machines()
 
-    dump({"stateMachines": [_machine_json(m) for m in _client(args, go)]}, sys.stdout)
+    machines = _client(args, go)
+    if args.output == "table":
+        rows = [(m.name, str(m.type), local_time(m.creation_date)) for m in machines]
+        write_table(sys.stdout, ("NAME", "TYPE", "CREATED"), rows)
+    else:
+        dump({"stateMachines": [_machine_json(m) for m in machines]}, sys.stdout)
     return EXIT_OK
 
 
@@ -282,8 +289,26 @@ def _cmd_executions(args: argparse.Namespace) -> int:
         return await engine.list_executions(arn, args.status, max_results=args.max_results)
 
     executions = _client(args, go)
-    dump({"executions": [describe_json(e, data=False) for e in executions]}, sys.stdout)
+    if args.output == "table":
+        write_table(sys.stdout, _EXECUTION_COLUMNS, [_execution_row(e) for e in executions])
+    else:
+        dump({"executions": [describe_json(e, data=False) for e in executions]}, sys.stdout)
     return EXIT_OK
+
+
+_EXECUTION_COLUMNS = ("NAME", "STATE MACHINE", "STATUS", "STARTED", "STOPPED", "ERROR")
+
+
+def _execution_row(execution: Execution) -> tuple[str | None, ...]:
+    machine = execution.state_machine_arn.partition(":stateMachine:")[2] or execution.state_machine_arn
+    return (
+        execution.name,
+        machine,
+        str(execution.status),
+        local_time(execution.start_date),
+        local_time(execution.stop_date),
+        execution.error,
+    )
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
@@ -404,13 +429,18 @@ def _cmd_send_task_heartbeat(args: argparse.Namespace) -> int:
 
 
 def _cmd_activities(args: argparse.Namespace) -> int:
-    async def go(engine: Session) -> list[dict[str, Any]]:
-        return [
-            {"activityArn": a.arn, "name": a.name, "creationDate": iso(a.creation_date)}
-            for a in await engine.list_activities()
-        ]
+    async def go(engine: Session) -> list[ActivityRecord]:
+        return await engine.list_activities()
 
-    dump({"activities": _client(args, go)}, sys.stdout)
+    activities = _client(args, go)
+    if args.output == "table":
+        rows = [(a.name, local_time(a.creation_date)) for a in activities]
+        write_table(sys.stdout, ("NAME", "CREATED"), rows)
+    else:
+        listed = [
+            {"activityArn": a.arn, "name": a.name, "creationDate": iso(a.creation_date)} for a in activities
+        ]
+        dump({"activities": listed}, sys.stdout)
     return EXIT_OK
 
 
@@ -516,6 +546,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add_db_argument(p)
 
     p = command("state-machines", "list the state machines of the database", _cmd_state_machines)
+    add_output_argument(p)
     add_db_argument(p)
 
     p = command("start", "start a durable (Standard) execution", _cmd_start, _START_DESCRIPTION)
@@ -540,6 +571,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--state-machine", "-s", metavar="ARN", help="only this state machine's (ARN or name)")
     p.add_argument("--status", choices=STATUSES, type=str.upper, help="only executions with this status")
     p.add_argument("--max-results", "-m", type=int, metavar="N", help="at most N executions")
+    add_output_argument(p)
     add_db_argument(p)
 
     p = command("describe", "describe an execution: status, input, output or error and cause", _cmd_describe)
@@ -601,6 +633,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add_db_argument(p)
 
     p = command("activities", "list the activities of the database", _cmd_activities)
+    add_output_argument(p)
     add_db_argument(p)
 
     p = command("delete-activity", "delete an activity", _cmd_delete_activity)

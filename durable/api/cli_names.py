@@ -56,5 +56,5 @@ async def execution_arn(engine: Session, text: str, where: str = "the database")
 
 def _short(arn: str) -> str:
     """``MACHINE:NAME`` of an execution ARN (the ARN itself when it is not one)."""
-    parts = arn.split(":", 7)
-    return parts[7] if len(parts) == 8 and parts[5] == "execution" else arn
+    parts = arn.split(":", 6)
+    return parts[6] if len(parts) == 7 and parts[5] == "execution" else arn
