@@ -101,8 +101,11 @@ examples:
 
   durable run-engine --function greet=tasks:greet &          # executes durable.db
   durable start machine.asl.json --name first --input '{"name": "world"}'
-  durable describe arn:aws:states:us-east-1:111111111111:execution:machine:first
+  durable describe first                                     # or machine:first, or its ARN
   durable send-task-success "$TOKEN" --output '{"approved": true}'
+
+settings: a .durable.toml (or [tool.durable] in pyproject.toml) in this directory or a
+parent may hold db, functions, mocks, substitutions, region and account; flags override it.
 
 exit codes:
   0    success
@@ -129,6 +132,8 @@ function specs (--function, repeatable):
   NAME=module:attr          import module (from the current directory too) and use attr
   NAME=path/to/file.py:attr load a Python file and use attr
   module:attr               NAME defaults to the last part of attr
+  --functions MODULE        every public function MODULE (or path/to/file.py) defines,
+                            each under its own name
   NAME is a Lambda function name or ARN, e.g.
   greet or arn:aws:lambda:us-east-1:111111111111:function:greet.
   The function is called as fn(event, context); it may be sync or async.
