@@ -45,7 +45,7 @@ async def execution_arn(engine: Session, text: str, where: str = "the database")
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise CliError(f"no execution named {text!r} in {where}")
+        raise CliError(f"no execution named {text!r} in {where} (`durable executions` lists them)")
     shown = [_short(arn) for arn in matches[:_CANDIDATES_SHOWN]]
     more = f" and {len(matches) - len(shown)} more" if len(matches) > len(shown) else ""
     raise CliError(
