@@ -34,6 +34,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -53,13 +54,16 @@ from .cli_common import (
     CliError,
     FunctionSpec,
     Parser,
+    add_function_argument,
     add_template_arguments,
     diagnostic_errors,
     dump,
     engine_clock,
     execution_summary,
+    function_refs,
     input_text,
     load_function,
+    load_functions,
     local_imports,
     machine_name,
     machine_type,
@@ -67,6 +71,7 @@ from .cli_common import (
     read_definition,
     run_async,
 )
+from .cli_config import CONFIG_FILE, apply_config, find_config, load_config
 
 __all__ = [
     "CliError",
@@ -96,8 +101,11 @@ examples:
 
   durable run-engine --function greet=tasks:greet &          # executes durable.db
   durable start machine.asl.json --name first --input '{"name": "world"}'
-  durable describe arn:aws:states:us-east-1:111111111111:execution:machine:first
+  durable describe first                                     # or machine:first, or its ARN
   durable send-task-success "$TOKEN" --output '{"approved": true}'
+
+settings: a .durable.toml (or [tool.durable] in pyproject.toml) in this directory or a
+parent may hold db, functions, mocks, substitutions, region and account; flags override it.
 
 exit codes:
   0    success
@@ -124,6 +132,8 @@ function specs (--function, repeatable):
   NAME=module:attr          import module (from the current directory too) and use attr
   NAME=path/to/file.py:attr load a Python file and use attr
   module:attr               NAME defaults to the last part of attr
+  --functions MODULE        every public function MODULE (or path/to/file.py) defines,
+                            each under its own name
   NAME is a Lambda function name or ARN, e.g.
   greet or arn:aws:lambda:us-east-1:111111111111:function:greet.
   The function is called as fn(event, context); it may be sync or async.
@@ -163,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show Python tracebacks: of task functions that raise, and of unexpected internal errors",
     )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"read settings from FILE (default: {CONFIG_FILE}, or [tool.durable] in pyproject.toml, "
+        "in the current directory or the nearest parent that has one)",
+    )
+    parser.add_argument("--no-config", action="store_true", help="read no configuration file")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=Parser)
 
     run = sub.add_parser(
@@ -180,14 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="execution input: JSON text, or @FILE to read it from a file (@- for standard input); "
         "default {}",
     )
-    run.add_argument(
-        "--function",
-        "-f",
-        metavar="NAME=module:attr",
-        action="append",
-        default=[],
-        dest="functions",
-        help="answer Lambda function NAME with a local Python function (repeatable; see below)",
+    add_function_argument(
+        run, help="answer Lambda function NAME with a local Python function (repeatable; see below)"
     )
     run.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
     run.add_argument(
@@ -299,9 +310,11 @@ async def _wait_unless_stuck(engine: Engine, arn: str) -> Execution:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     source = "standard input" if args.definition == "-" else args.definition
-    definition = read_definition(args.definition, args.logical_id, args.substitutions)
+    definition = read_definition(
+        args.definition, args.logical_id, args.substitutions, args.config_substitutions
+    )
     input_json = input_text(args.input, args.definition == "-")
-    specs = [parse_function_spec(raw) for raw in args.functions]
+    refs = function_refs(args)
 
     checked = Engine(load_plugins=False).validate_state_machine_definition(definition, type=args.type)
     if checked.diagnostics:
@@ -309,7 +322,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     # Task code must not write into the one JSON object on stdout: send its prints to stderr.
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
-        functions = [(spec, load_function(spec)) for spec in specs]
+        functions = load_functions(refs)
         if getattr(args, "debug", False):
             functions = [(spec, _traced(spec.name, fn)) for spec, fn in functions]
         try:
@@ -375,7 +388,9 @@ def _missing_function_hint(execution: Execution) -> str | None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    definition = read_definition(args.definition, args.logical_id, args.substitutions)
+    definition = read_definition(
+        args.definition, args.logical_id, args.substitutions, args.config_substitutions
+    )
     severity = "WARNING" if args.warnings else "ERROR"
     result = Engine(load_plugins=False).validate_state_machine_definition(
         definition, type=args.type, severity=severity
@@ -442,6 +457,20 @@ def _log_to_stderr(debug: bool) -> None:
     )
 
 
+def _configure(args: argparse.Namespace, debug: bool) -> None:
+    """Apply the configuration file (see :mod:`.cli_config`) to what the flags left unset."""
+    if args.no_config:
+        if args.config:
+            raise CliError("give --config FILE or --no-config, not both")
+        return
+    config = load_config(Path(args.config)) if args.config else find_config()
+    if config is None:
+        return
+    if debug:
+        print(f"{PROG}: using the settings of {config.label}", file=sys.stderr)
+    apply_config(args, config)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``durable`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
@@ -455,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         if handler is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
+        _configure(args, debug)
         return handler(args)
     except SystemExit as exc:  # --help / --version (argparse exits after printing)
         code = exc.code

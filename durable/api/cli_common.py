@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +31,8 @@ __all__ = [
     "EXIT_USAGE",
     "PROG",
     "CliError",
+    "FunctionModule",
+    "FunctionRef",
     "FunctionSpec",
     "Parser",
     "add_db_argument",
@@ -43,12 +45,16 @@ __all__ = [
     "dump_line",
     "engine_clock",
     "execution_summary",
+    "function_refs",
     "input_text",
     "iso",
     "load_function",
+    "load_functions",
     "local_imports",
     "machine_name",
     "machine_type",
+    "module_functions",
+    "parse_function_module",
     "parse_function_spec",
     "parse_substitutions",
     "read_definition",
@@ -112,7 +118,11 @@ def add_input_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_function_argument(parser: argparse.ArgumentParser) -> None:
+def add_function_argument(
+    parser: argparse.ArgumentParser,
+    help: str = "answer Lambda function NAME with a local Python function (repeatable)",
+) -> None:
+    """``--function NAME=module:attr`` and ``--functions MODULE`` (both repeatable)."""
     parser.add_argument(
         "--function",
         "-f",
@@ -120,8 +130,19 @@ def add_function_argument(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         dest="functions",
-        help="answer Lambda function NAME with a local Python function (repeatable)",
+        help=help,
     )
+    parser.add_argument(
+        "--functions",
+        "-F",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        dest="function_modules",
+        help="register every public function MODULE (pkg.module or path/file.py) defines, each "
+        "under its own name (repeatable; a --function of the same name wins)",
+    )
+    parser.set_defaults(config_functions=(), config_dir=None)  # the configuration file's
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -212,15 +233,34 @@ def input_text(
 
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
-    """A parsed ``--function`` value: ``NAME=target:attr``."""
+    """A parsed ``--function`` value: ``NAME=target:attr``.
+
+    ``option`` names where it came from in error messages; ``base`` is a directory its module
+    is imported from too (the configuration file's).
+    """
 
     name: str
     target: str
     attr: str
     raw: str
+    option: str = "--function"
+    base: str | None = None
 
 
-def parse_function_spec(raw: str, option: str = "--function") -> FunctionSpec:
+@dataclass(frozen=True, slots=True)
+class FunctionModule:
+    """A parsed ``--functions`` value: every public function defined in module ``target``."""
+
+    target: str
+    raw: str
+    option: str = "--functions"
+    base: str | None = None
+
+
+FunctionRef = FunctionSpec | FunctionModule
+
+
+def parse_function_spec(raw: str, option: str = "--function", base: str | None = None) -> FunctionSpec:
     """Parse ``NAME=module:attr``, ``NAME=path/file.py:attr`` or ``module:attr``."""
     name, sep, ref = raw.partition("=")
     if not sep:
@@ -228,24 +268,71 @@ def parse_function_spec(raw: str, option: str = "--function") -> FunctionSpec:
     name, ref = name.strip(), ref.strip()
     target, colon, attr = ref.rpartition(":")
     if not colon or not target or not attr:
-        raise CliError(f"bad {option} {raw!r}: expected NAME=module:attr or NAME=path/to/file.py:attr")
+        raise CliError(
+            f"bad {option} {raw!r}: expected NAME=module:attr or NAME=path/to/file.py:attr "
+            "(--functions MODULE registers every function of a module)"
+        )
     if sep and not name:
         raise CliError(f"bad {option} {raw!r}: the function NAME before '=' is empty")
     if not all(part.isidentifier() for part in attr.split(".")):
         raise CliError(f"bad {option} {raw!r}: {attr!r} is not an attribute name")
-    return FunctionSpec(name or attr.rsplit(".", 1)[-1], target, attr, raw)
+    if base is not None and _is_file_target(target):
+        target = str(Path(base, target).expanduser())
+    return FunctionSpec(name or attr.rsplit(".", 1)[-1], target, attr, raw, option, base)
+
+
+def parse_function_module(raw: str, option: str = "--functions", base: str | None = None) -> FunctionModule:
+    """Parse ``pkg.module`` or ``path/to/file.py`` (all the functions it defines)."""
+    target = raw.strip()
+    if _is_file_target(target):
+        if base is not None:
+            target = str(Path(base, target).expanduser())
+        return FunctionModule(target, raw, option, base)
+    if not target or not all(part.isidentifier() for part in target.split(".")):
+        hint = " (use --function for one NAME=module:attr)" if ":" in target else ""
+        raise CliError(f"bad {option} {raw!r}: expected a module name (pkg.module) or a .py file{hint}")
+    return FunctionModule(target, raw, option, base)
+
+
+def function_refs(args: argparse.Namespace) -> list[FunctionRef]:
+    """The functions a command registers, in order (a later one of the same name wins): those of
+    the configuration file, then ``--functions`` modules, then ``--function`` specs."""
+    refs: list[FunctionRef] = []
+    base: str | None = getattr(args, "config_dir", None)
+    where = f'"functions" of {getattr(args, "config_file", "the configuration")}'
+    for entry in getattr(args, "config_functions", ()):
+        if ":" in entry:
+            refs.append(parse_function_spec(entry, where, base))
+        else:
+            refs.append(parse_function_module(entry, where, base))
+    refs.extend(parse_function_module(raw) for raw in getattr(args, "function_modules", None) or ())
+    refs.extend(parse_function_spec(raw) for raw in getattr(args, "functions", None) or ())
+    return refs
+
+
+def load_functions(refs: Sequence[FunctionRef]) -> list[tuple[FunctionSpec, Callable[..., Any]]]:
+    """Import every function ``refs`` name (call inside :func:`local_imports`)."""
+    out: list[tuple[FunctionSpec, Callable[..., Any]]] = []
+    for ref in refs:
+        if isinstance(ref, FunctionModule):
+            out.extend(module_functions(ref))
+        else:
+            out.append((ref, load_function(ref)))
+    return out
 
 
 def _is_file_target(target: str) -> bool:
     return target.endswith(".py") or "/" in target or os.sep in target
 
 
-def _import_target(spec: FunctionSpec) -> Any:
-    target = spec.target
+def _import_target(target: str, what: str, base: str | None) -> Any:
+    if base is not None and base not in sys.path:
+        cwd = os.getcwd()
+        sys.path.insert(1 if sys.path[:1] in ([cwd], [""]) else 0, base)
     if _is_file_target(target):
         path = Path(target).expanduser().resolve()
         if not path.is_file():
-            raise CliError(f"cannot load --function {spec.raw!r}: file not found: {target}")
+            raise CliError(f"cannot load {what}: file not found: {target}")
         module_name = path.stem if path.stem.isidentifier() else "durable_cli_module"
         existing = sys.modules.get(module_name)
         if existing is not None and getattr(existing, "__file__", None) == str(path):
@@ -254,7 +341,7 @@ def _import_target(spec: FunctionSpec) -> Any:
             module_name = f"durable_cli_{abs(hash(str(path))):x}_{module_name}"
         module_spec = importlib.util.spec_from_file_location(module_name, path)
         if module_spec is None or module_spec.loader is None:
-            raise CliError(f"cannot load --function {spec.raw!r}: not a Python file: {target}")
+            raise CliError(f"cannot load {what}: not a Python file: {target}")
         module = importlib.util.module_from_spec(module_spec)
         parent = str(path.parent)
         if parent not in sys.path:
@@ -270,31 +357,49 @@ def _import_target(spec: FunctionSpec) -> Any:
     return importlib.import_module(target)
 
 
-def load_function(spec: FunctionSpec) -> Callable[..., Any]:
-    """Import the callable ``spec`` names; import problems become :class:`CliError`."""
+def _import(target: str, what: str, base: str | None) -> Any:
+    """Import ``target`` (a module or a .py file) for ``what``; problems become :class:`CliError`."""
     try:
-        obj = _import_target(spec)
+        return _import_target(target, what, base)
     except CliError:
         raise
     except SystemExit as exc:
-        raise CliError(
-            f"cannot import {spec.target!r} for --function {spec.raw!r}: it called exit({exc.code})"
-        ) from None
+        raise CliError(f"cannot import {target!r} for {what}: it called exit({exc.code})") from None
     except Exception as exc:
-        raise CliError(
-            f"cannot import {spec.target!r} for --function {spec.raw!r}: {type(exc).__name__}: {exc}"
-        ) from None
+        raise CliError(f"cannot import {target!r} for {what}: {type(exc).__name__}: {exc}") from None
+
+
+def load_function(spec: FunctionSpec) -> Callable[..., Any]:
+    """Import the callable ``spec`` names; import problems become :class:`CliError`."""
+    obj = _import(spec.target, f"{spec.option} {spec.raw!r}", spec.base)
     for part in spec.attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise CliError(
-                f"bad --function {spec.raw!r}: {spec.target!r} has no attribute {spec.attr!r}"
+                f"bad {spec.option} {spec.raw!r}: {spec.target!r} has no attribute {spec.attr!r}"
             ) from None
     if not callable(obj):
-        raise CliError(f"bad --function {spec.raw!r}: {spec.target}:{spec.attr} is not callable")
+        raise CliError(f"bad {spec.option} {spec.raw!r}: {spec.target}:{spec.attr} is not callable")
     fn: Callable[..., Any] = obj
     return fn
+
+
+def module_functions(ref: FunctionModule) -> list[tuple[FunctionSpec, Callable[..., Any]]]:
+    """Every public function the module of ``ref`` defines (not those it imports), each under
+    its name in the module."""
+    module = _import(ref.target, f"{ref.option} {ref.raw!r}", ref.base)
+    found: list[tuple[FunctionSpec, Callable[..., Any]]] = []
+    for attr, obj in vars(module).items():
+        if attr.startswith("_") or isinstance(obj, type) or not callable(obj):
+            continue
+        if getattr(obj, "__module__", None) != module.__name__:
+            continue
+        spec = FunctionSpec(attr, ref.target, attr, f"{ref.target}:{attr}", ref.option, ref.base)
+        found.append((spec, obj))
+    if not found:
+        raise CliError(f"bad {ref.option} {ref.raw!r}: {ref.target} defines no public function")
+    return found
 
 
 @contextlib.contextmanager
@@ -426,6 +531,7 @@ def add_template_arguments(parser: argparse.ArgumentParser) -> None:
         help="replace ${KEY} in the definition (overrides DefinitionSubstitutions and template "
         "parameters of that name; repeatable)",
     )
+    parser.set_defaults(config_substitutions=None)  # the configuration file's (see .cli_config)
 
 
 def parse_substitutions(raw: Sequence[str]) -> dict[str, str]:
@@ -439,10 +545,16 @@ def parse_substitutions(raw: Sequence[str]) -> dict[str, str]:
 
 
 def read_definition(
-    path: str, logical_id: str | None = None, substitutions: Sequence[str] | dict[str, str] = ()
+    path: str,
+    logical_id: str | None = None,
+    substitutions: Sequence[str] | dict[str, str] = (),
+    defaults: Mapping[str, str] | None = None,
 ) -> str:
     """The definition (JSON text) at ``path``: an ASL file (JSON or YAML), ``-`` (standard input),
-    or a CloudFormation/SAM/CDK template (see :mod:`durable.runtime.templates`)."""
+    or a CloudFormation/SAM/CDK template (see :mod:`durable.runtime.templates`).
+
+    ``defaults`` are substitutions (of the configuration file) that ``substitutions`` override;
+    unlike those, they are not applied to standard input."""
     from ..runtime.templates import TemplateError, load_definition
 
     subs = substitutions if isinstance(substitutions, dict) else parse_substitutions(substitutions)
@@ -450,6 +562,8 @@ def read_definition(
         if logical_id or subs:
             raise CliError("--logical-id and --substitution need a definition file, not standard input")
         return read_text(path, "definition")
+    if defaults:
+        subs = {**defaults, **subs}
     file = Path(path)
     templated = file.suffix.lower() in (".yaml", ".yml") or bool(logical_id or subs)
     if not templated:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import StateMachineAlreadyExists
+from ..errors import StateMachineAlreadyExists, StateMachineDoesNotExist
 from ..runtime.client import Client
 from ..runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
 from ..runtime.session import Session
+from ..store.base import ActivityRecord
 from .cli_common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -27,22 +29,26 @@ from .cli_common import (
     db_url,
     diagnostic_errors,
     dump,
+    function_refs,
     input_text,
     iso,
-    load_function,
+    load_functions,
     local_imports,
     machine_name,
     machine_type,
-    parse_function_spec,
     read_definition,
     run_async,
 )
 from .cli_engine import describe_json, engine_session, settle
+from .cli_names import activity_arn, execution_arn, state_machine_arn
+from .cli_output import add_output_argument, local_time, write_table
 
 __all__ = ["STATUSES", "activity_arn", "add_commands", "existing_db", "state_machine_arn"]
 
 T = TypeVar("T")
 Loaded = list[tuple[FunctionSpec, Callable[..., Any]]]
+
+_DEFINITION_SUFFIXES = (".json", ".yaml", ".yml")
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 
@@ -57,7 +63,7 @@ _START_DESCRIPTION = """\
 Start a durable Standard execution in the database.
 
 DEFINITION is an ASL file (the state machine named after the file, or --machine-name, is
-created or updated first) or the ARN of an existing state machine. Prints
+created or updated first), or the ARN or the name of an existing state machine. Prints
 {"executionArn": ..., "startDate": ...}; with --wait also its "status" (and "output", or
 "error"/"cause", when it finished).
 
@@ -87,28 +93,17 @@ def existing_db(args: argparse.Namespace) -> Path:
     return path
 
 
-def state_machine_arn(engine: Session, text: str) -> str:
-    return (
-        text
-        if text.startswith("arn:")
-        else f"arn:aws:states:{engine.region}:{engine.account}:stateMachine:{text}"
-    )
-
-
-def activity_arn(engine: Session, text: str) -> str:
-    return (
-        text
-        if text.startswith("arn:")
-        else f"arn:aws:states:{engine.region}:{engine.account}:activity:{text}"
-    )
-
-
 def _run_with_functions(args: argparse.Namespace, make: Callable[[Loaded], Coroutine[Any, Any, T]]) -> T:
     """Import the ``--function`` callables, then run ``make(functions)`` with task prints on stderr."""
-    specs = [parse_function_spec(raw) for raw in getattr(args, "functions", [])]
+    refs = function_refs(args)
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
-        functions = [(spec, load_function(spec)) for spec in specs]
+        functions = load_functions(refs)
         return run_async(make(functions))
+
+
+async def _execution(engine: Session, args: argparse.Namespace, db: Path | None = None) -> str:
+    """The ARN of the execution the command names (an ARN, MACHINE:NAME or a unique NAME)."""
+    return await execution_arn(engine, args.execution_arn, str(db or db_path(args.db)))
 
 
 def _client(args: argparse.Namespace, action: Callable[[Session], Coroutine[Any, Any, T]]) -> T:
@@ -189,7 +184,9 @@ async def _put_machine(
 
 
 def _cmd_create_state_machine(args: argparse.Namespace) -> int:
-    definition = read_definition(args.definition, args.logical_id, args.substitutions)
+    definition = read_definition(
+        args.definition, args.logical_id, args.substitutions, args.config_substitutions
+    )
     source = "standard input" if args.definition == "-" else args.definition
     db = db_path(args.db)
 
@@ -205,7 +202,12 @@ def _cmd_state_machines(args: argparse.Namespace) -> int:
     async def go(engine: Session) -> list[StateMachine]:
         return await engine.list_state_machines()
 
-    dump({"stateMachines": [_machine_json(m) for m in _client(args, go)]}, sys.stdout)
+    machines = _client(args, go)
+    if args.output == "table":
+        rows = [(m.name, str(m.type), local_time(m.creation_date)) for m in machines]
+        write_table(sys.stdout, ("NAME", "TYPE", "CREATED"), rows)
+    else:
+        dump({"stateMachines": [_machine_json(m) for m in machines]}, sys.stdout)
     return EXIT_OK
 
 
@@ -214,8 +216,12 @@ def _cmd_state_machines(args: argparse.Namespace) -> int:
 
 def _cmd_start(args: argparse.Namespace) -> int:
     target: str = args.target
-    from_file = not target.startswith("arn:")
-    definition = read_definition(target, args.logical_id, args.substitutions) if from_file else ""
+    from_file = not target.startswith("arn:") and not _machine_name_given(target)
+    definition = (
+        read_definition(target, args.logical_id, args.substitutions, args.config_substitutions)
+        if from_file
+        else ""
+    )
     input_json = input_text(args.input, target == "-")
     db = db_path(args.db)
     out = sys.stdout
@@ -229,7 +235,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
                 source = "standard input" if target == "-" else target
                 machine = await _put_machine(engine, name, definition, "STANDARD", source, True)
             else:
-                machine = await engine.describe_state_machine(target)
+                machine = await _existing_machine(engine, target, db)
             if machine.type is not StateMachineType.STANDARD:
                 raise CliError(
                     f"{machine.name} is an {machine.type} state machine: `{PROG} start` runs STANDARD "
@@ -253,6 +259,24 @@ def _cmd_start(args: argparse.Namespace) -> int:
     return _exit_code(final)
 
 
+def _machine_name_given(target: str) -> bool:
+    """A word that is no file, no path and no definition file name names a state machine."""
+    if target == "-" or "/" in target or os.sep in target or Path(target).exists():
+        return False
+    return not target.lower().endswith(_DEFINITION_SUFFIXES)
+
+
+async def _existing_machine(engine: Session, target: str, db: Path) -> StateMachine:
+    try:
+        return await engine.describe_state_machine(state_machine_arn(engine, target))
+    except StateMachineDoesNotExist:
+        if target.startswith("arn:"):
+            raise
+        raise CliError(
+            f"no state machine named {target!r} in {db}, and no definition file {target}"
+        ) from None
+
+
 def _cmd_executions(args: argparse.Namespace) -> int:
     if args.max_results is not None and args.max_results < 1:
         raise CliError("--max-results must be at least 1")
@@ -265,13 +289,31 @@ def _cmd_executions(args: argparse.Namespace) -> int:
         return await engine.list_executions(arn, args.status, max_results=args.max_results)
 
     executions = _client(args, go)
-    dump({"executions": [describe_json(e, data=False) for e in executions]}, sys.stdout)
+    if args.output == "table":
+        write_table(sys.stdout, _EXECUTION_COLUMNS, [_execution_row(e) for e in executions])
+    else:
+        dump({"executions": [describe_json(e, data=False) for e in executions]}, sys.stdout)
     return EXIT_OK
+
+
+_EXECUTION_COLUMNS = ("NAME", "STATE MACHINE", "STATUS", "STARTED", "STOPPED", "ERROR")
+
+
+def _execution_row(execution: Execution) -> tuple[str | None, ...]:
+    machine = execution.state_machine_arn.partition(":stateMachine:")[2] or execution.state_machine_arn
+    return (
+        execution.name,
+        machine,
+        str(execution.status),
+        local_time(execution.start_date),
+        local_time(execution.stop_date),
+        execution.error,
+    )
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
     async def go(engine: Session) -> Execution:
-        return await engine.describe_execution(args.execution_arn)
+        return await engine.describe_execution(await _execution(engine, args))
 
     dump(describe_json(_client(args, go)), sys.stdout)
     return EXIT_OK
@@ -280,7 +322,9 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 def _cmd_history(args: argparse.Namespace) -> int:
     async def go(engine: Session) -> list[dict[str, Any]]:
         return await engine.get_execution_history(
-            args.execution_arn, reverse_order=args.reverse, include_execution_data=not args.no_data
+            await _execution(engine, args),
+            reverse_order=args.reverse,
+            include_execution_data=not args.no_data,
         )
 
     events = _client(args, go)
@@ -292,7 +336,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 def _cmd_stop(args: argparse.Namespace) -> int:
     async def go(engine: Session) -> Execution:
-        return await engine.stop_execution(args.execution_arn, error=args.error, cause=args.cause)
+        return await engine.stop_execution(await _execution(engine, args), error=args.error, cause=args.cause)
 
     execution = _client(args, go)
     dump({"executionArn": execution.execution_arn, **_outcome(execution)}, sys.stdout)
@@ -307,7 +351,7 @@ def _cmd_redrive(args: argparse.Namespace) -> int:
         async with engine_session(
             db, functions, execute=_executes(args.wait), command=f"{PROG} redrive"
         ) as engine:
-            execution: Execution = await engine.redrive_execution(args.execution_arn)
+            execution: Execution = await engine.redrive_execution(await _execution(engine, args, db))
             record = await engine.store.get_execution(execution.execution_arn)
             result: dict[str, Any] = {"executionArn": execution.execution_arn}
             if record is not None:
@@ -385,13 +429,18 @@ def _cmd_send_task_heartbeat(args: argparse.Namespace) -> int:
 
 
 def _cmd_activities(args: argparse.Namespace) -> int:
-    async def go(engine: Session) -> list[dict[str, Any]]:
-        return [
-            {"activityArn": a.arn, "name": a.name, "creationDate": iso(a.creation_date)}
-            for a in await engine.list_activities()
-        ]
+    async def go(engine: Session) -> list[ActivityRecord]:
+        return await engine.list_activities()
 
-    dump({"activities": _client(args, go)}, sys.stdout)
+    activities = _client(args, go)
+    if args.output == "table":
+        rows = [(a.name, local_time(a.creation_date)) for a in activities]
+        write_table(sys.stdout, ("NAME", "CREATED"), rows)
+    else:
+        listed = [
+            {"activityArn": a.arn, "name": a.name, "creationDate": iso(a.creation_date)} for a in activities
+        ]
+        dump({"activities": listed}, sys.stdout)
     return EXIT_OK
 
 
@@ -436,6 +485,14 @@ def _token_of(args: argparse.Namespace) -> str:
         raise CliError("the task token is missing: give it as TOKEN or with --token TOKEN")
     args.token = token
     return token
+
+
+def _execution_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "execution_arn",
+        metavar="EXECUTION",
+        help="the execution: its ARN, MACHINE:NAME, or its NAME when no other execution has it",
+    )
 
 
 def _wait_argument(parser: argparse.ArgumentParser) -> None:
@@ -489,13 +546,14 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add_db_argument(p)
 
     p = command("state-machines", "list the state machines of the database", _cmd_state_machines)
+    add_output_argument(p)
     add_db_argument(p)
 
     p = command("start", "start a durable (Standard) execution", _cmd_start, _START_DESCRIPTION)
     p.add_argument(
         "target",
-        metavar="DEFINITION_OR_STATE_MACHINE_ARN",
-        help="ASL JSON file (- for standard input) or a state machine ARN",
+        metavar="DEFINITION_OR_STATE_MACHINE",
+        help="ASL file or template (- for standard input), or a state machine's ARN or name",
     )
     p.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
     add_input_argument(p)
@@ -513,20 +571,21 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--state-machine", "-s", metavar="ARN", help="only this state machine's (ARN or name)")
     p.add_argument("--status", choices=STATUSES, type=str.upper, help="only executions with this status")
     p.add_argument("--max-results", "-m", type=int, metavar="N", help="at most N executions")
+    add_output_argument(p)
     add_db_argument(p)
 
     p = command("describe", "describe an execution: status, input, output or error and cause", _cmd_describe)
-    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    _execution_argument(p)
     add_db_argument(p)
 
     p = command("history", "print an execution's history events (GetExecutionHistory)", _cmd_history)
-    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    _execution_argument(p)
     p.add_argument("--reverse", action="store_true", help="newest event first")
     p.add_argument("--no-data", action="store_true", help="leave out inputs and outputs")
     add_db_argument(p)
 
     p = command("stop", "stop (abort) a running execution", _cmd_stop)
-    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    _execution_argument(p)
     p.add_argument("--error", metavar="ERROR", help="error code recorded on the execution")
     p.add_argument("--cause", metavar="CAUSE", help="cause recorded on the execution")
     add_db_argument(p)
@@ -534,7 +593,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p = command(
         "redrive", "redrive a FAILED, ABORTED or TIMED_OUT execution from where it failed", _cmd_redrive
     )
-    p.add_argument("execution_arn", metavar="EXECUTION_ARN")
+    _execution_argument(p)
     add_function_argument(p)
     _wait_argument(p)
     add_db_argument(p)
@@ -574,6 +633,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     add_db_argument(p)
 
     p = command("activities", "list the activities of the database", _cmd_activities)
+    add_output_argument(p)
     add_db_argument(p)
 
     p = command("delete-activity", "delete an activity", _cmd_delete_activity)

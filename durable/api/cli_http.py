@@ -18,14 +18,16 @@ from .cli_common import (
     add_function_argument,
     db_path,
     db_url,
-    load_function,
+    function_refs,
+    load_functions,
     local_imports,
-    parse_function_spec,
 )
 
 __all__ = ["add_commands"]
 
 ACCESS_KEYS_ENV = "DURABLE_ACCESS_KEYS"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "111111111111"
 
 _DESCRIPTION = """\
 Serve the Step Functions API (AWS JSON 1.0, as boto3 and the AWS CLI speak it) over a database:
@@ -63,7 +65,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..server import SigV4Verifier, create_app, parse_access_keys
 
     db = db_path(args.db)
-    specs = [parse_function_spec(raw) for raw in args.functions]
+    refs = function_refs(args)
     verifier = None
     if args.auth == "sigv4":
         env = os.environ.get(ACCESS_KEYS_ENV)
@@ -83,11 +85,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 "your state machines: use --auth sigv4, or --allow-remote-without-auth"
             )
         print(f"{PROG}: WARNING: serving {args.host}:{args.port} without authentication", file=sys.stderr)
-    engine = Engine(db_url(db), region=args.region, account=args.account, role=f"{PROG} serve")
+    engine = Engine(
+        db_url(db),
+        region=args.region or DEFAULT_REGION,
+        account=args.account or DEFAULT_ACCOUNT,
+        role=f"{PROG} serve",
+    )
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
-        for spec in specs:
+        for spec, fn in load_functions(refs):
             try:
-                engine.register_function(spec.name, load_function(spec))
+                engine.register_function(spec.name, fn)
             except ValueError as exc:
                 raise CliError(f"bad --function {spec.raw!r}: {exc}") from None
     app = create_app(engine, verifier=verifier)
@@ -126,8 +133,8 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         action="store_true",
         help="allow a non-loopback --host without --auth",
     )
-    p.add_argument("--region", default="us-east-1", help="the region in ARNs (default us-east-1)")
-    p.add_argument("--account", default="111111111111", help="the account in ARNs (default 111111111111)")
+    p.add_argument("--region", help=f"the region in ARNs (default {DEFAULT_REGION})")
+    p.add_argument("--account", help=f"the account in ARNs (default {DEFAULT_ACCOUNT})")
     add_function_argument(p)
     add_db_argument(p)
     p.set_defaults(handler=_cmd_serve)

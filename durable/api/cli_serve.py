@@ -8,6 +8,7 @@ import contextlib
 import inspect
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ from .cli_common import (
     db_path,
     db_url,
     dump,
+    function_refs,
     load_function,
+    load_functions,
     local_imports,
     parse_function_spec,
     run_async,
@@ -34,7 +37,9 @@ from .cli_common import (
 from .cli_engine import engine_session, on_signals, report_line
 from .cli_executions import activity_arn, existing_db
 
-__all__ = ["add_commands"]
+__all__ = ["IDLE_NOTICE_MINUTES", "add_commands"]
+
+IDLE_NOTICE_MINUTES = 10.0
 
 _RUN_ENGINE_DESCRIPTION = """\
 Run the engine of a database: resume every RUNNING Standard execution, fire their timers, and
@@ -63,12 +68,15 @@ Run a Python function as the worker of an activity: take each task (GetActivityT
 fn(input) and answer the task with its return value (SendTaskSuccess), or fail it with the
 exception's class name and message (raise durable.TaskFailed(error, cause) to choose them).
 Runs until SIGINT/SIGTERM or --max-tasks; prints {"activityArn": ..., "tasksHandled": N}.
+
+On standard error it says once which activity and database it waits on, then again only after
+--idle-notice minutes without a task (and at most every --idle-notice minutes after that).
 """
 
 
 def _cmd_run_engine(args: argparse.Namespace) -> int:
     db = db_path(args.db)
-    specs = [parse_function_spec(raw) for raw in args.functions]
+    refs = function_refs(args)
     out = sys.stdout
 
     if not args.scan_interval > 0:
@@ -107,7 +115,7 @@ def _cmd_run_engine(args: argparse.Namespace) -> int:
             await engine.close()
 
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
-        functions = [(spec, load_function(spec)) for spec in specs]
+        functions = load_functions(refs)
         run_async(go())
     return EXIT_OK
 
@@ -141,23 +149,70 @@ def _exit_now() -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
-def _counting(fn: Callable[..., Any], counter: list[int]) -> Callable[..., Any]:
+class _Activity:
+    """What the worker is doing: the tasks it took, whether one runs, since when it is idle."""
+
+    def __init__(self) -> None:
+        self.tasks = 0
+        self.busy = False
+        self.idle_since = time.monotonic()
+
+    def begin(self) -> int:
+        self.tasks += 1
+        self.busy = True
+        return self.tasks
+
+    def end(self) -> None:
+        self.busy = False
+        self.idle_since = time.monotonic()
+
+
+def _counting(fn: Callable[..., Any], activity: _Activity) -> Callable[..., Any]:
     """``fn`` (sync or async, as it was) that also logs each task on stderr."""
     if inspect.iscoroutinefunction(fn):
 
         async def call_async(value: Any) -> Any:
-            counter[0] += 1
-            print(f"{PROG}: worker: task {counter[0]}", file=sys.stderr)
-            return await fn(value)
+            print(f"{PROG}: worker: task {activity.begin()}", file=sys.stderr)
+            try:
+                return await fn(value)
+            finally:
+                activity.end()
 
         return call_async
 
     def call(value: Any) -> Any:
-        counter[0] += 1
-        print(f"{PROG}: worker: task {counter[0]}", file=sys.stderr)
-        return fn(value)
+        print(f"{PROG}: worker: task {activity.begin()}", file=sys.stderr)
+        try:
+            return fn(value)
+        finally:
+            activity.end()
 
     return call
+
+
+async def _idle_notices(activity: _Activity, every: float, what: str) -> None:
+    """Say on stderr that the worker still waits, after ``every`` seconds without a task (and
+    then at most once per ``every`` seconds while it stays idle)."""
+    said = time.monotonic()
+    while True:
+        due = max(activity.idle_since, said) + every
+        now = time.monotonic()
+        if now < due:
+            await asyncio.sleep(due - now)
+            continue
+        if activity.busy:
+            said = now
+            continue
+        idle = _duration(now - activity.idle_since)
+        print(f"{PROG}: worker still waiting for tasks of {what} (idle for {idle})", file=sys.stderr)
+        said = now
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes >= 120:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes} min" if minutes else f"{seconds:.0f} s"
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -167,8 +222,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         raise CliError("--max-tasks must be at least 1")
     if not args.poll > 0:
         raise CliError("--poll must be a positive number of seconds")
+    if not args.idle_notice >= 0:
+        raise CliError("--idle-notice must be a number of minutes >= 0")
     out = sys.stdout
-    counter = [0]
+    activity = _Activity()
 
     async def go() -> dict[str, Any]:
         stop = asyncio.Event()
@@ -179,7 +236,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
                 run_activity_worker(
                     engine,
                     arn,
-                    _counting(fn, counter),
+                    _counting(fn, activity),
                     worker_name=args.worker_name,
                     stop=stop,
                     poll_seconds=args.poll,
@@ -191,13 +248,22 @@ def _cmd_worker(args: argparse.Namespace) -> int:
                 worker.cancel()
 
             undo = on_signals(stop, abort)
-            print(f"{PROG}: worker polling {arn} (pid {os.getpid()}); stop with Ctrl-C", file=sys.stderr)
+            what = f"{arn} in {db}"
+            print(
+                f"{PROG}: worker polling {what} (pid {os.getpid()}): waiting for tasks; stop with Ctrl-C",
+                file=sys.stderr,
+            )
+            notices = None
+            if args.idle_notice > 0:
+                notices = asyncio.ensure_future(_idle_notices(activity, args.idle_notice * 60, what))
             try:
                 handled = await worker
             except asyncio.CancelledError:
-                handled = counter[0]
+                handled = activity.tasks
             finally:
                 undo()
+                if notices is not None:
+                    notices.cancel()
             return {"activityArn": arn, "tasksHandled": handled}
 
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
@@ -224,6 +290,14 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         help="the worker function fn(input) -> output",
     )
     p.add_argument("--worker-name", metavar="NAME", help="recorded on the ActivityStarted events")
+    p.add_argument(
+        "--idle-notice",
+        type=float,
+        default=IDLE_NOTICE_MINUTES,
+        metavar="MINUTES",
+        help="say on standard error that the worker still waits after MINUTES without a task, and "
+        f"then at most every MINUTES (default {IDLE_NOTICE_MINUTES:g}; 0: never)",
+    )
     p.add_argument("--max-tasks", type=int, metavar="N", help="stop after N tasks")
     p.add_argument(
         "--poll",

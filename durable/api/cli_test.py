@@ -16,10 +16,10 @@ from .cli_common import (
     add_function_argument,
     add_template_arguments,
     dump,
-    load_function,
+    function_refs,
+    load_functions,
     local_imports,
     machine_type,
-    parse_function_spec,
     read_definition,
     run_async,
 )
@@ -56,7 +56,12 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         epilog=_EPILOG,
         formatter_class=formatter,
     )
-    p.add_argument("mock_config", metavar="MOCKCONFIG", help="the MockConfigFile (JSON)")
+    p.add_argument(
+        "mock_config",
+        nargs="?",
+        metavar="MOCKCONFIG",
+        help="the MockConfigFile (JSON); default: mocks of the configuration file",
+    )
     p.add_argument(
         "--definition", "-d", required=True, metavar="FILE", help="ASL file (JSON/YAML) or a template"
     )
@@ -88,6 +93,8 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
+    if args.mock_config is None:
+        raise CliError("MOCKCONFIG is missing: give the MockConfigFile, or mocks = FILE in .durable.toml")
     try:
         config = MockConfig.load(args.mock_config)
         machine = config.state_machine(args.state_machine)
@@ -101,16 +108,20 @@ def _cmd_test(args: argparse.Namespace) -> int:
         cases = [c for c in cases if c.name in args.test_case]
     logical_id = args.logical_id
     try:
-        definition = read_definition(args.definition, logical_id, args.substitutions)
+        definition = read_definition(
+            args.definition, logical_id, args.substitutions, args.config_substitutions
+        )
     except CliError:
         if logical_id is not None or args.state_machine is None:
             raise
-        definition = read_definition(args.definition, args.state_machine, args.substitutions)
-    specs = [parse_function_spec(raw) for raw in args.functions]
+        definition = read_definition(
+            args.definition, args.state_machine, args.substitutions, args.config_substitutions
+        )
+    refs = function_refs(args)
 
     async def go() -> list[CaseResult]:
         with local_imports(), contextlib.redirect_stdout(sys.stderr):
-            functions = [(spec, load_function(spec)) for spec in specs]
+            functions = load_functions(refs)
         async with Kit() as kit:
             for spec, fn in functions:
                 kit.register_function(spec.name, fn)

@@ -16,10 +16,10 @@ from .cli_common import (
     add_function_argument,
     add_input_argument,
     dump,
+    function_refs,
     input_text,
-    load_function,
+    load_functions,
     local_imports,
-    parse_function_spec,
     read_text,
     run_async,
 )
@@ -143,9 +143,9 @@ def _cmd_test_state(args: argparse.Namespace) -> int:
         "mock": _mock(args),
         "state_configuration": _configuration(args),
     }
-    specs = [parse_function_spec(raw) for raw in args.functions]
+    refs = function_refs(args)
     with local_imports(), contextlib.redirect_stdout(sys.stderr):  # task prints go to stderr
-        functions = [(spec, load_function(spec)) for spec in specs]
+        functions = load_functions(refs)
 
         async def test() -> dict[str, Any]:
             async with Engine() as engine:
