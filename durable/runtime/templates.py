@@ -270,6 +270,9 @@ class _Resolver:
     ) -> None:
         self.resources: Mapping[str, Any] = doc.get("Resources") or {}
         self.parameters: Mapping[str, Any] = doc.get("Parameters") or {}
+        self.conditions: Mapping[str, Any] = doc.get("Conditions") or {}
+        self.mappings: Mapping[str, Any] = doc.get("Mappings") or {}
+        self._deciding: set[str] = set()
         self.region = region
         self.account = account
         self.overrides = overrides
@@ -312,12 +315,58 @@ class _Resolver:
                 delimiter, source = arg
                 return self.text(source).split(str(delimiter))
             if key == "Fn::If":
-                return self.value(arg[1])  # conditions are not evaluated: the first branch
+                if not isinstance(arg, list) or len(arg) != 3:
+                    raise TemplateError(f"Fn::If takes [condition, value if true, value if false]: {arg!r}")
+                return self.value(arg[1] if self.condition(str(arg[0])) else arg[2])
+            if key == "Fn::FindInMap":
+                return self.find_in_map(arg)
             if key == "Fn::ImportValue":
                 return self.text(arg)
             if key == "Fn::Base64":
                 return self.text(arg)
         return {k: self.value(v) for k, v in value.items()}
+
+    # -- Conditions and Mappings, as CloudFormation evaluates them (parameters by their Default
+    # or the caller's substitution) -------------------------------------------------------------------
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            raise TemplateError(f"condition {name!r} is not in the template's Conditions")
+        if name in self._deciding:
+            raise TemplateError(f"condition {name!r} refers to itself")
+        self._deciding.add(name)
+        try:
+            return self.truth(self.conditions[name])
+        finally:
+            self._deciding.discard(name)
+
+    def truth(self, expression: Any) -> bool:
+        if isinstance(expression, dict) and len(expression) == 1:
+            ((key, arg),) = expression.items()
+            if key == "Condition":
+                return self.condition(str(arg))
+            if key == "Fn::Equals" and isinstance(arg, list) and len(arg) == 2:
+                left, right = (self.value(v) for v in arg)
+                return bool(_comparable(left) == _comparable(right))
+            if key == "Fn::Not" and isinstance(arg, list) and len(arg) == 1:
+                return not self.truth(arg[0])
+            if key == "Fn::And" and isinstance(arg, list):
+                return all(self.truth(v) for v in arg)
+            if key == "Fn::Or" and isinstance(arg, list):
+                return any(self.truth(v) for v in arg)
+        raise TemplateError(
+            f"not a condition (Fn::Equals, Fn::And, Fn::Or, Fn::Not, Condition): {expression!r}"
+        )
+
+    def find_in_map(self, arg: Any) -> Any:
+        if not isinstance(arg, list) or len(arg) != 3:
+            raise TemplateError(f"Fn::FindInMap takes [map, top-level key, second-level key]: {arg!r}")
+        name, top, second = (self.text(v) for v in arg)
+        try:
+            return self.value(self.mappings[name][top][second])
+        except (KeyError, TypeError):
+            raise TemplateError(
+                f"Fn::FindInMap: {name}/{top}/{second} is not in the template's Mappings"
+            ) from None
 
     def ref(self, name: str) -> Any:
         if name in self.overrides:
@@ -392,3 +441,12 @@ class _Resolver:
             if isinstance(value, str) and value and "${" not in value:
                 return value
         return logical_id
+
+
+def _comparable(value: Any) -> Any:
+    """CloudFormation compares strings: a number or boolean equals its text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value

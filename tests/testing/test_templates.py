@@ -112,3 +112,41 @@ def test_helpful_errors(tmp_path: Path) -> None:
         load_definition(path, state_machine="X")
     with pytest.raises(TemplateError, match="has no definition"):
         load_definition(path)
+
+
+def test_conditions_and_mappings_are_evaluated_as_cloudformation_does(tmp_path: Path) -> None:
+    path = tmp_path / "template.yml"
+    path.write_text(
+        "Parameters:\n"
+        "  Stage: {Type: String, Default: dev}\n"
+        "Mappings:\n"
+        "  Limits:\n    dev: {Seconds: 5}\n    prod: {Seconds: 60}\n"
+        "Conditions:\n"
+        "  IsProd: !Equals [!Ref Stage, prod]\n"
+        "  IsNotProd: !Not [!Condition IsProd]\n"
+        "  Either: !Or [!Condition IsProd, !Condition IsNotProd]\n"
+        "Resources:\n"
+        "  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+        "      Definition:\n"
+        "        StartAt: W\n"
+        "        States:\n"
+        "          W:\n"
+        "            Type: Wait\n"
+        "            Seconds: !FindInMap [Limits, !Ref Stage, Seconds]\n"
+        "            Comment: !If [IsProd, production, !If [Either, development, never]]\n"
+        "            End: true\n"
+    )
+    dev = json.loads(load_definition(path))["States"]["W"]
+    assert (dev["Seconds"], dev["Comment"]) == (5, "development")
+    prod = json.loads(load_definition(path, substitutions={"Stage": "prod"}))["States"]["W"]
+    assert (prod["Seconds"], prod["Comment"]) == (60, "production")
+
+
+def test_unknown_conditions_and_mapping_keys_are_clear_errors(tmp_path: Path) -> None:
+    path = tmp_path / "template.yml"
+    path.write_text(
+        "Resources:\n  M:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+        "      Definition: {StartAt: P, States: {P: {Type: Pass, Comment: !If [Nope, a, b], End: true}}}\n"
+    )
+    with pytest.raises(TemplateError, match="condition 'Nope' is not in the template's Conditions"):
+        load_definition(path)
