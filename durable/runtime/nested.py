@@ -24,7 +24,7 @@ import uuid
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DurableError, TaskFailed
+from ..errors import DurableError, ExecutionAlreadyExists, TaskFailed
 from ..integrations.base import TaskRequest
 from ..interpreter import failure as F
 from ..interpreter.context import iso_time
@@ -160,12 +160,23 @@ class NestedExecutions:
         if not isinstance(machine, str):
             raise StatesFailure(F.RUNTIME, "The field 'StateMachineArn' is required")
         name = payload.get("Name")
-        if name is None and request is not None and request.idempotency_key is not None:
+        text = _input_text(payload.get("Input"))
+        derived = name is None and request is not None and request.idempotency_key is not None
+        if derived:
             # the same name for the same task attempt: a re-run after a crash finds its child
+            assert request is not None and request.idempotency_key is not None
             name = str(uuid.UUID(request.idempotency_key))
-        return await self.engine.start_execution(
-            machine, input_json=_input_text(payload.get("Input")), name=name
-        )
+        try:
+            return await self.engine.start_execution(machine, input_json=text, name=name)
+        except ExecutionAlreadyExists:
+            if not derived:
+                raise
+            # this attempt started it before a crash, and it has ended since: it is the child
+            arn = machine.replace(":stateMachine:", ":execution:", 1).split(":")
+            existing = await self.engine.describe_execution(":".join(arn[:7]) + f":{name}")
+            if existing.input != json.loads(text):
+                raise
+            return existing
 
     def _described(self, child: Execution, parsed: bool) -> dict[str, Any]:
         """The child as DescribeExecution shows it, as ``.sync`` tasks return it."""

@@ -190,3 +190,27 @@ async def test_parent_and_child_are_linked_as_aws_records_it(engine: Engine) -> 
     assert json.loads(submitted["output"])["ExecutionArn"] == kid
     described = await engine.describe_execution(kid)
     assert described.input == {"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": done.execution_arn, "x": 1}
+
+
+async def test_a_re_run_start_finds_the_child_its_attempt_started(engine: Engine) -> None:
+    """The window at-least-once leaves: the start ran, the crash came before its result was
+    recorded, the task runs again. Its derived name finds the child (even one that has ended)
+    instead of starting a second one or failing."""
+    from durable import TaskRequest
+    from durable.runtime.nested import NestedExecutions
+
+    child = await engine.create_state_machine("child", CHILD)
+    nested = NestedExecutions(engine)
+    request = TaskRequest(
+        resource=START + ".sync",
+        payload={"StateMachineArn": child.arn, "Input": {"k": 1}},
+        state_name="Start",
+        execution_arn="arn:aws:states:us-east-1:111111111111:execution:parent:p1",
+        state_machine_arn="arn:aws:states:us-east-1:111111111111:stateMachine:parent",
+        idempotency_key="0123456789abcdef0123456789abcdef",
+    )
+    first = await nested.invoke(request)
+    await engine.wait_for_execution(first["ExecutionArn"])  # it ends before the re-run
+    again = await nested.invoke(request)
+    assert again["ExecutionArn"] == first["ExecutionArn"]
+    assert len(await engine.list_executions(child.arn)) == 1
