@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import os
 import sys
+import uuid
 from typing import Any
 
 from ..runtime.engine import Engine
@@ -97,7 +98,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 engine.register_function(spec.name, fn)
             except ValueError as exc:
                 raise CliError(f"bad --function {spec.raw!r}: {exc}") from None
-    app = create_app(engine, verifier=verifier)
+    test_cases = _test_cases(engine, args.mock_config) if args.mock_config else None
+    app = create_app(engine, verifier=verifier, test_cases=test_cases)
     print(
         f"{PROG}: serving the Step Functions API for {db} on http://{args.host}:{args.port}"
         f" (auth: {args.auth}); stop with Ctrl-C",
@@ -106,6 +108,39 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
     uvicorn.Server(config).run()
     return EXIT_OK
+
+
+def _test_cases(engine: Engine, path: str) -> Any:
+    """Step Functions Local's mocked test cases: ``StartExecution`` of ``ARN#TestCase`` runs an
+    execution whose Task states the MockConfigFile's test case answers (the others run as usual)."""
+    from ..errors import ValidationError
+    from ..testing import MockConfig, MockConfigError, Mocks
+
+    try:
+        config = MockConfig.load(path)
+    except (OSError, MockConfigError) as exc:
+        raise CliError(f"bad --mock-config {path!r}: {exc}") from None
+    mocks = Mocks().install(engine)
+
+    async def resolve(raw: str, name: str | None) -> tuple[str, str]:
+        base, _, case_name = raw.partition("#")
+        parts = base.split(":")
+        machine = parts[6] if len(parts) > 6 else base
+        try:
+            cases = {case.name: case for case in config.test_cases(machine)}
+        except (MockConfigError, KeyError):
+            raise ValidationError(f"The MockConfigFile has no state machine named '{machine}'") from None
+        case = cases.get(case_name)
+        if case is None:
+            known = ", ".join(sorted(cases)) or "none"
+            raise ValidationError(
+                f"The MockConfigFile has no test case '{case_name}' for '{machine}' (it has: {known})"
+            )
+        execution = name or str(uuid.uuid4())
+        mocks.test_case(execution, case.mocks)
+        return base, execution
+
+    return resolve
 
 
 def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
@@ -132,6 +167,12 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         "--allow-remote-without-auth",
         action="store_true",
         help="allow a non-loopback --host without --auth",
+    )
+    p.add_argument(
+        "--mock-config",
+        metavar="FILE",
+        help="a MockConfigFile (AWS Step Functions Local's format): StartExecution of "
+        "STATE_MACHINE_ARN#TEST_CASE runs with that test case's mocked Task states",
     )
     p.add_argument("--region", help=f"the region in ARNs (default {DEFAULT_REGION})")
     p.add_argument("--account", help=f"the account in ARNs (default {DEFAULT_ACCOUNT})")

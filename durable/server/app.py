@@ -24,7 +24,7 @@ from ..runtime.engine import Engine
 from . import executions, machines
 from .auth import SigV4Verifier
 from .errors import ApiError, from_durable
-from .shapes import Params
+from .shapes import Params, TestCases
 
 __all__ = ["ACTIONS", "MAX_BODY_BYTES", "create_app"]
 
@@ -69,10 +69,16 @@ def _too_large() -> ApiError:
 
 
 def create_app(
-    engine: Engine, *, verifier: SigV4Verifier | None = None, manage_engine: bool = True
+    engine: Engine,
+    *,
+    verifier: SigV4Verifier | None = None,
+    manage_engine: bool = True,
+    test_cases: TestCases | None = None,
 ) -> Starlette:
     """The Step Functions endpoint over ``engine``; with ``manage_engine`` the app opens the
-    engine at startup and closes it at shutdown. ``verifier``: require SigV4-signed requests."""
+    engine at startup and closes it at shutdown. ``verifier``: require SigV4-signed requests.
+    ``test_cases``: StartExecution / StartSyncExecution accept ``ARN#TestCase`` (see
+    :data:`~durable.server.shapes.TestCases`)."""
 
     async def handle(request: Request) -> Response:
         try:
@@ -90,7 +96,7 @@ def create_app(
                 raise ApiError("SerializationException", "The request body is not valid JSON") from None
             if not isinstance(params, dict):
                 raise ApiError("SerializationException", "The request body must be a JSON object")
-            return _answer(await action(engine, Params(params)))
+            return _answer(await action(engine, Params(params, test_cases)))
         except ApiError as exc:
             return _error(exc)
         except DurableError as exc:

@@ -32,15 +32,25 @@ def _input(p: Params) -> str:
     return p.opt_str("input", max_len=MAX_INPUT) or "{}"
 
 
+async def _machine_and_name(p: Params) -> tuple[str, str | None]:
+    """The ARN to start and the execution's name; ``ARN#TestCase`` (Step Functions Local's way
+    of choosing a mocked test case) where the server was given a MockConfigFile."""
+    raw = p.body.get("stateMachineArn")
+    name = p.opt_str("name", max_len=80)
+    if p.test_cases is not None and isinstance(raw, str) and "#" in raw:
+        return await p.test_cases(raw, name)
+    return p.arn("stateMachineArn", "stateMachine"), name
+
+
 async def start_execution(engine: Engine, p: Params) -> dict[str, Any]:
-    arn = p.arn("stateMachineArn", "stateMachine")
-    execution = await engine.start_execution(arn, input_json=_input(p), name=p.opt_str("name", max_len=80))
+    arn, name = await _machine_and_name(p)
+    execution = await engine.start_execution(arn, input_json=_input(p), name=name)
     return {"executionArn": execution.execution_arn, "startDate": execution.start_date}
 
 
 async def start_sync_execution(engine: Engine, p: Params) -> dict[str, Any]:
-    arn = p.arn("stateMachineArn", "stateMachine")
-    e = await engine.start_sync_execution(arn, input_json=_input(p), name=p.opt_str("name", max_len=80))
+    arn, name = await _machine_and_name(p)
+    e = await engine.start_sync_execution(arn, input_json=_input(p), name=name)
     out = execution_shape(e)
     for key in ("redriveStatus", "redriveStatusReason", "redriveCount"):
         out.pop(key, None)

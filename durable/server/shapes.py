@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -30,11 +30,17 @@ def dump_json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+#: resolves Step Functions Local's ``stateMachineArn#TestCaseName`` (and the execution's name, if
+#: given) to the state machine ARN and the name of an execution whose Tasks the test case mocks
+TestCases = Callable[[str, str | None], Awaitable[tuple[str, str]]]
+
+
 class Params:
     """The request's members, checked the way the service checks them (ValidationException)."""
 
-    def __init__(self, body: dict[str, Any]) -> None:
+    def __init__(self, body: dict[str, Any], test_cases: TestCases | None = None) -> None:
         self.body = body
+        self.test_cases = test_cases  # `durable serve --mock-config`: ARN#TestCase starts
 
     def _missing(self, name: str) -> ApiError:
         return validation(

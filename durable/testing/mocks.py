@@ -280,7 +280,9 @@ class Mocks:
     def _find(
         self, execution_arn: str, state: str, resource: str, payload: Any
     ) -> tuple[str, ResponsePlan] | None:
-        name = execution_arn.rsplit(":", 1)[-1]
+        parts = execution_arn.split(":")
+        # ...:execution:MACHINE:NAME, or an Express one's ...:express:MACHINE:NAME:UUID
+        name = parts[-2] if len(parts) > 7 and parts[5] == "express" else parts[-1]
         for rules in (self._cases.get(name), self._rules):
             if rules is None:
                 continue

@@ -25,7 +25,7 @@ PASS = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}'
 class Served:
     """One running server: its URL, its engine, and a way to stop it."""
 
-    def __init__(self, engine: Engine, verifier: SigV4Verifier | None = None) -> None:
+    def __init__(self, engine: Engine, verifier: SigV4Verifier | None = None, test_cases: Any = None) -> None:
         self.engine = engine
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -34,7 +34,7 @@ class Served:
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(engine, verifier=verifier),
+            create_app(engine, verifier=verifier, test_cases=test_cases),
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=2,
