@@ -40,6 +40,7 @@ from .runtime.catalog import ValidationResult
 from .runtime.client import Client
 from .runtime.clock import Clock, ManualClock, SystemClock
 from .runtime.engine import Engine
+from .runtime.mapruns import MapRun, MapRunCounts
 from .runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
 from .runtime.ownership import EngineAlreadyRunning
 from .runtime.sync import run
@@ -66,6 +67,8 @@ __all__ = [
     "JobIntegration",
     "JobRunning",
     "ManualClock",
+    "MapRun",
+    "MapRunCounts",
     "Quotas",
     "ResourceNotFound",
     "StateMachine",

@@ -249,7 +249,7 @@ class Map(WorkState):
                 items = yield from self.reader.read(data, effective, frame, self.name)
                 inputs = self._inputs(items, data, effective, frame)
                 del items
-            if self.processor.pure and not tolerant:
+            if self.processor.pure and not tolerant and not map_run_arn:
                 scope, name = self.processor, self.name
                 results = []
                 chain = started
@@ -272,6 +272,7 @@ class Map(WorkState):
                     max_concurrency,
                     tolerated_count=count if tolerant else None,
                     tolerated_percentage=pct if tolerant else None,
+                    map_run=map_run_arn,
                 )
         except StatesFailure as failure:
             if self.distributed:

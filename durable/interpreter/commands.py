@@ -60,12 +60,14 @@ class Child:
 class Fork:
     """Run ``children`` (at most ``max_concurrency`` at once, 0 = unlimited); resume with the
     list of their outputs in order, or with the first failure. ``tolerated`` > 0 lets that many
-    children fail (their slot then holds the failure object, see :class:`ChildFailure`)."""
+    children fail (their slot then holds the failure object, see :class:`ChildFailure`).
+    A Map Run's limits may change while it runs (UpdateMapRun): the runtime reads them there."""
 
     children: tuple[Child, ...]
     max_concurrency: int = 0
     tolerated_count: int | None = None
     tolerated_percentage: float | None = None
+    map_run: str = ""  # a Distributed Map's Map Run ARN: the runtime keeps its counts and limits
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from .clock import Clock, DeadlineExceeded, with_deadline
 from .express import ExpressRun
 from .host import POLL_SECONDS, Host
 from .items import ItemSources
+from .mapruns import MapRun
 from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
 from .nested import NestedExecutions
 from .ownership import EngineAlreadyRunning, ownership_for
@@ -516,6 +517,36 @@ class Engine(Session):
             self.standard.scheduler.arm(execution_arn, TimerKey.execution_timeout(), due)
         self.standard.adopt(execution_arn)
         return execution_from(redriven)
+
+    # -- Map Runs ----------------------------------------------------------------------------------
+    async def describe_map_run(self, map_run_arn: str) -> MapRun:
+        """A Distributed Map's Map Run (AWS ``DescribeMapRun``): status, limits, counts.
+        Raises :class:`~durable.errors.ResourceNotFound` for an unknown ARN."""
+        await self._ensure_open()
+        return await self.standard.map_runs.get(map_run_arn)
+
+    async def list_map_runs(self, execution_arn: str) -> list[MapRun]:
+        """The Map Runs an execution started, oldest first (AWS ``ListMapRuns``)."""
+        await self.describe_execution(execution_arn)
+        return await self.standard.map_runs.list(execution_arn)
+
+    async def update_map_run(
+        self,
+        map_run_arn: str,
+        *,
+        max_concurrency: int | None = None,
+        tolerated_failure_percentage: float | None = None,
+        tolerated_failure_count: int | None = None,
+    ) -> MapRun:
+        """Change a running Map Run's limits (AWS ``UpdateMapRun``): the children not started yet
+        run under them. An ended Map Run raises :class:`~durable.errors.ValidationError`."""
+        await self._ensure_open()
+        return await self.standard.map_runs.update(
+            map_run_arn,
+            max_concurrency=max_concurrency,
+            tolerated_failure_percentage=tolerated_failure_percentage,
+            tolerated_failure_count=tolerated_failure_count,
+        )
 
     # -- activities --------------------------------------------------------------------------------
     async def _wait_for_activity(self, activity_arn: str, until: float) -> None:

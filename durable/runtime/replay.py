@@ -20,6 +20,7 @@ from ..interpreter.commands import (
     AwaitJob,
     AwaitToken,
     Checkpoint,
+    Fork,
     InvokeTask,
     ReadItems,
     Sleep,
@@ -28,9 +29,10 @@ from ..interpreter.commands import (
 from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
 from ..interpreter.jsonvalue import NotJson
-from ..store.base import ActivityTaskRecord, TokenRecord
+from ..store.base import ActivityTaskRecord, MetadataRecord, TokenRecord
 from .jobs import cancel_job, follow_job, idempotency_key, job_integration, job_request
 from .journal import JournalLane
+from .mapruns import MapRunTracker
 from .requests import ActivityStart, Answer
 from .runner import CommandRunner, Gen
 from .timers import NEVER, TimerKey
@@ -108,6 +110,23 @@ class ReplayRunner(CommandRunner):
             # small and its commits never crowd out other executions' in the writer's queue
             await self.owner.flush(self.run)
         return await super().execute(cmd, execution_arn, state_machine_arn, lane)
+
+    # -- Map Runs -----------------------------------------------------------------------------------
+    async def map_run_for(self, cmd: Fork, execution_arn: str) -> MapRunTracker | None:
+        journal = self.journal
+
+        def put(entry: MetadataRecord) -> None:  # committed with the execution's next batch
+            batch = journal.batch
+            batch.metadata = [m for m in batch.metadata if m.arn != entry.arn or m.kind != entry.kind]
+            batch.metadata.append(entry)
+
+        limits = (cmd.max_concurrency, cmd.tolerated_count, cmd.tolerated_percentage)
+        return await self.owner.map_runs.open(
+            cmd.map_run, execution_arn, len(cmd.children), limits, put, self.run.resumed
+        )
+
+    def map_run_closed(self, tracker: MapRunTracker) -> None:
+        self.owner.map_runs.close(tracker)
 
     # -- Distributed Map data ---------------------------------------------------------------------
     async def _data(self, cmd: ReadItems | WriteResults, lane: JournalLane, arn: str, machine: str) -> Any:

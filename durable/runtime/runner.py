@@ -35,6 +35,7 @@ from ..interpreter.failure import StatesFailure
 from .clock import Clock, DeadlineExceeded, with_deadline
 from .items import ItemSources
 from .jobs import cancel_job, follow_job, job_integration, job_request
+from .mapruns import MapRunTracker
 
 __all__ = ["CommandRunner", "call_integration", "step"]
 
@@ -178,6 +179,10 @@ class CommandRunner:
             await cancel_job(integration, request, cmd.submitted)
             raise
 
+    async def map_run_for(self, cmd: Fork, execution_arn: str) -> MapRunTracker | None:
+        """The tracker of a Distributed Map's Map Run (None here: only journaled runs keep one)."""
+        return None
+
     async def fork(
         self, cmd: Fork, execution_arn: str, state_machine_arn: str, lane: Any = None
     ) -> list[Any]:
@@ -185,51 +190,70 @@ class CommandRunner:
         total = len(children)
         lanes = self.lanes_for(lane, total)
         results: list[Any] = [None] * total
-        limit = cmd.max_concurrency if cmd.max_concurrency > 0 else total or 1
-        tolerant = cmd.tolerated_count is not None or cmd.tolerated_percentage is not None
+        tracker = await self.map_run_for(cmd, execution_arn) if cmd.map_run else None
+        static = _StaticLimits(cmd, total)
+        limits: _StaticLimits | MapRunTracker = tracker if tracker is not None else static
         failures = 0
         running: dict[asyncio.Future[Any], int] = {}
 
-        def failed(index: int, failure: StatesFailure) -> None:
+        def failed(index: int, failure: StatesFailure, was_running: bool) -> None:
             nonlocal failures
-            if not tolerant or not failure.catchable:
+            if tracker is not None:
+                outcome = "timed_out" if failure.error == F.TIMEOUT else "failed"
+                tracker.ended(outcome, was_running=was_running)
+            if not limits.tolerant() or not failure.catchable:
                 raise failure
             failures += 1
             results[index] = ChildFailure(failure.error, failure.cause)
-            over_count = cmd.tolerated_count is not None and failures > cmd.tolerated_count
-            pct = cmd.tolerated_percentage
-            over_pct = pct is not None and failures * 100.0 / total > pct
-            if cmd.tolerated_count is None:
-                over_count = True
-            if cmd.tolerated_percentage is None:
-                over_pct = True
-            if over_count and over_pct:
+            if limits.exceeded(failures, total):
                 raise StatesFailure(
                     F.EXCEED_TOLERATED_FAILURE_THRESHOLD,
                     "The specified tolerated failure threshold was exceeded",
                 )
 
+        def succeeded(was_running: bool) -> None:
+            if tracker is not None:
+                tracker.ended("succeeded", was_running=was_running)
+
         async def reap() -> None:
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = set(running)
+            wake = None
+            if tracker is not None:  # an UpdateMapRun may raise the limit meanwhile
+                tracker.changed.clear()
+                wake = asyncio.ensure_future(tracker.changed.wait())
+                waiting.add(wake)
+            try:
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if wake is not None and not wake.done():
+                    wake.cancel()
             for fut in done:
+                if fut is wake:
+                    continue
                 index = running.pop(fut)
                 try:
                     results[index] = fut.result()
                 except StatesFailure as failure:
-                    failed(index, failure)
+                    failed(index, failure, True)
+                else:
+                    succeeded(True)
 
+        status = "FAILED"
         try:
             for index, child in enumerate(children):
-                while len(running) >= limit:
+                while len(running) >= limits.limit(total):
                     await reap()
                 gen = child.start()
+                if tracker is not None:
+                    tracker.started()
                 try:
                     finished, value = self.start_child(gen, lanes[index])
                 except StatesFailure as failure:
-                    failed(index, failure)
+                    failed(index, failure, True)
                     continue
                 if finished:
                     results[index] = value
+                    succeeded(True)
                 else:
                     running[
                         asyncio.ensure_future(
@@ -238,12 +262,45 @@ class CommandRunner:
                     ] = index
             while running:
                 await reap()
+            status = "SUCCEEDED"
+        except asyncio.CancelledError:
+            status = ""  # stopped or shut down: the execution's end settles the Map Run
+            raise
         finally:
             if running:
                 for fut in running:
                     fut.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
+            if tracker is not None:
+                if status:
+                    tracker.finish(status)
+                self.map_run_closed(tracker)
         return results
+
+    def map_run_closed(self, tracker: MapRunTracker) -> None:
+        """The Fork of a Map Run is over (its tracker is no longer live)."""
+
+
+class _StaticLimits:
+    """A Fork's own limits (a Parallel state, an inline Map)."""
+
+    __slots__ = ("count", "mc", "pct")
+
+    def __init__(self, cmd: Fork, total: int) -> None:
+        self.mc = cmd.max_concurrency if cmd.max_concurrency > 0 else total or 1
+        self.count = cmd.tolerated_count
+        self.pct = cmd.tolerated_percentage
+
+    def limit(self, total: int) -> int:
+        return self.mc
+
+    def tolerant(self) -> bool:
+        return self.count is not None or self.pct is not None
+
+    def exceeded(self, failures: int, total: int) -> bool:
+        over_count = self.count is None or failures > self.count
+        over_pct = self.pct is None or failures * 100.0 / total > self.pct
+        return over_count and over_pct
 
 
 async def call_integration(coro: Any) -> Any:

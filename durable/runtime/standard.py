@@ -58,6 +58,7 @@ from .batching import BatchReader
 from .clock import Clock
 from .journal import HistoryLimitReached, Journal, JournalContext
 from .mailbox import Mailboxes
+from .mapruns import MapRuns
 from .replay import Parked, ReplayRunner, Stopped
 from .requests import RequestKind, StopOrder, make_request, message_of
 from .resident import Committer, Running
@@ -113,6 +114,7 @@ class StandardExecutions:
         self.leftovers = BatchReader(store.tokens_and_timers)
         self.running: dict[str, Running] = {}
         self.mail = Mailboxes()
+        self.map_runs = MapRuns(store, clock)  # Distributed Map runs: counts, limits
         self.done: dict[str, asyncio.Event] = {}  # waiters of running executions
         self.finished: OrderedDict[str, ExecutionRecord] = OrderedDict()  # recently finished
         # the input and output values of executions that just finished, for the first caller that

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import DurableError, ExecutionDoesNotExist, StateMachineTypeNotSupported
+from ..errors import ExecutionDoesNotExist, StateMachineTypeNotSupported
 from ..runtime.engine import Engine
+from ..runtime.mapruns import MapRun, MapRunCounts
 from ..runtime.models import Execution, StateMachineType
 from ..runtime.versions import split_arn
-from .errors import ApiError, validation
+from .errors import validation
 from .machines import Action
 from .shapes import (
     Params,
@@ -24,8 +25,6 @@ __all__ = ["ACTIONS"]
 
 MAX_INPUT = 256 * 1024
 _STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
-_MAP_RUN_ENDS = ("MapRunSucceeded", "MapRunFailed", "MapRunAborted")
-MAP_RUN_SCAN = 200  # executions of a machine searched for a Map Run's ARN (newest first)
 
 
 def _input(p: Params) -> str:
@@ -93,7 +92,7 @@ async def list_executions(engine: Engine, p: Params) -> dict[str, Any]:
     status = p.enum("statusFilter", _STATUSES)
     redrive = p.enum("redriveFilter", ("REDRIVEN", "NOT_REDRIVEN"))
     if map_run is not None:
-        await _find_map_run(engine, map_run)  # ResourceNotFound when there is none
+        await engine.describe_map_run(map_run)  # ResourceNotFound when there is none
         page("ListExecutions:map", [], p)  # checks the token
         return {"executions": []}  # a Map Run's iterations run inside their execution
     assert arn is not None
@@ -153,92 +152,68 @@ async def get_execution_history(engine: Engine, p: Params) -> dict[str, Any]:
 # -- Map Runs ---------------------------------------------------------------------------------------
 
 
-def _map_runs(execution: Execution, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Map Runs an execution's history records, with their outcome."""
-    runs: list[dict[str, Any]] = []
-    for event in events:
-        if event["type"] == "MapRunStarted":
-            arn = (event.get("mapRunStartedEventDetails") or {}).get("mapRunArn")
-            if arn:
-                runs.append({"mapRunArn": arn, "startDate": event["timestamp"], "status": "RUNNING"})
-        elif event["type"] in _MAP_RUN_ENDS:
-            for run in reversed(runs):
-                if run["status"] == "RUNNING":
-                    run["status"] = event["type"][len("MapRun") :].upper()
-                    run["stopDate"] = event["timestamp"]
-                    break
-    if execution.status != "RUNNING":
-        for run in runs:
-            if run["status"] == "RUNNING":
-                run["status"] = "ABORTED"
-                run["stopDate"] = execution.stop_date
-    return runs
+def _counts(counts: MapRunCounts) -> dict[str, int]:
+    return {
+        "pending": counts.pending,
+        "running": counts.running,
+        "succeeded": counts.succeeded,
+        "failed": counts.failed,
+        "timedOut": counts.timed_out,
+        "aborted": counts.aborted,
+        "total": counts.total,
+        "resultsWritten": counts.results_written,
+    }
 
 
-async def _find_map_run(engine: Engine, map_run_arn: str) -> tuple[Execution, dict[str, Any]]:
-    parts = map_run_arn.split(":")
-    name = parts[6].split("/", 1)[0] if len(parts) > 6 else ""
-    machine_arn = ":".join([*parts[:5], "stateMachine", name])
-    try:
-        executions = await engine.list_executions(machine_arn, max_results=MAP_RUN_SCAN)
-    except DurableError:
-        executions = []
-    for execution in executions:
-        for run in _map_runs(execution, await engine.get_execution_history(execution.execution_arn)):
-            if run["mapRunArn"] == map_run_arn:
-                return execution, run
-    raise ApiError("ResourceNotFound", f"Resource not found: '{map_run_arn}'")
+def _describe(run: MapRun) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "mapRunArn": run.map_run_arn,
+        "executionArn": run.execution_arn,
+        "status": run.status,
+        "startDate": run.start_date,
+        "maxConcurrency": run.max_concurrency,
+        "toleratedFailurePercentage": run.tolerated_failure_percentage,
+        "toleratedFailureCount": run.tolerated_failure_count,
+        "itemCounts": _counts(run.item_counts),
+        "executionCounts": _counts(run.execution_counts),
+        "redriveCount": run.redrive_count,
+    }
+    if run.stop_date is not None:
+        out["stopDate"] = run.stop_date
+    return out
 
 
 async def list_map_runs(engine: Engine, p: Params) -> dict[str, Any]:
     arn = p.arn("executionArn", "execution", "express")
     execution = await engine.describe_execution(arn)
-    runs = _map_runs(execution, await engine.get_execution_history(arn))
-    chunk, token = page("ListMapRuns", runs, p)
+    chunk, token = page("ListMapRuns", await engine.list_map_runs(arn), p)
     items = []
     for run in chunk:
-        item = {
+        item: dict[str, Any] = {
             "executionArn": arn,
-            "mapRunArn": run["mapRunArn"],
+            "mapRunArn": run.map_run_arn,
             "stateMachineArn": execution.state_machine_arn,
-            "startDate": run["startDate"],
+            "startDate": run.start_date,
         }
-        if "stopDate" in run:
-            item["stopDate"] = run["stopDate"]
+        if run.stop_date is not None:
+            item["stopDate"] = run.stop_date
         items.append(item)
     return with_token({"mapRuns": items}, token)
 
 
 async def describe_map_run(engine: Engine, p: Params) -> dict[str, Any]:
-    arn = p.arn("mapRunArn", "mapRun")
-    execution, run = await _find_map_run(engine, arn)
-    counts = {k: 0 for k in ("pending", "running", "succeeded", "failed", "timedOut", "aborted", "total")}
-    counts["resultsWritten"] = 0
-    out = {
-        "mapRunArn": arn,
-        "executionArn": execution.execution_arn,
-        "status": run["status"],
-        "startDate": run["startDate"],
-        "maxConcurrency": 0,
-        "toleratedFailurePercentage": 0.0,
-        "toleratedFailureCount": 0,
-        "itemCounts": dict(counts),
-        "executionCounts": dict(counts),
-        "redriveCount": 0,
-    }
-    if "stopDate" in run:
-        out["stopDate"] = run["stopDate"]
-    return out
+    return _describe(await engine.describe_map_run(p.arn("mapRunArn", "mapRun")))
 
 
 async def update_map_run(engine: Engine, p: Params) -> dict[str, Any]:
     arn = p.arn("mapRunArn", "mapRun")
-    p.opt_int("maxConcurrency", 0, 10000)
-    p.opt_int("toleratedFailureCount", 0, 2**31 - 1)
-    _, run = await _find_map_run(engine, arn)
-    if run["status"] != "RUNNING":
-        raise validation(f"Map Run is {run['status']} and cannot be updated: '{arn}'")
-    raise validation("Updating a running Map Run is not supported by this engine")
+    await engine.update_map_run(
+        arn,
+        max_concurrency=p.opt_int("maxConcurrency", 0, 10000),
+        tolerated_failure_percentage=p.opt_float("toleratedFailurePercentage", 0.0, 100.0),
+        tolerated_failure_count=p.opt_int("toleratedFailureCount", 0, 2**31 - 1),
+    )
+    return {}
 
 
 # -- activities and task tokens -------------------------------------------------------------------------

@@ -89,6 +89,19 @@ class Params:
             )
         return value
 
+    def opt_float(self, name: str, lo: float, hi: float) -> float | None:
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ApiError("SerializationException", f"Expected a number for '{name}'")
+        if not lo <= value <= hi:
+            raise validation(
+                f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: "
+                f"Member must have value between {lo} and {hi}"
+            )
+        return float(value)
+
     def opt_bool(self, name: str) -> bool | None:
         value = self.body.get(name)
         if value is None:

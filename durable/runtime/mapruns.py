@@ -1,0 +1,251 @@
+"""Map Runs: the resource a Distributed Map state's run is, as DescribeMapRun shows it.
+
+Each Map Run is a store metadata entry (kind ``maprun``, its ARN, parent = the execution's ARN)
+whose body is a :class:`MapRun`. The Fork driver of the execution keeps a :class:`MapRunTracker`
+while the run goes on: it counts children as they start and end, and puts its current state in
+the execution's next batch, so the entry is committed with the parent's own events. The limits
+(``maxConcurrency``, tolerated failures) are read from the tracker each time a child is about to
+start or fails, so :meth:`MapRuns.update` changes them for the children not started yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from ..errors import ResourceNotFound, ValidationError
+from ..store.base import MetadataRecord, Store, WriteBatch
+from .clock import Clock
+
+__all__ = ["KIND", "MapRun", "MapRunCounts", "MapRunTracker", "MapRuns"]
+
+KIND = "maprun"
+_ENDED = ("SUCCEEDED", "FAILED", "ABORTED")
+
+
+class MapRunCounts(msgspec.Struct, kw_only=True, rename="camel"):
+    pending: int = 0
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    aborted: int = 0
+    total: int = 0
+    results_written: int = 0
+
+
+class MapRun(msgspec.Struct, kw_only=True, rename="camel"):
+    """One Map Run as DescribeMapRun answers it (``stop_date`` None while it runs)."""
+
+    map_run_arn: str
+    execution_arn: str
+    status: str
+    start_date: float
+    max_concurrency: int = 0
+    tolerated_failure_percentage: float = 0.0
+    tolerated_failure_count: int = 0
+    item_counts: MapRunCounts = msgspec.field(default_factory=MapRunCounts)
+    execution_counts: MapRunCounts = msgspec.field(default_factory=MapRunCounts)
+    redrive_count: int = 0
+    stop_date: float | None = None
+
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.Decoder(MapRun).decode
+
+
+class MapRunTracker:
+    """A running Map Run's counts and limits, kept by its Fork driver."""
+
+    def __init__(self, run: MapRun, put: Callable[[MetadataRecord], None], clock: Clock) -> None:
+        self.run = run
+        self._put = put  # into the execution's next batch
+        self.clock = clock
+        self.changed = asyncio.Event()  # the limits were updated: a waiting driver looks again
+
+    # -- limits -----------------------------------------------------------------------------------
+    def limit(self, total: int) -> int:
+        mc = self.run.max_concurrency
+        return mc if mc > 0 else total or 1
+
+    def tolerant(self) -> bool:
+        return self.run.tolerated_failure_count > 0 or self.run.tolerated_failure_percentage > 0
+
+    def exceeded(self, failures: int, total: int) -> bool:
+        count, pct = self.run.tolerated_failure_count, self.run.tolerated_failure_percentage
+        over_count = not count or failures > count
+        over_pct = not pct or failures * 100.0 / total > pct
+        return over_count and over_pct
+
+    # -- counts -----------------------------------------------------------------------------------
+    def _both(self, change: Callable[[MapRunCounts], None]) -> None:
+        change(self.run.item_counts)
+        change(self.run.execution_counts)
+
+    def begin(self, total: int) -> None:
+        def set_total(c: MapRunCounts) -> None:
+            c.total = c.pending = total
+
+        self._both(set_total)
+        self.touch()
+
+    def started(self) -> None:
+        def start(c: MapRunCounts) -> None:
+            c.pending -= 1
+            c.running += 1
+
+        self._both(start)
+        self.touch()
+
+    def ended(self, outcome: str, *, was_running: bool = True) -> None:
+        """A child ended: ``outcome`` is succeeded, failed, timed_out or aborted."""
+
+        def end(c: MapRunCounts) -> None:
+            if was_running:
+                c.running -= 1
+            else:
+                c.pending -= 1
+            setattr(c, outcome, getattr(c, outcome) + 1)
+
+        self._both(end)
+        self.touch()
+
+    def finish(self, status: str) -> None:
+        """The Fork is over: children not started and still running count as aborted."""
+
+        def close(c: MapRunCounts) -> None:
+            c.aborted += c.pending + c.running
+            c.pending = c.running = 0
+
+        self._both(close)
+        self.run.status = status
+        self.run.stop_date = self.clock.now()
+        self.touch()
+
+    def touch(self) -> None:
+        self._put(record(self.run))
+
+
+def record(run: MapRun) -> MetadataRecord:
+    return MetadataRecord(
+        kind=KIND,
+        arn=run.map_run_arn,
+        parent=run.execution_arn,
+        body=_encode(run).decode(),
+        created=run.start_date,
+    )
+
+
+class MapRuns:
+    """The engine's Map Runs: the trackers of the runs going on here, and the stored entries."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self.live: dict[str, MapRunTracker] = {}
+
+    async def open(
+        self,
+        arn: str,
+        execution_arn: str,
+        total: int,
+        limits: tuple[int, int | None, float | None],
+        put: Callable[[MetadataRecord], None],
+        resumed: bool,
+    ) -> MapRunTracker:
+        """A tracker for a Fork that starts (or, after a restart, starts again) the Map Run ``arn``."""
+        max_concurrency, count, pct = limits
+        run = MapRun(
+            map_run_arn=arn,
+            execution_arn=execution_arn,
+            status="RUNNING",
+            start_date=self.clock.now(),
+            max_concurrency=max_concurrency,
+            tolerated_failure_count=count or 0,
+            tolerated_failure_percentage=float(pct or 0.0),
+        )
+        stored = await self.store.get_metadata(KIND, arn) if resumed else None
+        if stored is not None:  # replayed: the start date and any update made since are kept
+            before = _decode(stored.body)
+            run.start_date = before.start_date
+            run.max_concurrency = before.max_concurrency
+            run.tolerated_failure_count = before.tolerated_failure_count
+            run.tolerated_failure_percentage = before.tolerated_failure_percentage
+        tracker = MapRunTracker(run, put, self.clock)
+        tracker.begin(total)
+        self.live[arn] = tracker
+        return tracker
+
+    def close(self, tracker: MapRunTracker) -> None:
+        if self.live.get(tracker.run.map_run_arn) is tracker:
+            del self.live[tracker.run.map_run_arn]
+
+    async def get(self, arn: str) -> MapRun:
+        tracker = self.live.get(arn)
+        if tracker is not None:
+            return msgspec.structs.replace(tracker.run)
+        stored = await self.store.get_metadata(KIND, arn)
+        if stored is None:
+            raise ResourceNotFound(f"Resource not found: '{arn}'")
+        return await self._settled(_decode(stored.body))
+
+    async def list(self, execution_arn: str) -> list[MapRun]:
+        runs = []
+        for entry in await self.store.list_metadata(KIND, execution_arn):
+            tracker = self.live.get(entry.arn)
+            runs.append(tracker.run if tracker is not None else await self._settled(_decode(entry.body)))
+        runs.sort(key=lambda r: r.start_date)
+        return runs
+
+    async def _settled(self, run: MapRun) -> MapRun:
+        """A stored run still RUNNING whose execution has ended was aborted with it (stopped,
+        timed out), as AWS shows it."""
+        if run.status != "RUNNING":
+            return run
+        execution = await self.store.get_execution(run.execution_arn)
+        if execution is None or execution.status == "RUNNING":
+            return run
+        for counts in (run.item_counts, run.execution_counts):
+            counts.aborted += counts.pending + counts.running
+            counts.pending = counts.running = 0
+        run.status = "ABORTED"
+        run.stop_date = execution.stop_date
+        return run
+
+    async def update(
+        self,
+        arn: str,
+        *,
+        max_concurrency: int | None = None,
+        tolerated_failure_percentage: float | None = None,
+        tolerated_failure_count: int | None = None,
+    ) -> MapRun:
+        """Change a running Map Run's limits; they apply to the children not started yet."""
+        if max_concurrency is not None and max_concurrency < 0:
+            raise ValidationError("maxConcurrency must be at least 0")
+        if tolerated_failure_count is not None and tolerated_failure_count < 0:
+            raise ValidationError("toleratedFailureCount must be at least 0")
+        pct = tolerated_failure_percentage
+        if pct is not None and not 0 <= pct <= 100:
+            raise ValidationError("toleratedFailurePercentage must be between 0 and 100")
+        tracker = self.live.get(arn)
+        run = tracker.run if tracker is not None else await self.get(arn)
+        if run.status in _ENDED:
+            raise ValidationError(f"Map Run is {run.status} and cannot be updated: '{arn}'")
+        changes: dict[str, Any] = {}
+        if max_concurrency is not None:
+            changes["max_concurrency"] = max_concurrency
+        if tolerated_failure_count is not None:
+            changes["tolerated_failure_count"] = tolerated_failure_count
+        if pct is not None:
+            changes["tolerated_failure_percentage"] = float(pct)
+        for name, value in changes.items():
+            setattr(run, name, value)
+        if tracker is not None:
+            tracker.touch()  # the execution's next batch holds the new limits too
+            tracker.changed.set()
+        await self.store.commit(WriteBatch(metadata=[record(run)]))
+        return msgspec.structs.replace(run)
