@@ -1,0 +1,148 @@
+"""Map Runs from the user's side: a Distributed Map's counts, limits and UpdateMapRun through
+the public Engine API."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durable import Engine, ExecutionDoesNotExist, ResourceNotFound, TaskFailed
+from durable.errors import ValidationError
+
+LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
+
+
+def dmap(resource: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "T",
+                    "States": {"T": {"Type": "Task", "Resource": LAMBDA + resource, "End": True}},
+                },
+                "End": True,
+                **fields,
+            }
+        },
+    }
+
+
+async def wait_until(check: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_counts_with_failures_under_the_tolerated_threshold(tmp_path: Path) -> None:
+    def work(value: int, context: Any) -> int:
+        if value % 4 == 0:
+            raise TaskFailed("Odd", "not wanted")
+        return value
+
+    async with Engine(f"sqlite:///{tmp_path / 'db'}", load_plugins=False) as engine:
+        engine.register_function("work", work)
+        definition = dmap("work", MaxConcurrency=3, ToleratedFailureCount=5)
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, list(range(1, 13)))
+        done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 30)
+        assert done.status == "SUCCEEDED"
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        described = await engine.describe_map_run(run.map_run_arn)
+        assert described.status == "SUCCEEDED" and described.stop_date is not None
+        assert described.execution_arn == started.execution_arn
+        assert (described.max_concurrency, described.tolerated_failure_count) == (3, 5)
+        for counts in (described.item_counts, described.execution_counts):
+            assert (counts.total, counts.succeeded, counts.failed) == (12, 9, 3)
+            assert (counts.pending, counts.running, counts.aborted, counts.timed_out) == (0, 0, 0, 0)
+        with pytest.raises(ValidationError):
+            await engine.update_map_run(run.map_run_arn, max_concurrency=5)
+    async with Engine(f"sqlite:///{tmp_path / 'db'}", load_plugins=False) as engine:  # kept in the store
+        again = await engine.describe_map_run(run.map_run_arn)
+        assert again.execution_counts == described.execution_counts and again.status == "SUCCEEDED"
+
+
+async def test_over_the_threshold_the_map_run_fails(tmp_path: Path) -> None:
+    def work(value: int, context: Any) -> int:
+        raise TaskFailed("Bad", "always")
+
+    async with Engine(load_plugins=False) as engine:
+        engine.register_function("work", work)
+        definition = dmap("work", MaxConcurrency=1, ToleratedFailureCount=1)
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, [1, 2, 3, 4])
+        done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 30)
+        assert done.status == "FAILED"
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        counts = run.execution_counts
+        assert run.status == "FAILED"
+        assert (counts.total, counts.failed, counts.aborted, counts.succeeded) == (4, 2, 2, 0)
+
+
+async def test_update_raises_the_concurrency_of_a_running_map_run() -> None:
+    gate = asyncio.Event()
+    active = 0
+    peak = 0
+
+    async def work(value: int, context: Any) -> int:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        try:
+            await gate.wait()
+        finally:
+            active -= 1
+        return value
+
+    async with Engine(load_plugins=False) as engine:
+        engine.register_function("work", work)
+        machine = await engine.create_state_machine("m", dmap("work", MaxConcurrency=1))
+        started = await engine.start_execution(machine.arn, list(range(6)))
+
+        async def has_run() -> bool:
+            return bool(await engine.list_map_runs(started.execution_arn))
+
+        await wait_until(has_run)
+        (run,) = await engine.list_map_runs(started.execution_arn)
+
+        async def one_running() -> bool:
+            return active == 1
+
+        await wait_until(one_running)
+        await asyncio.sleep(0.05)
+        assert active == 1
+        described = await engine.describe_map_run(run.map_run_arn)
+        assert described.status == "RUNNING" and described.max_concurrency == 1
+        assert (described.execution_counts.running, described.execution_counts.pending) == (1, 5)
+
+        updated = await engine.update_map_run(run.map_run_arn, max_concurrency=4)
+        assert updated.max_concurrency == 4
+
+        async def four_running() -> bool:
+            return active == 4
+
+        await wait_until(four_running)
+        assert (await engine.describe_map_run(run.map_run_arn)).execution_counts.running == 4
+        gate.set()
+        done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 30)
+        assert done.status == "SUCCEEDED" and peak == 4
+        final = await engine.describe_map_run(run.map_run_arn)
+        assert final.status == "SUCCEEDED" and final.max_concurrency == 4
+        assert final.execution_counts.succeeded == 6
+
+
+async def test_unknown_map_runs() -> None:
+    async with Engine(load_plugins=False) as engine:
+        ghost = "arn:aws:states:us-east-1:123456789012:mapRun:m/M:00000000-0000-0000-0000-000000000000"
+        with pytest.raises(ResourceNotFound):
+            await engine.describe_map_run(ghost)
+        with pytest.raises(ResourceNotFound):
+            await engine.update_map_run(ghost, max_concurrency=2)
+        with pytest.raises(ExecutionDoesNotExist):
+            await engine.list_map_runs("arn:aws:states:us-east-1:123456789012:execution:m:none")
