@@ -111,12 +111,23 @@ async def test_sigkill_mid_run_resumes_without_rerunning_recorded_children(tmp_p
             f.write(json.dumps(event["i"]) + "\n")
         return event["i"] * 2
 
+    resumed = time.time()
     engine = Engine(f"sqlite:///{db}", load_plugins=False, local_buckets={"data": data})
     engine.register_function("work", work)  # before opening: the resumed run calls it at once
     async with engine:
         arn = "arn:aws:states:us-east-1:111111111111:execution:m:e1"
         done = await asyncio.wait_for(engine.wait_for_execution(arn), 60)
+        (run,) = await engine.list_map_runs(arn)  # its counts are exact after the resume
     assert done.status == "SUCCEEDED", done.cause
+    counts = run.execution_counts
+    assert (run.status, counts.total, counts.succeeded, counts.running, counts.pending) == (
+        "SUCCEEDED",
+        ITEMS,
+        ITEMS,
+        0,
+        0,
+    )
+    assert run.start_date < resumed  # the Map Run started before the kill, and kept that date
     assert done.output == [2 * i for i in range(ITEMS)]
     calls = Counter(_lines(log))
     assert set(calls) == set(range(ITEMS))

@@ -146,3 +146,31 @@ async def test_unknown_map_runs() -> None:
             await engine.update_map_run(ghost, max_concurrency=2)
         with pytest.raises(ExecutionDoesNotExist):
             await engine.list_map_runs("arn:aws:states:us-east-1:123456789012:execution:m:none")
+
+
+async def test_stopping_the_execution_aborts_its_map_run() -> None:
+    started_children = 0
+
+    async def work(value: int, context: Any) -> int:
+        nonlocal started_children
+        started_children += 1
+        await asyncio.Event().wait()
+        return value
+
+    async with Engine(load_plugins=False) as engine:
+        engine.register_function("work", work)
+        machine = await engine.create_state_machine("m", dmap("work", MaxConcurrency=2))
+        started = await engine.start_execution(machine.arn, list(range(5)))
+
+        async def two_running() -> bool:
+            runs = await engine.list_map_runs(started.execution_arn)
+            return started_children == 2 and bool(runs) and runs[0].execution_counts.running == 2
+
+        await wait_until(two_running)
+        await engine.stop_execution(started.execution_arn)
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        assert run.status == "ABORTED" and run.stop_date is not None
+        counts = run.execution_counts
+        assert (counts.total, counts.aborted, counts.running, counts.pending) == (5, 5, 0, 0)
+        with pytest.raises(ValidationError):
+            await engine.update_map_run(run.map_run_arn, max_concurrency=3)
