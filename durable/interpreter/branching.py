@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from .commands import CHECKPOINT, CHECKPOINT_EVERY, CHECKPOINT_SECONDS, Child, ChildFailure, Fork, Stall
+from .commands import (
+    CHECKPOINT,
+    CHECKPOINT_EVERY,
+    CHECKPOINT_SECONDS,
+    Child,
+    ChildFailure,
+    Fork,
+    MapRunProgress,
+    Stall,
+)
 from .context import ExecutionContext, Frame
 from .data import compact, compile_template, select
 from .distributed import Batcher, ItemReaderSpec, ResultWriterSpec, child_records
@@ -249,18 +258,33 @@ class Map(WorkState):
                 items = yield from self.reader.read(data, effective, frame, self.name)
                 inputs = self._inputs(items, data, effective, frame)
                 del items
-            if self.processor.pure and not tolerant and not map_run_arn:
+            if self.processor.pure and not tolerant:
                 scope, name = self.processor, self.name
                 results = []
                 chain = started
                 now = ctx.services.now
                 last = now()
+                total = len(inputs)
+                if map_run_arn:
+                    yield MapRunProgress(map_run_arn, total, 0, max_concurrency=max_concurrency)
                 for i, value in enumerate(inputs):
-                    out, chain = _iterate(scope, value, child_ctx, Lane(chain, visible, nested=True), i, name)
+                    try:
+                        out, chain = _iterate(
+                            scope, value, child_ctx, Lane(chain, visible, nested=True), i, name
+                        )
+                    except StatesFailure:
+                        if map_run_arn:
+                            yield MapRunProgress(map_run_arn, total, i, 1, max_concurrency, "FAILED")
+                        raise
                     results.append(out)
                     if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 or now() - last >= CHECKPOINT_SECONDS:
-                        yield CHECKPOINT
+                        if map_run_arn:
+                            yield MapRunProgress(map_run_arn, total, i + 1, max_concurrency=max_concurrency)
+                        else:
+                            yield CHECKPOINT
                         last = now()
+                if map_run_arn:
+                    yield MapRunProgress(map_run_arn, total, total, 0, max_concurrency, "SUCCEEDED")
             else:
                 link = [started]  # each iteration links to the previous one's last event, as AWS does
                 children = tuple(

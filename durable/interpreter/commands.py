@@ -71,6 +71,20 @@ class Fork:
 
 
 @dataclass(frozen=True, slots=True)
+class MapRunProgress:
+    """How far a Distributed Map whose children run in place (pure states, no Fork) has gone: the
+    runtime keeps its Map Run's counts from it. Also a :class:`Checkpoint`. ``ended`` is
+    ``SUCCEEDED`` or ``FAILED`` once the children are over."""
+
+    map_run: str
+    total: int
+    succeeded: int
+    failed: int = 0
+    max_concurrency: int = 0
+    ended: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ChildFailure:
     error: str | None
     cause: str | None

@@ -113,6 +113,16 @@ class MapRunTracker:
         self._both(end)
         self.touch()
 
+    def progress(self, succeeded: int, failed: int) -> None:
+        """Children run in place, one at a time: so many ended, the rest are pending."""
+
+        def set_counts(c: MapRunCounts) -> None:
+            c.succeeded, c.failed, c.running = succeeded, failed, 0
+            c.pending = c.total - succeeded - failed
+
+        self._both(set_counts)
+        self.touch()
+
     def finish(self, status: str) -> None:
         """The Fork is over: children not started and still running count as aborted."""
 

@@ -22,6 +22,7 @@ from ..interpreter.commands import (
     Checkpoint,
     Fork,
     InvokeTask,
+    MapRunProgress,
     ReadItems,
     Sleep,
     WriteResults,
@@ -29,7 +30,7 @@ from ..interpreter.commands import (
 from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
 from ..interpreter.jsonvalue import NotJson
-from ..store.base import ActivityTaskRecord, MetadataRecord, TokenRecord
+from ..store.base import ActivityTaskRecord, MetadataRecord, TokenRecord, WriteBatch
 from .jobs import cancel_job, follow_job, idempotency_key, job_integration, job_request
 from .journal import JournalLane
 from .mapruns import MapRunTracker
@@ -66,6 +67,7 @@ class ReplayRunner(CommandRunner):
         assert run.journal is not None and run.ctx is not None
         self.journal = run.journal
         self.ctx = run.ctx
+        self._inline: dict[str, MapRunTracker] = {}  # Map Runs whose children run in place
 
     def resume(self, gen: Gen, value: Any, exc: StatesFailure | None, lane: Any) -> Any:
         self.journal.enter(lane)
@@ -105,7 +107,10 @@ class ReplayRunner(CommandRunner):
             if lane.pending:  # replaying: the task was scheduled, so the activity existed then
                 return True
             return await self.owner.store.get_activity(cmd.activity_arn) is not None
-        if kind is Checkpoint:
+        if kind is MapRunProgress:
+            await self._progress(cmd, execution_arn)
+            await self.owner.flush(self.run)
+        elif kind is Checkpoint:
             # a long run of pure states commits as it goes, one batch at a time: its buffer stays
             # small and its commits never crowd out other executions' in the writer's queue
             await self.owner.flush(self.run)
@@ -114,19 +119,37 @@ class ReplayRunner(CommandRunner):
     # -- Map Runs -----------------------------------------------------------------------------------
     async def map_run_for(self, cmd: Fork, execution_arn: str) -> MapRunTracker | None:
         journal = self.journal
-
-        def put(entry: MetadataRecord) -> None:  # committed with the execution's next batch
-            batch = journal.batch
-            batch.metadata = [m for m in batch.metadata if m.arn != entry.arn or m.kind != entry.kind]
-            batch.metadata.append(entry)
-
         limits = (cmd.max_concurrency, cmd.tolerated_count, cmd.tolerated_percentage)
         return await self.owner.map_runs.open(
-            cmd.map_run, execution_arn, len(cmd.children), limits, put, self.run.resumed
+            cmd.map_run,
+            execution_arn,
+            len(cmd.children),
+            limits,
+            lambda entry: _put(journal.batch, entry),
+            self.run.resumed,
         )
 
     def map_run_closed(self, tracker: MapRunTracker) -> None:
         self.owner.map_runs.close(tracker)
+
+    async def _progress(self, cmd: MapRunProgress, execution_arn: str) -> None:
+        """A Map Run whose children run in place: its counts as the interpreter reports them."""
+        tracker = self._inline.get(cmd.map_run)
+        if tracker is None:
+            journal = self.journal
+            tracker = self._inline[cmd.map_run] = await self.owner.map_runs.open(
+                cmd.map_run,
+                execution_arn,
+                cmd.total,
+                (cmd.max_concurrency, None, None),
+                lambda entry: _put(journal.batch, entry),
+                self.run.resumed,
+            )
+        tracker.progress(cmd.succeeded, cmd.failed)
+        if cmd.ended:
+            tracker.finish(cmd.ended)
+            del self._inline[cmd.map_run]
+            self.owner.map_runs.close(tracker)
 
     # -- Distributed Map data ---------------------------------------------------------------------
     async def _data(self, cmd: ReadItems | WriteResults, lane: JournalLane, arn: str, machine: str) -> Any:
@@ -434,3 +457,9 @@ class ReplayRunner(CommandRunner):
         self.owner.scheduler.disarm(arn, TimerKey.token_deadline(token.token))
         run.tokens.pop(token.token, None)
         run.deadlines.pop(token.token, None)
+
+
+def _put(batch: WriteBatch, entry: MetadataRecord) -> None:
+    """A Map Run's state, committed with the execution's next batch (the latest one only)."""
+    batch.metadata = [m for m in batch.metadata if m.arn != entry.arn or m.kind != entry.kind]
+    batch.metadata.append(entry)

@@ -26,6 +26,7 @@ from ..interpreter.commands import (
     ChildFailure,
     Fork,
     InvokeTask,
+    MapRunProgress,
     ReadItems,
     Sleep,
     Stall,
@@ -111,7 +112,7 @@ class CommandRunner:
             return None
         if kind is Fork:
             return await self.fork(cmd, execution_arn, state_machine_arn, lane)
-        if kind is Checkpoint:
+        if kind is Checkpoint or kind is MapRunProgress:
             await asyncio.sleep(0)  # others' turn: a timeout or a stop is delivered here
             return None
         if kind is ActivityExists:

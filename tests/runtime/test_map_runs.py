@@ -174,3 +174,35 @@ async def test_stopping_the_execution_aborts_its_map_run() -> None:
         assert (counts.total, counts.aborted, counts.running, counts.pending) == (5, 5, 0, 0)
         with pytest.raises(ValidationError):
             await engine.update_map_run(run.map_run_arn, max_concurrency=3)
+
+
+async def test_children_of_pure_states_are_counted() -> None:
+    """Pass/Choice/Fail children run in place, without a Fork: their Map Run is counted too."""
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$", "NumericEquals": 0, "Next": "F"}],
+                "Default": "P",
+            },
+            "F": {"Type": "Fail", "Error": "Zero"},
+            "P": {"Type": "Pass", "End": True},
+        },
+    }
+    definition = {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": True}}}
+    async with Engine(load_plugins=False) as engine:
+        machine = await engine.create_state_machine("m", definition)
+        for values, want in (([1] * 300, "SUCCEEDED"), ([1, 1, 0, 1, 1], "FAILED")):
+            started = await engine.start_execution(machine.arn, values)
+            done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 30)
+            assert done.status == want
+            (run,) = await engine.list_map_runs(started.execution_arn)
+            counts = run.execution_counts
+            assert run.status == want and run.stop_date is not None
+            if want == "SUCCEEDED":
+                assert (counts.total, counts.succeeded, counts.failed) == (300, 300, 0)
+            else:
+                assert (counts.total, counts.succeeded, counts.failed, counts.aborted) == (5, 2, 1, 2)
+            assert counts.pending == counts.running == 0
