@@ -24,6 +24,7 @@ __all__ = ["KIND", "MapRun", "MapRunCounts", "MapRunTracker", "MapRuns"]
 
 KIND = "maprun"
 _ENDED = ("SUCCEEDED", "FAILED", "ABORTED")
+PROGRESS_SECONDS = 1.0  # children run in place: their counts are stored at most this often
 
 
 class MapRunCounts(msgspec.Struct, kw_only=True, rename="camel"):
@@ -65,6 +66,7 @@ class MapRunTracker:
         self._put = put  # into the execution's next batch
         self.clock = clock
         self.changed = asyncio.Event()  # the limits were updated: a waiting driver looks again
+        self.touched = 0.0  # when its state last went into the execution's batch
 
     # -- limits -----------------------------------------------------------------------------------
     def limit(self, total: int) -> int:
@@ -121,7 +123,9 @@ class MapRunTracker:
             c.pending = c.total - succeeded - failed
 
         self._both(set_counts)
-        self.touch()
+        now = self.clock.now()
+        if now - self.touched >= PROGRESS_SECONDS:  # a commit per checkpoint would slow the run
+            self.touch()
 
     def finish(self, status: str) -> None:
         """The Fork is over: children not started and still running count as aborted."""
@@ -136,6 +140,7 @@ class MapRunTracker:
         self.touch()
 
     def touch(self) -> None:
+        self.touched = self.clock.now()
         self._put(record(self.run))
 
 
