@@ -43,6 +43,7 @@ class IntegrationRegistry:
         self._builtins = list(builtins)
         # built-ins that decide per call (the local functions: only those registered here)
         self._per_call: list[Any] = [b for b in self._builtins if hasattr(b, "declines")]  # Integration
+        self._per_call_for: dict[str, list[Any]] = {}  # resource -> the per-call built-ins handling it
         self._extra: list[Integration] = []
         self._overrides: list[Integration] = []  # checked before anything else (test mocks)
         self._plugins: list[Integration] | None = None if load_entry_points else []
@@ -86,10 +87,15 @@ class IntegrationRegistry:
             for override in self._overrides:
                 if override.handles(resource):
                     return override
-        for builtin in self._per_call:  # a local function keeps precedence over any plugin
-            if builtin.handles(resource) and not builtin.declines(resource, payload):
+        per_call = self._per_call_for.get(resource)  # handles() is pure: asked once per resource
+        if per_call is None:
+            per_call = self._per_call_for[resource] = [b for b in self._per_call if b.handles(resource)]
+        declined: Integration | None = None
+        for builtin in per_call:  # a local function keeps precedence over any plugin
+            if not builtin.declines(resource, payload):
                 found: Integration = builtin
                 return found
+            declined = builtin
         hit = self._cache.get(resource)
         if hit is None:
             for group in (self._extra, self._builtins):
@@ -98,8 +104,7 @@ class IntegrationRegistry:
                     self._cache[resource] = hit
                     break
         if hit is not None:
-            declines = getattr(hit, "declines", None)
-            if declines is not None and declines(resource, payload):
+            if hit is declined:  # not its call: a plugin that handles the resource runs it
                 matches = [p for p in self._load_plugins() if p.handles(resource)]
                 return matches[0] if len(matches) == 1 else hit
             return hit

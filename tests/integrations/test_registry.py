@@ -34,16 +34,19 @@ def test_plugins_load_lazily_only_when_a_builtin_does_not_match() -> None:
     assert calls == [1]
 
 
+class RealLambda:
+    """A plugin that runs Lambda functions (as durable-aws does: real AWS Lambda)."""
+
+    name = "lambda"
+
+    def handles(self, resource: str) -> bool:
+        return ":lambda:" in resource
+
+    async def invoke(self, request: Any) -> Any:
+        return {}
+
+
 def test_an_unregistered_lambda_function_goes_to_a_plugin_that_handles_lambda() -> None:
-    class RealLambda:
-        name = "lambda"
-
-        def handles(self, resource: str) -> bool:
-            return ":lambda:" in resource
-
-        async def invoke(self, request: Any) -> Any:
-            return {}
-
     engine = Engine(load_plugins=True)
     engine.register_function("local", lambda event, ctx: event)
     registry = IntegrationRegistry([engine.functions], loader=lambda: [])
@@ -126,15 +129,6 @@ async def test_task_without_integration_fails_the_execution_with_a_clear_cause()
 
 
 def test_a_registered_lambda_plugin_does_not_shadow_local_functions() -> None:
-    class RealLambda:
-        name = "lambda"
-
-        def handles(self, resource: str) -> bool:
-            return ":lambda:" in resource
-
-        async def invoke(self, request: Any) -> Any:
-            return {}
-
     engine = Engine(load_plugins=False)
     engine.register_function("local", lambda event, ctx: event)
     engine.add_integration(RealLambda())
