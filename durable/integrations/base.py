@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Integration", "JobIntegration", "JobRunning", "TaskContext", "TaskRequest", "integration_pattern"]
+__all__ = [
+    "Integration",
+    "JobIntegration",
+    "JobRunning",
+    "TaskContext",
+    "TaskRequest",
+    "TaskTrace",
+    "integration_pattern",
+]
 
 _PATTERNS = ((".sync:2", "sync:2"), (".sync", "sync"), (".waitForTaskToken", "waitForTaskToken"))
 
@@ -17,6 +25,23 @@ def integration_pattern(resource: str) -> str:
         if resource.endswith(suffix):
             return pattern
     return "request-response"
+
+
+@dataclass(slots=True)
+class TaskTrace:
+    """The raw exchange an integration had with its service, asked for by TestState at the
+    ``TRACE`` inspection level (``TaskRequest.trace``; ``None`` otherwise).
+
+    An integration that speaks HTTP fills :attr:`request` (``protocol``, ``method``, ``url``,
+    ``headers``, ``body``) and :attr:`response` (``protocol``, ``statusCode``,
+    ``statusMessage``, ``headers``, ``body``), all strings, as AWS's ``InspectionDataRequest``
+    and ``InspectionDataResponse``. Unless :attr:`reveal_secrets` is true it leaves out what it
+    added from configured secrets (an EventBridge connection's authorization and parameters);
+    nothing from the state's definition or the response is left out."""
+
+    reveal_secrets: bool = False
+    request: dict[str, str] | None = None
+    response: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +62,8 @@ class TaskRequest:
     #: the same for every call of one attempt of one Task state, across restarts (Standard):
     #: pass it to a service's idempotency parameter (ClientToken, ClientRequestToken, ...)
     idempotency_key: str | None = None
+    #: TestState at ``TRACE``: record the raw request and response here (see :class:`TaskTrace`)
+    trace: TaskTrace | None = None
 
     @property
     def pattern(self) -> str:

@@ -168,6 +168,8 @@ def prepare(
                 )
         if context is not None:
             raise ValidationError("TestState does not support Context when a mock is not specified.")
+    if config.error_caused_by_state is not None:
+        _check_error_caused_by_state(raw, mock, config.error_caused_by_state)
     value = _json_field(input if input is not None else "{}", "input", InvalidExecutionInput)
     variable_values = _json_field(variables, "variables", ValidationError) if variables is not None else {}
     if not isinstance(variable_values, dict):
@@ -193,6 +195,37 @@ def prepare(
             config.map_item_reader_data, "mapItemReaderData", ValidationError
         )
     return prepared
+
+
+def _check_error_caused_by_state(raw: dict[str, Any], mock: Mock | None, name: str) -> None:
+    """``errorCausedByState`` names the state inside a tested Map or Parallel state that a mocked
+    error comes from: it needs a mocked error, such a state, and a state of that name in it."""
+    kind = raw.get("Type")
+    if mock is None:
+        raise ValidationError("TestState does not support ErrorCausedByState when a mock is not specified.")
+    if kind not in ("Map", "Parallel"):
+        raise ValidationError(
+            "TestState supports ErrorCausedByState only for Map and Parallel states, "
+            f"not for state type '{kind}'."
+        )
+    if mock.error_output is None:
+        raise ValidationError("ErrorCausedByState can only be specified with a mock.errorOutput.")
+    if name not in _nested_state_names(raw):
+        raise ValidationError(f"ErrorCausedByState '{name}' is not a state within the tested {kind} state.")
+
+
+def _nested_state_names(raw: dict[str, Any]) -> set[str]:
+    """The names of every state inside a Map's processor or a Parallel's branches, at any depth."""
+    names: set[str] = set()
+    graphs = [raw.get("ItemProcessor"), raw.get("Iterator"), *(raw.get("Branches") or [])]
+    for graph in graphs:
+        states = graph.get("States") if isinstance(graph, dict) else None
+        if isinstance(states, dict):
+            for state_name, state in states.items():
+                names.add(state_name)
+                if isinstance(state, dict):
+                    names |= _nested_state_names(state)
+    return names
 
 
 def _unsupported_definition(message: str) -> DefinitionError:

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from ..errors import DurableError, TaskFailed
-from ..integrations.base import TaskRequest
+from ..integrations.base import TaskRequest, TaskTrace
 from ..integrations.registry import IntegrationRegistry
 from ..interpreter import failure as F
 from ..interpreter.commands import (
@@ -55,6 +55,9 @@ def step(gen: Gen) -> tuple[bool, Any]:
 
 class CommandRunner:
     """Executes interpreter commands (tasks, sleeps, forks) for the executions of one engine."""
+
+    #: handed to every task request (TestState at TRACE runs a runner of its own with one)
+    trace: TaskTrace | None = None
 
     def __init__(
         self,
@@ -149,6 +152,7 @@ class CommandRunner:
             timeout_seconds=cmd.timeout_seconds,
             heartbeat_seconds=cmd.heartbeat_seconds,
             idempotency_key=key,
+            trace=self.trace,
         )
         busy = getattr(self.clock, "busy", None)  # a ManualClock: do not skip time over real work
         with busy() if busy is not None else contextlib.nullcontext():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..integrations.base import TaskTrace
 from ..interpreter import failure as F
 from ..interpreter.context import ExecutionContext
 from ..interpreter.data import compact
@@ -151,6 +152,10 @@ async def run_test_state(
         True,  # an Express execution: no RedriveCount in its context object
         region=runner.region,
     )
+    trace = None
+    if prepared.inspection_level == "TRACE" and prepared.mock is None:
+        trace = TaskTrace(reveal_secrets=reveal_secrets)
+        runner = _TracingRunner(runner, trace)
     gen = evaluate(prepared, ctx)
     finished, value = step(gen)
     if not finished:
@@ -160,4 +165,18 @@ async def run_test_state(
             )
         except DeadlineExceeded:
             value = Outcome("FAILED", error=F.TIMEOUT, cause="The test ran for more than five minutes.")
+    if trace is not None:
+        # AWS's InspectionDataRequest / InspectionDataResponse: what an HTTP Task sent and got
+        if trace.request is not None:
+            value.inspection["request"] = trace.request
+        if trace.response is not None:
+            value.inspection["response"] = trace.response
     return TestStateResult.from_outcome(value)
+
+
+class _TracingRunner(CommandRunner):
+    """The engine's runner for one TRACE test: its task requests carry the test's trace."""
+
+    def __init__(self, base: CommandRunner, trace: TaskTrace) -> None:
+        super().__init__(base.clock, base.registry, base.region, base.account, base.items)
+        self.trace = trace

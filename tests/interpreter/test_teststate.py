@@ -57,6 +57,37 @@ def test_map_iteration_failures_need_a_mock() -> None:
     )
 
 
+def test_error_caused_by_state_names_a_state_inside_a_mocked_map_or_parallel() -> None:
+    error = Mock(error_output=("E", "C"))
+
+    def config(name: str) -> StateConfiguration:
+        return StateConfiguration(error_caused_by_state=name)
+
+    prepared = prepare(PARALLEL, mock=error, state_configuration=config("B2"))
+    assert prepared.config.error_caused_by_state == "B2"
+    nested = {
+        "Type": "Map",
+        "ItemProcessor": {
+            "StartAt": "Outer",
+            "States": {"Outer": {**PARALLEL, "Branches": PARALLEL["Branches"]}},
+        },
+        "End": True,
+    }
+    prepare(nested, mock=error, state_configuration=config("B1"))  # at any depth
+    assert _message(definition=PARALLEL, mock=error, state_configuration=config("Nope")) == (
+        "ErrorCausedByState 'Nope' is not a state within the tested Parallel state."
+    )
+    assert _message(definition=PARALLEL, mock=Mock(result="[1, 2]"), state_configuration=config("B1")) == (
+        "ErrorCausedByState can only be specified with a mock.errorOutput."
+    )
+    assert "only for Map and Parallel states, not for state type 'Task'" in _message(
+        mock=error, state_configuration=config("B1")
+    )
+    assert _message(state_configuration=config("B1"), role_arn="r") == (
+        "TestState does not support ErrorCausedByState when a mock is not specified."
+    )
+
+
 def test_an_unknown_state_name_and_an_invalid_input() -> None:
     machine = {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}
     assert "'Nope'" in _message(definition=machine, state_name="Nope")

@@ -113,10 +113,10 @@ class Scenario:
             )
         assert proc.stdout is not None
         try:
-            line = await asyncio.wait_for(proc.stdout.readline(), 20)
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
             assert line == b"opened\n", (line, self.stderr())
             if kill_after is not None and kill_after_line != "opened":
-                line = await asyncio.wait_for(proc.stdout.readline(), 20)
+                line = await asyncio.wait_for(proc.stdout.readline(), 60)
                 assert line.decode().strip() == kill_after_line, (line, self.stderr())
             if kill_after is not None:
                 try:

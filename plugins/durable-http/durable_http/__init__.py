@@ -2,8 +2,12 @@
 
 Arguments (``Parameters`` / ``Arguments``): ``ApiEndpoint`` and ``Method`` (required),
 ``Headers``, ``QueryParameters``, ``RequestBody`` (an object is sent as JSON), and
-``Transform.RequestBodyEncoding`` ``URL_ENCODED`` for form bodies. ``Authentication`` is
-accepted and ignored locally (AWS resolves an EventBridge connection there).
+``Transform.RequestBodyEncoding`` ``URL_ENCODED`` for form bodies, and
+``Authentication.ConnectionArn``: the EventBridge connection whose authorization and parameters
+are added to the request — configured locally (:mod:`durable_http.connections`). Headers AWS
+does not let a task set (``Authorization``, ``Host``, ``x-amz-*``, ...) fail the task with
+``States.Runtime``. Under TestState at ``TRACE`` the raw request and response are recorded
+(``TaskRequest.trace``), without the connection's additions unless ``revealSecrets``.
 
 Result: ``{"Headers", "ResponseBody", "StatusCode", "StatusText"}`` with a JSON response body
 parsed. A non-2xx status fails the task with ``States.Http.StatusCode.<code>`` (cause: the
@@ -30,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import logging
 import os
 import socket
 import urllib.parse
@@ -41,8 +46,14 @@ from typing import Any
 import httpx
 
 from durable import TaskFailed, TaskRequest
+from durable.integrations.base import TaskTrace
 
-__all__ = ["DestinationPolicy", "HttpIntegration"]
+from .connections import ENVIRONMENT_VARIABLE, Connection, Connections
+from .request import Outgoing, build_request, render_headers
+
+__all__ = ["Connections", "DestinationPolicy", "HttpIntegration"]
+
+log = logging.getLogger(__name__)
 
 RESOURCE = "arn:aws:states:::http:invoke"
 SOCKET_TIMEOUT_SECONDS = 60.0
@@ -132,37 +143,76 @@ class HttpIntegration:
         policy: DestinationPolicy | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         verify: Any = True,
+        connections: Connections | dict[str, Any] | None = None,
     ) -> None:
         self.timeout = timeout
         self.policy = policy or DestinationPolicy.from_environment()
         self.max_body_bytes = max_body_bytes
         self.verify = verify  # an ssl.SSLContext, a CA bundle path, or True
+        if connections is None:
+            connections = Connections.from_environment()
+        self.connections = connections if isinstance(connections, Connections) else Connections(connections)
 
     def handles(self, resource: str) -> bool:
         return resource.split(":::", 1)[-1] == "http:invoke" and resource.startswith("arn:")
 
     async def invoke(self, request: TaskRequest) -> Any:
         args = request.payload if isinstance(request.payload, dict) else {}
-        endpoint, method = args.get("ApiEndpoint"), args.get("Method")
-        if not isinstance(endpoint, str) or not isinstance(method, str):
-            raise TaskFailed("States.Runtime", "The HTTP Task needs the fields 'ApiEndpoint' and 'Method'")
-        headers = {str(k): str(v) for k, v in (args.get("Headers") or {}).items()}
-        body = _body(args, headers)
+        connection = self._connection(args)
+        out = build_request(args, connection)
         try:
-            url = httpx.URL(_with_query(endpoint, args.get("QueryParameters")))
+            url = httpx.URL(out.url())
         except (httpx.InvalidURL, ValueError) as exc:
-            raise TaskFailed("States.Http.Socket", f"invalid ApiEndpoint {endpoint!r}: {exc}") from None
+            raise TaskFailed("States.Http.Socket", f"invalid ApiEndpoint {out.endpoint!r}: {exc}") from None
+        trace = request.trace
         try:
             async with httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout), trust_env=False, verify=self.verify
             ) as client:
-                return await self._call(client, method.upper(), url, headers, body)
+                if connection is not None and connection.authorization_type == "OAUTH_CLIENT_CREDENTIALS":
+                    token = connection.oauth_token or await self._fetch_token(client, connection)
+                    out.with_header("Authorization", f"Bearer {token}")
+                    status, headers, raw = await self._call(client, out.method, url, out.headers, out.body)
+                    if status in (401, 407):  # EventBridge: the token is refreshed on 401 or 407
+                        token = await self._fetch_token(client, connection)
+                        out.with_header("Authorization", f"Bearer {token}")
+                        status, headers, raw = await self._call(
+                            client, out.method, url, out.headers, out.body
+                        )
+                else:
+                    status, headers, raw = await self._call(client, out.method, url, out.headers, out.body)
         except Refused as exc:
             raise TaskFailed("States.Http.Socket", f"durable-http refused the request: {exc}") from None
         except httpx.TimeoutException:
             raise TaskFailed("States.Http.Socket", "the HTTP request timed out") from None
         except (httpx.HTTPError, OSError) as exc:
             raise TaskFailed("States.Http.Socket", str(exc) or type(exc).__name__) from None
+        if trace is not None:
+            _record(trace, out, url.scheme, status, headers, raw)
+        return _result(status, headers, raw)
+
+    def _connection(self, args: dict[str, Any]) -> Connection | None:
+        auth = args.get("Authentication")
+        arn = auth.get("ConnectionArn") if isinstance(auth, dict) else None
+        if not isinstance(arn, str):
+            return None
+        connection = self.connections.find(arn)
+        if connection is None and arn not in self.connections.warned:
+            self.connections.warned.add(arn)
+            log.warning(
+                "HTTP Task connection %s is not configured (%s): requests go without it",
+                arn,
+                ENVIRONMENT_VARIABLE,
+            )
+        return connection
+
+    async def _fetch_token(self, client: httpx.AsyncClient, connection: Connection) -> str:
+        method, endpoint, headers, query, body = connection.token_request()
+        url = httpx.URL(
+            endpoint + (("&" if "?" in endpoint else "?") + urllib.parse.urlencode(query) if query else "")
+        )
+        status, _, raw = await self._call(client, method, url, headers, body)
+        return connection.accept_token(status, raw)
 
     async def _call(
         self,
@@ -171,7 +221,7 @@ class HttpIntegration:
         url: httpx.URL,
         headers: dict[str, str],
         body: bytes | None,
-    ) -> dict[str, Any]:
+    ) -> tuple[int, httpx.Headers, bytes]:
         for _ in range(self.policy.max_redirects + 1):
             target, extensions, host_header = await self._pinned(url)
             sent = {**headers, "Host": host_header}
@@ -187,7 +237,7 @@ class HttpIntegration:
                         method, body = "GET", None
                     continue
                 raw = await self._read(response)
-                return _result(response, raw)
+                return response.status_code, response.headers, raw
         raise Refused(f"more than {self.policy.max_redirects} redirects")
 
     async def _pinned(self, url: httpx.URL) -> tuple[httpx.URL, dict[str, Any], str]:
@@ -239,15 +289,8 @@ def _addresses(hosts: Iterable[str]) -> list[Address]:
     return out
 
 
-def _with_query(endpoint: str, query: Any) -> str:
-    if isinstance(query, dict) and query:
-        return endpoint + ("&" if "?" in endpoint else "?") + urllib.parse.urlencode(query, doseq=True)
-    return endpoint
-
-
-def _result(response: httpx.Response, raw: bytes) -> dict[str, Any]:
+def _result(status: int, response_headers: httpx.Headers, raw: bytes) -> dict[str, Any]:
     text = raw.decode("utf-8", errors="replace")
-    status = response.status_code
     if not 200 <= status < 300:
         raise TaskFailed(f"States.Http.StatusCode.{status}", text)
     try:
@@ -255,7 +298,7 @@ def _result(response: httpx.Response, raw: bytes) -> dict[str, Any]:
     except ValueError:
         parsed = text
     headers: dict[str, list[str]] = {}
-    for key, value in response.headers.multi_items():
+    for key, value in response_headers.multi_items():
         headers.setdefault(key, []).append(value)
     return {
         "Headers": headers,
@@ -265,15 +308,23 @@ def _result(response: httpx.Response, raw: bytes) -> dict[str, Any]:
     }
 
 
-def _body(args: dict[str, Any], headers: dict[str, str]) -> bytes | None:
-    if "RequestBody" not in args:
-        return None
-    body = args["RequestBody"]
-    encoding = (args.get("Transform") or {}).get("RequestBodyEncoding", "NONE")
-    if encoding == "URL_ENCODED" and isinstance(body, dict):
-        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        return urllib.parse.urlencode(body, doseq=True).encode()
-    if isinstance(body, str):
-        return body.encode()
-    headers.setdefault("Content-Type", "application/json")
-    return json.dumps(body).encode()
+def _record(
+    trace: TaskTrace, out: Outgoing, scheme: str, status: int, headers: httpx.Headers, raw: bytes
+) -> None:
+    """TestState at TRACE: the raw exchange; the connection's additions only with revealSecrets."""
+    public = not trace.reveal_secrets
+    body = out.public_body if public else out.body
+    trace.request = {
+        "protocol": scheme,
+        "method": out.method,
+        "url": out.url(public=public),
+        "headers": render_headers(out.public_headers if public else out.headers),
+        "body": "" if body is None else body.decode("utf-8", errors="replace"),
+    }
+    trace.response = {
+        "protocol": scheme,
+        "statusCode": str(status),
+        "statusMessage": responses.get(status, ""),
+        "headers": render_headers(headers),
+        "body": raw.decode("utf-8", errors="replace"),
+    }
