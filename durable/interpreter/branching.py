@@ -258,6 +258,7 @@ class Map(WorkState):
                 items = yield from self.reader.read(data, effective, frame, self.name)
                 inputs = self._inputs(items, data, effective, frame)
                 del items
+            weights = _batch_weights(inputs) if self.batcher is not None and map_run_arn else ()
             if self.processor.pure and not tolerant:
                 scope, name = self.processor, self.name
                 results = []
@@ -266,7 +267,9 @@ class Map(WorkState):
                 last = now()
                 total = len(inputs)
                 if map_run_arn:
-                    yield MapRunProgress(map_run_arn, total, 0, max_concurrency=max_concurrency)
+                    yield MapRunProgress(
+                        map_run_arn, total, 0, max_concurrency=max_concurrency, weights=weights
+                    )
                 for i, value in enumerate(inputs):
                     try:
                         out, chain = _iterate(
@@ -274,17 +277,19 @@ class Map(WorkState):
                         )
                     except StatesFailure:
                         if map_run_arn:
-                            yield MapRunProgress(map_run_arn, total, i, 1, max_concurrency, "FAILED")
+                            yield MapRunProgress(map_run_arn, total, i, 1, max_concurrency, "FAILED", weights)
                         raise
                     results.append(out)
                     if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 or now() - last >= CHECKPOINT_SECONDS:
                         if map_run_arn:
-                            yield MapRunProgress(map_run_arn, total, i + 1, max_concurrency=max_concurrency)
+                            yield MapRunProgress(
+                                map_run_arn, total, i + 1, max_concurrency=max_concurrency, weights=weights
+                            )
                         else:
                             yield CHECKPOINT
                         last = now()
                 if map_run_arn:
-                    yield MapRunProgress(map_run_arn, total, total, 0, max_concurrency, "SUCCEEDED")
+                    yield MapRunProgress(map_run_arn, total, total, 0, max_concurrency, "SUCCEEDED", weights)
             else:
                 link = [started]  # each iteration links to the previous one's last event, as AWS does
                 children = tuple(
@@ -297,6 +302,7 @@ class Map(WorkState):
                     tolerated_count=count if tolerant else None,
                     tolerated_percentage=pct if tolerant else None,
                     map_run=map_run_arn,
+                    weights=weights,
                 )
         except StatesFailure as failure:
             if self.distributed:
@@ -307,7 +313,9 @@ class Map(WorkState):
             records = child_records(inputs, results, map_run_arn, frame.entered_epoch, ctx.services.now())
             del results
             try:
-                output = yield from self.writer.write(records, data, effective, frame, map_run_arn, self.name)
+                output = yield from self.writer.write(
+                    records, data, effective, frame, map_run_arn, self.name, sum(weights) if weights else None
+                )
             except StatesFailure as failure:
                 lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", _details(failure))
                 failure.link = failure.link or ctx.events
@@ -358,6 +366,13 @@ class Map(WorkState):
     def _map_run_arn(self, ctx: ExecutionContext) -> str:
         base = ctx.state_machine_arn.replace(":stateMachine:", ":mapRun:", 1)
         return f"{base}/{self.raw.get('Label') or ctx.services.uuid4()}:{ctx.services.uuid4()}"
+
+
+def _batch_weights(batches: list[Any]) -> tuple[int, ...]:
+    """How many items each child's batch holds (``{"Items": [...]}``): a Map Run counts items."""
+    return tuple(
+        len(b["Items"]) if isinstance(b, dict) and isinstance(b.get("Items"), list) else 1 for b in batches
+    )
 
 
 def _details(failure: StatesFailure) -> dict[str, Any]:

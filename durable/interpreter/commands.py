@@ -68,6 +68,7 @@ class Fork:
     tolerated_count: int | None = None
     tolerated_percentage: float | None = None
     map_run: str = ""  # a Distributed Map's Map Run ARN: the runtime keeps its counts and limits
+    weights: tuple[int, ...] = ()  # items per child when an ItemBatcher groups them (else 1 each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class MapRunProgress:
     failed: int = 0
     max_concurrency: int = 0
     ended: str = ""
+    weights: tuple[int, ...] = ()  # items per child when batched (Map Run item counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,3 +174,6 @@ class WriteResults:
     bucket: str
     files: tuple[tuple[str, str], ...]
     state_name: str
+    map_run: str = ""  # the Map Run whose results these are (its resultsWritten counts)
+    executions: int = 0  # child executions whose results are written
+    items: int = 0  # items those children processed

@@ -216,8 +216,10 @@ class ResultWriterSpec:
         frame: Frame,
         map_run_arn: str,
         name: str,
+        items: int | None = None,
     ) -> Generator[Any, Any, Any]:
-        """Write the files when the writer has a ``Resource``; return the Map's output."""
+        """Write the files when the writer has a ``Resource``; return the Map's output.
+        ``items``: how many items the children processed (batched: more than the records)."""
         if self.resource is None:
             return self.transform(records)
         if self.arguments_q is not None:
@@ -251,7 +253,16 @@ class ResultWriterSpec:
         manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": listed}
         manifest_key = f"{base}/manifest.json"
         files.append((manifest_key, _encode(manifest).decode()))
-        yield WriteResults(self.resource, bucket, tuple(files), name)
+        written = len(records)
+        yield WriteResults(
+            self.resource,
+            bucket,
+            tuple(files),
+            name,
+            map_run_arn,
+            written,
+            written if items is None else items,
+        )
         return {"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
 
     def _texts(self, values: list[Any]) -> Iterator[str]:

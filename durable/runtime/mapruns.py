@@ -11,6 +11,7 @@ start or fails, so :meth:`MapRuns.update` changes them for the children not star
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +68,8 @@ class MapRunTracker:
         self.clock = clock
         self.changed = asyncio.Event()  # the limits were updated: a waiting driver looks again
         self.touched = 0.0  # when its state last went into the execution's batch
+        self.weights: tuple[int, ...] = ()
+        self._prefix: list[int] | None = None
 
     # -- limits -----------------------------------------------------------------------------------
     def limit(self, total: int) -> int:
@@ -83,58 +86,65 @@ class MapRunTracker:
         return over_count and over_pct
 
     # -- counts -----------------------------------------------------------------------------------
-    def _both(self, change: Callable[[MapRunCounts], None]) -> None:
-        change(self.run.item_counts)
-        change(self.run.execution_counts)
+    # Executions count children; items count what they processed: the same unless an ItemBatcher
+    # gave each child a batch (``weights``: items per child).
+    def _weight(self, index: int | None) -> int:
+        w = self.weights
+        return w[index] if w and index is not None and index < len(w) else 1
 
-    def begin(self, total: int) -> None:
-        def set_total(c: MapRunCounts) -> None:
-            c.total = c.pending = total
+    def _items_before(self, n: int) -> int:
+        """Items of the first ``n`` children (children run in place run in order)."""
+        if not self.weights:
+            return n
+        if self._prefix is None:
+            self._prefix = [0, *itertools.accumulate(self.weights)]
+        return self._prefix[min(n, len(self._prefix) - 1)]
 
-        self._both(set_total)
+    def begin(self, total: int, weights: tuple[int, ...] = ()) -> None:
+        self.weights = weights
+        self._prefix = None
+        executions, items = self.run.execution_counts, self.run.item_counts
+        executions.total = executions.pending = total
+        items.total = items.pending = sum(weights) if weights else total
         self.touch()
 
-    def started(self) -> None:
-        def start(c: MapRunCounts) -> None:
-            c.pending -= 1
-            c.running += 1
-
-        self._both(start)
+    def started(self, index: int | None = None) -> None:
+        weight = self._weight(index)
+        for c, n in ((self.run.execution_counts, 1), (self.run.item_counts, weight)):
+            c.pending -= n
+            c.running += n
         self.touch()
 
-    def ended(self, outcome: str, *, was_running: bool = True) -> None:
+    def ended(self, outcome: str, *, was_running: bool = True, index: int | None = None) -> None:
         """A child ended: ``outcome`` is succeeded, failed, timed_out or aborted."""
-
-        def end(c: MapRunCounts) -> None:
+        weight = self._weight(index)
+        for c, n in ((self.run.execution_counts, 1), (self.run.item_counts, weight)):
             if was_running:
-                c.running -= 1
+                c.running -= n
             else:
-                c.pending -= 1
-            setattr(c, outcome, getattr(c, outcome) + 1)
-
-        self._both(end)
+                c.pending -= n
+            setattr(c, outcome, getattr(c, outcome) + n)
         self.touch()
 
     def progress(self, succeeded: int, failed: int) -> None:
         """Children run in place, one at a time: so many ended, the rest are pending."""
-
-        def set_counts(c: MapRunCounts) -> None:
-            c.succeeded, c.failed, c.running = succeeded, failed, 0
-            c.pending = c.total - succeeded - failed
-
-        self._both(set_counts)
+        ok_items = self._items_before(succeeded)
+        failed_items = self._items_before(succeeded + failed) - ok_items
+        for c, ok, bad in (
+            (self.run.execution_counts, succeeded, failed),
+            (self.run.item_counts, ok_items, failed_items),
+        ):
+            c.succeeded, c.failed, c.running = ok, bad, 0
+            c.pending = c.total - ok - bad
         now = self.clock.now()
         if now - self.touched >= PROGRESS_SECONDS:  # a commit per checkpoint would slow the run
             self.touch()
 
     def finish(self, status: str) -> None:
         """The Fork is over: children not started and still running count as aborted."""
-
-        def close(c: MapRunCounts) -> None:
+        for c in (self.run.item_counts, self.run.execution_counts):
             c.aborted += c.pending + c.running
             c.pending = c.running = 0
-
-        self._both(close)
         self.run.status = status
         self.run.stop_date = self.clock.now()
         self.touch()
@@ -170,6 +180,7 @@ class MapRuns:
         limits: tuple[int, int | None, float | None],
         put: Callable[[MetadataRecord], None],
         resumed: bool,
+        weights: tuple[int, ...] = (),
     ) -> MapRunTracker:
         """A tracker for a Fork that starts (or, after a restart, starts again) the Map Run ``arn``."""
         max_concurrency, count, pct = limits
@@ -190,7 +201,7 @@ class MapRuns:
             run.tolerated_failure_count = before.tolerated_failure_count
             run.tolerated_failure_percentage = before.tolerated_failure_percentage
         tracker = MapRunTracker(run, put, self.clock)
-        tracker.begin(total)
+        tracker.begin(total, weights)
         self.live[arn] = tracker
         return tracker
 
@@ -229,6 +240,17 @@ class MapRuns:
         run.status = "ABORTED"
         run.stop_date = execution.stop_date
         return run
+
+    async def results_written(self, arn: str, executions: int, items: int) -> MetadataRecord | None:
+        """The ResultWriter wrote the results of so many children (and their items): the entry
+        to commit with the write's journal record (None when the run is unknown)."""
+        stored = await self.store.get_metadata(KIND, arn)
+        if stored is None:
+            return None
+        run = _decode(stored.body)
+        run.execution_counts.results_written = executions
+        run.item_counts.results_written = items
+        return record(run)
 
     async def update(
         self,

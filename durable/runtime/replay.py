@@ -127,6 +127,7 @@ class ReplayRunner(CommandRunner):
             limits,
             lambda entry: _put(journal.batch, entry),
             self.run.resumed,
+            cmd.weights,
         )
 
     def map_run_closed(self, tracker: MapRunTracker) -> None:
@@ -144,6 +145,7 @@ class ReplayRunner(CommandRunner):
                 (cmd.max_concurrency, None, None),
                 lambda entry: _put(journal.batch, entry),
                 self.run.resumed,
+                cmd.weights,
             )
         tracker.progress(cmd.succeeded, cmd.failed)
         if cmd.ended:
@@ -171,6 +173,10 @@ class ReplayRunner(CommandRunner):
             self.owner.flush_soon(self.run)
             raise
         self.journal.record(lane, "result", result)
+        if type(cmd) is WriteResults and cmd.map_run:  # committed with the write's record
+            entry = await self.owner.map_runs.results_written(cmd.map_run, cmd.executions, cmd.items)
+            if entry is not None:
+                _put(self.journal.batch, entry)
         self.owner.flush_soon(self.run)
         return result
 

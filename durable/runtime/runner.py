@@ -205,7 +205,7 @@ class CommandRunner:
             nonlocal failures
             if tracker is not None:
                 outcome = "timed_out" if failure.error == F.TIMEOUT else "failed"
-                tracker.ended(outcome, was_running=was_running)
+                tracker.ended(outcome, was_running=was_running, index=index)
             if not limits.tolerant() or not failure.catchable:
                 raise failure
             failures += 1
@@ -216,9 +216,9 @@ class CommandRunner:
                     "The specified tolerated failure threshold was exceeded",
                 )
 
-        def succeeded(was_running: bool) -> None:
+        def succeeded(index: int, was_running: bool) -> None:
             if tracker is not None:
-                tracker.ended("succeeded", was_running=was_running)
+                tracker.ended("succeeded", was_running=was_running, index=index)
 
         async def reap() -> None:
             waiting: set[asyncio.Future[Any]] = set(running)
@@ -241,7 +241,7 @@ class CommandRunner:
                 except StatesFailure as failure:
                     failed(index, failure, True)
                 else:
-                    succeeded(True)
+                    succeeded(index, True)
 
         status = "FAILED"
         try:
@@ -250,7 +250,7 @@ class CommandRunner:
                     await reap()
                 gen = child.start()
                 if tracker is not None:
-                    tracker.started()
+                    tracker.started(index)
                 try:
                     finished, value = self.start_child(gen, lanes[index])
                 except StatesFailure as failure:
@@ -258,7 +258,7 @@ class CommandRunner:
                     continue
                 if finished:
                     results[index] = value
-                    succeeded(True)
+                    succeeded(index, True)
                 else:
                     running[
                         asyncio.ensure_future(

@@ -206,3 +206,40 @@ async def test_children_of_pure_states_are_counted() -> None:
             else:
                 assert (counts.total, counts.succeeded, counts.failed, counts.aborted) == (5, 2, 1, 2)
             assert counts.pending == counts.running == 0
+
+
+@pytest.mark.parametrize("pure", [True, False], ids=["in-place", "forked"])
+async def test_batched_children_count_items_and_executions_apart(tmp_path: Path, pure: bool) -> None:
+    """With an ItemBatcher each child execution processes a batch: the Map Run's item counts are
+    the items, its execution counts the children; resultsWritten counts both once written."""
+    step: dict[str, Any] = (
+        {"Type": "Pass", "End": True} if pure else {"Type": "Task", "Resource": LAMBDA + "echo", "End": True}
+    )
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemBatcher": {"MaxItemsPerBatch": 4},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "S",
+                    "States": {"S": step},
+                },
+                "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "out"}},
+                "End": True,
+            }
+        },
+    }
+    url = f"sqlite:///{tmp_path / 'db'}"
+    async with Engine(url, load_plugins=False, local_buckets={"out": tmp_path / "out"}) as engine:
+        engine.register_function("echo", lambda event, context: event)
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, list(range(10)))  # batches of 4, 4, 2
+        done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 30)
+        assert done.status == "SUCCEEDED", done.cause
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        items, executions = run.item_counts, run.execution_counts
+        assert (items.total, items.succeeded, items.results_written) == (10, 10, 10)
+        assert (executions.total, executions.succeeded, executions.results_written) == (3, 3, 3)
+        assert items.pending == items.running == executions.pending == executions.running == 0
