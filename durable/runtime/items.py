@@ -30,6 +30,7 @@ from ..errors import ValidationError
 from ..interpreter.commands import InvokeTask, ReadItems, WriteResults
 from ..interpreter.distributed import ITEM_READER_FAILED, RESULT_WRITER_FAILED
 from ..interpreter.failure import StatesFailure
+from .items_columnar import athena_data_files, data_file_type, maybe_gunzip, parquet_rows
 
 if TYPE_CHECKING:
     from .runner import CommandRunner
@@ -144,7 +145,11 @@ class ItemSources:
         key = args.get("Key")
         if not isinstance(key, str):
             raise StatesFailure(ITEM_READER_FAILED, "The ItemReader's Parameters need a Key.")
-        input_type = config.get("InputType", "JSON")
+        manifest_type = config.get("ManifestType")
+        input_type = config.get("InputType", "MANIFEST" if manifest_type == "S3_INVENTORY" else "JSON")
+        if manifest_type == "ATHENA_DATA":
+            files = athena_data_files(await self._object(runner, bucket, key, arn, machine))
+            return _Items(self._athena(runner, files, input_type, config, arn, machine), index, index)
         root = self.buckets.get(bucket)
         if root is not None and input_type in ("JSONL", "CSV") and "ItemsPointer" not in config:
             # a local line file: seek to where the last page ended, no item read twice
@@ -187,6 +192,8 @@ class ItemSources:
             return _records(rows, _headers(rows, config))
         if input_type == "MANIFEST":
             return self._manifest(stream)
+        if input_type == "PARQUET":
+            return parquet_rows(stream)
         if input_type != "JSON":
             raise StatesFailure(
                 ITEM_READER_FAILED, f"The InputType {input_type} is not supported by durable."
@@ -270,6 +277,21 @@ class ItemSources:
                 continue
             stream = yield _Await(self._object(runner, bucket, entry["Key"], arn, machine))
             yield from self._parse(stream, input_type, config)
+
+    def _athena(
+        self,
+        runner: CommandRunner,
+        files: list[tuple[str, str]],
+        input_type: str,
+        config: dict[str, Any],
+        arn: str,
+        machine: str,
+    ) -> Generator[Any, Any, None]:
+        """The rows of every data file an Athena manifest lists, file after file."""
+        for bucket, key in files:
+            stream = yield _Await(self._object(runner, bucket, key, arn, machine))
+            kind = data_file_type(key, input_type)
+            yield from self._parse(stream if kind == "PARQUET" else maybe_gunzip(stream), kind, config)
 
     # -- writing -----------------------------------------------------------------------------
     async def write(self, runner: CommandRunner, cmd: WriteResults, arn: str, machine: str) -> None:

@@ -151,6 +151,65 @@ async def test_manifest_reads_an_s3_inventory(tmp_path: Path, data: Path) -> Non
     ]
 
 
+def _parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa  # the test extra installs it
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=2)  # several row groups
+
+
+async def test_parquet_rows_become_objects(tmp_path: Path, data: Path) -> None:
+    import datetime
+    import decimal
+
+    when = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
+    _parquet(
+        data / "rows.parquet",
+        [
+            {"id": i, "name": f"n{i}", "price": decimal.Decimal("1.50"), "at": when, "ok": i % 2 == 0}
+            for i in range(5)
+        ],
+    )
+    done = await run(dmap(ItemReader=reader("PARQUET", "rows.parquet")), {}, tmp_path)
+    assert done.status == "SUCCEEDED", done.cause
+    assert [row["id"] for row in done.output] == [0, 1, 2, 3, 4]
+    assert done.output[1] == {
+        "id": 1,
+        "name": "n1",
+        "price": 1.5,
+        "at": "2026-11-30T12:00:00+00:00",
+        "ok": False,
+    }
+
+
+async def test_a_file_that_is_not_parquet_fails_the_reader(tmp_path: Path, data: Path) -> None:
+    (data / "rows.parquet").write_text("not parquet")
+    done = await run(dmap(ItemReader=reader("PARQUET", "rows.parquet")), {}, tmp_path)
+    assert done.error == "States.ItemReaderFailed"
+    assert "not a valid Parquet file" in (done.cause or "")
+
+
+async def test_an_athena_data_manifest_reads_every_listed_file(tmp_path: Path, data: Path) -> None:
+    """Athena's UNLOAD writes data files and a manifest listing them (s3://bucket/key per line)."""
+    (data / "unload").mkdir()
+    _parquet(data / "unload" / "part-0.parquet", [{"sensor": "a", "v": 1}, {"sensor": "b", "v": 2}])
+    with gzip.open(data / "unload" / "part-1.gz", "wt") as f:  # UNLOAD's JSON text: gzipped lines
+        f.write('{"sensor": "c", "v": 3}\n')
+    (data / "q-manifest.csv").write_text("s3://data/unload/part-0.parquet\ns3://data/unload/part-1.gz\n")
+    by_name = {"InputType": "MANIFEST", "ManifestType": "ATHENA_DATA"}
+    done = await run(
+        dmap(ItemReader=reader("MANIFEST", "q-manifest.csv", ManifestType="ATHENA_DATA")), {}, tmp_path
+    )
+    assert done.status == "FAILED" and "Cannot tell the format" in (done.cause or "")  # part-1.gz: no format
+    (data / "unload" / "part-1.gz").rename(data / "unload" / "part-1.json.gz")
+    (data / "q-manifest.csv").write_text("s3://data/unload/part-0.parquet\ns3://data/unload/part-1.json.gz\n")
+    done = await run(
+        dmap(ItemReader={**reader("MANIFEST", "q-manifest.csv"), "ReaderConfig": by_name}), {}, tmp_path
+    )
+    assert done.status == "SUCCEEDED", done.cause
+    assert done.output == [{"sensor": "a", "v": 1}, {"sensor": "b", "v": 2}, {"sensor": "c", "v": 3}]
+
+
 async def test_item_selector_then_batches_with_batch_input(tmp_path: Path) -> None:
     definition = dmap(
         ItemSelector={"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},

@@ -226,7 +226,10 @@ async def test_batched_children_count_items_and_executions_apart(tmp_path: Path,
                     "StartAt": "S",
                     "States": {"S": step},
                 },
-                "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "out"}},
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": "out"},
+                },
                 "End": True,
             }
         },

@@ -41,15 +41,17 @@ import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.client import responses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from durable import TaskFailed, TaskRequest
-from durable.integrations.base import TaskTrace
 
 from .connections import ENVIRONMENT_VARIABLE, Connection, Connections
 from .request import Outgoing, build_request, render_headers
+
+if TYPE_CHECKING:  # (an annotation only: the plugin still loads with a durable without it)
+    from durable.integrations.base import TaskTrace
 
 __all__ = ["Connections", "DestinationPolicy", "HttpIntegration"]
 
@@ -164,7 +166,7 @@ class HttpIntegration:
             url = httpx.URL(out.url())
         except (httpx.InvalidURL, ValueError) as exc:
             raise TaskFailed("States.Http.Socket", f"invalid ApiEndpoint {out.endpoint!r}: {exc}") from None
-        trace = request.trace
+        trace = getattr(request, "trace", None)  # None with a durable before TaskTrace
         try:
             async with httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout), trust_env=False, verify=self.verify
