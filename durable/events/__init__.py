@@ -5,6 +5,32 @@ No I/O, no clock, no ids: instants and ids come in as arguments. The event bus a
 scheduler in the runtime build on this layer (docs/events.md).
 """
 
+from durable.events.envelope import (
+    MAX_ENTRIES,
+    MAX_REQUEST_BYTES,
+    EntryError,
+    build_envelope,
+    entry_size,
+    format_event_time,
+    validate_entry,
+    validate_request,
+)
 from durable.events.patterns import EventPattern, compile_pattern, test_event_pattern
+from durable.events.transform import InputTransformer, select_path, target_input
 
-__all__ = ["EventPattern", "compile_pattern", "test_event_pattern"]
+__all__ = [
+    "MAX_ENTRIES",
+    "MAX_REQUEST_BYTES",
+    "EntryError",
+    "EventPattern",
+    "InputTransformer",
+    "build_envelope",
+    "compile_pattern",
+    "entry_size",
+    "format_event_time",
+    "select_path",
+    "target_input",
+    "test_event_pattern",
+    "validate_entry",
+    "validate_request",
+]

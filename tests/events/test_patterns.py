@@ -159,7 +159,13 @@ def test_numeric_ranges_from_the_complex_example() -> None:
     }
     event = {
         "time": "2017-10-02T16:24:49Z",
-        "detail": {"c-count": 5, "d-count": 3, "x-limit": 301.8, "source-ip": "10.0.0.33", "state": "running"},
+        "detail": {
+            "c-count": 5,
+            "d-count": 3,
+            "x-limit": 301.8,
+            "source-ip": "10.0.0.33",
+            "state": "running",
+        },
     }
     assert matches(pattern, event)
     for field, value in (("c-count", 0), ("c-count", 5.000001), ("d-count", 10), ("x-limit", 300)):
