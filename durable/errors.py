@@ -14,6 +14,7 @@
     ├── InvalidToken / TaskDoesNotExist / TaskTimedOut / InvalidOutput   (task tokens)
     ├── ActivityDoesNotExist
     ├── InvalidName / InvalidArn / ValidationError
+    ├── InvalidEventPattern        an EventBridge event pattern that does not compile
     ├── StoreError                 the database is corrupt, locked, or from a newer version
     ├── ResourceNotFound           a Task Resource no integration handles
     └── IntegrationConflict        two plugins claim the same resource
@@ -39,6 +40,7 @@ __all__ = [
     "ExecutionNotRedrivable",
     "IntegrationConflict",
     "InvalidArn",
+    "InvalidEventPattern",
     "InvalidExecutionInput",
     "InvalidName",
     "InvalidOutput",
@@ -159,6 +161,12 @@ class InvalidArn(DurableError):
 
 class ValidationError(DurableError):
     code = "ValidationException"
+
+
+class InvalidEventPattern(DurableError):
+    """An EventBridge event pattern that does not compile (AWS ``InvalidEventPatternException``)."""
+
+    code = "InvalidEventPatternException"
 
 
 class ResourceNotFound(DurableError):

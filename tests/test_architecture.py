@@ -2,11 +2,13 @@
 
     api ──▶ runtime ──▶ interpreter (pure)      runtime ──▶ integrations ──▶ interpreter types
     api ──▶ store ──▶ interpreter types
+    api, runtime ──▶ events (pure: EventBridge patterns, envelopes, transformers, schedules)
 
 ``durable.errors`` is the shared exception root, importable from every layer. The rules cannot
 be walked around: no new top-level module may re-export across layers, no module imports by
 name at run time (``importlib``, ``__import__``) except the two that load user code and
-plugins, and the interpreter reads no clock and draws no random number, whatever it imports.
+plugins, and the pure layers (interpreter, events) read no clock and draw no random number,
+whatever they import.
 """
 
 from __future__ import annotations
@@ -23,8 +25,19 @@ ALLOWED = {
     "interpreter": {"interpreter"},
     "store": {"store", "interpreter"},
     "integrations": {"integrations", "interpreter"},
-    "runtime": {"runtime", "interpreter", "integrations", "store"},
-    "api": {"api", "server", "runtime", "interpreter", "integrations", "store", "testing"},  # `durable test`
+    "runtime": {"runtime", "interpreter", "integrations", "store", "events"},
+    "api": {
+        "api",
+        "server",
+        "runtime",
+        "interpreter",
+        "integrations",
+        "store",
+        "testing",
+        "events",
+    },  # `durable test`
+    # EventBridge's pure core (patterns, envelopes, transformers, schedules): like the interpreter
+    "events": {"events"},
     # the HTTP endpoint goes through the engine's API, never to the store
     "server": {"server", "runtime"},
     "testing": {"testing", "runtime", "interpreter", "integrations", "store"},
@@ -45,6 +58,9 @@ FORBIDDEN_IN_INTERPRETER = {
     "socket",
     "subprocess",
 }
+
+
+PURE_LAYERS = {"interpreter", "events"}
 
 
 def _modules() -> list[Path]:
@@ -92,9 +108,9 @@ def test_layer_imports(path: Path) -> None:
                 continue
             if target in ALLOWED and target not in ALLOWED[layer]:
                 pytest.fail(f"{path.relative_to(PACKAGE)}:{line}: layer '{layer}' must not import '{name}'")
-        elif layer == "interpreter" and parts[0] in FORBIDDEN_IN_INTERPRETER:
+        elif layer in PURE_LAYERS and parts[0] in FORBIDDEN_IN_INTERPRETER:
             pytest.fail(
-                f"{path.relative_to(PACKAGE)}:{line}: the interpreter must stay pure, not import '{name}'"
+                f"{path.relative_to(PACKAGE)}:{line}: the {layer} layer must stay pure, not import '{name}'"
             )
 
 
@@ -124,7 +140,9 @@ def test_no_import_by_name_at_run_time(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted((PACKAGE / "interpreter").glob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+    "path",
+    sorted([*(PACKAGE / "interpreter").glob("*.py"), *(PACKAGE / "events").glob("*.py")]),
+    ids=lambda p: str(p.relative_to(PACKAGE)),
 )
 def test_the_interpreter_reads_no_clock_and_draws_no_randomness(path: Path) -> None:
     """Time and randomness come in as arguments (``ctx.services``): e.g. ``datetime.now()`` or
@@ -163,4 +181,5 @@ def test_public_namespace_is_explicit() -> None:
         "store",
         "server",
         "testing",
+        "events",
     }
