@@ -280,6 +280,8 @@ class MemoryStore:
             del self._activity_tasks[name]
         for arn in arns:
             self._metadata.pop(("execution", arn), None)
+        for key in [k for k, m in self._metadata.items() if k[0] == "maprun" and m.parent in gone]:
+            del self._metadata[key]  # its Distributed Maps' Map Runs
         return arns
 
     # -- reads ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ _BY_ARN = (
     "DELETE FROM tokens WHERE execution_arn = ?",
     "DELETE FROM activity_tasks WHERE execution_arn = ?",
     "DELETE FROM metadata WHERE kind = 'execution' AND arn = ?",
+    "DELETE FROM metadata WHERE kind = 'maprun' AND parent = ?",  # its Distributed Maps' Map Runs
 )
 
 

@@ -74,6 +74,15 @@ async def test_purging_an_execution_deletes_its_execution_entry(store: Store) ->
     assert await store.get_metadata("execution", exec_arn("live")) is not None
 
 
+async def test_purging_an_execution_deletes_its_map_runs(store: Store) -> None:
+    closed = execution("old", status="SUCCEEDED", stop_date=10.0)
+    runs = [_entry("maprun", f"{x}-run", exec_arn(x)) for x in ("old", "live")]
+    await store.commit(WriteBatch(executions=[closed, execution("live")], metadata=runs))
+    assert await store.purge_executions(20.0) == [exec_arn("old")]
+    assert await store.list_metadata("maprun", exec_arn("old")) == []
+    assert [e.arn for e in await store.list_metadata("maprun", exec_arn("live"))] == ["live-run"]
+
+
 async def test_metadata_survives_reopening_a_sqlite_database(tmp_path: Path) -> None:
     async with SqliteStore(tmp_path / "m.db") as store:
         await store.commit(WriteBatch(metadata=[_entry("version", f"{sm_arn('m')}:1", sm_arn("m"))]))
