@@ -25,6 +25,7 @@ from ..store.base import Conflict, ExecutionRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
 from .catalog import Catalog
 from .clock import Clock
+from .mapruns import MapRun, MapRuns
 from .models import Execution, ExecutionStatus, StateMachineType
 from .ownership import ownership_for
 from .queries import execution_from
@@ -193,6 +194,18 @@ class Client(Session):
         """Wait until the execution stops (read from the database); return its final record."""
         await self._ensure_open()
         return await self.queries.wait_for_execution(execution_arn)
+
+    # -- Map Runs (read from the database: the engine running the execution commits their counts) --
+    async def describe_map_run(self, map_run_arn: str) -> MapRun:
+        """A Distributed Map's Map Run (AWS ``DescribeMapRun``), as last committed.
+        Raises :class:`~durable.errors.ResourceNotFound` for an unknown ARN."""
+        await self._ensure_open()
+        return await MapRuns(self.store, self.clock).get(map_run_arn)
+
+    async def list_map_runs(self, execution_arn: str) -> list[MapRun]:
+        """The Map Runs an execution started, oldest first (AWS ``ListMapRuns``)."""
+        await self.describe_execution(execution_arn)
+        return await MapRuns(self.store, self.clock).list(execution_arn)
 
     async def _wait_for_activity(self, activity_arn: str, until: float) -> None:
         await asyncio.sleep(max(0.0, min(0.1, until - self.clock.now())))

@@ -18,6 +18,7 @@ from ..store.memory import MemoryStore
 from ..store.url import open_store
 from .catalog import Catalog, ValidationResult
 from .clock import Clock, SystemClock
+from .mapruns import MapRun
 from .models import Execution, StateMachine, StateMachineType, check_name
 from .queries import Queries
 from .requests import Requests
@@ -438,6 +439,14 @@ class Session(abc.ABC):
     @abc.abstractmethod
     async def wait_for_execution(self, execution_arn: str) -> Execution:
         """Wait until the execution stops; return its final record."""
+
+    @abc.abstractmethod
+    async def describe_map_run(self, map_run_arn: str) -> MapRun:
+        """A Distributed Map's Map Run (AWS ``DescribeMapRun``)."""
+
+    @abc.abstractmethod
+    async def list_map_runs(self, execution_arn: str) -> list[MapRun]:
+        """The Map Runs an execution started, oldest first (AWS ``ListMapRuns``)."""
 
     @abc.abstractmethod
     async def _ensure_open(self) -> None:
