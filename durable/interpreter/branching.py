@@ -305,8 +305,10 @@ class Map(WorkState):
                     weights=weights,
                 )
         except StatesFailure as failure:
-            if self.distributed:
-                lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", _details(failure))
+            if self.distributed:  # the failure of a child execution stays in its own history
+                lane.prev = failure.link = ctx.emit(
+                    "MapRunFailed", lane.prev, "mapRunFailedEventDetails", _details(failure)
+                )
             failure.link = failure.link or ctx.events
             raise
         if self.writer is not None and map_run_arn:

@@ -98,23 +98,36 @@ def redrive_cuts(records: Iterable[JournalRecord], event_types: dict[int, str]) 
     """Where a redrive resumes each lane: the seq to cut from, per lane that must re-run.
 
     Walking back from a lane's end, everything after the last state entry (or Map/Parallel
-    start, or Map iteration start) is the unsuccessful work: failure outcomes, retry
-    attempts, failure events. Cutting there makes that state run again with fresh retry
+    start, Map iteration start, or Map Run start) is the unsuccessful work: failure outcomes,
+    retry attempts, failure events. Cutting there makes that state run again with fresh retry
     counters, while every lane that completed keeps its recorded outcomes and is not re-run.
+
+    A Distributed Map's child executions record no events in the parent's lanes; a child that
+    succeeded ends its lane with a ``done`` entry. A redrive re-runs the others whole (failed,
+    aborted, never finished: their lanes and the lanes under them are cut from their start) and
+    keeps the Map Run (the cut of its lane falls after ``MapRunStarted``), as AWS redrives a
+    Map Run: only its unsuccessful children run again.
     """
     by_lane: dict[str, list[JournalRecord]] = {}
     for r in records:
         by_lane.setdefault(r.lane, []).append(r)
+    lanes = {name: _apply_cuts(sorted(recs, key=lambda r: r.seq)) for name, recs in by_lane.items()}
+    done = {name for name, recs in lanes.items() if any(r.kind == "done" for r in recs)}
     cuts: dict[str, int] = {}
-    for name, recs in by_lane.items():
-        recs = _apply_cuts(sorted(recs, key=lambda r: r.seq))
+    for name, recs in lanes.items():
+        if not recs:
+            continue
+        if name and not any(r.kind == "event" for r in recs):  # a child execution's lane
+            if not _within(name, done):
+                cuts[name] = recs[0].seq
+            continue
         cut = None
         for r in reversed(recs):
             if r.kind == "event":
                 kind = event_types.get(int(_decode(r.payload)[0]), "")
-                if (
-                    kind.endswith(("StateEntered", "StateStarted", "MapIterationStarted"))
-                    or kind == "ExecutionStarted"
+                if kind.endswith(("StateEntered", "StateStarted", "MapIterationStarted")) or kind in (
+                    "ExecutionStarted",
+                    "MapRunStarted",
                 ):
                     break
                 if kind.endswith(("StateExited", "MapIterationSucceeded")):
@@ -124,6 +137,15 @@ def redrive_cuts(records: Iterable[JournalRecord], event_types: dict[int, str]) 
         if cut is not None:
             cuts[name] = cut
     return cuts
+
+
+def _within(lane: str, done: set[str]) -> bool:
+    """``lane`` or a lane it is nested in (``/1.3`` for ``/1.3/2.0``) ended with ``done``."""
+    while lane:
+        if lane in done:
+            return True
+        lane = lane.rsplit("/", 1)[0]
+    return False
 
 
 class Journal:

@@ -21,7 +21,7 @@ from ..errors import ResourceNotFound, ValidationError
 from ..store.base import MetadataRecord, Store, WriteBatch
 from .clock import Clock
 
-__all__ = ["KIND", "MapRun", "MapRunCounts", "MapRunTracker", "MapRuns"]
+__all__ = ["KIND", "MapRun", "MapRunCounts", "MapRunTracker", "MapRuns", "redrive_marks"]
 
 KIND = "maprun"
 _ENDED = ("SUCCEEDED", "FAILED", "ABORTED")
@@ -52,7 +52,11 @@ class MapRun(msgspec.Struct, kw_only=True, rename="camel"):
     item_counts: MapRunCounts = msgspec.field(default_factory=MapRunCounts)
     execution_counts: MapRunCounts = msgspec.field(default_factory=MapRunCounts)
     redrive_count: int = 0
+    redrive_date: float | None = None
     stop_date: float | None = None
+    #: RedriveExecution marked it: when its execution runs it again, its unsuccessful children
+    #: run again (and it counts the redrive)
+    redrive_pending: bool = False
 
 
 _encode = msgspec.json.encode
@@ -70,6 +74,7 @@ class MapRunTracker:
         self.touched = 0.0  # when its state last went into the execution's batch
         self.weights: tuple[int, ...] = ()
         self._prefix: list[int] | None = None
+        self.redriven = False  # opened again after it ended: RedriveExecution redrives it
 
     # -- limits -----------------------------------------------------------------------------------
     def limit(self, total: int) -> int:
@@ -154,6 +159,18 @@ class MapRunTracker:
         self._put(record(self.run))
 
 
+async def redrive_marks(store: Store, execution_arn: str) -> list[MetadataRecord]:
+    """RedriveExecution: the execution's Map Runs that did not succeed, marked to be redriven
+    (committed with the redrive; see :meth:`MapRuns.open`)."""
+    marked = []
+    for entry in await store.list_metadata(KIND, execution_arn):
+        run = _decode(entry.body)
+        if run.status != "SUCCEEDED":
+            run.redrive_pending = True
+            marked.append(record(run))
+    return marked
+
+
 def record(run: MapRun) -> MetadataRecord:
     return MetadataRecord(
         kind=KIND,
@@ -200,7 +217,13 @@ class MapRuns:
             run.max_concurrency = before.max_concurrency
             run.tolerated_failure_count = before.tolerated_failure_count
             run.tolerated_failure_percentage = before.tolerated_failure_percentage
+            run.redrive_count, run.redrive_date = before.redrive_count, before.redrive_date
+        redriven = stored is not None and _decode(stored.body).redrive_pending
+        if redriven:  # only its unsuccessful children run again (see journal.redrive_cuts)
+            run.redrive_count += 1
+            run.redrive_date = self.clock.now()  # (the pending mark is cleared by begin's commit)
         tracker = MapRunTracker(run, put, self.clock)
+        tracker.redriven = redriven
         tracker.begin(total, weights)
         self.live[arn] = tracker
         return tracker

@@ -108,7 +108,7 @@ class ReplayRunner(CommandRunner):
                 return True
             return await self.owner.store.get_activity(cmd.activity_arn) is not None
         if kind is MapRunProgress:
-            await self._progress(cmd, execution_arn)
+            await self._progress(cmd, execution_arn, lane)
             await self.owner.flush(self.run)
         elif kind is Checkpoint:
             # a long run of pure states commits as it goes, one batch at a time: its buffer stays
@@ -117,10 +117,10 @@ class ReplayRunner(CommandRunner):
         return await super().execute(cmd, execution_arn, state_machine_arn, lane)
 
     # -- Map Runs -----------------------------------------------------------------------------------
-    async def map_run_for(self, cmd: Fork, execution_arn: str) -> MapRunTracker | None:
+    async def map_run_for(self, cmd: Fork, execution_arn: str, lane: Any = None) -> MapRunTracker | None:
         journal = self.journal
         limits = (cmd.max_concurrency, cmd.tolerated_count, cmd.tolerated_percentage)
-        return await self.owner.map_runs.open(
+        tracker = await self.owner.map_runs.open(
             cmd.map_run,
             execution_arn,
             len(cmd.children),
@@ -129,11 +129,35 @@ class ReplayRunner(CommandRunner):
             self.run.resumed,
             cmd.weights,
         )
+        self._redriven(tracker, lane)
+        return tracker
+
+    def child_succeeded(self, lane: Any) -> None:
+        """The child's lane ends with ``done`` (once): a redrive does not run it again."""
+        if isinstance(lane, JournalLane) and not any(r.kind == "done" for r in lane.pending):
+            self.journal.record(lane, "done", None)
+
+    def _redriven(self, tracker: MapRunTracker, lane: Any) -> None:
+        """A Map Run opened again after it ended is redriven (RedriveExecution): it counts the
+        redrive and the history gets ``MapRunRedriven`` — recorded with a ``redriven`` entry
+        before it, so a replay knows to emit it again at this point."""
+        journal = self.journal
+        at = lane if isinstance(lane, JournalLane) else journal.lane("")
+        replaying = journal.next_kind(at) == "redriven"
+        if not (replaying or tracker.redriven):
+            return
+        journal.enter(at)
+        if replaying:
+            journal._next(at, ("redriven",))
+        else:
+            journal.record(at, "redriven", tracker.run.redrive_count)
+        details = {"mapRunArn": tracker.run.map_run_arn, "redriveCount": tracker.run.redrive_count}
+        journal.emit("MapRunRedriven", at.last_event, details)
 
     def map_run_closed(self, tracker: MapRunTracker) -> None:
         self.owner.map_runs.close(tracker)
 
-    async def _progress(self, cmd: MapRunProgress, execution_arn: str) -> None:
+    async def _progress(self, cmd: MapRunProgress, execution_arn: str, lane: Any = None) -> None:
         """A Map Run whose children run in place: its counts as the interpreter reports them."""
         tracker = self._inline.get(cmd.map_run)
         if tracker is None:
@@ -147,6 +171,7 @@ class ReplayRunner(CommandRunner):
                 self.run.resumed,
                 cmd.weights,
             )
+            self._redriven(tracker, lane)
         tracker.progress(cmd.succeeded, cmd.failed)
         if cmd.ended:
             tracker.finish(cmd.ended)

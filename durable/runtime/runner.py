@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Generator
+from collections.abc import Coroutine, Generator
 from typing import Any
 
 import structlog
@@ -184,9 +184,17 @@ class CommandRunner:
             await cancel_job(integration, request, cmd.submitted)
             raise
 
-    async def map_run_for(self, cmd: Fork, execution_arn: str) -> MapRunTracker | None:
+    async def map_run_for(self, cmd: Fork, execution_arn: str, lane: Any = None) -> MapRunTracker | None:
         """The tracker of a Distributed Map's Map Run (None here: only journaled runs keep one)."""
         return None
+
+    async def _map_child(self, drive: Coroutine[Any, Any, Any], lane: Any) -> Any:
+        out = await drive
+        self.child_succeeded(lane)
+        return out
+
+    def child_succeeded(self, lane: Any) -> None:
+        """A Distributed Map's child execution (run in ``lane``) succeeded."""
 
     async def fork(
         self, cmd: Fork, execution_arn: str, state_machine_arn: str, lane: Any = None
@@ -195,7 +203,7 @@ class CommandRunner:
         total = len(children)
         lanes = self.lanes_for(lane, total)
         results: list[Any] = [None] * total
-        tracker = await self.map_run_for(cmd, execution_arn) if cmd.map_run else None
+        tracker = await self.map_run_for(cmd, execution_arn, lane) if cmd.map_run else None
         static = _StaticLimits(cmd, total)
         limits: _StaticLimits | MapRunTracker = tracker if tracker is not None else static
         failures = 0
@@ -258,13 +266,14 @@ class CommandRunner:
                     continue
                 if finished:
                     results[index] = value
+                    if cmd.map_run:
+                        self.child_succeeded(lanes[index])
                     succeeded(index, True)
                 else:
-                    running[
-                        asyncio.ensure_future(
-                            self.drive(gen, value, execution_arn, state_machine_arn, lanes[index])
-                        )
-                    ] = index
+                    drive = self.drive(gen, value, execution_arn, state_machine_arn, lanes[index])
+                    if cmd.map_run:  # a child execution: its success is marked as it ends
+                        drive = self._map_child(drive, lanes[index])
+                    running[asyncio.ensure_future(drive)] = index
             while running:
                 await reap()
             status = "SUCCEEDED"

@@ -26,6 +26,7 @@ from ..store.base import (
 )
 from .clock import Clock
 from .journal import Journal, redrive_cuts
+from .mapruns import redrive_marks
 from .timers import TimerKey
 
 __all__ = [
@@ -204,6 +205,7 @@ async def redrive_batch(
         redrive_date=now,
     )
     batch.executions.append(redriven)
+    batch.metadata.extend(await redrive_marks(store, arn))  # its unsuccessful Map Runs run again
     if timeout_seconds is not None:
         batch.timers.append(TimerKey.execution_timeout().record(arn, now + timeout_seconds))
     return batch, redriven

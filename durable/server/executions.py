@@ -180,6 +180,8 @@ def _describe(run: MapRun) -> dict[str, Any]:
     }
     if run.stop_date is not None:
         out["stopDate"] = run.stop_date
+    if run.redrive_date is not None:
+        out["redriveDate"] = run.redrive_date
     return out
 
 

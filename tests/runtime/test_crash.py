@@ -53,6 +53,7 @@ class Run:
     killed: bool
     kill_time: float | None
     returncode: int
+    opened: float = 0.0  # when the worker said its engine was open
 
 
 @dataclass
@@ -115,6 +116,7 @@ class Scenario:
         try:
             line = await asyncio.wait_for(proc.stdout.readline(), 60)
             assert line == b"opened\n", (line, self.stderr())
+            opened = time.time()
             if kill_after is not None and kill_after_line != "opened":
                 line = await asyncio.wait_for(proc.stdout.readline(), 60)
                 assert line.decode().strip() == kill_after_line, (line, self.stderr())
@@ -126,14 +128,14 @@ class Scenario:
                     proc.kill()  # SIGKILL
                     code = await proc.wait()
                     assert code == -9, code
-                    run = Run(proc.pid, True, kill_time, code)
+                    run = Run(proc.pid, True, kill_time, code, opened)
                     self.runs.append(run)
                     return run
             else:
                 code = await asyncio.wait_for(proc.wait(), 45)
             rest = await proc.stdout.read()
             assert code == 0, (code, rest, self.stderr())
-            run = Run(proc.pid, False, None, code)
+            run = Run(proc.pid, False, None, code, opened)
             self.runs.append(run)
             return run
         finally:
@@ -366,7 +368,7 @@ async def test_wait_due_time_survives_a_restart(tmp_path: Path) -> None:
     assert run.killed
     await asyncio.sleep(1.0)
     restarted = time.time()
-    await s.run()
+    final = await s.run()
     async with Engine(s.db) as engine:
         arn = arn_of("wait3", "w0")
         execution = await engine.describe_execution(arn)
@@ -376,7 +378,9 @@ async def test_wait_due_time_survives_a_restart(tmp_path: Path) -> None:
     entered = next(e["timestamp"] for e in history if e["type"] == "WaitStateEntered")
     assert run.kill_time is not None and entered < run.kill_time < restarted < entered + 3
     (waited,) = wait_durations(history)
-    assert 3 - 0.01 <= waited < 3.5, waited  # not 3 s counted from the restart
+    # due 3 s after it was entered, not 3 s after the restart: at the due time, or as soon as the
+    # restarted engine is open if that is later (a loaded machine starts the worker slowly)
+    assert 3 - 0.01 <= waited < max(3.0, final.opened - entered) + 0.5, (waited, final.opened - entered)
 
 
 # --- known bugs, reproduced in-process ------------------------------------------------------------

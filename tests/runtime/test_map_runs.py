@@ -246,3 +246,89 @@ async def test_batched_children_count_items_and_executions_apart(tmp_path: Path,
         assert (items.total, items.succeeded, items.results_written) == (10, 10, 10)
         assert (executions.total, executions.succeeded, executions.results_written) == (3, 3, 3)
         assert items.pending == items.running == executions.pending == executions.running == 0
+
+
+async def test_redrive_reruns_only_the_unsuccessful_children_of_the_same_map_run(tmp_path: Path) -> None:
+    """RedriveExecution redrives the Map Run (AWS): the same Map Run ARN, its redrive count and
+    date, a MapRunRedriven event, and only failed or unfinished children run again."""
+    calls: dict[int, int] = {}
+    broken = {3, 6}
+
+    def work(value: int, context: Any) -> int:
+        calls[value] = calls.get(value, 0) + 1
+        if value in broken:
+            raise TaskFailed("Bad", f"item {value}")
+        return value * 10
+
+    url = f"sqlite:///{tmp_path / 'db'}"
+    async with Engine(url, load_plugins=False) as engine:
+        engine.register_function("work", work)
+        machine = await engine.create_state_machine("m", dmap("work", Label="Rows", MaxConcurrency=2))
+        started = await engine.start_execution(machine.arn, list(range(1, 8)))
+        arn = started.execution_arn
+        failed = await asyncio.wait_for(engine.wait_for_execution(arn), 30)
+        assert failed.status == "FAILED" and failed.error == "Bad"
+        (before,) = await engine.list_map_runs(arn)
+        assert before.status == "FAILED" and before.redrive_count == 0 and before.redrive_date is None
+        first = dict(calls)
+
+        broken.clear()
+        await engine.redrive_execution(arn)
+        done = await asyncio.wait_for(engine.wait_for_execution(arn), 30)
+        assert done.status == "SUCCEEDED" and done.output == [v * 10 for v in range(1, 8)]
+        (after,) = await engine.list_map_runs(arn)
+        assert after.map_run_arn == before.map_run_arn and after.status == "SUCCEEDED"
+        assert after.redrive_count == 1 and after.redrive_date is not None
+        assert after.execution_counts.succeeded == 7
+        # children that succeeded the first time were not invoked again; the others ran once more
+        for value in range(1, 8):
+            assert calls[value] == first.get(value, 0) + (
+                0 if first.get(value) and value not in {3, 6} else 1
+            )
+        history = await engine.get_execution_history(arn)
+        kinds = [e["type"] for e in history]
+        assert kinds.count("MapRunStarted") == 1 and kinds.count("MapRunRedriven") == 1
+        redriven = next(e for e in history if e["type"] == "MapRunRedriven")
+        assert redriven["mapRunRedrivenEventDetails"] == {"mapRunArn": before.map_run_arn, "redriveCount": 1}
+        assert kinds.index("ExecutionRedriven") < kinds.index("MapRunRedriven")
+        by_id = {e["id"]: e for e in history}
+        map_failed = next(e for e in history if e["type"] == "MapStateFailed")
+        assert by_id[map_failed["previousEventId"]]["type"] == "MapRunFailed"
+
+
+async def test_a_redriven_map_run_is_counted_once_across_a_restart(tmp_path: Path) -> None:
+    """The redrive mark and MapRunRedriven are journaled: an engine restarted mid-redrive replays
+    them instead of redriving the Map Run a second time."""
+    gate = asyncio.Event()
+    fail = {"on": True}
+
+    async def work(value: int, context: Any) -> int:
+        if fail["on"] and value == 2:
+            raise TaskFailed("Bad", "first run")
+        if not fail["on"] and value == 2:
+            await gate.wait()  # the redriven child waits: the engine closes meanwhile
+        return value
+
+    url = f"sqlite:///{tmp_path / 'db'}"
+    async with Engine(url, load_plugins=False) as engine:
+        engine.register_function("work", work)
+        machine = await engine.create_state_machine("m", dmap("work"))
+        arn = (await engine.start_execution(machine.arn, [1, 2, 3])).execution_arn
+        assert (await asyncio.wait_for(engine.wait_for_execution(arn), 30)).status == "FAILED"
+        fail["on"] = False
+        await engine.redrive_execution(arn)
+
+        async def redriven() -> bool:
+            (run,) = await engine.list_map_runs(arn)
+            return run.redrive_count == 1 and run.status == "RUNNING"
+
+        await wait_until(redriven)
+    gate.set()
+    async with Engine(url, load_plugins=False) as engine:
+        engine.register_function("work", work)
+        done = await asyncio.wait_for(engine.wait_for_execution(arn), 30)
+        assert done.status == "SUCCEEDED" and done.output == [1, 2, 3]
+        (run,) = await engine.list_map_runs(arn)
+        assert run.redrive_count == 1 and run.status == "SUCCEEDED"
+        kinds = [e["type"] for e in await engine.get_execution_history(arn)]
+        assert kinds.count("MapRunRedriven") == 1 and kinds.count("MapRunStarted") == 1
