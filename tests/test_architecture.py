@@ -2,6 +2,7 @@
 
     api ──▶ runtime ──▶ interpreter (pure)      runtime ──▶ integrations ──▶ interpreter types
     api ──▶ store ──▶ interpreter types
+    api ──▶ build ──▶ interpreter (the builder writes definitions, checked by the validator)
 
 ``durable.errors`` is the shared exception root, importable from every layer. The rules cannot
 be walked around: no new top-level module may re-export across layers, no module imports by
@@ -24,10 +25,13 @@ ALLOWED = {
     "store": {"store", "interpreter"},
     "integrations": {"integrations", "interpreter"},
     "runtime": {"runtime", "interpreter", "integrations", "store"},
-    "api": {"api", "server", "runtime", "interpreter", "integrations", "store", "testing"},  # `durable test`
+    # testing: `durable test`; build: definitions written with durable.build
+    "api": {"api", "server", "runtime", "interpreter", "integrations", "store", "testing", "build"},
     # the HTTP endpoint goes through the engine's API, never to the store
     "server": {"server", "runtime"},
     "testing": {"testing", "runtime", "interpreter", "integrations", "store"},
+    # the builder writes definitions and checks them with the interpreter's validator: pure
+    "build": {"build", "interpreter"},
 }
 SHARED = {"errors"}
 # the pure core never touches time, randomness, ids, the OS or an event loop
@@ -163,4 +167,5 @@ def test_public_namespace_is_explicit() -> None:
         "store",
         "server",
         "testing",
+        "build",
     }
