@@ -60,7 +60,8 @@ class Diagram:
 
     @classmethod
     def of(cls, definition: Mapping[str, Any]) -> Diagram:
-        digest = hashlib.sha1(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()
+        text = json.dumps(definition, sort_keys=True, default=str)
+        digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()  # ids, not security
         return cls(_render(layout(read_diagram(definition)), f"d{digest[:8]}"))
 
     def _repr_svg_(self) -> str:

@@ -47,15 +47,18 @@ def _classed(root: ET.Element, tag: str, cls: str) -> list[ET.Element]:
     return [e for e in root.iter(f"{SVG}{tag}") if cls in e.attrib.get("class", "").split()]
 
 
-def _all_state_names(definition: dict[str, Any]) -> set[str]:
+def _all_state_names(definition: Any) -> set[str]:
     names: set[str] = set()
-    for name, state in definition["States"].items():
+    states = definition.get("States") if isinstance(definition, dict) else None
+    for name, state in states.items() if isinstance(states, dict) else ():
         names.add(name)
-        for branch in state.get("Branches", []):
+        if not isinstance(state, dict):
+            continue
+        branches = state.get("Branches")
+        for branch in branches if isinstance(branches, list) else ():
             names |= _all_state_names(branch)
         for key in ("ItemProcessor", "Iterator"):
-            if key in state:
-                names |= _all_state_names(state[key])
+            names |= _all_state_names(state.get(key))
     return names
 
 
@@ -159,3 +162,23 @@ def test_a_diagram_saves_to_a_file(tmp_path: Path) -> None:
     path = tmp_path / "m.svg"
     _machine().graph().save(path)
     _parse(path.read_text())
+
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cases.jsonl"
+
+
+def test_every_definition_of_the_conformance_corpus_draws() -> None:
+    """Hundreds of hand-written definitions (loops, nested branches, odd names): each draws as
+    well-formed SVG naming every state."""
+    if not CORPUS.exists():
+        pytest.skip(f"conformance corpus not found at {CORPUS}")
+    seen: set[str] = set()
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        definition = json.loads(line).get("definition") if line.strip() else None
+        key = json.dumps(definition, sort_keys=True)
+        if not isinstance(definition, dict) or key in seen:
+            continue
+        seen.add(key)
+        root = _parse(graph_svg(definition))
+        assert _all_state_names(definition) <= set(_texts(root)), definition
+    assert len(seen) > 100
