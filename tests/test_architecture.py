@@ -3,6 +3,7 @@
     api ──▶ runtime ──▶ interpreter (pure)      runtime ──▶ integrations ──▶ interpreter types
     api ──▶ store ──▶ interpreter types
     api, runtime ──▶ events (pure: EventBridge patterns, envelopes, transformers, schedules)
+    api ──▶ build ──▶ interpreter (the builder writes definitions, checked by the validator)
 
 ``durable.errors`` is the shared exception root, importable from every layer. The rules cannot
 be walked around: no new top-level module may re-export across layers, no module imports by
@@ -35,12 +36,15 @@ ALLOWED = {
         "store",
         "testing",
         "events",
-    },  # `durable test`
+        "build",
+    },  # testing: `durable test`; build: definitions written with durable.build
     # EventBridge's pure core (patterns, envelopes, transformers, schedules): like the interpreter
     "events": {"events"},
     # the HTTP endpoint goes through the engine's API, never to the store
     "server": {"server", "runtime"},
     "testing": {"testing", "runtime", "interpreter", "integrations", "store"},
+    # the builder writes definitions and checks them with the interpreter's validator: pure
+    "build": {"build", "interpreter"},
 }
 SHARED = {"errors"}
 # the pure core never touches time, randomness, ids, the OS or an event loop
@@ -182,4 +186,5 @@ def test_public_namespace_is_explicit() -> None:
         "server",
         "testing",
         "events",
+        "build",
     }
