@@ -14,6 +14,9 @@ Quick use::
 
 ``Engine(url)`` executes the executions of a database (one engine per database);
 ``Client(url)`` starts, answers, stops and reads them from any other process.
+
+``durable.validate(DEFINITION)`` checks a definition. Dates are UTC ``datetime`` objects, as
+boto3 returns them.
 """
 
 from .errors import (
@@ -36,7 +39,7 @@ from .errors import (
 )
 from .integrations.base import Integration, JobIntegration, JobRunning, TaskContext, TaskRequest
 from .interpreter.quotas import Quotas
-from .runtime.catalog import ValidationResult
+from .runtime.catalog import ValidationResult, validate
 from .runtime.client import Client
 from .runtime.clock import Clock, ManualClock, SystemClock
 from .runtime.engine import Engine
@@ -87,6 +90,7 @@ __all__ = [
     "ValidationResult",
     "run",
     "run_activity_worker",
+    "validate",
 ]
 
 __version__ = "0.1.0"

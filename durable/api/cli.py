@@ -41,6 +41,7 @@ import structlog
 
 from .. import __version__
 from ..errors import DefinitionError, DurableError
+from ..runtime.catalog import validate
 from ..runtime.engine import Engine
 from ..runtime.models import Execution, ExecutionStatus
 from . import cli_executions, cli_http, cli_serve, cli_test, cli_teststate
@@ -316,7 +317,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     input_json = input_text(args.input, args.definition == "-")
     refs = function_refs(args)
 
-    checked = Engine(load_plugins=False).validate_state_machine_definition(definition, type=args.type)
+    checked = validate(definition, type=args.type)
     if checked.diagnostics:
         raise diagnostic_errors(checked.diagnostics, source)
 
@@ -392,9 +393,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         args.definition, args.logical_id, args.substitutions, args.config_substitutions
     )
     severity = "WARNING" if args.warnings else "ERROR"
-    result = Engine(load_plugins=False).validate_state_machine_definition(
-        definition, type=args.type, severity=severity
-    )
+    result = validate(definition, type=args.type, severity=severity)
     if args.json:
         dump(result.to_dict(), sys.stdout)
     else:

@@ -25,7 +25,7 @@ from ..store.base import Conflict, ExecutionRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
 from .catalog import Catalog
 from .clock import Clock
-from .models import Execution, ExecutionStatus, StateMachineType
+from .models import Execution, ExecutionStatus, StateMachineType, utc
 from .ownership import ownership_for
 from .queries import execution_from
 from .requests import RequestKind, Requests
@@ -124,7 +124,7 @@ class Client(Session):
             }
             request = self.requests.request(arn, RequestKind.EXPRESS, payload=payload)
             await self.requests.commit(WriteBatch(requests=[request]))
-            return Execution(arn, machine.arn, exec_name, ExecutionStatus.RUNNING, now, value)
+            return Execution(arn, machine.arn, exec_name, ExecutionStatus.RUNNING, utc(now), value)
         record = ExecutionRecord(
             arn=arn,
             state_machine_arn=machine.arn,
