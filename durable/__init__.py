@@ -15,6 +15,8 @@ Quick use::
 ``Engine(url)`` executes the executions of a database (one engine per database);
 ``Client(url)`` starts, answers, stops and reads them from any other process.
 
+In a script or a notebook: ``durable.run(DEFINITION, input, functions={...})`` returns the
+finished execution (``await durable.arun(...)`` is its awaitable twin), and
 ``durable.validate(DEFINITION)`` checks a definition. Dates are UTC ``datetime`` objects, as
 boto3 returns them.
 """
@@ -23,6 +25,7 @@ from .errors import (
     DefinitionError,
     Diagnostic,
     DurableError,
+    EventLoopConflict,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
@@ -46,7 +49,7 @@ from .runtime.engine import Engine
 from .runtime.mapruns import MapRun, MapRunCounts
 from .runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
 from .runtime.ownership import EngineAlreadyRunning
-from .runtime.sync import run
+from .runtime.sync import arun, run
 from .runtime.worker import run_activity_worker
 from .store.base import StoreError, StoreUnavailable
 
@@ -58,6 +61,7 @@ __all__ = [
     "DurableError",
     "Engine",
     "EngineAlreadyRunning",
+    "EventLoopConflict",
     "Execution",
     "ExecutionAlreadyExists",
     "ExecutionDoesNotExist",
@@ -88,6 +92,7 @@ __all__ = [
     "TaskTimedOut",
     "UnsupportedFeature",
     "ValidationResult",
+    "arun",
     "run",
     "run_activity_worker",
     "validate",

@@ -16,7 +16,9 @@
     ├── InvalidName / InvalidArn / ValidationError
     ├── StoreError                 the database is corrupt, locked, or from a newer version
     ├── ResourceNotFound           a Task Resource no integration handles
-    └── IntegrationConflict        two plugins claim the same resource
+    ├── IntegrationConflict        two plugins claim the same resource
+    └── EventLoopConflict          durable.run() inside a running event loop got something bound to
+                                   that loop: ``await durable.arun(...)`` instead
 
 ASL runtime errors (``States.Timeout``, ``States.Runtime``, ...) are *data* on a failed
 execution (``error`` / ``cause``), not Python exceptions: a failing workflow is a result.
@@ -34,6 +36,7 @@ __all__ = [
     "DefinitionError",
     "Diagnostic",
     "DurableError",
+    "EventLoopConflict",
     "ExecutionAlreadyExists",
     "ExecutionDoesNotExist",
     "ExecutionNotRedrivable",
@@ -177,6 +180,13 @@ class TooManyTags(DurableError):
 
 class IntegrationConflict(DurableError):
     code = "IntegrationConflict"
+
+
+class EventLoopConflict(DurableError):
+    """A synchronous helper cannot run here because of the running event loop; the message names
+    the awaitable twin to use instead."""
+
+    code = "EventLoopConflict"
 
 
 class UnsupportedFeature(DurableError):
