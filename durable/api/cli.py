@@ -203,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
     run.add_argument(
+        "--machine-name",
+        metavar="NAME",
+        help="state machine name (default: from the file name)",
+    )
+    run.add_argument(
         "--type",
         "-t",
         type=machine_type,
@@ -329,7 +334,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         try:
             execution = run_async(
                 _execute(
-                    definition, machine_name(args.definition), args.type, input_json, functions, args.name
+                    definition,
+                    args.machine_name or machine_name(args.definition),
+                    args.type,
+                    input_json,
+                    functions,
+                    args.name,
                 )
             )
         except DefinitionError as exc:
