@@ -146,7 +146,8 @@ class Execution:
         return self.status is ExecutionStatus.SUCCEEDED
 
     def to_dict(self) -> dict[str, Any]:
-        """The StartSyncExecution / DescribeExecution-like summary (JSON values, not text)."""
+        """The StartSyncExecution / DescribeExecution-like summary, as boto3 returns it (input and
+        output as values, not text; dates as UTC datetimes)."""
         out: dict[str, Any] = {
             "executionArn": self.execution_arn,
             "stateMachineArn": self.state_machine_arn,
