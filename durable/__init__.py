@@ -14,12 +14,18 @@ Quick use::
 
 ``Engine(url)`` executes the executions of a database (one engine per database);
 ``Client(url)`` starts, answers, stops and reads them from any other process.
+
+In a script or a notebook: ``durable.run(DEFINITION, input, functions={...})`` returns the
+finished execution (``await durable.arun(...)`` is its awaitable twin), and
+``durable.validate(DEFINITION)`` checks a definition. Dates are UTC ``datetime`` objects, as
+boto3 returns them.
 """
 
 from .errors import (
     DefinitionError,
     Diagnostic,
     DurableError,
+    EventLoopConflict,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionNotRedrivable,
@@ -36,14 +42,14 @@ from .errors import (
 )
 from .integrations.base import Integration, JobIntegration, JobRunning, TaskContext, TaskRequest
 from .interpreter.quotas import Quotas
-from .runtime.catalog import ValidationResult
+from .runtime.catalog import ValidationResult, validate
 from .runtime.client import Client
 from .runtime.clock import Clock, ManualClock, SystemClock
 from .runtime.engine import Engine
 from .runtime.mapruns import MapRun, MapRunCounts
 from .runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
 from .runtime.ownership import EngineAlreadyRunning
-from .runtime.sync import run
+from .runtime.sync import arun, run
 from .runtime.worker import run_activity_worker
 from .store.base import StoreError, StoreUnavailable
 
@@ -55,6 +61,7 @@ __all__ = [
     "DurableError",
     "Engine",
     "EngineAlreadyRunning",
+    "EventLoopConflict",
     "Execution",
     "ExecutionAlreadyExists",
     "ExecutionDoesNotExist",
@@ -85,8 +92,10 @@ __all__ = [
     "TaskTimedOut",
     "UnsupportedFeature",
     "ValidationResult",
+    "arun",
     "run",
     "run_activity_worker",
+    "validate",
 ]
 
 __version__ = "0.1.0"

@@ -17,7 +17,9 @@
     ├── InvalidEventPattern        an EventBridge event pattern that does not compile
     ├── StoreError                 the database is corrupt, locked, or from a newer version
     ├── ResourceNotFound           a Task Resource no integration handles
-    └── IntegrationConflict        two plugins claim the same resource
+    ├── IntegrationConflict        two plugins claim the same resource
+    └── EventLoopConflict          durable.run() inside a running event loop got something bound to
+                                   that loop: ``await durable.arun(...)`` instead
 
 ASL runtime errors (``States.Timeout``, ``States.Runtime``, ...) are *data* on a failed
 execution (``error`` / ``cause``), not Python exceptions: a failing workflow is a result.
@@ -35,6 +37,7 @@ __all__ = [
     "DefinitionError",
     "Diagnostic",
     "DurableError",
+    "EventLoopConflict",
     "ExecutionAlreadyExists",
     "ExecutionDoesNotExist",
     "ExecutionNotRedrivable",
@@ -185,6 +188,13 @@ class TooManyTags(DurableError):
 
 class IntegrationConflict(DurableError):
     code = "IntegrationConflict"
+
+
+class EventLoopConflict(DurableError):
+    """A synchronous helper cannot run here because of the running event loop; the message names
+    the awaitable twin to use instead."""
+
+    code = "EventLoopConflict"
 
 
 class UnsupportedFeature(DurableError):

@@ -145,8 +145,8 @@ async def exercise(url: str | None, name: str, value: Any, text: str, data: byte
         )
         await typed(engine.create_state_machine("text", text))
         await typed(engine.create_state_machine("bytes", data))
-        engine.validate_state_machine_definition(text)
-        engine.validate_state_machine_definition(data)
+        await engine.validate_state_machine_definition(text)
+        await engine.validate_state_machine_definition(data)
         echo = await engine.create_state_machine("echo", ECHO)
         express = await engine.create_state_machine("fast", PASS, type="EXPRESS")
         for started in (

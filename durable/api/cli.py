@@ -41,6 +41,7 @@ import structlog
 
 from .. import __version__
 from ..errors import DefinitionError, DurableError
+from ..runtime.catalog import validate
 from ..runtime.engine import Engine
 from ..runtime.models import Execution, ExecutionStatus
 from . import cli_executions, cli_http, cli_mapruns, cli_serve, cli_test, cli_teststate
@@ -202,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
     run.add_argument(
+        "--machine-name",
+        metavar="NAME",
+        help="state machine name (default: from the file name)",
+    )
+    run.add_argument(
         "--type",
         "-t",
         type=machine_type,
@@ -317,7 +323,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     input_json = input_text(args.input, args.definition == "-")
     refs = function_refs(args)
 
-    checked = Engine(load_plugins=False).validate_state_machine_definition(definition, type=args.type)
+    checked = validate(definition, type=args.type)
     if checked.diagnostics:
         raise diagnostic_errors(checked.diagnostics, source)
 
@@ -329,7 +335,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         try:
             execution = run_async(
                 _execute(
-                    definition, machine_name(args.definition), args.type, input_json, functions, args.name
+                    definition,
+                    args.machine_name or machine_name(args.definition),
+                    args.type,
+                    input_json,
+                    functions,
+                    args.name,
                 )
             )
         except DefinitionError as exc:
@@ -393,9 +404,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         args.definition, args.logical_id, args.substitutions, args.config_substitutions
     )
     severity = "WARNING" if args.warnings else "ERROR"
-    result = Engine(load_plugins=False).validate_state_machine_definition(
-        definition, type=args.type, severity=severity
-    )
+    result = validate(definition, type=args.type, severity=severity)
     if args.json:
         dump(result.to_dict(), sys.stdout)
     else:

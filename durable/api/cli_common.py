@@ -418,10 +418,13 @@ def local_imports() -> Iterator[None]:
 # -- output --------------------------------------------------------------------------------------
 
 
-def iso(ts: float | None) -> str | None:
-    if ts is None:
+def iso(date: datetime | float | None) -> str | None:
+    """``2025-01-01T12:00:00.000+00:00`` (a datetime of the Python API, or epoch seconds)."""
+    if date is None:
         return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+    if not isinstance(date, datetime):
+        date = datetime.fromtimestamp(date, UTC)
+    return date.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def execution_summary(execution: Execution) -> dict[str, Any]:

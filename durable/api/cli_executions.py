@@ -12,9 +12,8 @@ from typing import Any, TypeVar
 
 from ..errors import StateMachineAlreadyExists, StateMachineDoesNotExist
 from ..runtime.client import Client
-from ..runtime.models import Execution, ExecutionStatus, StateMachine, StateMachineType
+from ..runtime.models import Activity, Execution, ExecutionStatus, StateMachine, StateMachineType
 from ..runtime.session import Session
-from ..store.base import ActivityRecord
 from .cli_common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -166,7 +165,7 @@ def _machine_json(machine: StateMachine) -> dict[str, Any]:
 async def _put_machine(
     engine: Session, name: str, definition: str, kind: str, source: str, update: bool
 ) -> StateMachine:
-    checked = engine.validate_state_machine_definition(definition, type=kind)
+    checked = await engine.validate_state_machine_definition(definition, type=kind)
     if checked.diagnostics:
         raise diagnostic_errors(checked.diagnostics, source)
     try:
@@ -429,7 +428,7 @@ def _cmd_send_task_heartbeat(args: argparse.Namespace) -> int:
 
 
 def _cmd_activities(args: argparse.Namespace) -> int:
-    async def go(engine: Session) -> list[ActivityRecord]:
+    async def go(engine: Session) -> list[Activity]:
         return await engine.list_activities()
 
     activities = _client(args, go)

@@ -8,7 +8,7 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
-from ..runtime.mapruns import MapRun
+from ..runtime.mapruns import MapRun, MapRunCounts
 from .cli_common import EXIT_OK, add_db_argument, dump, run_async
 from .cli_engine import engine_session
 from .cli_executions import existing_db
@@ -95,10 +95,41 @@ def _cmd_map_runs(args: argparse.Namespace) -> int:
         ]
         write_table(sys.stdout, head, rows)
     else:
-        import msgspec
-
-        dump({"mapRuns": [msgspec.to_builtins(r) for r in runs]}, sys.stdout)
+        dump({"mapRuns": [_json(r) for r in runs]}, sys.stdout)
     return EXIT_OK
+
+
+def _json(run: MapRun) -> dict[str, Any]:
+    """DescribeMapRun's shape, dates in ISO 8601."""
+
+    def counts(c: MapRunCounts) -> dict[str, int]:
+        return {
+            "pending": c.pending,
+            "running": c.running,
+            "succeeded": c.succeeded,
+            "failed": c.failed,
+            "timedOut": c.timed_out,
+            "aborted": c.aborted,
+            "total": c.total,
+            "resultsWritten": c.results_written,
+        }
+
+    out: dict[str, Any] = {
+        "mapRunArn": run.map_run_arn,
+        "executionArn": run.execution_arn,
+        "status": run.status,
+        "startDate": run.start_date.isoformat(),
+        "maxConcurrency": run.max_concurrency,
+        "toleratedFailurePercentage": run.tolerated_failure_percentage,
+        "toleratedFailureCount": run.tolerated_failure_count,
+        "itemCounts": counts(run.item_counts),
+        "executionCounts": counts(run.execution_counts),
+        "redriveCount": run.redrive_count,
+    }
+    for key, date in (("stopDate", run.stop_date), ("redriveDate", run.redrive_date)):
+        if date is not None:
+            out[key] = date.isoformat()
+    return out
 
 
 async def _watch(engine: Any, arn: str, runs: list[MapRun], interval: float, out: TextIO) -> list[MapRun]:

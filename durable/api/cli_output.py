@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TextIO
 
 __all__ = ["add_output_argument", "local_time", "table", "write_table"]
@@ -23,11 +23,13 @@ def add_output_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def local_time(ts: float | None) -> str:
+def local_time(date: datetime | float | None) -> str:
     """``2024-05-01 14:03:59`` in the local time zone (``-`` for none)."""
-    if ts is None:
+    if date is None:
         return _EMPTY
-    return datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    if not isinstance(date, datetime):
+        date = datetime.fromtimestamp(date, UTC)
+    return date.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str | None]]) -> list[str]:

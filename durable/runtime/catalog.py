@@ -27,10 +27,10 @@ from ..interpreter.validate import validate_definition
 from ..interpreter.validate_warnings import definition_warnings
 from ..store.base import ActivityRecord, StateMachineRecord, Store, WriteBatch
 from .clock import Clock
-from .models import StateMachine, StateMachineType, check_name
+from .models import Activity, StateMachine, StateMachineType, check_name, epoch, machine_type, utc
 from .requests import RequestKind, Requests
 
-__all__ = ["Catalog", "ValidationResult", "machine_from", "machine_record"]
+__all__ = ["Catalog", "ValidationResult", "activity_from", "machine_from", "machine_record", "validate"]
 
 # jsonatapy binds a compiled expression to the thread that compiled it (and it must be dropped
 # there): engines running in several threads of one process each keep their own (see
@@ -78,7 +78,7 @@ def machine_record(machine: StateMachine) -> StateMachineRecord:
         type=str(machine.type),
         definition=machine.definition,
         role_arn=machine.role_arn,
-        creation_date=machine.creation_date,
+        creation_date=epoch(machine.creation_date),
     )
 
 
@@ -89,8 +89,60 @@ def machine_from(record: StateMachineRecord) -> StateMachine:
         StateMachineType(record.type),
         record.definition,
         record.role_arn,
-        record.creation_date,
+        utc(record.creation_date),
     )
+
+
+def activity_from(record: ActivityRecord) -> Activity:
+    return Activity(record.arn, record.name, utc(record.creation_date))
+
+
+def _check_size(text: str, quotas: Quotas) -> None:
+    limit = quotas.definition_bytes
+    if limit is not None:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > limit:
+            raise ValidationError(
+                "1 validation error detected: Value at 'definition' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {limit}"
+            )
+
+
+def validate(
+    definition: str | bytes | dict[str, Any],
+    type: StateMachineType | str = "STANDARD",
+    *,
+    severity: str = "ERROR",
+    max_results: int = MAX_DIAGNOSTICS,
+    quotas: Quotas | None = None,
+) -> ValidationResult:
+    """AWS ``ValidateStateMachineDefinition``, as a plain call (no engine, no event loop): the
+    ERROR diagnostics (``severity="WARNING"``: and the warnings NO_DOLLAR, NO_PATH,
+    PASS_RESULT_IS_STATIC), at most ``max_results`` of them (0 means the default, 100;
+    ``truncated`` when there were more). The result is FAIL when there is an error, warnings or
+    not. ``type`` is ``"STANDARD"`` or ``"EXPRESS"`` (any case) or a :class:`StateMachineType`."""
+    kind = machine_type(type)
+    if severity not in ("ERROR", "WARNING"):
+        raise ValidationError(
+            f"1 validation error detected: Value '{severity}' at 'severity' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [ERROR, WARNING]"
+        )
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or not 0 <= max_results <= 100:
+        raise ValidationError(
+            f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy "
+            "constraint: Member must have value less than or equal to 100"
+        )
+    try:
+        doc, text = parse_definition(definition)
+    except DefinitionError as exc:
+        return _result(exc.diagnostics, max_results)
+    _check_size(text, quotas or Quotas())
+    if isinstance(definition, (str, bytes)) and not isinstance(doc, dict):
+        errors = [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
+    else:
+        errors = validate_definition(doc, machine_type=kind.value)
+    warnings = definition_warnings(doc) if severity == "WARNING" else []
+    return _result([*errors, *warnings], max_results)
 
 
 def _submitted_text(definition: str | bytes | dict[str, Any], program: Program) -> str:
@@ -136,63 +188,34 @@ class Catalog:
         return f"arn:aws:states:{self.region}:{self.account}:activity:{name}"
 
     # -- definitions --------------------------------------------------------------------------------
-    def compile(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> Program:
+    def compile(
+        self, definition: str | bytes | dict[str, Any], type: StateMachineType | str = "STANDARD"
+    ) -> Program:
         """Validate and compile a definition (cached by text and type)."""
         if isinstance(definition, str):
             cached = self._programs.get((definition, type))
             if cached is not None:
                 return cached
+        kind = machine_type(type).value
         doc, text = parse_definition(definition)
-        self._check_size(text)
-        key = (text, type)
+        _check_size(text, self.quotas)
+        key = (text, kind)
         program = self._programs.get(key)
         if program is None:
-            program = compile_program(doc, type)
+            program = compile_program(doc, kind)
             self._programs[key] = program
         return program
-
-    def _check_size(self, text: str) -> None:
-        limit = self.quotas.definition_bytes
-        if limit is not None:
-            size = len(text.encode("utf-8", "surrogatepass"))
-            if size > limit:
-                raise ValidationError(
-                    "1 validation error detected: Value at 'definition' failed to satisfy constraint: "
-                    f"Member must have length less than or equal to {limit}"
-                )
 
     def validate(
         self,
         definition: str | bytes | dict[str, Any],
-        type: str = "STANDARD",
+        type: StateMachineType | str = "STANDARD",
         *,
         severity: str = "ERROR",
         max_results: int = MAX_DIAGNOSTICS,
     ) -> ValidationResult:
-        """ValidateStateMachineDefinition: ERROR diagnostics (``severity="WARNING"``: and the
-        warnings), at most ``max_results`` of them (0 means the default, 100; ``truncated`` when
-        there were more). The result is FAIL when there is an error, warnings or not."""
-        if severity not in ("ERROR", "WARNING"):
-            raise ValidationError(
-                f"1 validation error detected: Value '{severity}' at 'severity' failed to satisfy "
-                "constraint: Member must satisfy enum value set: [ERROR, WARNING]"
-            )
-        if isinstance(max_results, bool) or not isinstance(max_results, int) or not 0 <= max_results <= 100:
-            raise ValidationError(
-                f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy "
-                "constraint: Member must have value less than or equal to 100"
-            )
-        try:
-            doc, text = parse_definition(definition)
-        except DefinitionError as exc:
-            return _result(exc.diagnostics, max_results)
-        self._check_size(text)
-        if isinstance(definition, (str, bytes)) and not isinstance(doc, dict):
-            errors = [Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")]
-        else:
-            errors = validate_definition(doc, machine_type=type)
-        warnings = definition_warnings(doc) if severity == "WARNING" else []
-        return _result([*errors, *warnings], max_results)
+        """:func:`validate` under this database's quotas."""
+        return validate(definition, type, severity=severity, max_results=max_results, quotas=self.quotas)
 
     # -- state machines -----------------------------------------------------------------------------
     async def _put(self, machine: StateMachine) -> None:
@@ -222,7 +245,7 @@ class Catalog:
         name: str,
         definition: str | bytes | dict[str, Any],
         *,
-        type: str = "STANDARD",
+        type: StateMachineType | str = "STANDARD",
         role_arn: str | None = None,
         publish: bool = False,
         version_description: str | None = None,
@@ -230,7 +253,7 @@ class Catalog:
         if version_description is not None and not publish:
             raise ValidationError("Version description can only be set when publish is true")
         check_name(name)
-        kind = StateMachineType(type)
+        kind = machine_type(type)
         program = self.compile(definition, kind.value)
         text = _submitted_text(definition, program)
         arn = self.state_machine_arn(name)
@@ -243,7 +266,7 @@ class Catalog:
             if existing.definition == text and existing.type is kind:
                 return existing
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
-        machine = StateMachine(arn, name, kind, text, role, self.clock.now())
+        machine = StateMachine(arn, name, kind, text, role, utc(self.clock.now()))
         await self._put(machine)
         return machine
 
@@ -292,25 +315,25 @@ class Catalog:
             self.forget(arn)
 
     # -- activities ---------------------------------------------------------------------------------
-    async def create_activity(self, name: str) -> ActivityRecord:
+    async def create_activity(self, name: str) -> Activity:
         """Create (or return the existing) activity ``name`` (AWS ``CreateActivity``)."""
         check_name(name)
         arn = self.activity_arn(name)
         existing = await self.store.get_activity(arn)
         if existing is not None:
-            return existing
+            return activity_from(existing)
         record = ActivityRecord(arn=arn, name=name, creation_date=self.clock.now())
         await self.store.commit(WriteBatch(activities=[record]))
-        return record
+        return activity_from(record)
 
-    async def describe_activity(self, activity_arn: str) -> ActivityRecord:
+    async def describe_activity(self, activity_arn: str) -> Activity:
         record = await self.store.get_activity(activity_arn)
         if record is None:
             raise ActivityDoesNotExist(f"Activity Does Not Exist: '{activity_arn}'")
-        return record
+        return activity_from(record)
 
-    async def list_activities(self) -> list[ActivityRecord]:
-        return await self.store.list_activities()
+    async def list_activities(self) -> list[Activity]:
+        return [activity_from(r) for r in await self.store.list_activities()]
 
     async def delete_activity(self, activity_arn: str) -> None:
         await self.store.commit(WriteBatch(deleted_activities=[activity_arn]))

@@ -26,7 +26,7 @@ from ..store.memory import MemoryStore
 from .catalog import Catalog
 from .clock import Clock
 from .mapruns import MapRun, MapRuns
-from .models import Execution, ExecutionStatus, StateMachineType
+from .models import Execution, ExecutionStatus, StateMachineType, utc
 from .ownership import ownership_for
 from .queries import execution_from
 from .requests import RequestKind, Requests
@@ -125,7 +125,7 @@ class Client(Session):
             }
             request = self.requests.request(arn, RequestKind.EXPRESS, payload=payload)
             await self.requests.commit(WriteBatch(requests=[request]))
-            return Execution(arn, machine.arn, exec_name, ExecutionStatus.RUNNING, now, value)
+            return Execution(arn, machine.arn, exec_name, ExecutionStatus.RUNNING, utc(now), value)
         record = ExecutionRecord(
             arn=arn,
             state_machine_arn=machine.arn,

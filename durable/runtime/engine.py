@@ -39,7 +39,7 @@ from .express import ExpressRun
 from .host import POLL_SECONDS, Host
 from .items import ItemSources
 from .mapruns import MapRun
-from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name
+from .models import Execution, ExecutionStatus, StateMachine, StateMachineType, check_name, utc
 from .nested import NestedExecutions
 from .ownership import EngineAlreadyRunning, ownership_for
 from .queries import execution_from
@@ -278,7 +278,9 @@ class Engine(Session):
         functions and every other integration (a test's mocks)."""
         self.registry.add(integration, override=override)
 
-    def compile(self, definition: str | bytes | dict[str, Any], type: str = "STANDARD") -> Program:
+    def compile(
+        self, definition: str | bytes | dict[str, Any], type: StateMachineType | str = "STANDARD"
+    ) -> Program:
         """Validate and compile a definition (cached by text and type)."""
         return self.catalog.compile(definition, type)
 
@@ -357,7 +359,8 @@ class Engine(Session):
         return run.now() if run.pure else await run.to_end()
 
     def _start_express(self, machine: StateMachine, value: Any, name: str, arn: str) -> Execution:
-        placeholder = Execution(arn, machine.arn, name, ExecutionStatus.RUNNING, self.clock.now(), value)
+        start = utc(self.clock.now())
+        placeholder = Execution(arn, machine.arn, name, ExecutionStatus.RUNNING, start, value)
         self._executions[arn] = placeholder
 
         async def run() -> Execution:

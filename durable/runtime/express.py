@@ -14,7 +14,7 @@ from ..interpreter.context import ExecutionContext
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
 from .clock import DeadlineExceeded, with_deadline
-from .models import Execution, ExecutionStatus, StateMachine
+from .models import Execution, ExecutionStatus, StateMachine, utc
 from .runner import CommandRunner, step
 from .services import RuntimeServices
 
@@ -26,7 +26,7 @@ EXPRESS_MAX_SECONDS = 300.0
 class ExpressRun:
     """One Express execution: its context, the record it returns, and how it is run."""
 
-    __slots__ = ("ctx", "limit", "program", "result", "runner")
+    __slots__ = ("ctx", "deadline", "program", "result", "runner")
 
     def __init__(
         self,
@@ -48,8 +48,8 @@ class ExpressRun:
         limit: float | None = program.timeout_seconds
         if max_seconds is not None:
             limit = max_seconds if limit is None else min(limit, max_seconds)
-        self.limit = limit
         start = runner.clock.now()
+        self.deadline = None if limit is None else start + limit
         history: list[dict[str, Any]] | None = [] if record_history else None
         self.ctx = ctx = ExecutionContext(
             execution_arn,
@@ -82,7 +82,7 @@ class ExpressRun:
             machine.arn,
             name,
             ExecutionStatus.RUNNING,
-            start,
+            utc(start),
             input,
             None,
             None,
@@ -115,9 +115,8 @@ class ExpressRun:
             gen = self.program.run(result.input, self.ctx)
             finished, value = step(gen)
             if not finished:
-                deadline = None if self.limit is None else result.start_date + self.limit
                 work = runner.drive(gen, value, result.execution_arn, result.state_machine_arn)
-                value = await with_deadline(clock, deadline, work)
+                value = await with_deadline(clock, self.deadline, work)
         except DeadlineExceeded:
             return self._timed_out(clock.now())
         except Exception as exc:
@@ -137,8 +136,7 @@ class ExpressRun:
                 "executionSucceededEventDetails",
                 {"output": value, "outputDetails": {"truncated": False}},
             )
-        result.stop_date = now
-        return result
+        return self._stopped(now)
 
     def _failed(self, exc: BaseException, now: float) -> Execution:
         # anything the program could not handle (a value it cannot process) fails the execution,
@@ -150,8 +148,7 @@ class ExpressRun:
         result.cause = failure.cause or None
         details = {k: v for k, v in (("error", failure.error), ("cause", failure.cause)) if v is not None}
         ctx.emit("ExecutionFailed", ctx.events, "executionFailedEventDetails", details)
-        result.stop_date = now
-        return result
+        return self._stopped(now)
 
     def _timed_out(self, now: float) -> Execution:
         result, ctx = self.result, self.ctx
@@ -160,7 +157,15 @@ class ExpressRun:
         ctx.emit(
             "ExecutionTimedOut", ctx.events, "executionTimedOutEventDetails", {"error": "States.Timeout"}
         )
-        result.stop_date = now
+        return self._stopped(now)
+
+    def _stopped(self, now: float) -> Execution:
+        """The stop date, and the recorded history's timestamps as the Python API shows dates."""
+        result = self.result
+        result.stop_date = utc(now)
+        if result.history is not None:
+            for event in result.history:
+                event["timestamp"] = utc(event["timestamp"])
         return result
 
 

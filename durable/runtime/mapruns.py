@@ -1,7 +1,8 @@
 """Map Runs: the resource a Distributed Map state's run is, as DescribeMapRun shows it.
 
 Each Map Run is a store metadata entry (kind ``maprun``, its ARN, parent = the execution's ARN)
-whose body is a :class:`MapRun`. The Fork driver of the execution keeps a :class:`MapRunTracker`
+whose body is a :class:`MapRunState` (dates as epoch seconds); the API returns it as a
+:class:`MapRun` (dates as UTC datetimes). The Fork driver of the execution keeps a :class:`MapRunTracker`
 while the run goes on: it counts children as they start and end, and puts its current state in
 the execution's next batch, so the entry is committed with the parent's own events. The limits
 (``maxConcurrency``, tolerated failures) are read from the tracker each time a child is about to
@@ -13,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -20,8 +23,18 @@ import msgspec
 from ..errors import ResourceNotFound, ValidationError
 from ..store.base import MetadataRecord, Store, WriteBatch
 from .clock import Clock
+from .models import utc
 
-__all__ = ["KIND", "MapRun", "MapRunCounts", "MapRunTracker", "MapRuns", "redrive_marks"]
+__all__ = [
+    "KIND",
+    "MapRun",
+    "MapRunCounts",
+    "MapRunState",
+    "MapRunTracker",
+    "MapRuns",
+    "public",
+    "redrive_marks",
+]
 
 KIND = "maprun"
 _ENDED = ("SUCCEEDED", "FAILED", "ABORTED")
@@ -39,8 +52,26 @@ class MapRunCounts(msgspec.Struct, kw_only=True, rename="camel"):
     results_written: int = 0
 
 
-class MapRun(msgspec.Struct, kw_only=True, rename="camel"):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapRun:
     """One Map Run as DescribeMapRun answers it (``stop_date`` None while it runs)."""
+
+    map_run_arn: str
+    execution_arn: str
+    status: str
+    start_date: datetime
+    max_concurrency: int = 0
+    tolerated_failure_percentage: float = 0.0
+    tolerated_failure_count: int = 0
+    item_counts: MapRunCounts = field(default_factory=MapRunCounts)
+    execution_counts: MapRunCounts = field(default_factory=MapRunCounts)
+    redrive_count: int = 0
+    redrive_date: datetime | None = None  # the last time it was redriven (RedriveExecution)
+    stop_date: datetime | None = None
+
+
+class MapRunState(msgspec.Struct, kw_only=True, rename="camel"):
+    """A Map Run as it is stored and tracked (the dates in epoch seconds)."""
 
     map_run_arn: str
     execution_arn: str
@@ -59,14 +90,33 @@ class MapRun(msgspec.Struct, kw_only=True, rename="camel"):
     redrive_pending: bool = False
 
 
+def public(run: MapRunState) -> MapRun:
+    """A copy of ``run`` as the API returns it."""
+    replace = msgspec.structs.replace
+    return MapRun(
+        map_run_arn=run.map_run_arn,
+        execution_arn=run.execution_arn,
+        status=run.status,
+        start_date=utc(run.start_date),
+        max_concurrency=run.max_concurrency,
+        tolerated_failure_percentage=run.tolerated_failure_percentage,
+        tolerated_failure_count=run.tolerated_failure_count,
+        item_counts=replace(run.item_counts),
+        execution_counts=replace(run.execution_counts),
+        redrive_count=run.redrive_count,
+        redrive_date=None if run.redrive_date is None else utc(run.redrive_date),
+        stop_date=None if run.stop_date is None else utc(run.stop_date),
+    )
+
+
 _encode = msgspec.json.encode
-_decode = msgspec.json.Decoder(MapRun).decode
+_decode = msgspec.json.Decoder(MapRunState).decode
 
 
 class MapRunTracker:
     """A running Map Run's counts and limits, kept by its Fork driver."""
 
-    def __init__(self, run: MapRun, put: Callable[[MetadataRecord], None], clock: Clock) -> None:
+    def __init__(self, run: MapRunState, put: Callable[[MetadataRecord], None], clock: Clock) -> None:
         self.run = run
         self._put = put  # into the execution's next batch
         self.clock = clock
@@ -171,7 +221,7 @@ async def redrive_marks(store: Store, execution_arn: str) -> list[MetadataRecord
     return marked
 
 
-def record(run: MapRun) -> MetadataRecord:
+def record(run: MapRunState) -> MetadataRecord:
     return MetadataRecord(
         kind=KIND,
         arn=run.map_run_arn,
@@ -201,7 +251,7 @@ class MapRuns:
     ) -> MapRunTracker:
         """A tracker for a Fork that starts (or, after a restart, starts again) the Map Run ``arn``."""
         max_concurrency, count, pct = limits
-        run = MapRun(
+        run = MapRunState(
             map_run_arn=arn,
             execution_arn=execution_arn,
             status="RUNNING",
@@ -235,7 +285,10 @@ class MapRuns:
     async def get(self, arn: str) -> MapRun:
         tracker = self.live.get(arn)
         if tracker is not None:
-            return msgspec.structs.replace(tracker.run)
+            return public(tracker.run)
+        return public(await self._state(arn))
+
+    async def _state(self, arn: str) -> MapRunState:
         stored = await self.store.get_metadata(KIND, arn)
         if stored is None:
             raise ResourceNotFound(f"Resource not found: '{arn}'")
@@ -247,9 +300,9 @@ class MapRuns:
             tracker = self.live.get(entry.arn)
             runs.append(tracker.run if tracker is not None else await self._settled(_decode(entry.body)))
         runs.sort(key=lambda r: r.start_date)
-        return runs
+        return [public(r) for r in runs]
 
-    async def _settled(self, run: MapRun) -> MapRun:
+    async def _settled(self, run: MapRunState) -> MapRunState:
         """A stored run still RUNNING whose execution has ended was aborted with it (stopped,
         timed out), as AWS shows it."""
         if run.status != "RUNNING":
@@ -292,7 +345,7 @@ class MapRuns:
         if pct is not None and not 0 <= pct <= 100:
             raise ValidationError("toleratedFailurePercentage must be between 0 and 100")
         tracker = self.live.get(arn)
-        run = tracker.run if tracker is not None else await self.get(arn)
+        run = tracker.run if tracker is not None else await self._state(arn)
         if run.status in _ENDED:
             raise ValidationError(f"Map Run is {run.status} and cannot be updated: '{arn}'")
         changes: dict[str, Any] = {}
@@ -308,4 +361,4 @@ class MapRuns:
             tracker.touch()  # the execution's next batch holds the new limits too
             tracker.changed.set()
         await self.store.commit(WriteBatch(metadata=[record(run)]))
-        return msgspec.structs.replace(run)
+        return public(run)

@@ -5,11 +5,22 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import InvalidName
+from ..errors import InvalidName, ValidationError
 
-__all__ = ["Execution", "ExecutionStatus", "StateMachine", "StateMachineType", "check_name"]
+__all__ = [
+    "Activity",
+    "Execution",
+    "ExecutionStatus",
+    "StateMachine",
+    "StateMachineType",
+    "check_name",
+    "epoch",
+    "machine_type",
+    "utc",
+]
 
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
@@ -49,6 +60,32 @@ class StateMachineType(enum.StrEnum):
     EXPRESS = "EXPRESS"
 
 
+def machine_type(value: StateMachineType | str) -> StateMachineType:
+    """``value`` as a :class:`StateMachineType`: the enum, or its name in any case (``"express"``)."""
+    if isinstance(value, StateMachineType):
+        return value
+    if isinstance(value, str):
+        try:
+            return StateMachineType(value.upper())
+        except ValueError:
+            pass
+    raise ValidationError(
+        f"1 validation error detected: Value '{value}' at 'type' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [STANDARD, EXPRESS]"
+    )
+
+
+# The store keeps dates as epoch seconds; the Python API shows them as boto3 does: datetimes in UTC.
+def utc(seconds: float) -> datetime:
+    """Epoch seconds as a timezone-aware UTC ``datetime`` (what boto3 returns for a date)."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def epoch(date: datetime) -> float:
+    """A date of the Python API back as epoch seconds (what the wire and the store carry)."""
+    return date.timestamp()
+
+
 @dataclass(slots=True)
 class StateMachine:
     arn: str
@@ -56,7 +93,7 @@ class StateMachine:
     type: StateMachineType
     definition: str
     role_arn: str
-    creation_date: float
+    creation_date: datetime
     status: str = "ACTIVE"
     description: str = ""
     revision_id: str | None = None  # changes at every update (versions publish a revision)
@@ -77,6 +114,15 @@ class StateMachine:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """An activity (AWS ``DescribeActivity``)."""
+
+    arn: str
+    name: str
+    creation_date: datetime
+
+
 @dataclass(slots=True)
 class Execution:
     """An execution's outcome: ``output`` when SUCCEEDED, ``error``/``cause`` otherwise."""
@@ -85,22 +131,23 @@ class Execution:
     state_machine_arn: str
     name: str
     status: ExecutionStatus
-    start_date: float
+    start_date: datetime
     input: Any
-    stop_date: float | None = None
+    stop_date: datetime | None = None
     output: Any = None
     error: str | None = None
     cause: str | None = None
     history: list[dict[str, Any]] | None = field(default=None, repr=False)
     redrive_count: int = 0
-    redrive_date: float | None = None
+    redrive_date: datetime | None = None
 
     @property
     def succeeded(self) -> bool:
         return self.status is ExecutionStatus.SUCCEEDED
 
     def to_dict(self) -> dict[str, Any]:
-        """The StartSyncExecution / DescribeExecution-like summary (JSON values, not text)."""
+        """The StartSyncExecution / DescribeExecution-like summary, as boto3 returns it (input and
+        output as values, not text; dates as UTC datetimes)."""
         out: dict[str, Any] = {
             "executionArn": self.execution_arn,
             "stateMachineArn": self.state_machine_arn,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from ..integrations.base import TaskRequest
 from ..interpreter import failure as F
 from ..interpreter.context import iso_time
 from ..interpreter.failure import StatesFailure
-from .models import Execution, ExecutionStatus
+from .models import Execution, ExecutionStatus, epoch
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -59,8 +60,8 @@ _API_EXCEPTIONS = {
 _API_MESSAGES = {"Invalid token": "Invalid Token: 'Invalid token'"}
 
 
-def _millis(epoch: float) -> int:
-    return round(epoch * 1000)
+def _millis(date: datetime) -> int:
+    return round(epoch(date) * 1000)
 
 
 def _http_metadata(body: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +121,7 @@ class NestedExecutions:
             started = await self._start(payload, request)
         except DurableError as exc:
             raise _failure("StepFunctions", exc) from None
-        body = {"executionArn": started.execution_arn, "startDate": started.start_date}
+        body = {"executionArn": started.execution_arn, "startDate": epoch(started.start_date)}
         return {
             "ExecutionArn": started.execution_arn,
             **_http_metadata(body),
@@ -212,7 +213,10 @@ class NestedExecutions:
         try:
             if action == "startExecution":
                 started = await self._start(payload, None)
-                return {"ExecutionArn": started.execution_arn, "StartDate": iso_time(started.start_date)}
+                return {
+                    "ExecutionArn": started.execution_arn,
+                    "StartDate": iso_time(epoch(started.start_date)),
+                }
             if action == "sendTaskSuccess":
                 await engine.send_task_success(
                     _str(payload, "TaskToken"), output_json=_str(payload, "Output")
@@ -237,7 +241,8 @@ class NestedExecutions:
                 stopped = await engine.stop_execution(
                     _str(payload, "ExecutionArn"), error=payload.get("Error"), cause=payload.get("Cause")
                 )
-                return {"StopDate": iso_time(stopped.stop_date or engine.clock.now())}
+                stop = engine.clock.now() if stopped.stop_date is None else epoch(stopped.stop_date)
+                return {"StopDate": iso_time(stop)}
         except DurableError as exc:
             raise _failure("Sfn", exc) from None
         raise StatesFailure(

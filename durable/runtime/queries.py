@@ -10,7 +10,7 @@ import msgspec
 from ..errors import ExecutionDoesNotExist
 from ..store.base import EventRecord, ExecutionRecord, Store
 from .journal import details_key
-from .models import Execution, ExecutionStatus
+from .models import Execution, ExecutionStatus, utc
 
 __all__ = ["Queries", "event_dict", "execution_from"]
 
@@ -28,35 +28,36 @@ def execution_from(record: ExecutionRecord, values: tuple[Any, Any] | None = Non
             state_machine_arn=record.state_machine_arn,
             name=record.name,
             status=ExecutionStatus(record.status),
-            start_date=record.start_date,
+            start_date=utc(record.start_date),
             input=value_in,
-            stop_date=record.stop_date,
+            stop_date=None if record.stop_date is None else utc(record.stop_date),
             output=None if record.output is None else value_out,
             error=record.error,
             cause=record.cause,
             redrive_count=record.redrive_count,
-            redrive_date=record.redrive_date,
+            redrive_date=None if record.redrive_date is None else utc(record.redrive_date),
         )
     return Execution(
         execution_arn=record.arn,
         state_machine_arn=record.state_machine_arn,
         name=record.name,
         status=ExecutionStatus(record.status),
-        start_date=record.start_date,
+        start_date=utc(record.start_date),
         input=_decode(record.input),
-        stop_date=record.stop_date,
+        stop_date=None if record.stop_date is None else utc(record.stop_date),
         output=None if record.output is None else _decode(record.output),
         error=record.error,
         cause=record.cause,
         redrive_count=record.redrive_count,
-        redrive_date=record.redrive_date,
+        redrive_date=None if record.redrive_date is None else utc(record.redrive_date),
     )
 
 
 def event_dict(event: EventRecord, include_data: bool = True) -> dict[str, Any]:
-    """An AWS ``HistoryEvent`` (``input``/``output`` as JSON text, as the API returns them)."""
+    """An AWS ``HistoryEvent`` (``input``/``output`` as JSON text, as the API returns them;
+    ``timestamp`` a UTC datetime, as boto3 returns it)."""
     out: dict[str, Any] = {
-        "timestamp": event.timestamp,
+        "timestamp": utc(event.timestamp),
         "type": event.type,
         "id": event.id,
         "previousEventId": event.previous_event_id,

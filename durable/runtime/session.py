@@ -13,13 +13,13 @@ from typing import Any
 
 from ..errors import StateMachineTypeNotSupported, ValidationError
 from ..interpreter.quotas import Quotas
-from ..store.base import ActivityRecord, ExecutionRecord, Store, WriteBatch
+from ..store.base import ExecutionRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
 from ..store.url import open_store
 from .catalog import Catalog, ValidationResult
 from .clock import Clock, SystemClock
 from .mapruns import MapRun
-from .models import Execution, StateMachine, StateMachineType, check_name
+from .models import Activity, Execution, StateMachine, StateMachineType, check_name
 from .queries import Queries
 from .requests import Requests
 from .services import RuntimeServices
@@ -76,16 +76,17 @@ class Session(abc.ABC):
         return self._versions
 
     # -- state machines ----------------------------------------------------------------------------
-    def validate_state_machine_definition(
+    async def validate_state_machine_definition(
         self,
         definition: str | bytes | dict[str, Any],
-        type: str = "STANDARD",
+        type: StateMachineType | str = "STANDARD",
         *,
         severity: str = "ERROR",
         max_results: int = 100,
     ) -> ValidationResult:
         """AWS's ValidateStateMachineDefinition: ``severity="WARNING"`` adds the warnings
-        (NO_DOLLAR, NO_PATH, PASS_RESULT_IS_STATIC); at most ``max_results`` diagnostics."""
+        (NO_DOLLAR, NO_PATH, PASS_RESULT_IS_STATIC); at most ``max_results`` diagnostics.
+        Nothing is read or stored: :func:`durable.validate` is the same check as a plain call."""
         return self.catalog.validate(definition, type, severity=severity, max_results=max_results)
 
     async def create_state_machine(
@@ -93,7 +94,7 @@ class Session(abc.ABC):
         name: str,
         definition: str | bytes | dict[str, Any],
         *,
-        type: str = "STANDARD",
+        type: StateMachineType | str = "STANDARD",
         role_arn: str | None = None,
         publish: bool = False,
         version_description: str | None = None,
@@ -102,7 +103,8 @@ class Session(abc.ABC):
         encryption_configuration: dict[str, Any] | None = None,
     ) -> StateMachine:
         """AWS ``CreateStateMachine``; ``publish=True`` also publishes version 1 (its ARN in
-        ``version_arn``). The configurations are stored and described, not acted upon."""
+        ``version_arn``). ``type``: ``"STANDARD"`` or ``"EXPRESS"`` (any case) or a
+        :class:`StateMachineType`. The configurations are stored and described, not acted upon."""
         await self._ensure_open()
         machine = await self.catalog.create_state_machine(
             name,
@@ -379,16 +381,16 @@ class Session(abc.ABC):
         await self.requests.heartbeat(task_token)
 
     # -- activities ---------------------------------------------------------------------------------
-    async def create_activity(self, name: str) -> ActivityRecord:
+    async def create_activity(self, name: str) -> Activity:
         """Create (or return the existing) activity ``name`` (AWS ``CreateActivity``)."""
         await self._ensure_open()
         return await self.catalog.create_activity(name)
 
-    async def describe_activity(self, activity_arn: str) -> ActivityRecord:
+    async def describe_activity(self, activity_arn: str) -> Activity:
         await self._ensure_open()
         return await self.catalog.describe_activity(activity_arn)
 
-    async def list_activities(self) -> list[ActivityRecord]:
+    async def list_activities(self) -> list[Activity]:
         await self._ensure_open()
         return await self.catalog.list_activities()
 

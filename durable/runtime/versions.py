@@ -22,6 +22,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -39,7 +40,7 @@ from ..errors import (
 from ..store.base import Conflict, MetadataAbsent, MetadataRecord, Store, WriteBatch
 from .catalog import Catalog
 from .clock import Clock
-from .models import StateMachine, StateMachineType
+from .models import StateMachine, StateMachineType, utc
 
 __all__ = ["StateMachineAlias", "StateMachineVersion", "Versions", "split_arn"]
 
@@ -85,7 +86,7 @@ class StateMachineVersion:
     arn: str
     state_machine_arn: str
     version: int
-    creation_date: float
+    creation_date: datetime
     description: str | None = None
 
 
@@ -95,8 +96,8 @@ class StateMachineAlias:
     state_machine_arn: str
     name: str
     routing: tuple[tuple[str, int], ...]  # (version ARN, weight)
-    creation_date: float
-    update_date: float
+    creation_date: datetime
+    update_date: datetime
     description: str | None = None
 
 
@@ -214,7 +215,7 @@ class Versions:
             last = latest[-1]
             body = msgspec.json.decode(last.body, type=_Version)
             if body.revision_id == settings.revision_id:
-                return StateMachineVersion(last.arn, base, body.version, last.created, body.description)
+                return StateMachineVersion(last.arn, base, body.version, utc(last.created), body.description)
         number = settings.next_version
         arn = f"{base}:{number}"
         now = self.clock.now()
@@ -239,7 +240,7 @@ class Versions:
                 ],
             )
         )
-        return StateMachineVersion(arn, base, number, now, description)
+        return StateMachineVersion(arn, base, number, utc(now), description)
 
     async def _version(self, arn: str) -> tuple[MetadataRecord, _Version]:
         _base, qualifier = split_arn(arn)
@@ -255,7 +256,7 @@ class Versions:
         entry, body = await self._version(arn)
         name = split_arn(arn)[0].rsplit(":", 1)[1]
         machine = StateMachine(
-            arn, name, StateMachineType(body.type), body.definition, body.role_arn, entry.created
+            arn, name, StateMachineType(body.type), body.definition, body.role_arn, utc(entry.created)
         )
         machine.description = body.description or ""
         machine.revision_id = body.revision_id
@@ -272,7 +273,9 @@ class Versions:
         out = []
         for entry in reversed(await self.store.list_metadata("version", base)):
             body = msgspec.json.decode(entry.body, type=_Version)
-            out.append(StateMachineVersion(entry.arn, base, body.version, entry.created, body.description))
+            out.append(
+                StateMachineVersion(entry.arn, base, body.version, utc(entry.created), body.description)
+            )
         return out
 
     async def delete_version(self, arn: str) -> None:
@@ -340,8 +343,8 @@ class Versions:
             entry.parent,
             body.name,
             tuple(body.routing),
-            entry.created,
-            body.update_date,
+            utc(entry.created),
+            utc(body.update_date),
             body.description,
         )
 

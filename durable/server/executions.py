@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import ExecutionDoesNotExist, StateMachineTypeNotSupported
 from ..runtime.engine import Engine
 from ..runtime.mapruns import MapRun, MapRunCounts
-from ..runtime.models import Execution, StateMachineType
+from ..runtime.models import Execution, StateMachineType, epoch
 from ..runtime.versions import split_arn
 from .errors import validation
 from .machines import Action
@@ -44,7 +44,7 @@ async def _machine_and_name(p: Params) -> tuple[str, str | None]:
 async def start_execution(engine: Engine, p: Params) -> dict[str, Any]:
     arn, name = await _machine_and_name(p)
     execution = await engine.start_execution(arn, input_json=_input(p), name=name)
-    return {"executionArn": execution.execution_arn, "startDate": execution.start_date}
+    return {"executionArn": execution.execution_arn, "startDate": epoch(execution.start_date)}
 
 
 async def start_sync_execution(engine: Engine, p: Params) -> dict[str, Any]:
@@ -54,7 +54,7 @@ async def start_sync_execution(engine: Engine, p: Params) -> dict[str, Any]:
     for key in ("redriveStatus", "redriveStatusReason", "redriveCount"):
         out.pop(key, None)
     if e.stop_date is not None:
-        millis = max(int((e.stop_date - e.start_date) * 1000), 0)
+        millis = max(int((e.stop_date - e.start_date).total_seconds() * 1000), 0)
         out["billingDetails"] = {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": max(millis, 100)}
     trace = p.opt_str("traceHeader", max_len=256)
     if trace is not None:
@@ -125,13 +125,13 @@ async def stop_execution(engine: Engine, p: Params) -> dict[str, Any]:
     e = await engine.stop_execution(
         arn, error=p.opt_str("error", max_len=256), cause=p.opt_str("cause", max_len=32768)
     )
-    return {"stopDate": e.stop_date if e.stop_date is not None else engine.clock.now()}
+    return {"stopDate": epoch(e.stop_date) if e.stop_date is not None else engine.clock.now()}
 
 
 async def redrive_execution(engine: Engine, p: Params) -> dict[str, Any]:
     p.opt_str("clientToken", max_len=64)
     e = await engine.redrive_execution(p.arn("executionArn", "execution", "express"))
-    return {"redriveDate": e.redrive_date if e.redrive_date is not None else engine.clock.now()}
+    return {"redriveDate": epoch(e.redrive_date) if e.redrive_date is not None else engine.clock.now()}
 
 
 async def get_execution_history(engine: Engine, p: Params) -> dict[str, Any]:
@@ -145,6 +145,8 @@ async def get_execution_history(engine: Engine, p: Params) -> dict[str, Any]:
         next_token=inner,
         include_execution_data=True if include is None else include,
     )
+    for event in events:
+        event["timestamp"] = epoch(event["timestamp"])
     token = None if next_inner is None else wrap_token("GetExecutionHistory", next_inner)
     return with_token({"events": events}, token)
 
@@ -170,7 +172,7 @@ def _describe(run: MapRun) -> dict[str, Any]:
         "mapRunArn": run.map_run_arn,
         "executionArn": run.execution_arn,
         "status": run.status,
-        "startDate": run.start_date,
+        "startDate": epoch(run.start_date),
         "maxConcurrency": run.max_concurrency,
         "toleratedFailurePercentage": run.tolerated_failure_percentage,
         "toleratedFailureCount": run.tolerated_failure_count,
@@ -179,9 +181,9 @@ def _describe(run: MapRun) -> dict[str, Any]:
         "redriveCount": run.redrive_count,
     }
     if run.stop_date is not None:
-        out["stopDate"] = run.stop_date
+        out["stopDate"] = epoch(run.stop_date)
     if run.redrive_date is not None:
-        out["redriveDate"] = run.redrive_date
+        out["redriveDate"] = epoch(run.redrive_date)
     return out
 
 
@@ -195,10 +197,10 @@ async def list_map_runs(engine: Engine, p: Params) -> dict[str, Any]:
             "executionArn": arn,
             "mapRunArn": run.map_run_arn,
             "stateMachineArn": execution.state_machine_arn,
-            "startDate": run.start_date,
+            "startDate": epoch(run.start_date),
         }
         if run.stop_date is not None:
-            item["stopDate"] = run.stop_date
+            item["stopDate"] = epoch(run.stop_date)
         items.append(item)
     return with_token({"mapRuns": items}, token)
 
@@ -227,7 +229,7 @@ async def create_activity(engine: Engine, p: Params) -> dict[str, Any]:
     activity = await engine.create_activity(name)
     if tags:
         await engine.tag_resource(activity.arn, tags)
-    return {"activityArn": activity.arn, "creationDate": activity.creation_date}
+    return {"activityArn": activity.arn, "creationDate": epoch(activity.creation_date)}
 
 
 async def describe_activity(engine: Engine, p: Params) -> dict[str, Any]:
@@ -235,7 +237,7 @@ async def describe_activity(engine: Engine, p: Params) -> dict[str, Any]:
     return {
         "activityArn": record.arn,
         "name": record.name,
-        "creationDate": record.creation_date,
+        "creationDate": epoch(record.creation_date),
         "encryptionConfiguration": {"type": "AWS_OWNED_KEY"},
     }
 
@@ -243,7 +245,7 @@ async def describe_activity(engine: Engine, p: Params) -> dict[str, Any]:
 async def list_activities(engine: Engine, p: Params) -> dict[str, Any]:
     activities = await engine.list_activities()
     chunk, token = page("ListActivities", activities, p)
-    items = [{"activityArn": a.arn, "name": a.name, "creationDate": a.creation_date} for a in chunk]
+    items = [{"activityArn": a.arn, "name": a.name, "creationDate": epoch(a.creation_date)} for a in chunk]
     return with_token({"activities": items}, token)
 
 

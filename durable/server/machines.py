@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..runtime.engine import Engine
+from ..runtime.models import epoch
 from ..runtime.versions import StateMachineAlias, split_arn
 from .errors import ApiError, validation
 from .shapes import Params, machine_shape, page, tag_list, with_token
@@ -51,7 +52,7 @@ async def create_state_machine(engine: Engine, p: Params) -> dict[str, Any]:
     )
     if tags:
         await engine.tag_resource(machine.arn, tags)
-    out: dict[str, Any] = {"stateMachineArn": machine.arn, "creationDate": machine.creation_date}
+    out: dict[str, Any] = {"stateMachineArn": machine.arn, "creationDate": epoch(machine.creation_date)}
     if machine.version_arn is not None:
         out["stateMachineVersionArn"] = machine.version_arn
     return out
@@ -94,7 +95,7 @@ async def describe_state_machine_for_execution(engine: Engine, p: Params) -> dic
     for key in ("loggingConfiguration", "tracingConfiguration", "encryptionConfiguration", "revisionId"):
         if key in shape:
             out[key] = shape[key]
-    out["updateDate"] = machine.creation_date
+    out["updateDate"] = epoch(machine.creation_date)
     return out
 
 
@@ -102,7 +103,12 @@ async def list_state_machines(engine: Engine, p: Params) -> dict[str, Any]:
     machines = await engine.list_state_machines()
     chunk, token = page("ListStateMachines", machines, p)
     items = [
-        {"stateMachineArn": m.arn, "name": m.name, "type": str(m.type), "creationDate": m.creation_date}
+        {
+            "stateMachineArn": m.arn,
+            "name": m.name,
+            "type": str(m.type),
+            "creationDate": epoch(m.creation_date),
+        }
         for m in chunk
     ]
     return with_token({"stateMachines": items}, token)
@@ -118,7 +124,9 @@ async def validate_definition(engine: Engine, p: Params) -> dict[str, Any]:
     kind = p.enum("type", _TYPES, "STANDARD") or "STANDARD"
     severity = p.enum("severity", ("ERROR", "WARNING"), "ERROR") or "ERROR"
     limit = p.opt_int("maxResults", 0, 100) or 0
-    result = engine.validate_state_machine_definition(definition, kind, severity=severity, max_results=limit)
+    result = await engine.validate_state_machine_definition(
+        definition, kind, severity=severity, max_results=limit
+    )
     return result.to_dict()
 
 
@@ -131,13 +139,13 @@ async def publish_version(engine: Engine, p: Params) -> dict[str, Any]:
         revision_id=p.opt_str("revisionId", max_len=256),
         description=p.opt_str("description", max_len=256),
     )
-    return {"creationDate": version.creation_date, "stateMachineVersionArn": version.arn}
+    return {"creationDate": epoch(version.creation_date), "stateMachineVersionArn": version.arn}
 
 
 async def list_versions(engine: Engine, p: Params) -> dict[str, Any]:
     versions = await engine.list_state_machine_versions(p.arn("stateMachineArn", "stateMachine"))
     chunk, token = page("ListStateMachineVersions", versions, p)
-    items = [{"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in chunk]
+    items = [{"stateMachineVersionArn": v.arn, "creationDate": epoch(v.creation_date)} for v in chunk]
     return with_token({"stateMachineVersions": items}, token)
 
 
@@ -156,8 +164,8 @@ def _alias_shape(alias: StateMachineAlias) -> dict[str, Any]:
         "routingConfiguration": [
             {"stateMachineVersionArn": arn, "weight": weight} for arn, weight in alias.routing
         ],
-        "creationDate": alias.creation_date,
-        "updateDate": alias.update_date,
+        "creationDate": epoch(alias.creation_date),
+        "updateDate": epoch(alias.update_date),
     }
     if alias.description is not None:
         out["description"] = alias.description
@@ -171,7 +179,7 @@ async def create_alias(engine: Engine, p: Params) -> dict[str, Any]:
     alias = await engine.create_state_machine_alias(
         p.req("name", max_len=80), routing, description=p.opt_str("description", max_len=256)
     )
-    return {"stateMachineAliasArn": alias.arn, "creationDate": alias.creation_date}
+    return {"stateMachineAliasArn": alias.arn, "creationDate": epoch(alias.creation_date)}
 
 
 async def update_alias(engine: Engine, p: Params) -> dict[str, Any]:
@@ -180,7 +188,7 @@ async def update_alias(engine: Engine, p: Params) -> dict[str, Any]:
         routing=p.opt_list("routingConfiguration"),
         description=p.opt_str("description", max_len=256),
     )
-    return {"updateDate": alias.update_date}
+    return {"updateDate": epoch(alias.update_date)}
 
 
 async def describe_alias(engine: Engine, p: Params) -> dict[str, Any]:
@@ -192,7 +200,7 @@ async def describe_alias(engine: Engine, p: Params) -> dict[str, Any]:
 async def list_aliases(engine: Engine, p: Params) -> dict[str, Any]:
     aliases = await engine.list_state_machine_aliases(p.arn("stateMachineArn", "stateMachine"))
     chunk, token = page("ListStateMachineAliases", aliases, p)
-    items = [{"stateMachineAliasArn": a.arn, "creationDate": a.creation_date} for a in chunk]
+    items = [{"stateMachineAliasArn": a.arn, "creationDate": epoch(a.creation_date)} for a in chunk]
     return with_token({"stateMachineAliases": items}, token)
 
 

@@ -1,8 +1,9 @@
 """Request members, response shapes and pagination of the Step Functions wire protocol.
 
 Dates go out as epoch seconds (JSON numbers), as botocore parses ``timestamp`` members of the
-JSON protocol. Pagination tokens are opaque strings: the engine's own token, or an offset into
-a listing, wrapped so that a token of another listing (or a forged one) is ``InvalidToken``.
+JSON protocol: the engine's UTC datetimes are converted here (``epoch``). Pagination tokens are
+opaque strings: the engine's own token, or an offset into a listing, wrapped so that a token of
+another listing (or a forged one) is ``InvalidToken``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ..runtime.models import Execution, ExecutionStatus, StateMachine
+from ..runtime.models import Execution, ExecutionStatus, StateMachine, epoch
 from .errors import ApiError, validation
 
 __all__ = ["Params", "dump_json", "execution_shape", "page", "unwrap_token", "wrap_token"]
@@ -202,13 +203,13 @@ def execution_item(e: Execution) -> dict[str, Any]:
         "stateMachineArn": e.state_machine_arn,
         "name": e.name,
         "status": str(e.status),
-        "startDate": e.start_date,
+        "startDate": epoch(e.start_date),
     }
     if e.stop_date is not None:
-        out["stopDate"] = e.stop_date
+        out["stopDate"] = epoch(e.stop_date)
     if e.redrive_count:
         out["redriveCount"] = e.redrive_count
-        out["redriveDate"] = e.redrive_date
+        out["redriveDate"] = None if e.redrive_date is None else epoch(e.redrive_date)
     return out
 
 
@@ -245,7 +246,7 @@ def machine_shape(m: StateMachine) -> dict[str, Any]:
         "definition": m.definition,
         "roleArn": m.role_arn,
         "type": str(m.type),
-        "creationDate": m.creation_date,
+        "creationDate": epoch(m.creation_date),
         "loggingConfiguration": m.logging_configuration or {"level": "OFF", "includeExecutionData": False},
         "tracingConfiguration": m.tracing_configuration or {"enabled": False},
         "encryptionConfiguration": m.encryption_configuration or {"type": "AWS_OWNED_KEY"},

@@ -280,6 +280,16 @@ def test_run_execution_name(workdir: Path, capsys: pytest.CaptureFixture[str]) -
     assert json.loads(out)["executionArn"].endswith(":execution:fail:my-run")
 
 
+def test_run_names_the_state_machine_with_machine_name(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --name names the execution, as durable.run(name=...) does; --machine-name the state machine
+    args = ("-i", "@input.json", "-t", "STANDARD", "--machine-name", "m", "-n", "e")
+    code, out, _ = call(capsys, "run", "pass.asl.json", *args)
+    assert code == 0
+    assert json.loads(out)["executionArn"].endswith(":execution:m:e")
+
+
 def test_run_definition_from_stdin(workdir: Path) -> None:
     proc = run_cli(workdir, "run", "-", "-i", '{"name": "stdin"}', stdin=json.dumps(PASS_CHAIN))
     assert proc.returncode == 0, proc.stderr

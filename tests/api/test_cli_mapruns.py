@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def test_a_progress_line_shows_what_is_done() -> None:
         map_run_arn="arn:aws:states:us-east-1:1:mapRun:m/L:abc",
         execution_arn="e",
         status="RUNNING",
-        start_date=0.0,
+        start_date=datetime.now(UTC),
         item_counts=counts,
         execution_counts=counts,
     )

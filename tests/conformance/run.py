@@ -375,7 +375,7 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
             return await teststate.run(engine, case, definition)
         if api == "ValidateStateMachineDefinition":
             text = definition if isinstance(definition, str) else json.dumps(definition)
-            result = engine.validate_state_machine_definition(text, args.get("type", kind))
+            result = await engine.validate_state_machine_definition(text, args.get("type", kind))
             return {"status": "VALIDATION_RESULT", **result.to_dict()}
         try:
             for call in case.get("prior_calls") or []:

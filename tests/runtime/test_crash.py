@@ -216,8 +216,8 @@ def recorded_invocations(history: list[dict[str, Any]]) -> list[str]:
 
 
 def wait_durations(history: list[dict[str, Any]]) -> list[float]:
-    entered = [e["timestamp"] for e in history if e["type"] == "WaitStateEntered"]
-    exited = [e["timestamp"] for e in history if e["type"] == "WaitStateExited"]
+    entered = [e["timestamp"].timestamp() for e in history if e["type"] == "WaitStateEntered"]
+    exited = [e["timestamp"].timestamp() for e in history if e["type"] == "WaitStateExited"]
     assert len(entered) == len(exited)
     return [b - a for a, b in zip(entered, exited, strict=True)]
 
@@ -375,7 +375,7 @@ async def test_wait_due_time_survives_a_restart(tmp_path: Path) -> None:
         assert str(execution.status) == "SUCCEEDED"
         history = await engine.get_execution_history(arn)
     check_history("w0", history)
-    entered = next(e["timestamp"] for e in history if e["type"] == "WaitStateEntered")
+    entered = next(e["timestamp"].timestamp() for e in history if e["type"] == "WaitStateEntered")
     assert run.kill_time is not None and entered < run.kill_time < restarted < entered + 3
     (waited,) = wait_durations(history)
     # due 3 s after it was entered, not 3 s after the restart: at the due time, or as soon as the

@@ -127,7 +127,7 @@ async def test_sigkill_mid_run_resumes_without_rerunning_recorded_children(tmp_p
         0,
         0,
     )
-    assert run.start_date < resumed  # the Map Run started before the kill, and kept that date
+    assert run.start_date.timestamp() < resumed  # the Map Run started before the kill, and kept that date
     assert done.output == [2 * i for i in range(ITEMS)]
     calls = Counter(_lines(log))
     assert set(calls) == set(range(ITEMS))

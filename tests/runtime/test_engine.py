@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from durable import (
     TaskFailed,
 )
 from durable.errors import InvalidArn, InvalidName, StateMachineTypeNotSupported
+from durable.runtime.models import utc
 
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
 START = 1_735_732_800.0
@@ -53,7 +55,7 @@ async def test_create_state_machine_returns_its_record() -> None:
         assert sm.type is StateMachineType.EXPRESS
         assert json.loads(sm.definition) == PASS
         assert sm.role_arn.startswith("arn:aws:iam::111111111111:role/")
-        assert sm.creation_date == START
+        assert sm.creation_date == datetime.fromtimestamp(START, UTC)
         assert await e.describe_state_machine(sm.arn) is sm
         assert [m.name for m in await e.list_state_machines()] == ["hello"]
         assert sm.to_dict()["type"] == "EXPRESS"
@@ -280,10 +282,10 @@ async def test_invalid_json_diagnostic_names_line_and_column() -> None:
 
 async def test_validate_state_machine_definition() -> None:
     async with engine() as e:
-        ok = e.validate_state_machine_definition(PASS, type="EXPRESS")
+        ok = await e.validate_state_machine_definition(PASS, type="EXPRESS")
         assert ok.result == "OK"
         assert ok.diagnostics == ()
-        bad = e.validate_state_machine_definition({"StartAt": "X", "States": {"A": P}})
+        bad = await e.validate_state_machine_definition({"StartAt": "X", "States": {"A": P}})
         assert bad.result == "FAIL"
         assert bad.to_dict() == {
             "result": "FAIL",
@@ -297,8 +299,8 @@ async def test_validate_state_machine_definition() -> None:
             ],
             "truncated": False,
         }
-        assert e.validate_state_machine_definition("{").result == "FAIL"
-        assert e.validate_state_machine_definition("[]").result == "FAIL"
+        assert (await e.validate_state_machine_definition("{")).result == "FAIL"
+        assert (await e.validate_state_machine_definition("[]")).result == "FAIL"
 
 
 async def test_express_only_restrictions_depend_on_the_type() -> None:
@@ -309,8 +311,8 @@ async def test_express_only_restrictions_depend_on_the_type() -> None:
         },
     }
     async with engine() as e:
-        assert e.validate_state_machine_definition(definition, type="STANDARD").result == "OK"
-        assert e.validate_state_machine_definition(definition, type="EXPRESS").result == "FAIL"
+        assert (await e.validate_state_machine_definition(definition, type="STANDARD")).result == "OK"
+        assert (await e.validate_state_machine_definition(definition, type="EXPRESS")).result == "FAIL"
 
 
 # --- starting executions ------------------------------------------------------------------------
@@ -366,15 +368,15 @@ async def test_start_sync_execution_result_record() -> None:
     assert result.state_machine_arn == sm.arn
     assert result.input == {"a": 1}
     assert result.output == {"a": 1}
-    assert (result.start_date, result.stop_date) == (START, START + 3)
+    assert (result.start_date, result.stop_date) == (utc(START), utc(START + 3))
     assert result.error is None and result.cause is None
     assert result.to_dict() == {
         "executionArn": result.execution_arn,
         "stateMachineArn": sm.arn,
         "name": "my-run",
         "status": "SUCCEEDED",
-        "startDate": START,
-        "stopDate": START + 3,
+        "startDate": utc(START),
+        "stopDate": utc(START + 3),
         "output": {"a": 1},
     }
 
@@ -543,7 +545,7 @@ async def test_execution_timeout_seconds_times_out() -> None:
     assert result.error == "States.Timeout"
     assert result.output is None
     assert clock.now() - START == pytest.approx(10)
-    assert result.stop_date == pytest.approx(START + 10)
+    assert result.stop_date is not None and result.stop_date.timestamp() == pytest.approx(START + 10)
 
 
 async def test_execution_that_finishes_before_its_timeout() -> None:

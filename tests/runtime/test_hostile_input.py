@@ -340,7 +340,7 @@ async def test_bad_definitions_are_definition_errors(
     async with engine() as e:
         with pytest.raises(DefinitionError, match=fragment):
             await e.create_state_machine("bad", definition)
-        result = e.validate_state_machine_definition(definition)
+        result = await e.validate_state_machine_definition(definition)
         assert result.result == "FAIL" and fragment in str(result.diagnostics[0])
 
 

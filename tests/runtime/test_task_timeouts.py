@@ -53,7 +53,7 @@ def timed_out_after(history: list[dict[str, Any]], started: str, ended: str) -> 
     end = next(e for e in history if e["type"] == ended)
     details = end[ended[0].lower() + ended[1:] + "EventDetails"]
     assert details.get("error") == "States.Timeout" and "cause" not in details, details
-    return float(end["timestamp"] - start)
+    return float((end["timestamp"] - start).total_seconds())
 
 
 STORES = pytest.mark.parametrize("store", ["memory", "sqlite"])

@@ -23,12 +23,12 @@ WARNED: dict[str, Any] = {
 
 async def test_warnings_are_listed_on_request_and_never_fail() -> None:
     async with Engine(load_plugins=False) as e:
-        assert e.validate_state_machine_definition(WARNED).to_dict() == {
+        assert (await e.validate_state_machine_definition(WARNED)).to_dict() == {
             "result": "OK",
             "diagnostics": [],
             "truncated": False,
         }
-        result = e.validate_state_machine_definition(WARNED, severity="WARNING")
+        result = await e.validate_state_machine_definition(WARNED, severity="WARNING")
     assert result.result == "OK"
     assert [(d.code, d.severity, d.location) for d in result.diagnostics] == [
         ("NO_DOLLAR", "WARNING", "/States/P/Parameters/x"),
@@ -45,13 +45,13 @@ async def test_jsonata_states_have_no_path_warnings() -> None:
         "States": {"P": {"Type": "Pass", "Output": {"x": "$.a"}, "End": True}},
     }
     async with Engine(load_plugins=False) as e:
-        assert e.validate_state_machine_definition(definition, severity="WARNING").diagnostics == ()
+        assert (await e.validate_state_machine_definition(definition, severity="WARNING")).diagnostics == ()
 
 
 async def test_errors_and_warnings_together_fail() -> None:
     definition = dict(WARNED, StartAt="Nowhere")
     async with Engine(load_plugins=False) as e:
-        result = e.validate_state_machine_definition(definition, severity="WARNING")
+        result = await e.validate_state_machine_definition(definition, severity="WARNING")
     assert result.result == "FAIL"
     assert {d.severity for d in result.diagnostics} == {"ERROR", "WARNING"}
 
@@ -63,7 +63,7 @@ def many_faults(n: int) -> dict[str, Any]:
 @pytest.mark.parametrize(("max_results", "shown"), [(0, 100), (100, 100), (7, 7), (1, 1)])
 async def test_max_results_and_truncated(max_results: int, shown: int) -> None:
     async with Engine(load_plugins=False) as e:
-        result = e.validate_state_machine_definition(many_faults(150), max_results=max_results)
+        result = await e.validate_state_machine_definition(many_faults(150), max_results=max_results)
     assert result.result == "FAIL"
     assert len(result.diagnostics) == shown
     assert result.truncated is True
@@ -71,7 +71,7 @@ async def test_max_results_and_truncated(max_results: int, shown: int) -> None:
 
 async def test_few_diagnostics_are_not_truncated() -> None:
     async with Engine(load_plugins=False) as e:
-        result = e.validate_state_machine_definition(many_faults(2), max_results=5)
+        result = await e.validate_state_machine_definition(many_faults(2), max_results=5)
     assert len(result.diagnostics) == 3 and result.truncated is False  # two targets, no end state
 
 
@@ -81,13 +81,13 @@ async def test_few_diagnostics_are_not_truncated() -> None:
 async def test_bad_parameters_are_validation_exceptions(kwargs: dict[str, Any], field: str) -> None:
     async with Engine(load_plugins=False) as e:
         with pytest.raises(ValidationError, match=f"at '{field}'"):
-            e.validate_state_machine_definition(WARNED, **kwargs)
+            await e.validate_state_machine_definition(WARNED, **kwargs)
 
 
 async def test_invalid_json_is_reported_as_aws_reports_it() -> None:
     # AWS-recorded (test_validate_state_machine_definition_not_a_definition[NOT_A_DEF])
     async with Engine(load_plugins=False) as e:
-        result = e.validate_state_machine_definition("not a definition")
+        result = await e.validate_state_machine_definition("not a definition")
     assert result.to_dict() == {
         "result": "FAIL",
         "diagnostics": [

@@ -84,8 +84,8 @@ async def test_a_due_timer_fires_within_100ms(tmp_path: Path, seconds: int, park
         finished = time.time()
         history = await engine.get_execution_history(started.execution_arn)
     assert str(done.status) == "SUCCEEDED"
-    entered = next(e["timestamp"] for e in history if e["type"] == "WaitStateEntered")
-    exited = next(e["timestamp"] for e in history if e["type"] == "WaitStateExited")
+    entered = next(e["timestamp"].timestamp() for e in history if e["type"] == "WaitStateEntered")
+    exited = next(e["timestamp"].timestamp() for e in history if e["type"] == "WaitStateExited")
     due = entered + seconds
     print(
         f"{seconds}s wait ({parked} parked): fired {1000 * (exited - due):.1f} ms late, "

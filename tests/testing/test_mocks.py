@@ -77,7 +77,7 @@ async def test_sync_jobs_token_callbacks_and_activities(tmp_path, url) -> None:
         kit.mocks.state("T", returns({"Status": "SUCCEEDED"}, delay=7200))
         done = await kit.run(job)
         assert_succeeded(done, {"Status": "SUCCEEDED"})
-        assert done.stop_date - done.start_date >= 7200
+        assert (done.stop_date - done.start_date).total_seconds() >= 7200
 
         kit.mocks.state("T", returns({"Status": "SUCCEEDED"}, delay=7200))
         timed_out = await kit.run(job | {"States": {"T": job["States"]["T"] | {"TimeoutSeconds": 60}}})
@@ -93,7 +93,7 @@ async def test_sync_jobs_token_callbacks_and_activities(tmp_path, url) -> None:
         kit.mocks.state("T", returns({"late": True}, delay=7200))
         late = await kit.run(callback)
         assert_failed(late, "States.Timeout")  # the engine's name for a heartbeat that never came
-        assert late.stop_date - late.start_date == 3600
+        assert (late.stop_date - late.start_date).total_seconds() == 3600
 
         review = {
             "Type": "Task",

@@ -63,7 +63,7 @@ async def test_memory(durable_kit):
     assert_succeeded(done, {"MessageId": "m"})
     assert_states_visited(done, ["Charge", "Cool", "Ship"])
     assert_retries(done, "Charge", 1)
-    assert durable_kit.clock.now() - done.start_date >= 86400 + 60
+    assert durable_kit.clock.now() - done.start_date.timestamp() >= 86400 + 60
 
 
 @pytest.mark.parametrize("kind", ["STANDARD", "EXPRESS"])
