@@ -18,7 +18,9 @@ from typing import Any
 import msgspec
 
 from ..errors import ResourceNotFound, ValidationError
-from ..store.base import MetadataRecord, Store, WriteBatch
+from ..interpreter.commands import ChildProcessor
+from ..store.base import ChildExecutionRecord, MetadataRecord, Store, WriteBatch
+from .children import ChildRows, processor_record
 from .clock import Clock
 
 __all__ = ["KIND", "MapRun", "MapRunCounts", "MapRunTracker", "MapRuns"]
@@ -70,6 +72,7 @@ class MapRunTracker:
         self.touched = 0.0  # when its state last went into the execution's batch
         self.weights: tuple[int, ...] = ()
         self._prefix: list[int] | None = None
+        self.rows: ChildRows | None = None  # the child executions' rows (see durable.runtime.children)
 
     # -- limits -----------------------------------------------------------------------------------
     def limit(self, total: int) -> int:
@@ -181,8 +184,11 @@ class MapRuns:
         put: Callable[[MetadataRecord], None],
         resumed: bool,
         weights: tuple[int, ...] = (),
+        processor: ChildProcessor | None = None,
+        add_child: Callable[[ChildExecutionRecord], None] | None = None,
     ) -> MapRunTracker:
-        """A tracker for a Fork that starts (or, after a restart, starts again) the Map Run ``arn``."""
+        """A tracker for a Fork that starts (or, after a restart, starts again) the Map Run ``arn``;
+        with a ``processor``, its children are stored as executions through ``add_child``."""
         max_concurrency, count, pct = limits
         run = MapRun(
             map_run_arn=arn,
@@ -201,6 +207,9 @@ class MapRuns:
             run.tolerated_failure_count = before.tolerated_failure_count
             run.tolerated_failure_percentage = before.tolerated_failure_percentage
         tracker = MapRunTracker(run, put, self.clock)
+        if processor is not None and add_child is not None:
+            put(processor_record(arn, execution_arn, processor, run.start_date))
+            tracker.rows = ChildRows(arn, execution_arn, weights, add_child, self.clock)
         tracker.begin(total, weights)
         self.live[arn] = tracker
         return tracker
