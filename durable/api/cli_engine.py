@@ -77,6 +77,9 @@ def describe_json(execution: Execution, *, data: bool = True) -> dict[str, Any]:
     }
     if execution.stop_date is not None:
         out["stopDate"] = iso(execution.stop_date)
+    if execution.map_run_arn is not None:  # a Map Run's child execution
+        out["mapRunArn"] = execution.map_run_arn
+        out["itemCount"] = execution.item_count
     if data:
         out["input"] = execution.input
     if execution.status is ExecutionStatus.SUCCEEDED:

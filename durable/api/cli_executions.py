@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from ..errors import StateMachineAlreadyExists, StateMachineDoesNotExist
 from ..runtime.client import Client
+from ..runtime.mapruns import KIND as MAP_RUN_KIND
 from ..runtime.models import Activity, Execution, ExecutionStatus, StateMachine, StateMachineType
 from ..runtime.session import Session
 from .cli_common import (
@@ -280,8 +281,17 @@ def _cmd_executions(args: argparse.Namespace) -> int:
     if args.max_results is not None and args.max_results < 1:
         raise CliError("--max-results must be at least 1")
 
+    if args.map_run is not None and args.state_machine is not None:
+        raise CliError("give --state-machine or --map-run, not both")
+
     async def go(engine: Session) -> list[Execution]:
         arn = None
+        if args.map_run is not None:
+            if await engine.store.get_metadata(MAP_RUN_KIND, args.map_run) is None:
+                raise CliError(f"no Map Run {args.map_run!r}")
+            return await engine.list_executions(
+                None, args.status, max_results=args.max_results, map_run_arn=args.map_run
+            )
         if args.state_machine is not None:
             arn = state_machine_arn(engine, args.state_machine)
             await engine.describe_state_machine(arn)
@@ -568,6 +578,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
 
     p = command("executions", "list executions, newest first", _cmd_executions)
     p.add_argument("--state-machine", "-s", metavar="ARN", help="only this state machine's (ARN or name)")
+    p.add_argument("--map-run", metavar="ARN", help="the child executions of this Map Run instead")
     p.add_argument("--status", choices=STATUSES, type=str.upper, help="only executions with this status")
     p.add_argument("--max-results", "-m", type=int, metavar="N", help="at most N executions")
     add_output_argument(p)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from .commands import (
     CHECKPOINT,
     CHECKPOINT_EVERY,
     CHECKPOINT_SECONDS,
     Child,
     ChildFailure,
+    ChildProcessor,
     Fork,
     MapRunProgress,
     Stall,
@@ -102,7 +105,15 @@ class Map(WorkState):
         self.writer = ResultWriterSpec(raw["ResultWriter"], self.jsonata) if "ResultWriter" in raw else None
         processor = raw.get("ItemProcessor") or raw.get("Iterator") or {}
         self.processor = compile_scope(processor)
-        self.distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
+        config = processor.get("ProcessorConfig") or {}
+        self.distributed = config.get("Mode") == "DISTRIBUTED"
+        self.execution_type: str = config.get("ExecutionType") or "STANDARD"
+        # the children's state machine: the processor's States (in the machine's query language)
+        child_machine = {k: v for k, v in processor.items() if k != "ProcessorConfig"}
+        language = getattr(compile_scope, "query_language", "JSONPath")
+        if language != "JSONPath" and "QueryLanguage" not in child_machine:
+            child_machine["QueryLanguage"] = language
+        self.child_definition = msgspec.json.encode(child_machine).decode() if self.distributed else ""
         self.items_path = compile_reference_path(raw.get("ItemsPath", "$"))
         selector = raw.get("ItemSelector", raw.get("Parameters"))
         self.item_selector = compile_template(selector) if selector is not None and not self.jsonata else None
@@ -250,6 +261,11 @@ class Map(WorkState):
                 {"mapRunArn": map_run_arn} if recording else None,
             )
             child_ctx = ctx.silent()
+        processor = (
+            ChildProcessor(self.child_definition, self.execution_type, _label(map_run_arn))
+            if map_run_arn
+            else None
+        )
         started = lane.prev
         tolerant = self.distributed and (count or pct)
         visible = {} if self.distributed else lane.vars  # child executions see no variables
@@ -261,35 +277,43 @@ class Map(WorkState):
             weights = _batch_weights(inputs) if self.batcher is not None and map_run_arn else ()
             if self.processor.pure and not tolerant:
                 scope, name = self.processor, self.name
-                results = []
+                results: list[Any] = []
                 chain = started
                 now = ctx.services.now
                 last = now()
                 total = len(inputs)
+                progress = _Progress(map_run_arn, total, max_concurrency, weights, processor, inputs, results)
                 if map_run_arn:
-                    yield MapRunProgress(
-                        map_run_arn, total, 0, max_concurrency=max_concurrency, weights=weights
-                    )
+                    yield progress.at(0)
                 for i, value in enumerate(inputs):
                     try:
                         out, chain = _iterate(
                             scope, value, child_ctx, Lane(chain, visible, nested=True), i, name
                         )
-                    except StatesFailure:
+                    except StatesFailure as failure:
                         if map_run_arn:
-                            yield MapRunProgress(map_run_arn, total, i, 1, max_concurrency, "FAILED", weights)
+                            yield progress.at(i, 1, "FAILED", (failure.error, failure.cause))
+                        if self.distributed:
+                            failure.link = 0  # the parent's MapStateFailed follows MapRunFailed
                         raise
                     results.append(out)
                     if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 or now() - last >= CHECKPOINT_SECONDS:
-                        if map_run_arn:
-                            yield MapRunProgress(
-                                map_run_arn, total, i + 1, max_concurrency=max_concurrency, weights=weights
-                            )
-                        else:
-                            yield CHECKPOINT
+                        yield progress.at(i + 1) if map_run_arn else CHECKPOINT
                         last = now()
                 if map_run_arn:
-                    yield MapRunProgress(map_run_arn, total, total, 0, max_concurrency, "SUCCEEDED", weights)
+                    yield progress.at(total, 0, "SUCCEEDED")
+            elif self.distributed:
+                recorded = recording and self.execution_type == "STANDARD"
+                children = tuple(_child(self.processor, value, ctx, recorded) for value in inputs)
+                results = yield Fork(
+                    children,
+                    max_concurrency,
+                    tolerated_count=count if tolerant else None,
+                    tolerated_percentage=pct if tolerant else None,
+                    map_run=map_run_arn,
+                    weights=weights,
+                    processor=processor,
+                )
             else:
                 link = [started]  # each iteration links to the previous one's last event, as AWS does
                 children = tuple(
@@ -368,6 +392,65 @@ class Map(WorkState):
     def _map_run_arn(self, ctx: ExecutionContext) -> str:
         base = ctx.state_machine_arn.replace(":stateMachine:", ":mapRun:", 1)
         return f"{base}/{self.raw.get('Label') or ctx.services.uuid4()}:{ctx.services.uuid4()}"
+
+
+def _label(map_run_arn: str) -> str:
+    """The label in ``mapRun:<machine>/<label>:<run id>``."""
+    return map_run_arn.rsplit(":", 1)[0].rsplit("/", 1)[-1]
+
+
+class _Progress:
+    """The :class:`MapRunProgress` commands of one run of children in place."""
+
+    __slots__ = ("inputs", "map_run", "max_concurrency", "outputs", "processor", "total", "weights")
+
+    def __init__(
+        self,
+        map_run: str,
+        total: int,
+        max_concurrency: int,
+        weights: tuple[int, ...],
+        processor: ChildProcessor | None,
+        inputs: list[Any],
+        outputs: list[Any],
+    ) -> None:
+        self.map_run, self.total, self.max_concurrency = map_run, total, max_concurrency
+        self.weights, self.processor, self.inputs, self.outputs = weights, processor, inputs, outputs
+
+    def at(
+        self,
+        succeeded: int,
+        failed: int = 0,
+        ended: str = "",
+        failure: tuple[str | None, str | None] = (None, None),
+    ) -> MapRunProgress:
+        return MapRunProgress(
+            self.map_run,
+            self.total,
+            succeeded,
+            failed,
+            self.max_concurrency,
+            ended,
+            self.weights,
+            self.processor,
+            self.inputs,
+            self.outputs,
+            failure,
+        )
+
+
+def _child(scope: Scope, value: Any, ctx: ExecutionContext, recorded: bool) -> Child:
+    """A Distributed Map's child execution run by a Fork: its own context, its own events."""
+    history: list[dict[str, Any]] | None = [] if recorded else None
+
+    def start() -> Generator[Any, Any, Any]:
+        try:
+            return (yield from scope.run(value, ctx.child_execution(history), Lane(1)))
+        except StatesFailure as failure:
+            failure.link = 0  # the parent's MapStateFailed follows its MapRunFailed
+            raise
+
+    return Child(start, value, history)
 
 
 def _batch_weights(batches: list[Any]) -> tuple[int, ...]:

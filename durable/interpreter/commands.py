@@ -7,7 +7,7 @@ command's result (``send``) or its failure (``throw`` of a ``StatesFailure``). T
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +51,23 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class Child:
-    """One Parallel branch or Map iteration; ``start()`` makes its scope generator."""
+    """One Parallel branch or Map iteration; ``start()`` makes its scope generator. A Distributed
+    Map's child execution also gives its ``input`` and the list its own history events go to
+    (``history``: None when they are not recorded, an EXPRESS child)."""
 
     start: Callable[[], Generator[Any, Any, Any]]
+    input: Any = None
+    history: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChildProcessor:
+    """What a Distributed Map's children run: the ``ItemProcessor`` as a state machine definition
+    (JSON text), their ``ExecutionType`` and the Map Run's label."""
+
+    definition: str
+    execution_type: str
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +83,7 @@ class Fork:
     tolerated_percentage: float | None = None
     map_run: str = ""  # a Distributed Map's Map Run ARN: the runtime keeps its counts and limits
     weights: tuple[int, ...] = ()  # items per child when an ItemBatcher groups them (else 1 each)
+    processor: ChildProcessor | None = None  # a Map Run's: what its child executions run
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +99,12 @@ class MapRunProgress:
     max_concurrency: int = 0
     ended: str = ""
     weights: tuple[int, ...] = ()  # items per child when batched (Map Run item counts)
+    processor: ChildProcessor | None = None
+    # the children's inputs and outputs so far (the Map's own lists, read, never changed): the
+    # children ``succeeded`` .. ``succeeded + failed`` ended since the last progress are stored
+    inputs: Sequence[Any] = ()
+    outputs: Sequence[Any] = ()
+    failure: tuple[str | None, str | None] = (None, None)  # the failed child's error and cause
 
 
 @dataclass(frozen=True, slots=True)

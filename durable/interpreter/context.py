@@ -107,6 +107,16 @@ class ExecutionContext:
         ctx.events = 0
         return ctx
 
+    def child_execution(self, history: list[dict[str, Any]] | None) -> ExecutionContext:
+        """A Distributed Map child execution's context: its events go to ``history`` (None: not
+        recorded), numbered from 2 (its ``ExecutionStarted`` is 1)."""
+        ctx = ExecutionContext.__new__(ExecutionContext)
+        for slot in ExecutionContext.__slots__:
+            setattr(ctx, slot, getattr(self, slot))
+        ctx.history = history
+        ctx.events = 1
+        return ctx
+
     def payload_text(self, value: Any) -> bytes:
         """``value`` as JSON text (:func:`~durable.interpreter.jsonvalue.json_text`); a
         journaled context answers a value it encoded a moment ago without encoding it again."""

@@ -28,6 +28,9 @@ __all__ = [
     "Batcher",
     "ItemReaderSpec",
     "ResultWriterSpec",
+    "child_arn",
+    "child_machine_arn",
+    "child_name",
     "child_records",
 ]
 
@@ -285,21 +288,37 @@ class ResultWriterSpec:
         return (b"[" + b",".join(chunk) + b"]").decode()
 
 
+def child_name(map_run_arn: str, index: int) -> str:
+    """The name of a Map Run's child execution ``index``: the run id's first 8 characters and
+    the index (``mapRun:<machine>/<label>:<run id>``)."""
+    return f"{map_run_arn.rsplit(':', 1)[1][:8]}-{index:08d}"
+
+
+def child_arn(map_run_arn: str, index: int) -> str:
+    """``execution:<machine>/<label>:<child name>`` of a Map Run's child execution."""
+    head = map_run_arn.rsplit(":", 1)[0].replace(":mapRun:", ":execution:", 1)
+    return f"{head}:{child_name(map_run_arn, index)}"
+
+
+def child_machine_arn(map_run_arn: str) -> str:
+    """``stateMachine:<machine>/<label>``: the state machine a Map Run's children run."""
+    return map_run_arn.rsplit(":", 1)[0].replace(":mapRun:", ":stateMachine:", 1)
+
+
 def child_records(
     inputs: list[Any], results: list[Any], map_run_arn: str, started: float, stopped: float
 ) -> list[dict[str, Any]]:
     """One record per child execution, as AWS exports them (``Transformation: NONE``)."""
     # mapRun:<machine>/<label>:<run id>  ->  execution:<machine>/<label>:<child name>
-    head, run_id = map_run_arn.rsplit(":", 1)
-    execution_base = head.replace(":mapRun:", ":execution:", 1)
+    head = map_run_arn.rsplit(":", 1)[0]
     region_part, run_part = head.split(":mapRun:", 1)
     machine_arn = f"{region_part}:stateMachine:{run_part.split('/', 1)[0]}"
     start, stop = iso_time(started), iso_time(stopped)
     records: list[dict[str, Any]] = []
     for index, (value, result) in enumerate(zip(inputs, results, strict=True)):
-        name = f"{run_id[:8]}-{index:08d}"
+        name = child_name(map_run_arn, index)
         record: dict[str, Any] = {
-            "ExecutionArn": f"{execution_base}:{name}",
+            "ExecutionArn": child_arn(map_run_arn, index),
             "Input": _encode(value).decode(),
             "InputDetails": {"Included": True},
             "Name": name,

@@ -458,9 +458,15 @@ class Engine(Session):
         status: str | None = None,
         *,
         max_results: int | None = None,
+        map_run_arn: str | None = None,
     ) -> list[Execution]:
-        """Executions newest first (Standard ones from the store, then in-memory Express ones)."""
-        out = await super().list_executions(state_machine_arn, status, max_results=max_results)
+        """Executions newest first (Standard ones from the store, then in-memory Express ones);
+        with ``map_run_arn``, that Map Run's child executions."""
+        out = await super().list_executions(
+            state_machine_arn, status, max_results=max_results, map_run_arn=map_run_arn
+        )
+        if map_run_arn is not None:
+            return out
         out.extend(
             e
             for e in self._executions.values()

@@ -21,7 +21,9 @@ from typing import Any
 import msgspec
 
 from ..errors import ResourceNotFound, ValidationError
-from ..store.base import MetadataRecord, Store, WriteBatch
+from ..interpreter.commands import ChildProcessor
+from ..store.base import ChildExecutionRecord, MetadataRecord, Store, WriteBatch
+from .children import ChildRows, processor_record
 from .clock import Clock
 from .models import utc
 
@@ -125,6 +127,7 @@ class MapRunTracker:
         self.weights: tuple[int, ...] = ()
         self._prefix: list[int] | None = None
         self.redriven = False  # opened again after it ended: RedriveExecution redrives it
+        self.rows: ChildRows | None = None  # the child executions' rows (see durable.runtime.children)
 
     # -- limits -----------------------------------------------------------------------------------
     def limit(self, total: int) -> int:
@@ -248,8 +251,11 @@ class MapRuns:
         put: Callable[[MetadataRecord], None],
         resumed: bool,
         weights: tuple[int, ...] = (),
+        processor: ChildProcessor | None = None,
+        add_child: Callable[[ChildExecutionRecord], None] | None = None,
     ) -> MapRunTracker:
-        """A tracker for a Fork that starts (or, after a restart, starts again) the Map Run ``arn``."""
+        """A tracker for a Fork that starts (or, after a restart, starts again) the Map Run ``arn``;
+        with a ``processor``, its children are stored as executions through ``add_child``."""
         max_concurrency, count, pct = limits
         run = MapRunState(
             map_run_arn=arn,
@@ -274,6 +280,9 @@ class MapRuns:
             run.redrive_date = self.clock.now()  # (the pending mark is cleared by begin's commit)
         tracker = MapRunTracker(run, put, self.clock)
         tracker.redriven = redriven
+        if processor is not None and add_child is not None:
+            put(processor_record(arn, execution_arn, processor, run.start_date))
+            tracker.rows = ChildRows(arn, execution_arn, weights, add_child, self.clock, run.redrive_count)
         tracker.begin(total, weights)
         self.live[arn] = tracker
         return tracker

@@ -101,6 +101,8 @@ class StateMachine:
     logging_configuration: dict[str, Any] | None = None
     tracing_configuration: dict[str, Any] | None = None
     encryption_configuration: dict[str, Any] | None = None
+    map_run_arn: str | None = None  # the machine of a Map Run's child executions: that Map Run
+    label: str | None = None  # ... and the Map Run's label
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +142,8 @@ class Execution:
     history: list[dict[str, Any]] | None = field(default=None, repr=False)
     redrive_count: int = 0
     redrive_date: datetime | None = None
+    map_run_arn: str | None = None  # a Distributed Map's child execution: the Map Run that started it
+    item_count: int | None = None  # such a child's items (its batch's size with an ItemBatcher, else 1)
 
     @property
     def succeeded(self) -> bool:

@@ -7,12 +7,14 @@ from typing import Any
 
 import msgspec
 
-from ..errors import ExecutionDoesNotExist
+from ..errors import ExecutionDoesNotExist, ValidationError
 from ..store.base import EventRecord, ExecutionRecord, Store
+from ..store.sqlite_paging import check_limit, decode_event_token, encode_event_token
+from .child_queries import ChildQueries, child_execution
 from .journal import details_key
 from .models import Execution, ExecutionStatus, utc
 
-__all__ = ["Queries", "event_dict", "execution_from"]
+__all__ = ["Queries", "event_dict", "execution_from", "refuse_both"]
 
 _decode = msgspec.json.decode
 _encode = msgspec.json.encode
@@ -81,6 +83,7 @@ class Queries:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.children = ChildQueries(store)  # the child executions of Map Runs
 
     async def record(self, execution_arn: str) -> ExecutionRecord:
         record = await self.store.get_execution(execution_arn)
@@ -89,7 +92,25 @@ class Queries:
         return record
 
     async def describe_execution(self, execution_arn: str) -> Execution:
-        return execution_from(await self.record(execution_arn))
+        record = await self.store.get_execution(execution_arn)
+        if record is None:
+            child = await self.children.get(execution_arn)
+            if child is not None:
+                return child_execution(child)
+            raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+        return execution_from(record)
+
+    async def list_children_page(
+        self,
+        map_run_arn: str,
+        status: str | None = None,
+        *,
+        max_results: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[Execution], str | None]:
+        """One page of a Map Run's child executions, newest first."""
+        rows, token = await self.store.list_child_executions(map_run_arn, status, max_results, next_token)
+        return [child_execution(r) for r in rows], token
 
     async def list_executions_page(
         self,
@@ -129,7 +150,13 @@ class Queries:
         next_token: str | None = None,
         include_execution_data: bool = True,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        await self.record(execution_arn)
+        if await self.store.get_execution(execution_arn) is None:
+            child = await self.children.get(execution_arn)
+            if child is None:
+                raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{execution_arn}'")
+            every = await self.children.history(child)
+            chosen, token = _page(every, reverse_order, max_results, next_token)
+            return [event_dict(e, include_execution_data) for e in chosen], token
         events, token = await self.store.events(
             execution_arn, reverse=reverse_order, limit=max_results, next_token=next_token
         )
@@ -161,3 +188,23 @@ class Queries:
                 return execution_from(record)
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.5)
+
+
+def _page(
+    events: list[EventRecord], reverse: bool, limit: int, next_token: str | None
+) -> tuple[list[EventRecord], str | None]:
+    """A page of a history held in memory (tokens as the store's)."""
+    check_limit(limit)
+    if reverse:
+        events = events[::-1]
+    if next_token is not None:
+        after = decode_event_token(next_token)
+        events = [e for e in events if (e.id < after if reverse else e.id > after)]
+    chosen = events[:limit]
+    return chosen, encode_event_token(chosen[-1].id) if len(events) > limit else None
+
+
+def refuse_both(state_machine_arn: str | None, map_run_arn: str | None) -> None:
+    """ListExecutions takes a state machine or a Map Run, not both (as AWS refuses them)."""
+    if state_machine_arn is not None and map_run_arn is not None:
+        raise ValidationError("You can specify either a mapRunArn or a stateMachineArn, but not both.")

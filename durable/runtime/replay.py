@@ -128,6 +128,8 @@ class ReplayRunner(CommandRunner):
             lambda entry: _put(journal.batch, entry),
             self.run.resumed,
             cmd.weights,
+            cmd.processor,
+            lambda child: journal.batch.children.append(child),
         )
         self._redriven(tracker, lane)
         return tracker
@@ -170,9 +172,13 @@ class ReplayRunner(CommandRunner):
                 lambda entry: _put(journal.batch, entry),
                 self.run.resumed,
                 cmd.weights,
+                cmd.processor,
+                lambda child: journal.batch.children.append(child),
             )
             self._redriven(tracker, lane)
         tracker.progress(cmd.succeeded, cmd.failed)
+        if tracker.rows is not None:
+            tracker.rows.in_place(cmd.inputs, cmd.outputs, cmd.succeeded, cmd.failure if cmd.failed else None)
         if cmd.ended:
             tracker.finish(cmd.ended)
             del self._inline[cmd.map_run]

@@ -204,6 +204,7 @@ class CommandRunner:
         lanes = self.lanes_for(lane, total)
         results: list[Any] = [None] * total
         tracker = await self.map_run_for(cmd, execution_arn, lane) if cmd.map_run else None
+        rows = tracker.rows if tracker is not None else None  # a Map Run's child executions
         static = _StaticLimits(cmd, total)
         limits: _StaticLimits | MapRunTracker = tracker if tracker is not None else static
         failures = 0
@@ -214,6 +215,16 @@ class CommandRunner:
             if tracker is not None:
                 outcome = "timed_out" if failure.error == F.TIMEOUT else "failed"
                 tracker.ended(outcome, was_running=was_running, index=index)
+                if rows is not None:
+                    child = children[index]
+                    rows.ended(
+                        index,
+                        child.input,
+                        outcome.upper(),
+                        error=failure.error,
+                        cause=failure.cause,
+                        history=child.history,
+                    )
             if not limits.tolerant() or not failure.catchable:
                 raise failure
             failures += 1
@@ -227,6 +238,9 @@ class CommandRunner:
         def succeeded(index: int, was_running: bool) -> None:
             if tracker is not None:
                 tracker.ended("succeeded", was_running=was_running, index=index)
+                if rows is not None:
+                    child = children[index]
+                    rows.ended(index, child.input, "SUCCEEDED", output=results[index], history=child.history)
 
         async def reap() -> None:
             waiting: set[asyncio.Future[Any]] = set(running)
@@ -259,6 +273,8 @@ class CommandRunner:
                 gen = child.start()
                 if tracker is not None:
                     tracker.started(index)
+                    if rows is not None:
+                        rows.started(index, child.input)
                 try:
                     finished, value = self.start_child(gen, lanes[index])
                 except StatesFailure as failure:
@@ -285,6 +301,10 @@ class CommandRunner:
                 for fut in running:
                     fut.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
+                if rows is not None and status:  # a child failed: the others were stopped
+                    for index in running.values():
+                        child = children[index]
+                        rows.ended(index, child.input, "ABORTED", history=child.history)
             if tracker is not None:
                 if status:
                     tracker.finish(status)

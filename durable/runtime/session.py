@@ -20,7 +20,7 @@ from .catalog import Catalog, ValidationResult
 from .clock import Clock, SystemClock
 from .mapruns import MapRun
 from .models import Activity, Execution, StateMachine, StateMachineType, check_name
-from .queries import Queries
+from .queries import Queries, refuse_both
 from .requests import Requests
 from .services import RuntimeServices
 from .starting import own_output, owned_input
@@ -256,7 +256,12 @@ class Session(abc.ABC):
         """AWS ``DescribeStateMachineForExecution``: the state machine with the definition the
         execution runs."""
         await self._ensure_open()
-        record = await self.queries.record(execution_arn)
+        record = await self.store.get_execution(execution_arn)
+        if record is None:
+            child = await self.queries.children.get(execution_arn)
+            if child is not None:  # a Map Run's child: the Map Run's state machine
+                return await self.queries.children.state_machine(child)
+            record = await self.queries.record(execution_arn)
         version_arn, _ = await self.versions.started_through(execution_arn)
         machine = await self.describe_state_machine(version_arn or record.state_machine_arn)
         machine.arn = record.state_machine_arn
@@ -304,9 +309,23 @@ class Session(abc.ABC):
         status: str | None = None,
         *,
         max_results: int | None = None,
+        map_run_arn: str | None = None,
     ) -> list[Execution]:
-        """Executions newest first."""
+        """Executions newest first; with ``map_run_arn``, that Map Run's child executions (each
+        with its ``map_run_arn`` and ``item_count``)."""
         await self._ensure_open()
+        refuse_both(state_machine_arn, map_run_arn)
+        if map_run_arn is not None:
+            out: list[Execution] = []
+            token: str | None = None
+            while max_results is None or len(out) < max_results:
+                page, token = await self.queries.list_children_page(
+                    map_run_arn, status, max_results=1000, next_token=token
+                )
+                out.extend(page)
+                if token is None:
+                    break
+            return out if max_results is None else out[:max_results]
         return await self.queries.list_executions(state_machine_arn, status, max_results=max_results)
 
     async def list_executions_page(
@@ -316,9 +335,16 @@ class Session(abc.ABC):
         *,
         max_results: int = 100,
         next_token: str | None = None,
+        map_run_arn: str | None = None,
     ) -> tuple[list[Execution], str | None]:
-        """One page of Standard executions, newest first (AWS ``ListExecutions``)."""
+        """One page of Standard executions, newest first (AWS ``ListExecutions``); with
+        ``map_run_arn``, of that Map Run's child executions."""
         await self._ensure_open()
+        refuse_both(state_machine_arn, map_run_arn)
+        if map_run_arn is not None:
+            return await self.queries.list_children_page(
+                map_run_arn, status, max_results=max_results, next_token=next_token
+            )
         return await self.queries.list_executions_page(
             state_machine_arn, status, max_results=max_results, next_token=next_token
         )

@@ -494,6 +494,8 @@ class StandardExecutions:
         )
         batch = journal.batch
         batch.executions.append(record)
+        if status != "SUCCEEDED":  # Map Run children still running end with it, as on AWS
+            batch.aborted_children.append((arn, record.stop_date or 0.0))
         tokens = dict(run.tokens)
         stored_timers: list[TimerRecord] = []
         if run.resumed:  # tokens and timers from before this process (parked, crashed)

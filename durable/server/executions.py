@@ -87,14 +87,27 @@ async def _qualified_executions(engine: Engine, arn: str) -> list[Execution]:
 async def list_executions(engine: Engine, p: Params) -> dict[str, Any]:
     arn = p.arn("stateMachineArn", "stateMachine", required=False) or None
     map_run = p.arn("mapRunArn", "mapRun", required=False) or None
-    if (arn is None) == (map_run is None):
-        raise validation("Exactly one of stateMachineArn and mapRunArn must be given")
+    if arn is not None and map_run is not None:
+        raise validation("You can specify either a mapRunArn or a stateMachineArn, but not both.")
+    if arn is None and map_run is None:
+        raise validation("Either a stateMachineArn or a mapRunArn must be given")
     status = p.enum("statusFilter", _STATUSES)
     redrive = p.enum("redriveFilter", ("REDRIVEN", "NOT_REDRIVEN"))
     if map_run is not None:
         await engine.describe_map_run(map_run)  # ResourceNotFound when there is none
-        page("ListExecutions:map", [], p)  # checks the token
-        return {"executions": []}  # a Map Run's iterations run inside their execution
+        inner = unwrap_token("ListExecutions:map", p.opt_str("nextToken", max_len=3096))
+        children, next_inner = await engine.list_executions_page(
+            status=status, max_results=p.page_size(), next_token=inner, map_run_arn=map_run
+        )
+        if redrive is not None:  # children are never redriven here
+            children = children if redrive == "NOT_REDRIVEN" else []
+        listed = []
+        for child in children:
+            item = execution_item(child)
+            item["itemCount"] = child.item_count  # only when listing a Map Run's, as AWS
+            listed.append(item)
+        token = None if next_inner is None else wrap_token("ListExecutions:map", next_inner)
+        return with_token({"executions": listed}, token)
     assert arn is not None
     base, qualifier = split_arn(arn)
     machine = await engine.describe_state_machine(base)

@@ -96,6 +96,9 @@ async def describe_state_machine_for_execution(engine: Engine, p: Params) -> dic
         if key in shape:
             out[key] = shape[key]
     out["updateDate"] = epoch(machine.creation_date)
+    if machine.map_run_arn is not None:  # a Map Run's child execution: the Map Run's machine
+        out["mapRunArn"] = machine.map_run_arn
+        out["label"] = machine.label
     return out
 
 

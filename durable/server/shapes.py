@@ -210,6 +210,8 @@ def execution_item(e: Execution) -> dict[str, Any]:
     if e.redrive_count:
         out["redriveCount"] = e.redrive_count
         out["redriveDate"] = None if e.redrive_date is None else epoch(e.redrive_date)
+    if e.map_run_arn is not None:  # a Map Run's child execution
+        out["mapRunArn"] = e.map_run_arn
     return out
 
 

@@ -19,6 +19,8 @@ Everything an execution needs to resume after a crash is here:
   by ``(kind, arn)`` with a ``parent`` ARN: state machine versions and aliases, tags, a state
   machine's configurations, the version/alias an execution was started through
   (:class:`MetadataRecord`);
+* ``map_children`` — the child workflow executions of Distributed Map runs
+  (:class:`ChildExecutionRecord`), listed per Map Run;
 * ``requests`` — the inbox: what a process that does not own the executions asks of the one
   that does (start, answer a token, report an activity started, stop), consumed exactly once
   in the same transaction as its effect on the journal (see ``docs/runtime.md``).
@@ -48,6 +50,7 @@ __all__ = [
     "ActivityTaskPending",
     "ActivityTaskRecord",
     "BatchRejected",
+    "ChildExecutionRecord",
     "Conflict",
     "EventRecord",
     "ExecutionAbsent",
@@ -273,6 +276,34 @@ class MetadataRecord(msgspec.Struct, kw_only=True):
     created: float = 0.0
 
 
+class ChildExecutionRecord(msgspec.Struct, kw_only=True):
+    """A child workflow execution a Distributed Map's Map Run started (``ListExecutions`` with a
+    ``mapRunArn``). ``index`` is its place among the run's children; ``execution_arn`` is the
+    parent execution running the Map Run. ``history`` is the JSON array of the child's own state
+    events when they were recorded (None: the runtime derives them when asked).
+
+    Written through :attr:`WriteBatch.children`, upserted by ``arn``: a stored child keeps its
+    ``start_date``, and a stored child that ended (any status but RUNNING) is kept as it is, so
+    writing a replayed child again changes nothing — except a child that did not succeed, written
+    with a higher ``redrive_count`` (its Map Run was redriven and ran it again)."""
+
+    arn: str
+    map_run_arn: str
+    execution_arn: str
+    index: int
+    name: str
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    start_date: float
+    input: str  # JSON text
+    item_count: int = 1
+    stop_date: float | None = None
+    output: str | None = None  # JSON text
+    error: str | None = None
+    cause: str | None = None
+    redrive_count: int = 0  # its Map Run's redrive count when it was written (a redrive reruns it)
+    history: str | None = None
+
+
 class RequestRecord(msgspec.Struct, kw_only=True):
     """One request in the inbox. ``ref`` is its identity (unique, chosen by the writer); ``id``
     orders the inbox and is assigned by the store (0 until stored)."""
@@ -308,6 +339,9 @@ class WriteBatch(msgspec.Struct, kw_only=True):
     heartbeats: list[tuple[str, float]] = []  # (token, time): last_heartbeat moves forward only
     requests: list[RequestRecord] = []  # appended to the inbox
     metadata: list[MetadataRecord] = []  # upserted by (kind, arn)
+    children: list[ChildExecutionRecord] = []  # upserted by arn (see ChildExecutionRecord)
+    # (execution_arn, stop_date): that execution's RUNNING children end ABORTED
+    aborted_children: list[tuple[str, float]] = []
     deleted_metadata: list[tuple[str, str]] = []  # (kind, arn)
     consumed_requests: list[str] = []  # refs removed from the inbox
     guards: list[Guard] = []
@@ -334,6 +368,8 @@ class WriteBatch(msgspec.Struct, kw_only=True):
             or self.deleted_activities
             or self.metadata
             or self.deleted_metadata
+            or self.children
+            or self.aborted_children
             or self.guards
         )
 
@@ -371,8 +407,8 @@ class Store(Protocol):
     async def purge_executions(self, closed_before: float, limit: int = 500) -> list[str]:
         """Retention: delete up to ``limit`` closed executions (any status but RUNNING) whose
         stop date is before ``closed_before``, oldest first, each with its events, journal,
-        timers, tokens and activity tasks, in one transaction; return their ARNs. A RUNNING
-        execution is never deleted; an execution is deleted whole or not at all."""
+        timers, tokens, activity tasks and Map Run children, in one transaction; return their
+        ARNs. A RUNNING execution is never deleted; an execution is deleted whole or not at all."""
         ...
 
     # -- reads ----------------------------------------------------------------------------------
@@ -468,4 +504,19 @@ class Store(Protocol):
 
     async def list_metadata(self, kind: str, parent: str | None = None) -> list[MetadataRecord]:
         """Entries of ``kind`` (of ``parent`` when given), oldest first by ``(created, arn)``."""
+        ...
+
+    async def get_child_execution(self, arn: str) -> ChildExecutionRecord | None:
+        """A Map Run's child execution by its ARN (with its ``history``)."""
+        ...
+
+    async def list_child_executions(
+        self,
+        map_run_arn: str,
+        status: str | None = None,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ChildExecutionRecord], str | None]:
+        """A Map Run's children (of ``status`` when given), newest first (the highest ``index``
+        first), without their ``history`` (None); ``next_token`` continues a previous page."""
         ...

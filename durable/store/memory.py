@@ -42,6 +42,7 @@ from .base import (
     ActivityTaskPending,
     ActivityTaskRecord,
     BatchRejected,
+    ChildExecutionRecord,
     Conflict,
     EventRecord,
     ExecutionAbsent,
@@ -62,8 +63,10 @@ from .base import (
 )
 from .sqlite_paging import (
     check_limit,
+    decode_child_token,
     decode_event_token,
     decode_execution_token,
+    encode_child_token,
     encode_event_token,
     encode_execution_token,
 )
@@ -108,6 +111,8 @@ class MemoryStore:
         self._activities: dict[str, ActivityRecord] = {}
         self._activity_tasks: dict[str, ActivityTaskRecord] = {}
         self._metadata: dict[tuple[str, str], MetadataRecord] = {}
+        self._children: dict[str, ChildExecutionRecord] = {}  # by arn
+        self._runs: dict[str, dict[int, str]] = {}  # map run arn -> index -> child arn
         self._requests: dict[str, RequestRecord] = {}  # by ref, in id order
         self._request_id = 0
 
@@ -247,11 +252,28 @@ class MemoryStore:
             self._metadata[(metadata.kind, metadata.arn)] = _copy(metadata)
         for metadata_key in batch.deleted_metadata:
             self._metadata.pop((metadata_key[0], metadata_key[1]), None)
+        for child in batch.children:
+            self._put_child(child)
+        for parent, stop_date in batch.aborted_children:
+            for child in self._children.values():
+                if child.execution_arn == parent and child.status == "RUNNING":
+                    child.status, child.stop_date = "ABORTED", stop_date
         for request in batch.requests:
             self._request_id += 1
             self._requests[request.ref] = msgspec.structs.replace(request, id=self._request_id)
         for ref in batch.consumed_requests:
             self._requests.pop(ref, None)
+
+    def _put_child(self, child: ChildExecutionRecord) -> None:
+        stored = self._children.get(child.arn)
+        if stored is not None and stored.status != "RUNNING":
+            if stored.status == "SUCCEEDED" or child.redrive_count <= stored.redrive_count:
+                return  # an ended child is kept as it is (unless a Map Run redrive runs it again)
+        record = _copy(child)
+        if stored is not None:
+            record.start_date = stored.start_date
+        self._children[child.arn] = record
+        self._runs.setdefault(child.map_run_arn, {})[child.index] = child.arn
 
     async def purge_executions(self, closed_before: float, limit: int = 500) -> list[str]:
         """Delete up to ``limit`` closed executions stopped before ``closed_before``, oldest
@@ -282,6 +304,13 @@ class MemoryStore:
             self._metadata.pop(("execution", arn), None)
         for key in [k for k, m in self._metadata.items() if k[0] == "maprun" and m.parent in gone]:
             del self._metadata[key]  # its Distributed Maps' Map Runs
+        for child in [c for c in self._children.values() if c.execution_arn in gone]:
+            del self._children[child.arn]
+            run = self._runs.get(child.map_run_arn)
+            if run is not None:
+                run.pop(child.index, None)
+                if not run:
+                    del self._runs[child.map_run_arn]
         return arns
 
     # -- reads ----------------------------------------------------------------------------------
@@ -499,3 +528,31 @@ class MemoryStore:
             e for (k, _), e in self._metadata.items() if k == kind and (parent is None or e.parent == parent)
         ]
         return [_copy(e) for e in sorted(found, key=lambda e: (e.created, e.arn))]
+
+    async def get_child_execution(self, arn: str) -> ChildExecutionRecord | None:
+        self._check_open()
+        child = self._children.get(arn)
+        return None if child is None else _copy(child)
+
+    async def list_child_executions(
+        self,
+        map_run_arn: str,
+        status: str | None = None,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ChildExecutionRecord], str | None]:
+        self._check_open()
+        check_limit(limit)
+        below = None if next_token is None else decode_child_token(next_token)
+        run = self._runs.get(map_run_arn, {})
+        found: list[ChildExecutionRecord] = []
+        for index in sorted(run, reverse=True):
+            if below is not None and index >= below:
+                continue
+            child = self._children[run[index]]
+            if status is not None and child.status != status:
+                continue
+            if len(found) == limit:
+                return found, encode_child_token(found[-1].index)
+            found.append(msgspec.structs.replace(child, history=None))
+        return found, None

@@ -34,6 +34,7 @@ import aiosqlite
 from .base import (
     ActivityRecord,
     ActivityTaskRecord,
+    ChildExecutionRecord,
     EventRecord,
     ExecutionRecord,
     JournalRecord,
@@ -49,6 +50,7 @@ from .base import (
     WriteBatch,
     event_payload,
 )
+from .sqlite_children import SELECT_CHILD, child_from, children_page, children_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
 from .sqlite_paging import (
     check_limit,
@@ -680,3 +682,17 @@ class SqliteStore:
                 f"{SELECT_METADATA} WHERE kind = ? AND parent = ? ORDER BY created, arn", (kind, parent)
             )
         return [metadata_from(r) for r in rows]
+
+    async def get_child_execution(self, arn: str) -> ChildExecutionRecord | None:
+        rows = await self._fetch(SELECT_CHILD, (arn,))
+        return child_from(rows[0]) if rows else None
+
+    async def list_child_executions(
+        self,
+        map_run_arn: str,
+        status: str | None = None,
+        limit: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ChildExecutionRecord], str | None]:
+        sql, params = children_query(map_run_arn, status, limit, next_token)
+        return children_page(await self._fetch(sql, params), limit)

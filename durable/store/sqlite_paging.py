@@ -6,6 +6,7 @@ when rows are added between pages)::
 
     ["x", start_date, arn]     list_executions (newest first)
     ["e", event_id]            events (ascending or descending)
+    ["c", index]               list_child_executions (highest index first)
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from .base import StoreError
 
 __all__ = [
     "check_limit",
+    "decode_child_token",
     "decode_event_token",
     "decode_execution_token",
+    "encode_child_token",
     "encode_event_token",
     "encode_execution_token",
 ]
@@ -65,6 +68,20 @@ def decode_event_token(token: str) -> int:
     if kind != "e":
         raise StoreError(f"invalid next_token: {token!r} does not continue an event listing")
     return event_id
+
+
+def encode_child_token(index: int) -> str:
+    return _b64(_encode(("c", index)))
+
+
+def decode_child_token(token: str) -> int:
+    try:
+        kind, index = msgspec.json.decode(_unb64(token), type=tuple[str, int])
+    except msgspec.DecodeError as exc:
+        raise StoreError(f"invalid next_token: {token!r}") from exc
+    if kind != "c":
+        raise StoreError(f"invalid next_token: {token!r} does not continue a child execution listing")
+    return index
 
 
 def check_limit(limit: int) -> None:

@@ -27,13 +27,14 @@ _BY_ARN = (
     "DELETE FROM activity_tasks WHERE execution_arn = ?",
     "DELETE FROM metadata WHERE kind = 'execution' AND arn = ?",
     "DELETE FROM metadata WHERE kind = 'maprun' AND parent = ?",  # its Distributed Maps' Map Runs
+    "DELETE FROM map_children WHERE execution_arn = ?",
 )
 
 
 async def purge_closed(conn: aiosqlite.Connection, closed_before: float, limit: int) -> list[str]:
     """Delete up to ``limit`` closed executions stopped before ``closed_before`` (oldest first)
-    and their events, journal, timers, tokens and activity tasks; return their ARNs. The caller
-    holds the write transaction."""
+    and their events, journal, timers, tokens, activity tasks and Map Run children; return their
+    ARNs. The caller holds the write transaction."""
     rows = list(await conn.execute_fetchall(_SELECT, (closed_before, limit)))
     if not rows:
         return []

@@ -192,6 +192,29 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) WITHOUT ROWID""",
         "CREATE INDEX metadata_by_parent ON metadata (kind, parent, created, arn)",
     ),
+    # 7: the child executions of Distributed Map runs (listed per Map Run, newest first; a
+    # stopped execution's running children are found by its ARN)
+    (
+        """CREATE TABLE map_children (
+            arn TEXT NOT NULL UNIQUE,
+            map_run_arn TEXT NOT NULL,
+            execution_arn TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            start_date REAL NOT NULL,
+            input TEXT NOT NULL,
+            item_count INTEGER NOT NULL,
+            stop_date REAL,
+            output TEXT,
+            error TEXT,
+            cause TEXT,
+            history TEXT,
+            redrive_count INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE UNIQUE INDEX map_children_by_run ON map_children (map_run_arn, idx)",
+        "CREATE INDEX map_children_by_execution ON map_children (execution_arn, status)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -41,6 +41,7 @@ from .base import (
     ActivityRecord,
     ActivityTaskRecord,
     BatchRejected,
+    ChildExecutionRecord,
     Conflict,
     ExecutionRecord,
     MetadataRecord,
@@ -51,6 +52,7 @@ from .base import (
     TokenRecord,
     WriteBatch,
 )
+from .sqlite_children import write_children
 from .sqlite_guards import IN_CHUNK, GuardState
 from .sqlite_metadata import write_metadata
 from .sqlite_retention import purge_closed
@@ -205,6 +207,8 @@ class _Plan:
     activities: dict[str, ActivityRecord | None] = field(default_factory=dict)
     activity_tasks: dict[str, ActivityTaskRecord | None] = field(default_factory=dict)
     metadata: dict[tuple[str, str], MetadataRecord | None] = field(default_factory=dict)
+    children: list[ChildExecutionRecord] = field(default_factory=list)
+    aborted_children: list[tuple[str, float]] = field(default_factory=list)
 
 
 class GroupWriter:
@@ -493,6 +497,8 @@ class GroupWriter:
                 plan.metadata[(entry.kind, entry.arn)] = entry
             for metadata_key in batch.deleted_metadata:
                 plan.metadata[(metadata_key[0], metadata_key[1])] = None
+            plan.children.extend(batch.children)
+            plan.aborted_children.extend(batch.aborted_children)
             plan.requests.extend(
                 (r.ref, r.execution_arn, r.kind, r.token, r.payload, r.created) for r in batch.requests
             )
@@ -678,3 +684,4 @@ class GroupWriter:
             [(token,) for token, t in tasks.items() if t is None],
         )
         write_metadata(db, plan.metadata)
+        write_children(db, plan.children, plan.aborted_children)

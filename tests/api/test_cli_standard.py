@@ -753,3 +753,29 @@ def test_worker_stops_on_sigterm(workdir: Path) -> None:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def test_executions_of_a_map_run(workdir: Path, cli: Call) -> None:
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "End": True}},
+    }
+    dmap = {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": True}}}
+    (workdir / "dmap.asl.json").write_text(json.dumps(dmap))
+    code, started, err = cli("start", "dmap.asl.json", "-i", "[1, 2]")
+    assert code == 0, err
+    cli("run-engine", "--until-idle", *FAST)
+
+    async def map_run() -> str:
+        async with Client(f"sqlite:///{workdir / 'durable.db'}") as client:
+            return (await client.store.list_metadata("maprun", started["executionArn"]))[0].arn
+
+    arn = asyncio.run(map_run())
+    code, listed, _ = cli("executions", "--map-run", arn)
+    assert code == 0
+    assert [(e["status"], e["mapRunArn"], e["itemCount"]) for e in listed["executions"]] == [
+        ("SUCCEEDED", arn, 1)
+    ] * 2
+    code, _, err = cli("executions", "--map-run", arn, "--state-machine", "dmap")
+    assert code != 0 and "not both" in err

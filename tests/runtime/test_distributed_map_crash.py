@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from durable import Engine
+from durable import Engine, ExecutionDoesNotExist
+from durable.interpreter.distributed import child_arn
 
 ITEMS = 400
 CONCURRENCY = 4
@@ -105,6 +107,12 @@ async def test_sigkill_mid_run_resumes_without_rerunning_recorded_children(tmp_p
         worker.wait()
     before = len(_lines(log))
     assert before < ITEMS  # killed mid-run
+    # committed before effect: every child whose task ran has its row (it was written RUNNING
+    # before the task was invoked)
+    with sqlite3.connect(db) as conn:
+        stored = dict(conn.execute("SELECT json_extract(input, '$.i'), status FROM map_children").fetchall())
+        started_before = dict(conn.execute("SELECT arn, start_date FROM map_children").fetchall())
+    assert set(_lines(log)) <= set(stored)
 
     def work(event: Any, context: Any = None) -> Any:
         with log.open("a") as f:
@@ -118,6 +126,13 @@ async def test_sigkill_mid_run_resumes_without_rerunning_recorded_children(tmp_p
         arn = "arn:aws:states:us-east-1:111111111111:execution:m:e1"
         done = await asyncio.wait_for(engine.wait_for_execution(arn), 60)
         (run,) = await engine.list_map_runs(arn)  # its counts are exact after the resume
+        children = await engine.list_executions(map_run_arn=run.map_run_arn)
+        with_history = children[0].execution_arn
+        try:
+            await engine.get_execution_history(with_history)
+            raise AssertionError("an EXPRESS child has no history")
+        except ExecutionDoesNotExist:
+            pass
     assert done.status == "SUCCEEDED", done.cause
     counts = run.execution_counts
     assert (run.status, counts.total, counts.succeeded, counts.running, counts.pending) == (
@@ -129,6 +144,19 @@ async def test_sigkill_mid_run_resumes_without_rerunning_recorded_children(tmp_p
     )
     assert run.start_date.timestamp() < resumed  # the Map Run started before the kill, and kept that date
     assert done.output == [2 * i for i in range(ITEMS)]
+    # the children: one execution per item, none duplicated or lost, named as before the kill
+    # (and as the ResultWriter's records name them), and agreeing with the Map Run's counts
+    assert len(children) == len({c.execution_arn for c in children}) == ITEMS == counts.total
+    assert [c.execution_arn for c in children] == [
+        child_arn(run.map_run_arn, i) for i in reversed(range(ITEMS))
+    ]
+    assert all(c.status == "SUCCEEDED" and c.output == 2 * c.input["i"] for c in children)
+    assert sum(c.status == "SUCCEEDED" for c in children) == counts.succeeded
+    for c in children:  # a child stored before the kill kept its start date
+        if c.execution_arn in started_before:
+            assert abs(c.start_date.timestamp() - started_before[c.execution_arn]) < 1e-5  # (microseconds)
+    assert {c.execution_arn for c in children} >= set(started_before)
+    assert all(status in ("RUNNING", "SUCCEEDED") for status in stored.values())
     calls = Counter(_lines(log))
     assert set(calls) == set(range(ITEMS))
     again = [i for i, n in calls.items() if n > 1]

@@ -271,6 +271,9 @@ async def test_redrive_reruns_only_the_unsuccessful_children_of_the_same_map_run
         (before,) = await engine.list_map_runs(arn)
         assert before.status == "FAILED" and before.redrive_count == 0 and before.redrive_date is None
         first = dict(calls)
+        children = await engine.list_executions(map_run_arn=before.map_run_arn)
+        assert {c.name: str(c.status) for c in children if c.input in (3, 6)} != {}
+        assert any(str(c.status) == "FAILED" for c in children)
 
         broken.clear()
         await engine.redrive_execution(arn)
@@ -280,6 +283,9 @@ async def test_redrive_reruns_only_the_unsuccessful_children_of_the_same_map_run
         assert after.map_run_arn == before.map_run_arn and after.status == "SUCCEEDED"
         assert after.redrive_count == 1 and after.redrive_date is not None
         assert after.execution_counts.succeeded == 7
+        children = await engine.list_executions(map_run_arn=after.map_run_arn)  # rerun children rewritten
+        assert sorted(c.input for c in children) == list(range(1, 8))
+        assert all(str(c.status) == "SUCCEEDED" for c in children), [(c.input, c.status) for c in children]
         # children that succeeded the first time were not invoked again; the others ran once more
         for value in range(1, 8):
             assert calls[value] == first.get(value, 0) + (

@@ -99,3 +99,60 @@ def test_unknown_map_run(sfn: Any) -> None:
         with pytest.raises(ClientError) as info:
             call()
         assert code(info) == "ResourceNotFound"
+
+
+def test_children_are_executions_of_their_own(sfn: Any) -> None:
+    processor = {
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.bad", "BooleanEquals": True, "Next": "F"}],
+                "Default": "P",
+            },
+            "F": {"Type": "Fail", "Error": "Bad", "Cause": "a bad item"},
+            "P": {"Type": "Pass", "End": True},
+        },
+    }
+    definition = _dmap(processor, Label="kids", ToleratedFailureCount=1)
+    arn = _machine(sfn, "parent-of-kids", definition)
+    items = [{"bad": i == 1, "i": i} for i in range(3)]
+    done = wait_done(sfn, sfn.start_execution(stateMachineArn=arn, input=json.dumps(items))["executionArn"])
+    assert done["status"] == "SUCCEEDED"
+    (run,) = sfn.list_map_runs(executionArn=done["executionArn"])["mapRuns"]
+    map_run = run["mapRunArn"]
+    listed = sfn.list_executions(mapRunArn=map_run)["executions"]
+    child_machine = arn + "/kids"
+    assert [c["status"] for c in listed] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+    for c in listed:
+        assert (c["stateMachineArn"], c["mapRunArn"], c["itemCount"]) == (child_machine, map_run, 1)
+        assert c["executionArn"] == f"{child_machine.replace(':stateMachine:', ':execution:')}:{c['name']}"
+    first = sfn.list_executions(mapRunArn=map_run, maxResults=1)
+    assert len(first["executions"]) == 1 and "nextToken" in first
+    rest = sfn.list_executions(mapRunArn=map_run, maxResults=5, nextToken=first["nextToken"])
+    assert [c["name"] for c in first["executions"] + rest["executions"]] == [c["name"] for c in listed]
+    (failed,) = sfn.list_executions(mapRunArn=map_run, statusFilter="FAILED")["executions"]
+    described = sfn.describe_execution(executionArn=failed["executionArn"])
+    assert (described["status"], described["error"], described["cause"]) == ("FAILED", "Bad", "a bad item")
+    assert described["mapRunArn"] == map_run and json.loads(described["input"]) == items[1]
+    assert "itemCount" not in described
+    machine = sfn.describe_state_machine_for_execution(executionArn=failed["executionArn"])
+    assert (machine["stateMachineArn"], machine["name"], machine["label"], machine["mapRunArn"]) == (
+        child_machine,
+        "parent-of-kids/kids",
+        "kids",
+        map_run,
+    )
+    assert json.loads(machine["definition"]) == processor
+    events = sfn.get_execution_history(executionArn=failed["executionArn"])["events"]
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted",
+        "ChoiceStateEntered",
+        "ChoiceStateExited",
+        "FailStateEntered",
+        "ExecutionFailed",
+    ]
+    assert [e["id"] for e in events] == [1, 2, 3, 4, 5]
+    with pytest.raises(ClientError) as info:
+        sfn.list_executions(stateMachineArn=arn, mapRunArn=map_run)
+    assert code(info) == "ValidationException"

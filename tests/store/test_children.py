@@ -1,0 +1,124 @@
+"""Contract of the Map Run children (``map_children``), both stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from durable.store import ChildExecutionRecord, Store, StoreError, WriteBatch
+
+from .records import REGION, execution, machine
+
+RUN = f"{REGION}:mapRun:m/M:0a1b2c3d-0000-4000-8000-000000000000"
+OTHER_RUN = f"{REGION}:mapRun:m/M:ffffffff-0000-4000-8000-000000000000"
+
+
+def child(index: int, run: str = RUN, parent: str = "e", **kw: Any) -> ChildExecutionRecord:
+    name = f"{run.rsplit(':', 1)[1][:8]}-{index:08d}"
+    fields: dict[str, Any] = {
+        "arn": f"{REGION}:execution:m/M:{name}",
+        "map_run_arn": run,
+        "execution_arn": execution(parent).arn,
+        "index": index,
+        "name": name,
+        "status": "RUNNING",
+        "start_date": 10.0 + index,
+        "input": f'{{"i": {index}}}',
+    }
+    fields.update(kw)
+    return ChildExecutionRecord(**fields)
+
+
+async def _parents(store: Store, *names: str) -> None:
+    await store.commit(WriteBatch(state_machines=[machine()], executions=[execution(n) for n in names]))
+
+
+async def test_children_are_stored_read_back_and_listed_newest_first(store: Store) -> None:
+    await _parents(store, "e")
+    ended = child(1, status="SUCCEEDED", stop_date=20.0, output='{"o": 1}', item_count=3, history="[]")
+    await store.commit(WriteBatch(children=[child(0), ended, child(2), child(0, run=OTHER_RUN)]))
+    got = await store.get_child_execution(ended.arn)
+    assert got == ended
+    assert await store.get_child_execution(f"{REGION}:execution:m/M:nothing") is None
+    listed, token = await store.list_child_executions(RUN)
+    assert [c.index for c in listed] == [2, 1, 0] and token is None
+    assert listed[1] == ChildExecutionRecord(**{**_fields(ended), "history": None})  # no history listed
+    only, _ = await store.list_child_executions(RUN, status="SUCCEEDED")
+    assert [c.index for c in only] == [1]
+    assert await store.list_child_executions(f"{REGION}:mapRun:m/M:none") == ([], None)
+
+
+def _fields(record: ChildExecutionRecord) -> dict[str, Any]:
+    return {f: getattr(record, f) for f in record.__struct_fields__}
+
+
+async def test_children_pages_neither_skip_nor_repeat(store: Store) -> None:
+    await _parents(store, "e")
+    await store.commit(WriteBatch(children=[child(i) for i in range(7)]))
+    seen: list[int] = []
+    token: str | None = None
+    while True:
+        page, token = await store.list_child_executions(RUN, limit=3, next_token=token)
+        seen.extend(c.index for c in page)
+        if token is None:
+            break
+    assert seen == [6, 5, 4, 3, 2, 1, 0]
+    with pytest.raises(StoreError):
+        await store.list_child_executions(RUN, next_token="bm90IGEgdG9rZW4")
+    with pytest.raises(StoreError):
+        await store.list_child_executions(RUN, limit=0)
+
+
+async def test_a_running_child_keeps_its_start_and_an_ended_one_is_kept_as_it_is(store: Store) -> None:
+    await _parents(store, "e")
+    await store.commit(WriteBatch(children=[child(0, start_date=5.0)]))
+    done = child(0, start_date=9.0, status="FAILED", stop_date=12.0, error="E", cause="c", history="[1]")
+    await store.commit(WriteBatch(children=[done]))
+    got = await store.get_child_execution(done.arn)
+    assert got is not None
+    assert (got.start_date, got.status, got.stop_date, got.error, got.cause, got.history) == (
+        5.0,
+        "FAILED",
+        12.0,
+        "E",
+        "c",
+        "[1]",
+    )
+    # written again (a replay): nothing changes
+    await store.commit(WriteBatch(children=[child(0, start_date=30.0, status="SUCCEEDED", stop_date=31.0)]))
+    assert await store.get_child_execution(done.arn) == got
+
+
+async def test_aborting_ends_the_running_children_of_one_execution(store: Store) -> None:
+    await _parents(store, "e", "f")
+    ok = child(0, status="SUCCEEDED", stop_date=11.0, output="1")
+    mine, theirs = child(1), child(0, run=OTHER_RUN, parent="f")
+    await store.commit(WriteBatch(children=[ok, mine, theirs]))
+    await store.commit(WriteBatch(aborted_children=[(execution("e").arn, 50.0)]))
+    got = await store.get_child_execution(mine.arn)
+    assert got is not None and (got.status, got.stop_date) == ("ABORTED", 50.0)
+    kept = await store.get_child_execution(ok.arn)
+    assert kept is not None and kept.status == "SUCCEEDED"
+    other = await store.get_child_execution(theirs.arn)
+    assert other is not None and other.status == "RUNNING"
+
+
+async def test_purging_an_execution_deletes_its_children(store: Store) -> None:
+    await store.commit(
+        WriteBatch(
+            state_machines=[machine()],
+            executions=[execution("e", status="SUCCEEDED", stop_date=100.0), execution("f")],
+        )
+    )
+    gone, kept = child(0, status="SUCCEEDED", stop_date=50.0), child(0, run=OTHER_RUN, parent="f")
+    await store.commit(WriteBatch(children=[gone, kept]))
+    assert await store.purge_executions(closed_before=200.0) == [execution("e").arn]
+    assert await store.get_child_execution(gone.arn) is None
+    assert await store.list_child_executions(RUN) == ([], None)
+    assert await store.get_child_execution(kept.arn) is not None
+
+
+async def test_a_batch_with_children_only_is_not_empty() -> None:
+    assert not WriteBatch(children=[child(0)]).is_empty()
+    assert not WriteBatch(aborted_children=[("arn", 1.0)]).is_empty()
