@@ -260,7 +260,7 @@ class Mocks:
         if pattern == "waitForTaskToken" and request.task_token is not None:
             self._spawn(self._answer_token(request.task_token, answer))
             return {}
-        await self._sleep(answer.delay, released=True)
+        await self._sleep(answer.delay)  # a TestClock jumps meanwhile: the task only waits
         return _outcome(answer)
 
     async def poll(self, request: TaskRequest, submitted: Any) -> Any:
@@ -337,15 +337,9 @@ class Mocks:
     def _clock(self) -> Any:
         return self._require_engine().clock
 
-    async def _sleep(self, delay: float, *, released: bool = False) -> None:
-        if delay <= 0:
-            return
-        clock = self._clock()
-        release = getattr(clock, "released", None) if released else None
-        if release is None:
-            await clock.sleep_until(clock.now() + delay)
-            return
-        with release():
+    async def _sleep(self, delay: float) -> None:
+        if delay > 0:
+            clock = self._clock()
             await clock.sleep_until(clock.now() + delay)
 
     def _spawn(self, work: Any) -> None:
