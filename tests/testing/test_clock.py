@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from durable.testing import Kit, TestClock, assert_failed, assert_succeeded
@@ -76,3 +77,18 @@ async def test_released_outside_a_busy_task_changes_nothing() -> None:
                 assert clock._busy == 0
         assert clock._busy == 1
     assert clock._busy == 0 and not clock._holds
+
+
+async def test_work_between_loop_iterations_is_not_jumped_over_when_the_process_pauses() -> None:
+    """Steps that touch no clock, each after a pause longer than ``autojump`` (a loaded machine):
+    the clock does not jump while a next step is ready to run."""
+    clock = TestClock()
+    sleeping = asyncio.ensure_future(clock.sleep_until(clock.now() + 10))
+    await asyncio.sleep(0)  # its timer is armed: the clock now watches for idleness
+    before = clock.now()
+    for _ in range(20):
+        time.sleep(0.003)  # the process paused (or busy) for three idle periods
+        await asyncio.sleep(0)  # the next step is ready at once
+        assert clock.now() == before
+    await asyncio.wait_for(sleeping, 5)  # idle at last: the clock jumps
+    assert clock.now() == before + 10
