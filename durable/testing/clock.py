@@ -19,9 +19,9 @@ class TestClock(ManualClock):
     is idle: no event-loop work changed anything for ``autojump`` real seconds and nothing else
     is ready to run on the loop, no task runs in a thread (beyond ``busy_grace``), and — once
     :meth:`watch_store` is called — no store call is in flight (a commit in SQLite's thread is
-    never jumped over). So a Wait of a day, a retry
-    back-off, ``TimeoutSeconds`` and ``HeartbeatSeconds`` cost milliseconds, and the order in
-    which timers fire does not depend on how fast the disk is.
+    never jumped over). So a Wait of a day, a retry back-off, ``TimeoutSeconds`` and
+    ``HeartbeatSeconds`` cost milliseconds, and the order in which timers fire does not depend
+    on how fast the disk is.
 
     A task that sleeps on this clock (an async function awaiting :meth:`sleep_until`) is waiting,
     not working: while it sleeps the clock may jump, as if the task were not running."""
