@@ -164,6 +164,13 @@ class ManualClock:
         while self._timers and self._timers[0][2].cancelled:
             heapq.heappop(self._timers)
 
+    def _held(self) -> bool:
+        """True while autojump must not skip time: a store call in flight, or real work within
+        its ``busy_grace``."""
+        return self._in_flight > 0 or (
+            self._busy > 0 and time.monotonic() - self._busy_since < self.busy_grace
+        )
+
     async def _watch(self) -> None:
         assert self._autojump is not None
         seen = -1
@@ -171,9 +178,7 @@ class ManualClock:
             self._prune()
             if not self._timers:
                 return
-            held = self._in_flight > 0 or (
-                self._busy > 0 and time.monotonic() - self._busy_since < self.busy_grace
-            )
+            held = self._held()
             if self._version == seen and not held:
                 self.advance_to(self._timers[0][0])
                 seen = -1

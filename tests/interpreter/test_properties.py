@@ -2,7 +2,7 @@
 
 - compiling any generated definition (valid or not) returns a Program or raises DefinitionError;
 - running a compiled one returns an Execution that SUCCEEDED, FAILED or TIMED_OUT, raises
-  nothing but DurableError, never hangs (short waits on a ManualClock), and a FAILED execution
+  nothing but DurableError, never hangs (short waits on the kit's TestClock), and a FAILED execution
   carries a string error (or no error only when a Fail state without one was reached);
 - validate_definition never raises on arbitrary JSON values;
 - compile_path compiles or raises PathSyntaxError on arbitrary text.
@@ -25,6 +25,7 @@ from durable.interpreter.data import MAX_PAYLOAD_BYTES
 from durable.interpreter.jsonpath import Path, PathSyntaxError, compile_path
 from durable.interpreter.program import Program, compile_program
 from durable.interpreter.validate import validate_definition
+from durable.testing import TestClock
 
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
 PROPS = settings(
@@ -377,7 +378,7 @@ def functions(clock: ManualClock) -> dict[str, Any]:
 
 
 async def run(program_definition: dict[str, Any], input: Any) -> Execution:
-    clock = ManualClock(autojump=0.001)
+    clock = TestClock()
     async with Engine(clock=clock, load_plugins=False) as engine:
         for name, fn in functions(clock).items():
             engine.register_function(name, fn, blocking=False)

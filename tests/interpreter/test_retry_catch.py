@@ -1,4 +1,4 @@
-"""Retry and Catch: attempt counts, back-off on the ManualClock, first-matching retrier, error
+"""Retry and Catch: attempt counts, back-off on the TestClock, first-matching retrier, error
 wildcards, catcher ResultPath, and the uncatchable States.Runtime. Engine first, then retry.py."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from durable import Engine, Execution, ExecutionStatus, ManualClock, TaskFailed
 from durable.interpreter.jsonpath import compile_path
 from durable.interpreter.retry import Catcher, Retrier, error_matches, find
+from durable.testing import TestClock
 
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
 START = 1_735_732_800.0
@@ -52,7 +53,7 @@ async def execute(
     *,
     clock: ManualClock | None = None,
 ) -> Execution:
-    async with Engine(clock=clock or ManualClock(autojump=0.005), load_plugins=False) as engine:
+    async with Engine(clock=clock or TestClock(), load_plugins=False) as engine:
         for fname, fn in (functions or {}).items():
             engine.register_function(fname, fn, blocking=False)
         machine = await engine.create_state_machine("retry", definition, type="EXPRESS")
@@ -77,7 +78,7 @@ def with_task(
 
 
 async def test_default_retrier_makes_three_retries_with_exponential_backoff() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     fn = Flaky(*["E"] * 10, clock=clock)
     result = await execute(with_task([{"ErrorEquals": ["E"]}]), {}, {"fn": fn}, clock=clock)
     assert result.status is FAILED
@@ -87,7 +88,7 @@ async def test_default_retrier_makes_three_retries_with_exponential_backoff() ->
 
 
 async def test_retry_then_succeed() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     fn = Flaky("E", "E", result={"done": True}, clock=clock)
     retry = [{"ErrorEquals": ["E"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 5}]
     result = await execute(with_task(retry), {"in": 1}, {"fn": fn}, clock=clock)
@@ -98,7 +99,7 @@ async def test_retry_then_succeed() -> None:
 
 
 async def test_max_delay_seconds_caps_the_backoff() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     fn = Flaky(*["E"] * 5, clock=clock)
     retry = [
         {
@@ -115,7 +116,7 @@ async def test_max_delay_seconds_caps_the_backoff() -> None:
 
 
 async def test_full_jitter_never_waits_longer_than_without() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     fn = Flaky(*["E"] * 5, clock=clock)
     retry = [{"ErrorEquals": ["E"], "IntervalSeconds": 4, "MaxAttempts": 3, "JitterStrategy": "FULL"}]
     await execute(with_task(retry), {}, {"fn": fn}, clock=clock)
@@ -143,7 +144,7 @@ async def test_exhausted_first_matching_retrier_blocks_a_later_catch_all() -> No
 async def test_only_the_first_matching_retrier_counts_spec_example() -> None:
     # [SPEC] retriers [{A,B: I=1,R=2,Max=2},{C: I=5}], errors A,B,C,B: waits 1,2,5 then the 4th
     # error (B) exhausts retrier 1 and goes to Catch.
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     fn = Flaky("A", "B", "C", "B", clock=clock)
     retry = [
         {"ErrorEquals": ["A", "B"], "IntervalSeconds": 1, "BackoffRate": 2, "MaxAttempts": 2},
@@ -322,7 +323,7 @@ def sleeper(clock: ManualClock, seconds: float, calls: list[float]) -> Callable[
 
 
 async def test_task_timeout_is_retried_by_an_explicit_states_timeout_retrier() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     calls: list[float] = []
     retry = [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 2, "IntervalSeconds": 1}]
     result = await execute(
@@ -334,7 +335,7 @@ async def test_task_timeout_is_retried_by_an_explicit_states_timeout_retrier() -
 
 
 async def test_states_task_failed_does_not_match_states_timeout() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     calls: list[float] = []
     retry = [{"ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 3}]
     catch = [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]
@@ -347,7 +348,7 @@ async def test_states_task_failed_does_not_match_states_timeout() -> None:
 
 
 async def test_states_all_catches_a_task_timeout() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}]
     result = await execute(
         with_task(catch=catch, TimeoutSeconds=5), {"x": 1}, {"fn": sleeper(clock, 100, [])}, clock=clock
@@ -507,7 +508,7 @@ async def test_states_runtime_from_a_map_iteration_is_not_caught_on_the_map() ->
             "Caught": {"Type": "Succeed"},
         },
     }
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     result = await execute(definition, [{"a": 1}], clock=clock)
     assert result.error == "States.Runtime"
     assert clock.now() == START  # no retry back-off happened

@@ -1,4 +1,4 @@
-"""Every ASL state type (JSONPath mode), run through the engine with a ManualClock.
+"""Every ASL state type (JSONPath mode), run through the engine on the test kit's TestClock.
 
 Pass, Task (local functions), Choice (basics; operators in test_choice.py), Wait (all four
 forms and their runtime errors), Succeed, Fail, Parallel and Map.
@@ -21,6 +21,7 @@ from durable import (
     TaskFailed,
 )
 from durable.interpreter.program import compile_program
+from durable.testing import TestClock
 
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
 START = 1_735_732_800.0  # ManualClock's default start: 2025-01-01T12:00:00Z
@@ -35,7 +36,7 @@ async def execute(
     clock: ManualClock | None = None,
     blocking: bool = False,
 ) -> Execution:
-    async with Engine(clock=clock or ManualClock(autojump=0.005), load_plugins=False) as engine:
+    async with Engine(clock=clock or TestClock(), load_plugins=False) as engine:
         for fname, fn in (functions or {}).items():
             engine.register_function(fname, fn, blocking=blocking)
         machine = await engine.create_state_machine("states", definition, type="EXPRESS")
@@ -220,7 +221,7 @@ async def test_unregistered_function_fails_like_lambda() -> None:
 
 
 async def test_task_timeout_is_states_timeout_after_timeout_seconds_on_the_clock() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
 
     async def slow(event: Any, context: Any) -> Any:
         await clock.sleep_until(clock.now() + 3600)
@@ -233,7 +234,7 @@ async def test_task_timeout_is_states_timeout_after_timeout_seconds_on_the_clock
 
 
 async def test_task_that_finishes_in_time_is_not_timed_out() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
 
     async def quick(event: Any, context: Any) -> Any:
         await clock.sleep_until(clock.now() + 4)
@@ -245,7 +246,7 @@ async def test_task_that_finishes_in_time_is_not_timed_out() -> None:
 
 
 async def test_task_timeout_seconds_path() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
 
     async def slow(event: Any, context: Any) -> Any:
         await clock.sleep_until(clock.now() + 3600)
@@ -291,7 +292,7 @@ BAD_TIMESTAMP = (
 
 
 async def wait_run(state: dict[str, Any], input: Any) -> tuple[Execution, float]:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     result = await execute(single({"Type": "Wait", **state}), input, clock=clock)
     # measured on the execution (the clock may also jump over the engine's own timers under load)
     assert result.stop_date is not None
@@ -544,7 +545,7 @@ def branch(*states: tuple[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 async def test_parallel_results_are_in_branch_order_not_completion_order() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     definition = single(
         {
             "Type": "Parallel",
@@ -599,7 +600,7 @@ async def test_parallel_failing_branch_fails_the_state_with_the_branch_error() -
 
 
 async def test_parallel_failure_aborts_the_other_branches() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     calls: list[str] = []
     definition = single(
         {
@@ -736,7 +737,7 @@ def tracking(clock: ManualClock, log: list[tuple[str, Any]]) -> Callable[..., An
 
 
 async def test_map_results_keep_item_order_whatever_the_completion_order() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
 
     async def sleep_for(event: Any, context: Any) -> Any:
         await clock.sleep_until(clock.now() + event)
@@ -749,7 +750,7 @@ async def test_map_results_keep_item_order_whatever_the_completion_order() -> No
 
 
 async def test_map_max_concurrency_one_is_strictly_sequential_in_item_order() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     log: list[tuple[str, Any]] = []
     definition = single({"Type": "Map", "MaxConcurrency": 1, "ItemProcessor": processor(("T", task("work")))})
     result = await execute(definition, [0, 1, 2, 3], {"work": tracking(clock, log)}, clock=clock)
@@ -759,7 +760,7 @@ async def test_map_max_concurrency_one_is_strictly_sequential_in_item_order() ->
 
 
 async def test_map_max_concurrency_zero_runs_everything_at_once() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     log: list[tuple[str, Any]] = []
     definition = single({"Type": "Map", "MaxConcurrency": 0, "ItemProcessor": processor(("T", task("work")))})
     result = await execute(definition, [0, 1, 2, 3], {"work": tracking(clock, log)}, clock=clock)
@@ -769,7 +770,7 @@ async def test_map_max_concurrency_zero_runs_everything_at_once() -> None:
 
 
 async def test_map_max_concurrency_two_runs_in_waves() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     log: list[tuple[str, Any]] = []
     definition = single({"Type": "Map", "MaxConcurrency": 2, "ItemProcessor": processor(("T", task("work")))})
     result = await execute(definition, [0, 1, 2, 3, 4], {"work": tracking(clock, log)}, clock=clock)
@@ -783,7 +784,7 @@ async def test_map_max_concurrency_two_runs_in_waves() -> None:
 
 
 async def test_map_max_concurrency_path() -> None:
-    clock = ManualClock(autojump=0.005)
+    clock = TestClock()
     log: list[tuple[str, Any]] = []
     definition = single(
         {
@@ -928,7 +929,7 @@ async def test_credentials_are_evaluated_in_both_query_languages_and_recorded() 
         },
         QueryLanguage="JSONata",
     )
-    async with Engine(clock=ManualClock(autojump=0.005), load_plugins=False) as engine:
+    async with Engine(clock=TestClock(), load_plugins=False) as engine:
         engine.add_integration(Recorder())
         for i, definition in enumerate((jsonpath, jsonata)):
             machine = await engine.create_state_machine(f"creds{i}", definition)

@@ -1,4 +1,4 @@
-"""Task timeouts and heartbeats of waiting tasks (callbacks and activities), on the manual clock.
+"""Task timeouts and heartbeats of waiting tasks (callbacks and activities), on the test kit.
 
 As AWS documents them: ``TimeoutSeconds`` counts from the task's start; ``HeartbeatSeconds`` from
 the start (an activity: from a worker taking the task) and from each ``SendTaskHeartbeat``.
@@ -10,12 +10,15 @@ conformance corpus).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from durable import Engine, ManualClock, TaskTimedOut
+from durable import Engine, TaskTimedOut
+from durable.testing import Kit, TestClock
 
 START = 1_735_732_800.0
 CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -36,16 +39,34 @@ def callback(**timing: Any) -> dict[str, Any]:
     }
 
 
-def engine(tmp_path: Path, store: str, clock: ManualClock, tokens: list[str]) -> Engine:
-    url = None if store == "memory" else str(tmp_path / "t.db")
-    e = Engine(url, clock=clock, load_plugins=False)
+class Tokens(list[str]):
+    """The task tokens ``ask`` was given. :meth:`first` waits for one without real time passing
+    (a poll with real sleeps would leave the test clock idle: it would jump meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given = asyncio.Event()
+
+    def append(self, token: str) -> None:
+        super().append(token)
+        self.given.set()
+
+    async def first(self) -> str:
+        await self.given.wait()
+        return self[0]
+
+
+@contextlib.asynccontextmanager
+async def engine(tmp_path: Path, store: str, clock: TestClock, tokens: list[str]) -> AsyncIterator[Engine]:
+    """An engine on the test kit (nothing mocked), with the function ``ask`` keeping task tokens."""
 
     async def ask(event: Any, ctx: Any) -> Any:
         tokens.append(event["token"])
         return {}
 
-    e.register_function("ask", ask)
-    return e
+    async with Kit(None if store == "memory" else tmp_path / "t.db", clock=clock) as kit:
+        kit.register_function("ask", ask)
+        yield kit.engine
 
 
 def timed_out_after(history: list[dict[str, Any]], started: str, ended: str) -> float:
@@ -61,8 +82,8 @@ STORES = pytest.mark.parametrize("store", ["memory", "sqlite"])
 
 @STORES
 async def test_a_missed_heartbeat_fails_the_task_after_heartbeat_seconds(tmp_path: Path, store: str) -> None:
-    clock = ManualClock(START, autojump=0.01)
-    tokens: list[str] = []
+    clock = TestClock(START)
+    tokens = Tokens()
     async with engine(tmp_path, store, clock, tokens) as e:
         machine = await e.create_state_machine("hb", callback(HeartbeatSeconds=2, TimeoutSeconds=30))
         started = await e.start_execution(machine.arn)
@@ -76,13 +97,12 @@ async def test_a_missed_heartbeat_fails_the_task_after_heartbeat_seconds(tmp_pat
 
 @STORES
 async def test_heartbeats_keep_a_task_alive_until_its_timeout(tmp_path: Path, store: str) -> None:
-    clock = ManualClock(START, autojump=0.01)
-    tokens: list[str] = []
+    clock = TestClock(START)
+    tokens = Tokens()
     async with engine(tmp_path, store, clock, tokens) as e:
         machine = await e.create_state_machine("hb", callback(HeartbeatSeconds=2, TimeoutSeconds=7))
         started = await e.start_execution(machine.arn)
-        while not tokens:
-            await asyncio.sleep(0.01)
+        await tokens.first()
         for _ in range(6):  # every 1.5 s: the heartbeat clock never runs out
             await clock.sleep_until(clock.now() + 1.5)
             try:
@@ -97,13 +117,12 @@ async def test_heartbeats_keep_a_task_alive_until_its_timeout(tmp_path: Path, st
 
 @STORES
 async def test_heartbeats_then_silence(tmp_path: Path, store: str) -> None:
-    clock = ManualClock(START, autojump=0.01)
-    tokens: list[str] = []
+    clock = TestClock(START)
+    tokens = Tokens()
     async with engine(tmp_path, store, clock, tokens) as e:
         machine = await e.create_state_machine("hb", callback(HeartbeatSeconds=2, TimeoutSeconds=60))
         started = await e.start_execution(machine.arn)
-        while not tokens:
-            await asyncio.sleep(0.01)
+        await tokens.first()
         for _ in range(3):
             await clock.sleep_until(clock.now() + 1.5)
             await e.send_task_heartbeat(tokens[0])  # the last at 4.5 s: due again at 6.5 s
@@ -115,8 +134,8 @@ async def test_heartbeats_then_silence(tmp_path: Path, store: str) -> None:
 
 @STORES
 async def test_timeout_seconds_of_a_callback_counts_from_the_task_start(tmp_path: Path, store: str) -> None:
-    clock = ManualClock(START, autojump=0.01)
-    tokens: list[str] = []
+    clock = TestClock(START)
+    tokens = Tokens()
     async with engine(tmp_path, store, clock, tokens) as e:
         machine = await e.create_state_machine("to", callback(TimeoutSeconds=3))
         started = await e.start_execution(machine.arn)
@@ -135,7 +154,7 @@ def activity_machine(activity_arn: str, **timing: Any) -> dict[str, Any]:
 
 @STORES
 async def test_an_activity_nobody_takes_times_out_after_timeout_seconds(tmp_path: Path, store: str) -> None:
-    clock = ManualClock(START, autojump=0.01)
+    clock = TestClock(START)
     async with engine(tmp_path, store, clock, []) as e:
         activity = await e.create_activity("nobody")
         machine = await e.create_state_machine(
@@ -152,7 +171,7 @@ async def test_an_activity_nobody_takes_times_out_after_timeout_seconds(tmp_path
 
 @STORES
 async def test_an_activity_worker_that_stops_heartbeating(tmp_path: Path, store: str) -> None:
-    clock = ManualClock(START, autojump=0.01)
+    clock = TestClock(START)
     async with engine(tmp_path, store, clock, []) as e:
         activity = await e.create_activity("silent")
         machine = await e.create_state_machine(
@@ -178,7 +197,7 @@ async def test_a_deleted_activity_fails_the_state_before_anything_is_scheduled(
     tmp_path: Path, store: str
 ) -> None:
     # AWS-recorded (test_activity_task_on_deleted): no ActivityScheduled, an uncatchable States.Runtime
-    clock = ManualClock(START, autojump=0.01)
+    clock = TestClock(START)
     async with engine(tmp_path, store, clock, []) as e:
         activity = await e.create_activity("gone")
         await e.delete_activity(activity.arn)
@@ -199,15 +218,17 @@ async def test_a_deleted_activity_fails_the_state_before_anything_is_scheduled(
 
 async def test_an_activity_deleted_after_its_task_was_scheduled_survives_a_restart(tmp_path: Path) -> None:
     # the task was scheduled while the activity existed: a replay must not re-check it
-    clock = ManualClock(START, autojump=0.01)
+    clock = TestClock(START)
     db = str(tmp_path / "t.db")
-    async with Engine(db, clock=clock, load_plugins=False) as e:
+    async with Kit(db, clock=clock) as kit:
+        e = kit.engine
         activity = await e.create_activity("brief")
         machine = await e.create_state_machine("act", activity_machine(activity.arn, TimeoutSeconds=600))
         started = await e.start_execution(machine.arn)
         await clock.sleep_until(clock.now() + 1)
         await e.delete_activity(activity.arn)
-    async with Engine(db, clock=clock, load_plugins=False) as e:
+    async with Kit(db, clock=clock) as kit:
+        e = kit.engine
         await clock.sleep_until(clock.now() + 1)
         described = await e.describe_execution(started.execution_arn)
         assert str(described.status) == "RUNNING"
@@ -239,7 +260,7 @@ async def test_a_negative_max_concurrency_path_stalls_the_execution_as_aws_does(
     tmp_path: Path, store: str
 ) -> None:
     # AWS-recorded (test_max_concurrency_path_negative): RUNNING, nothing after ExecutionStarted
-    clock = ManualClock(START, autojump=0.01)
+    clock = TestClock(START)
     async with engine(tmp_path, store, clock, []) as e:
         machine = await e.create_state_machine("stall", negative_concurrency())
         started = await e.start_execution(machine.arn, {"items": [1], "limit": -1})
