@@ -10,8 +10,8 @@ approver's inbox: ``approval_requests`` reads the requests from the queue, ``app
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,18 @@ from durable_aws import AwsIntegration
 from durable import Engine
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
-from functions import CheckApplication, OpenAccount  # noqa: E402
 
+def _functions() -> Any:
+    """This folder's functions.py, by path (other examples have a ``functions`` module too)."""
+    spec = importlib.util.spec_from_file_location("human_approval_functions", HERE / "functions.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FUNCTIONS = _functions()
 DEFINITION = (HERE / "definition_sns.asl.json").read_text()
 REGION = "us-east-1"
 
@@ -63,8 +71,8 @@ def open_engine(inbox: Inbox, db: str) -> Engine:
     On AWS, ``AwsIntegration()`` without an endpoint uses boto3's credential chain and endpoints.
     """
     engine = Engine(db)
-    engine.register_function("CheckApplication", CheckApplication)
-    engine.register_function("OpenAccount", OpenAccount)
+    engine.register_function("CheckApplication", FUNCTIONS.CheckApplication)
+    engine.register_function("OpenAccount", FUNCTIONS.OpenAccount)
     engine.add_integration(
         AwsIntegration(session=inbox.session(), endpoint_url=inbox.endpoint, region=REGION)
     )

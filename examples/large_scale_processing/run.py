@@ -30,8 +30,8 @@ try:
 except ImportError:  # a clone with the quickstart's install: the plugin from the source tree
     sys.path.insert(0, str(HERE.parents[1] / "plugins" / "durable-aws"))
 
-from orders import write_orders_csv  # noqa: E402
-from processing import KEY, Bucket, results, start, summary  # noqa: E402
+from large_scale import KEY, Bucket, results, start, summary  # noqa: E402
+from price_orders import write_orders_csv  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -19,8 +19,8 @@ from durable.testing import Kit
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from orders import write_orders_csv  # noqa: E402
-from processing import BUCKET, KEY, PREFIX, Bucket, results, start  # noqa: E402
+from large_scale import BUCKET, KEY, PREFIX, Bucket, results, start  # noqa: E402
+from price_orders import write_orders_csv  # noqa: E402
 
 ROWS = 3000  # 12 batches of 250
 

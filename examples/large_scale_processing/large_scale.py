@@ -19,7 +19,7 @@ from durable import Engine, Execution, MapRun
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from orders import PriceBatch  # noqa: E402
+from price_orders import PriceBatch  # noqa: E402
 
 DEFINITION = (HERE / "definition.asl.json").read_text()
 BUCKET = "orders-data"
