@@ -1,7 +1,7 @@
 """Run the ETL example on a local moto server: python examples/etl_orchestration/run.py
 
-Needs the AWS plugin and moto: ``pip install -e plugins/durable-aws 'moto[server]'`` (both come
-with ``pip install -e '.[test]'``).
+Needs boto3 and moto (``pip install -e '.[test]'``); the durable-aws plugin is taken from
+plugins/durable-aws when it is not installed.
 """
 
 from __future__ import annotations
@@ -12,10 +12,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+try:
+    import durable_aws  # noqa: F401
+except ImportError:  # a clone with the quickstart's install: the plugin from the source tree
+    sys.path.insert(0, str(HERE.parents[1] / "plugins" / "durable-aws"))
 
-from durable_aws.testing import moto_server
-from etl_workflow import alerts, file_arrives, run_etl, setup
+from durable_aws.testing import moto_server  # noqa: E402
+from etl_workflow import alerts, file_arrives, run_etl, setup  # noqa: E402
 
 
 def show(execution: object) -> None:
