@@ -32,9 +32,11 @@ from ..interpreter.program import Program
 from ..interpreter.quotas import Quotas
 from ..store.base import Conflict, ExecutionRecord, RequestRecord, Store
 from ..store.memory import MemoryStore
+from .bus import EventBus
 from .catalog import Catalog
 from .client import Client
 from .clock import Clock, DeadlineExceeded, with_deadline
+from .delivery import EventDelivery
 from .express import ExpressRun
 from .host import POLL_SECONDS, Host
 from .items import ItemSources
@@ -119,8 +121,11 @@ class Engine(Session):
             poll_interval=None if _in_memory(self.store) else poll_interval,
             on_machine_changed=self._machine_changed,
             on_express=self._express_request,
+            on_event=self._event_request,
         )
         self.requests = Requests(self.store, self.clock, self.host)
+        self.bus = EventBus(self.store, self.clock, self.requests, region=region, account=account)
+        self.delivery = EventDelivery(self.bus, self._start_target, self.host.consume, self.standard.spawn)
         self.catalog = Catalog(
             self.store,
             self.clock,
@@ -385,6 +390,19 @@ class Engine(Session):
                 self._start_express(found, data.get("input"), data.get("name", ""), request.execution_arn)
 
         self.standard.spawn(start())
+
+    def _event_request(self, request: RequestRecord) -> None:
+        """An accepted event (put here or by a client): deliver it to its rules' targets."""
+        self.delivery.dispatch(request)
+
+    async def _start_target(self, state_machine_arn: str, input_json: str, name: str) -> Execution:
+        return await self.start_execution(state_machine_arn, input_json=input_json, name=name)
+
+    async def events_delivered(self) -> None:
+        """Wait until every event this engine has been handed so far is delivered (each leaves
+        the inbox with the host's next poll)."""
+        await self.delivery.idle()
+        await self.host.settle()
 
     def _express_run(
         self, machine: StateMachine, value: Any, name: str, arn: str, *, sync: bool, record_history: bool

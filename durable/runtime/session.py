@@ -16,6 +16,8 @@ from ..interpreter.quotas import Quotas
 from ..store.base import ActivityRecord, ExecutionRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
 from ..store.url import open_store
+from .bus import EventBus
+from .bus_api import EventsApi
 from .catalog import Catalog, ValidationResult
 from .clock import Clock, SystemClock
 from .models import Execution, StateMachine, StateMachineType, check_name
@@ -28,7 +30,7 @@ from .versions import StateMachineAlias, StateMachineVersion, Versions, split_ar
 __all__ = ["Session"]
 
 
-class Session(abc.ABC):
+class Session(EventsApi, abc.ABC):
     """Shared implementation of the Engine and Client API (not public on its own)."""
 
     store: Store
@@ -38,6 +40,7 @@ class Session(abc.ABC):
     catalog: Catalog
     queries: Queries
     requests: Requests
+    bus: EventBus
 
     def _setup(
         self,
