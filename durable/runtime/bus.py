@@ -300,15 +300,20 @@ class EventBus:
         return [_decode(r.body) for r in await self.store.list_metadata(RULE_KIND, bus)]
 
     # -- events ------------------------------------------------------------------------------------
-    async def put_events(self, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    async def put_events(
+        self, entries: Sequence[Mapping[str, Any]], *, event_ids: Sequence[str] | None = None
+    ) -> dict[str, Any]:
         """AWS ``PutEvents``: every accepted entry is committed before this returns; the engine
-        that executes the database delivers it (see the module docstring)."""
+        that executes the database delivers it (see the module docstring). ``event_ids`` (one
+        per entry) replace the fresh ids: the same ids again deliver nothing new."""
         validate_request(entries)
+        if event_ids is not None and len(event_ids) != len(entries):
+            raise ValueError("event_ids must name one id per entry")
         now = self.clock.now()
         received = datetime.fromtimestamp(now, UTC)
         answers: list[dict[str, str]] = []
         batch = WriteBatch()
-        for entry in entries:
+        for position, entry in enumerate(entries):
             error = validate_entry(entry)
             if error is not None:
                 answers.append(error.to_dict())
@@ -318,7 +323,8 @@ class EventBus:
             except ValidationError as exc:
                 answers.append({"ErrorCode": "InvalidArgument", "ErrorMessage": str(exc)})
                 continue
-            event_id = str(uuid.uuid4())  # never seeded: ids name deliveries, they must not repeat
+            # never seeded: ids name deliveries, they must not repeat unless asked to
+            event_id = event_ids[position] if event_ids is not None else str(uuid.uuid4())
             event = build_envelope(
                 entry, event_id=event_id, received=received, account=self.account, region=self.region
             )

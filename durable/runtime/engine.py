@@ -33,6 +33,7 @@ from ..interpreter.quotas import Quotas
 from ..store.base import Conflict, ExecutionRecord, RequestRecord, Store
 from ..store.memory import MemoryStore
 from .bus import EventBus
+from .bus_task import LocalEventBus
 from .catalog import Catalog
 from .client import Client
 from .clock import Clock, DeadlineExceeded, with_deadline
@@ -70,6 +71,8 @@ class Engine(Session):
     from the injected ``clock`` and ``seed`` (tests pass a :class:`ManualClock`).
     ``local_buckets`` maps S3 bucket names to local directories: a Distributed Map's
     ``ItemReader`` and ``ResultWriter`` read and write files there instead of calling S3.
+    ``local_event_bus=False`` leaves ``events:putEvents`` Tasks to a plugin (durable-aws)
+    instead of this engine's event bus.
     """
 
     def __init__(
@@ -89,15 +92,17 @@ class Engine(Session):
         role: str = "durable.Engine",
         retention: timedelta | None = RETENTION_DEFAULT,
         local_buckets: Mapping[str, str | os.PathLike[str]] | None = None,
+        local_event_bus: bool = True,
     ) -> None:
         self._setup(url, store, clock, region, account, role_arn, seed, quotas)
         self.retention = retention_seconds(retention)  # seconds a closed execution is kept
         self.role = role  # how this engine names itself to a second one that finds the database busy
         self.standby = standby
         self.functions = FunctionIntegration()
-        self.registry = IntegrationRegistry(
-            [self.functions, NestedExecutions(self)], load_entry_points=load_plugins
-        )
+        builtins: list[Integration] = [self.functions, NestedExecutions(self)]
+        if local_event_bus:  # events:putEvents Tasks put on this bus (see runtime/bus_task.py)
+            builtins.append(LocalEventBus(lambda: self.bus))
+        self.registry = IntegrationRegistry(builtins, load_entry_points=load_plugins)
         # Distributed Map ItemReader/ResultWriter: these S3 buckets are local directories
         buckets = {name: os.fspath(path) for name, path in (local_buckets or {}).items()}
         self.runner = CommandRunner(self.clock, self.registry, region, account, ItemSources(buckets))
