@@ -49,6 +49,7 @@ from .queries import execution_from
 from .requests import Requests
 from .retention import RETENTION_DEFAULT, Retention, retention_seconds
 from .runner import CommandRunner
+from .schedule_runner import ScheduleRunner
 from .session import Session
 from .standard import StandardExecutions
 from .starting import own_input, redrive_batch, same_start
@@ -130,6 +131,12 @@ class Engine(Session):
         )
         self.requests = Requests(self.store, self.clock, self.host)
         self.bus = EventBus(self.store, self.clock, self.requests, region=region, account=account)
+        self.schedule_runner = ScheduleRunner(
+            self.schedules,
+            self.clock,
+            self._start_target,
+            poll=None if _in_memory(self.store) else poll_interval * 10,
+        )
         self.delivery = EventDelivery(self.bus, self._start_target, self.host.consume, self.standard.spawn)
         self.catalog = Catalog(
             self.store,
@@ -191,6 +198,7 @@ class Engine(Session):
                 self._taking_over = asyncio.ensure_future(self._take_over())
             else:
                 self._retention.start()
+                self.schedule_runner.start()
         except BaseException:
             await self.store.close()
             raise
@@ -208,6 +216,7 @@ class Engine(Session):
             return
         await self.catalog.load()
         self._retention.start()
+        self.schedule_runner.start()
 
     async def close(self) -> None:
         for task in self._tasks.values():
@@ -220,6 +229,7 @@ class Engine(Session):
             await asyncio.gather(self._taking_over, return_exceptions=True)
             self._taking_over = None
         await self._retention.close()
+        await self.schedule_runner.close()
         if self._opened:
             self._opened = False
             try:

@@ -23,6 +23,8 @@ from .clock import Clock, SystemClock
 from .models import Execution, StateMachine, StateMachineType, check_name
 from .queries import Queries
 from .requests import Requests
+from .schedule_store import ScheduleStore
+from .schedules_api import SchedulesApi
 from .services import RuntimeServices
 from .starting import own_output, owned_input
 from .versions import StateMachineAlias, StateMachineVersion, Versions, split_arn
@@ -30,7 +32,7 @@ from .versions import StateMachineAlias, StateMachineVersion, Versions, split_ar
 __all__ = ["Session"]
 
 
-class Session(EventsApi, abc.ABC):
+class Session(EventsApi, SchedulesApi, abc.ABC):
     """Shared implementation of the Engine and Client API (not public on its own)."""
 
     store: Store
@@ -41,6 +43,7 @@ class Session(EventsApi, abc.ABC):
     queries: Queries
     requests: Requests
     bus: EventBus
+    schedules: ScheduleStore
 
     def _setup(
         self,
@@ -67,6 +70,7 @@ class Session(EventsApi, abc.ABC):
         if watch is not None:  # a ManualClock never jumps over a store call in flight
             watch(store)
         self.queries = Queries(store)
+        self.schedules = ScheduleStore(store, self.clock, region=region, account=account)
         self._seed = seed
         self._versions: Versions | None = None
 
