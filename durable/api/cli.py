@@ -44,7 +44,7 @@ from ..errors import DefinitionError, DurableError
 from ..runtime.catalog import validate
 from ..runtime.engine import Engine
 from ..runtime.models import Execution, ExecutionStatus
-from . import cli_executions, cli_http, cli_mapruns, cli_serve, cli_test, cli_teststate
+from . import cli_events, cli_executions, cli_http, cli_mapruns, cli_serve, cli_test, cli_teststate
 from .cli_common import (
     EXIT_FAILED,
     EXIT_INTERNAL,
@@ -254,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_cmd_validate)
     cli_executions.add_commands(sub, formatter)
     cli_mapruns.add_commands(sub, formatter)
+    cli_events.add_commands(sub, formatter)
     cli_serve.add_commands(sub, formatter)
     cli_teststate.add_commands(sub, formatter)
     cli_http.add_commands(sub, formatter)

@@ -23,6 +23,7 @@ from ..integrations.registry import IntegrationRegistry
 from ..interpreter.quotas import Quotas
 from ..store.base import Conflict, ExecutionRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
+from .bus import EventBus
 from .catalog import Catalog
 from .clock import Clock
 from .mapruns import MapRun, MapRuns
@@ -58,6 +59,7 @@ class Client(Session):
         if isinstance(self.store, MemoryStore):
             raise DurableError("a Client needs a database URL; an in-memory store belongs to its Engine")
         self.requests = Requests(self.store, self.clock)
+        self.bus = EventBus(self.store, self.clock, self.requests, region=region, account=account)
         self.catalog = Catalog(
             self.store,
             self.clock,

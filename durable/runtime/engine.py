@@ -32,9 +32,12 @@ from ..interpreter.program import Program
 from ..interpreter.quotas import Quotas
 from ..store.base import Conflict, ExecutionRecord, RequestRecord, Store
 from ..store.memory import MemoryStore
+from .bus import EventBus
+from .bus_task import LocalEventBus
 from .catalog import Catalog
 from .client import Client
 from .clock import Clock, DeadlineExceeded, with_deadline
+from .delivery import EventDelivery
 from .express import ExpressRun
 from .host import POLL_SECONDS, Host
 from .items import ItemSources
@@ -46,6 +49,7 @@ from .queries import execution_from
 from .requests import Requests
 from .retention import RETENTION_DEFAULT, Retention, retention_seconds
 from .runner import CommandRunner
+from .schedule_runner import ScheduleRunner
 from .session import Session
 from .standard import StandardExecutions
 from .starting import own_input, redrive_batch, same_start
@@ -68,6 +72,8 @@ class Engine(Session):
     from the injected ``clock`` and ``seed`` (tests pass a :class:`ManualClock`).
     ``local_buckets`` maps S3 bucket names to local directories: a Distributed Map's
     ``ItemReader`` and ``ResultWriter`` read and write files there instead of calling S3.
+    ``local_event_bus=False`` leaves ``events:putEvents`` Tasks to a plugin (durable-aws)
+    instead of this engine's event bus.
     """
 
     def __init__(
@@ -87,15 +93,17 @@ class Engine(Session):
         role: str = "durable.Engine",
         retention: timedelta | None = RETENTION_DEFAULT,
         local_buckets: Mapping[str, str | os.PathLike[str]] | None = None,
+        local_event_bus: bool = True,
     ) -> None:
         self._setup(url, store, clock, region, account, role_arn, seed, quotas)
         self.retention = retention_seconds(retention)  # seconds a closed execution is kept
         self.role = role  # how this engine names itself to a second one that finds the database busy
         self.standby = standby
         self.functions = FunctionIntegration()
-        self.registry = IntegrationRegistry(
-            [self.functions, NestedExecutions(self)], load_entry_points=load_plugins
-        )
+        builtins: list[Integration] = [self.functions, NestedExecutions(self)]
+        if local_event_bus:  # events:putEvents Tasks put on this bus (see runtime/bus_task.py)
+            builtins.append(LocalEventBus(lambda: self.bus))
+        self.registry = IntegrationRegistry(builtins, load_entry_points=load_plugins)
         # Distributed Map ItemReader/ResultWriter: these S3 buckets are local directories
         buckets = {name: os.fspath(path) for name, path in (local_buckets or {}).items()}
         self.runner = CommandRunner(self.clock, self.registry, region, account, ItemSources(buckets))
@@ -119,8 +127,17 @@ class Engine(Session):
             poll_interval=None if _in_memory(self.store) else poll_interval,
             on_machine_changed=self._machine_changed,
             on_express=self._express_request,
+            on_event=self._event_request,
         )
         self.requests = Requests(self.store, self.clock, self.host)
+        self.bus = EventBus(self.store, self.clock, self.requests, region=region, account=account)
+        self.schedule_runner = ScheduleRunner(
+            self.schedules,
+            self.clock,
+            self._start_target,
+            poll=None if _in_memory(self.store) else poll_interval * 10,
+        )
+        self.delivery = EventDelivery(self.bus, self._start_target, self.host.consume, self.standard.spawn)
         self.catalog = Catalog(
             self.store,
             self.clock,
@@ -181,6 +198,7 @@ class Engine(Session):
                 self._taking_over = asyncio.ensure_future(self._take_over())
             else:
                 self._retention.start()
+                self.schedule_runner.start()
         except BaseException:
             await self.store.close()
             raise
@@ -198,6 +216,7 @@ class Engine(Session):
             return
         await self.catalog.load()
         self._retention.start()
+        self.schedule_runner.start()
 
     async def close(self) -> None:
         for task in self._tasks.values():
@@ -210,6 +229,7 @@ class Engine(Session):
             await asyncio.gather(self._taking_over, return_exceptions=True)
             self._taking_over = None
         await self._retention.close()
+        await self.schedule_runner.close()
         if self._opened:
             self._opened = False
             try:
@@ -388,6 +408,19 @@ class Engine(Session):
                 self._start_express(found, data.get("input"), data.get("name", ""), request.execution_arn)
 
         self.standard.spawn(start())
+
+    def _event_request(self, request: RequestRecord) -> None:
+        """An accepted event (put here or by a client): deliver it to its rules' targets."""
+        self.delivery.dispatch(request)
+
+    async def _start_target(self, state_machine_arn: str, input_json: str, name: str) -> Execution:
+        return await self.start_execution(state_machine_arn, input_json=input_json, name=name)
+
+    async def events_delivered(self) -> None:
+        """Wait until every event this engine has been handed so far is delivered (each leaves
+        the inbox with the host's next poll)."""
+        await self.delivery.idle()
+        await self.host.settle()
 
     def _express_run(
         self, machine: StateMachine, value: Any, name: str, arn: str, *, sync: bool, record_history: bool

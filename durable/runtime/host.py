@@ -49,6 +49,7 @@ class Host:
         poll_interval: float | None = POLL_SECONDS,
         on_machine_changed: Callable[[str], None] | None = None,
         on_express: Callable[[RequestRecord], None] | None = None,
+        on_event: Callable[[RequestRecord], None] | None = None,
     ) -> None:
         self.store = store
         self.standard = standard
@@ -56,10 +57,12 @@ class Host:
         self.poll_interval = poll_interval
         self.on_machine_changed = on_machine_changed
         self.on_express = on_express
+        self.on_event = on_event
         self._last_id = 0
         self._local: set[str] = set()  # refs recorded here that the poller will see again
         self._poller: asyncio.Task[None] | None = None
         self._consumed: list[str] = []
+        self._flushing: asyncio.Future[None] | None = None  # without a poller: the last flush
         self._open = False
         self.failure: StoreError | None = None  # why this host stopped executing, if it did
 
@@ -178,15 +181,29 @@ class Host:
             if self.on_express is not None:
                 self.on_express(request)
             self._consume(request)
+        elif kind == RequestKind.EVENT and self.on_event is not None:
+            self.on_event(request)  # consumed (:meth:`consume`) once every target is started
         else:
             log.warning("unknown request in the inbox", kind=kind, ref=request.ref)
             self._consume(request)
+
+    def consume(self, request: RequestRecord) -> None:
+        """A request whose effect is committed: it leaves the inbox with the next poll."""
+        self._consume(request)
 
     def _consume(self, request: RequestRecord) -> None:
         """A request whose effect needs no journal entry: leave the inbox with the next poll."""
         self._consumed.append(request.ref)
         if self.poll_interval is None:
-            self.standard.spawn(self._flush_consumed())
+            self._flushing = asyncio.ensure_future(self._flush_consumed())
+            self.standard.spawn(self._flushing)
+
+    async def settle(self) -> None:
+        """Without a poller (an in-memory store), commit the consumed requests now."""
+        if self.poll_interval is None and self._open:
+            if self._flushing is not None:
+                await asyncio.shield(self._flushing)
+            await self._flush_consumed()
 
     async def _flush_consumed(self) -> None:
         if self._consumed:

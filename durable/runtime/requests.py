@@ -59,6 +59,7 @@ class RequestKind(enum.StrEnum):
     STOP = "stop"  # abort the execution
     MACHINE = "machine"  # a state machine changed (execution_arn holds its ARN)
     EXPRESS = "express"  # run an Express execution asynchronously
+    EVENT = "event"  # deliver an accepted EventBridge event (execution_arn holds its bus's ARN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,16 @@ from ..interpreter.quotas import Quotas
 from ..store.base import ExecutionRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
 from ..store.url import open_store
+from .bus import EventBus
+from .bus_api import EventsApi
 from .catalog import Catalog, ValidationResult
 from .clock import Clock, SystemClock
 from .mapruns import MapRun
 from .models import Activity, Execution, StateMachine, StateMachineType, check_name
 from .queries import Queries, refuse_both
 from .requests import Requests
+from .schedule_store import ScheduleStore
+from .schedules_api import SchedulesApi
 from .services import RuntimeServices
 from .starting import own_output, owned_input
 from .versions import StateMachineAlias, StateMachineVersion, Versions, split_arn
@@ -29,7 +33,7 @@ from .versions import StateMachineAlias, StateMachineVersion, Versions, split_ar
 __all__ = ["Session"]
 
 
-class Session(abc.ABC):
+class Session(EventsApi, SchedulesApi, abc.ABC):
     """Shared implementation of the Engine and Client API (not public on its own)."""
 
     store: Store
@@ -39,6 +43,8 @@ class Session(abc.ABC):
     catalog: Catalog
     queries: Queries
     requests: Requests
+    bus: EventBus
+    schedules: ScheduleStore
 
     def _setup(
         self,
@@ -65,6 +71,7 @@ class Session(abc.ABC):
         if watch is not None:  # a ManualClock never jumps over a store call in flight
             watch(store)
         self.queries = Queries(store)
+        self.schedules = ScheduleStore(store, self.clock, region=region, account=account)
         self._seed = seed
         self._versions: Versions | None = None
 

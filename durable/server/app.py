@@ -24,6 +24,7 @@ from ..runtime.engine import Engine
 from . import executions, machines
 from .auth import SigV4Verifier
 from .errors import ApiError, from_durable
+from .events import EVENTS_ACTIONS, EVENTS_PREFIX
 from .shapes import Params, TestCases
 
 __all__ = ["ACTIONS", "MAX_BODY_BYTES", "create_app"]
@@ -32,16 +33,17 @@ log = structlog.get_logger("durable.server")
 
 TARGET_PREFIX = "AWSStepFunctions."
 CONTENT_TYPE = "application/x-amz-json-1.0"
+EVENTS_CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a 1 MiB definition, escaped as a JSON string, with room to spare
 ACTIONS: dict[str, machines.Action] = {**machines.ACTIONS, **executions.ACTIONS}
 
 
-def _answer(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(msgspec.json.encode(body), status_code=status, media_type=CONTENT_TYPE)
+def _answer(body: dict[str, Any], status: int = 200, content_type: str = CONTENT_TYPE) -> Response:
+    return Response(msgspec.json.encode(body), status_code=status, media_type=content_type)
 
 
-def _error(exc: ApiError) -> Response:
-    response = _answer(exc.body(), exc.status)
+def _error(exc: ApiError, content_type: str = CONTENT_TYPE) -> Response:
+    response = _answer(exc.body(), exc.status, content_type)
     response.headers["x-amzn-ErrorType"] = exc.code
     return response
 
@@ -81,6 +83,8 @@ def create_app(
     :data:`~durable.server.shapes.TestCases`)."""
 
     async def handle(request: Request) -> Response:
+        events = request.headers.get("x-amz-target", "").startswith(EVENTS_PREFIX)
+        content_type = EVENTS_CONTENT_TYPE if events else CONTENT_TYPE
         try:
             body = await _read_body(request)
             if verifier is not None:
@@ -88,7 +92,8 @@ def create_app(
                 verifier.verify(request.method, url, request.headers, body)
             target = request.headers.get("x-amz-target", "")
             action = ACTIONS.get(target[len(TARGET_PREFIX) :]) if target.startswith(TARGET_PREFIX) else None
-            if action is None:
+            events_action = EVENTS_ACTIONS.get(target[len(EVENTS_PREFIX) :]) if events else None
+            if action is None and events_action is None:
                 raise ApiError("UnknownOperationException", f"Unknown operation: '{target[:100]}'")
             try:
                 params = msgspec.json.decode(body or b"{}")
@@ -96,17 +101,24 @@ def create_app(
                 raise ApiError("SerializationException", "The request body is not valid JSON") from None
             if not isinstance(params, dict):
                 raise ApiError("SerializationException", "The request body must be a JSON object")
+            if events_action is not None:  # EventBridge (JSON 1.1)
+                return _answer(await events_action(engine, params), content_type=content_type)
+            assert action is not None
             return _answer(await action(engine, Params(params, test_cases)))
         except ApiError as exc:
-            return _error(exc)
+            return _error(exc, content_type)
         except DurableError as exc:
-            return _error(from_durable(exc))
+            wire = from_durable(exc)
+            if events and wire.code == "ResourceNotFound":
+                wire = ApiError("ResourceNotFoundException", wire.message)
+            return _error(wire, content_type)
         except Exception as exc:  # never a traceback to the client; logged here
             log.error("internal error", error=repr(exc), exc_info=True)
             return _error(
                 ApiError(
                     "InternalFailure", "The request processing has failed because of an internal error", 500
-                )
+                ),
+                content_type,
             )
 
     @contextlib.asynccontextmanager
