@@ -94,3 +94,28 @@ async with durable.Engine() as engine:
 
 for event in history:
     print(event["timestamp"].strftime("%H:%M:%S.%f")[:-3], event["type"])
+
+# %% [markdown]
+# ## Build the same machine in Python
+# `durable.build` writes the definition from Python objects (`a >> b` chains them), checks it
+# with durable's validator, and draws it: in a notebook the last expression of a cell, a
+# `Workflow`, shows as its state graph (SVG). `to_dict()` is the JSON a person would write.
+
+# %%
+from durable.build import Choice, ChoiceRule, Pass, Task, Workflow  # noqa: E402 (a later cell)
+
+LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
+built = Workflow(
+    Task("Greet", LAMBDA + "greet")
+    >> Choice("Warmly?")
+    .when(
+        ChoiceRule.BooleanEquals("$.friend", True),
+        Pass("Hug", parameters={"greeting.$": "$.greeting", "with": "a hug"}),
+    )
+    .otherwise(Pass("Wave", parameters={"greeting.$": "$.greeting", "with": "a wave"})),
+    comment="Say hello, then decide how warmly",
+)
+assert built.to_dict() == GREETER  # the same document as the hand-written one above
+svg = built.to_svg()
+print(f"graph: {len(svg)} characters of SVG")
+print(durable.run(built.to_dict(), {"name": "Barbara"}, functions=FUNCTIONS).output)

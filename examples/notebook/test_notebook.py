@@ -34,6 +34,9 @@ def test_every_cell_runs_inside_a_running_loop() -> None:
     history = ns["history"]
     assert (history[0]["type"], history[-1]["type"]) == ("ExecutionStarted", "ExecutionSucceeded")
     assert all(e["timestamp"].tzinfo is UTC for e in history)
+    built = ns["built"]  # the builder cell: the same machine written in Python, drawn as SVG
+    assert built.to_dict() == ns["GREETER"]
+    assert ns["svg"].startswith("<svg") and all(f">{name}<" in ns["svg"] for name in ("Greet", "Hug", "Wave"))
 
 
 def test_the_readme_command() -> None:
@@ -52,4 +55,5 @@ def test_the_readme_command() -> None:
         "SUCCEEDED {'greeting': 'Hello, Ada!', 'with': 'a hug'}",
         "grace SUCCEEDED {'greeting': 'Hello, Grace!', 'with': 'a wave'}",
     ]
-    assert lines[-1].endswith(" ExecutionSucceeded")
+    assert any(line.endswith(" ExecutionSucceeded") for line in lines)
+    assert any(line.startswith("graph: ") and line.endswith(" characters of SVG") for line in lines)
