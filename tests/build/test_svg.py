@@ -76,7 +76,17 @@ def _machine() -> Workflow:
     return Workflow(work >> each >> both >> check)
 
 
-@pytest.mark.parametrize("example", ["account_opening", "human_approval", "etl_orchestration"])
+@pytest.mark.parametrize(
+    "example",
+    [
+        "account_opening",
+        "human_approval",
+        "etl_orchestration",
+        "pdf_invoice",
+        "video_transcode",
+        "ml_pipeline",
+    ],
+)
 def test_examples_render_with_every_state_named(example: str) -> None:
     text = (EXAMPLES / example / "definition.asl.json").read_text()
     root = _parse(graph_svg(text))
