@@ -1,8 +1,10 @@
 """Run the daily ML pipeline locally: an engine with the task functions of ``ml_tasks.py``,
-and one execution per day — what the daily schedule does, started explicitly."""
+and one execution per day: started by the daily schedule (``schedule_daily``, EventBridge
+Scheduler's ``cron(0 6 * * ? *)`` stored in the engine), or explicitly (``run_day``)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,15 @@ async def run_day(engine: Engine, store: Path, run_date: str | None = None, **op
         data["runDate"] = run_date
     started = await engine.start_execution(machine.arn, data, name=run_date)
     return await engine.wait_for_execution(started.execution_arn)
+
+
+DAILY = "cron(0 6 * * ? *)"  # every day at 06:00 UTC (EventBridge Scheduler's six fields)
+
+
+async def schedule_daily(engine: Engine, store: Path, expression: str = DAILY) -> str:
+    """The daily schedule: at each due time the engine starts the pipeline with ``{"store": ...}``
+    only (the day is the execution's start date). Returns the schedule's ARN; creating it again
+    is refused (ConflictException), as Scheduler refuses it."""
+    machine = await engine.create_state_machine(MACHINE, DEFINITION)
+    target = {"Arn": machine.arn, "Input": json.dumps({"store": str(store)})}
+    return await engine.create_schedule("DailyModel-06", schedule_expression=expression, target=target)

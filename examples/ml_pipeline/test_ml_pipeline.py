@@ -3,6 +3,7 @@ classifies the day's wines. On the testing kit's clock, the retries' back-off co
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -21,7 +22,7 @@ from durable.testing import Kit, TestClock, assert_retries, assert_states_visite
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from ml_runs import register, run_day  # noqa: E402
+from ml_runs import register, run_day, schedule_daily  # noqa: E402
 from ml_tasks import DeployModel, RegistryUnavailable, land_daily_extract  # noqa: E402
 
 VISITED = [
@@ -167,3 +168,20 @@ async def test_a_scheduled_start_runs_the_day_it_started(kit: Kit, tmp_path: Pat
     done = await day(kit, tmp_path)
     assert str(done.status) == "SUCCEEDED", (done.error, done.cause)
     assert done.output["runDate"] == done.output["model"] == run_date == done.start_date.date().isoformat()
+
+
+async def test_the_daily_schedule_starts_the_pipeline_at_six(kit: Kit, tmp_path: Path) -> None:
+    """cron(0 6 * * ? *) on the engine's clock: the TestClock jumps to the next 06:00 UTC (the
+    kit starts at 2025-01-01 12:00 UTC), the schedule starts the pipeline, which runs that day."""
+    land_daily_extract(tmp_path, "2025-01-02")
+    await schedule_daily(kit.engine, tmp_path)
+    for _ in range(2000):  # real time passes while the clock, idle, jumps to the due time
+        started = await kit.engine.list_executions()
+        if started:
+            break
+        await asyncio.sleep(0.01)
+    (first,) = started
+    done = await kit.wait(first.execution_arn)
+    assert str(done.status) == "SUCCEEDED", (done.error, done.cause)
+    assert done.start_date == datetime(2025, 1, 2, 6, 0, tzinfo=UTC)
+    assert done.output["runDate"] == "2025-01-02"
