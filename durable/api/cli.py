@@ -447,6 +447,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     definition = read_definition(
         args.definition, args.logical_id, args.substitutions, args.config_substitutions
     )
+    if not args.portable and (args.deploy_functions or args.deploy_resources or args.local_buckets):
+        raise CliError("--function, --resource and --local-bucket go with --portable")
     severity = "WARNING" if args.warnings else "ERROR"
     result = validate(definition, type=args.type, severity=severity)
     if args.portable:

@@ -246,6 +246,9 @@ def test_cli_validate_portable(workdir: Path, capsys: pytest.CaptureFixture[str]
     code, out, err = call(capsys, "validate", "greet.asl.json", "--portable", "-f", f"greet={REAL_GREET}")
     assert code == 0 and out.strip() == "OK"
 
+    code, out, err = call(capsys, "validate", "greet.asl.json", "-f", f"greet={REAL_GREET}")
+    assert code == 2 and "go with --portable" in err
+
     code, out, err = call(capsys, "validate", "greet.asl.json", "--portable", "--json")
     result = json.loads(out)
     assert result["result"] == "FAIL"
