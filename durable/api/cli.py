@@ -7,6 +7,7 @@
     durable start machine.asl.json --input @input.json       # durable, in durable.db
     durable run-engine --function greet=tasks:greet          # runs what is started
     durable describe EXECUTION_ARN
+    durable deploy machine.asl.json --name hello --role-arn ARN --function greet=LAMBDA_ARN
 
 Exit codes: 0 success; 1 the execution did not succeed (``run``, ``start``/``redrive``/
 ``send-task-*`` with ``--wait``) or the definition has diagnostics (``validate``); 2 usage or
@@ -41,10 +42,19 @@ import structlog
 
 from .. import __version__
 from ..errors import DefinitionError, DurableError
-from ..runtime.catalog import validate
+from ..runtime.catalog import ValidationResult, validate
 from ..runtime.engine import Engine
 from ..runtime.models import Execution, ExecutionStatus
-from . import cli_events, cli_executions, cli_http, cli_mapruns, cli_serve, cli_test, cli_teststate
+from . import (
+    cli_deploy,
+    cli_events,
+    cli_executions,
+    cli_http,
+    cli_mapruns,
+    cli_serve,
+    cli_test,
+    cli_teststate,
+)
 from .cli_common import (
     EXIT_FAILED,
     EXIT_INTERNAL,
@@ -106,12 +116,13 @@ examples:
   durable send-task-success "$TOKEN" --output '{"approved": true}'
 
 settings: a .durable.toml (or [tool.durable] in pyproject.toml) in this directory or a
-parent may hold db, functions, mocks, substitutions, region and account; flags override it.
+parent may hold db, functions, mocks, substitutions, local_buckets, region, account and a
+[deploy] table; flags override it.
 
 exit codes:
   0    success
   1    the execution did not succeed (run; start/redrive/send-task-* with --wait)
-       / the definition is invalid (validate)
+       / the definition is invalid or not portable (validate) / AWS refused (deploy)
   2    usage or input error (missing file, bad JSON, unimportable function, ...)
   70   unexpected internal error (add --debug for the traceback)
   130  interrupted
@@ -159,6 +170,12 @@ examples:
   durable validate machine.asl.json
   durable validate machine.asl.json --type EXPRESS --json
   durable validate machine.asl.json --warnings
+  durable validate machine.asl.json --portable --function greet=arn:aws:lambda:...:function:greet
+
+--portable adds what would run with durable but not on AWS, each at its JSON path:
+LOCAL_FUNCTION, LOCAL_RESOURCE, LOCAL_ARN, LOCAL_BUCKET, LOCAL_ENDPOINT, QUOTA_* (errors) and
+the configuration's local settings (LOCAL_SETTING, warnings). --function and --resource map
+names as `durable deploy` does.
 
 exit codes: 0 valid (warnings alone do not fail), 1 errors found, 2 usage or input error.
 """
@@ -221,6 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,  # `durable --debug run` sets it too
         help="print the Python traceback of a task function that raises (on standard error)",
     )
+    run.add_argument(
+        "--local-bucket",
+        metavar="NAME=DIR",
+        action="append",
+        default=[],
+        dest="local_buckets",
+        help="read and write the S3 bucket NAME of Distributed Maps in the local directory DIR "
+        "(repeatable; also local_buckets of the configuration)",
+    )
+    run.set_defaults(config_local_buckets={})
     add_template_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -250,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--json", action="store_true", help="print the result as a JSON document instead of lines"
     )
+    validate.add_argument(
+        "--portable",
+        action="store_true",
+        help="also list what would not run on AWS Step Functions: local Lambda functions and "
+        "resources, local buckets, private HTTP endpoints, relaxed quotas, local settings",
+    )
+    cli_deploy.add_portable_arguments(validate, deploying=False)
     add_template_arguments(validate)
     validate.set_defaults(handler=_cmd_validate)
     cli_executions.add_commands(sub, formatter)
@@ -259,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_teststate.add_commands(sub, formatter)
     cli_http.add_commands(sub, formatter)
     cli_test.add_commands(sub, formatter)
+    cli_deploy.add_commands(sub, formatter)
     return parser
 
 
@@ -272,8 +307,9 @@ async def _execute(
     input_json: str,
     functions: Sequence[tuple[FunctionSpec, Callable[..., Any]]],
     exec_name: str | None,
+    local_buckets: dict[str, str] | None = None,
 ) -> Execution:
-    async with Engine(clock=engine_clock()) as engine:
+    async with Engine(clock=engine_clock(), local_buckets=local_buckets) as engine:
         for spec, fn in functions:
             try:
                 engine.register_function(spec.name, fn)
@@ -323,6 +359,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     input_json = input_text(args.input, args.definition == "-")
     refs = function_refs(args)
+    buckets = dict(args.config_local_buckets or {})
+    for item in args.local_buckets:
+        bucket, sep, folder = item.partition("=")
+        if not sep or not bucket.strip() or not folder.strip():
+            raise CliError(f"bad --local-bucket {item!r}: expected NAME=DIR")
+        buckets[bucket.strip()] = folder.strip()
 
     checked = validate(definition, type=args.type)
     if checked.diagnostics:
@@ -342,6 +384,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     input_json,
                     functions,
                     args.name,
+                    buckets,
                 )
             )
         except DefinitionError as exc:
@@ -404,8 +447,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     definition = read_definition(
         args.definition, args.logical_id, args.substitutions, args.config_substitutions
     )
+    if not args.portable and (args.deploy_functions or args.deploy_resources or args.local_buckets):
+        raise CliError("--function, --resource and --local-bucket go with --portable")
     severity = "WARNING" if args.warnings else "ERROR"
     result = validate(definition, type=args.type, severity=severity)
+    if args.portable:
+        found = [*result.diagnostics, *cli_deploy.portable_diagnostics(args, definition, args.type)]
+        failed = any(d.severity == "ERROR" for d in found)
+        result = ValidationResult("FAIL" if failed else "OK", tuple(found), result.truncated)
     if args.json:
         dump(result.to_dict(), sys.stdout)
     else:

@@ -13,10 +13,23 @@ the ``[tool.durable]`` table of a ``pyproject.toml`` found on the way (in one di
     [substitutions]                              # --substitution KEY=VALUE
     TableName = "orders"
 
+    [local_buckets]                              # durable run --local-bucket NAME=DIR
+    my-bucket = "data"                           # S3 bucket -> a local directory
+
+    [deploy]                                     # durable deploy (and validate --portable)
+    role_arn = "arn:aws:iam::123456789012:role/sfn"   # --role-arn
+    region = "eu-west-1"                         # --region
+    endpoint_url = "https://states.eu-west-1.amazonaws.com"  # --endpoint-url
+    functions = { greet = "arn:aws:lambda:eu-west-1:123456789012:function:greet" }  # --function
+    resources = { "arn:aws:states:::echo:say" = "arn:aws:states:::lambda:invoke" }  # --resource
+    tags = { team = "payments" }                 # --tag
+
 Relative paths are relative to the file's directory, and function modules are imported from
 there too. Precedence: a command-line flag, then an environment variable (``DURABLE_DB``),
 then the file, then the built-in default. ``functions`` and ``substitutions`` are merged
-with the command line's: the command line's function or key of the same name wins.
+with the command line's: the command line's function or key of the same name wins; so are
+``local_buckets`` and ``[deploy]``'s ``functions``, ``resources`` and ``tags``. ``db``,
+``functions``, ``mocks`` and ``local_buckets`` are local: ``durable validate --portable`` says so.
 """
 
 from __future__ import annotations
@@ -31,13 +44,17 @@ from urllib.parse import unquote
 
 from .cli_common import CliError
 
-__all__ = ["CONFIG_FILE", "Config", "apply_config", "find_config", "load_config"]
+__all__ = ["CONFIG_FILE", "LOCAL_SETTINGS", "Config", "apply_config", "find_config", "load_config"]
 
 CONFIG_FILE = ".durable.toml"
 PYPROJECT = "pyproject.toml"
 
 _STRINGS = ("db", "mocks", "region", "account")
-_KEYS = (*_STRINGS, "functions", "substitutions")
+_KEYS = (*_STRINGS, "functions", "substitutions", "local_buckets", "deploy")
+_DEPLOY_STRINGS = ("role_arn", "region", "endpoint_url")
+_DEPLOY_TABLES = ("functions", "resources", "tags")
+LOCAL_SETTINGS = ("db", "functions", "mocks", "local_buckets")
+"""Settings that describe this machine only: nothing of them travels to AWS."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +68,8 @@ class Config:
     region: str | None = None
     account: str | None = None
     substitutions: dict[str, str] = field(default_factory=dict)
+    local_buckets: dict[str, str] = field(default_factory=dict)
+    deploy: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base(self) -> Path:
@@ -148,6 +167,7 @@ def _settings(table: dict[str, Any], path: Path) -> Config:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise CliError(f"{where}: substitution {key} must be a string or a number")
         texts[key] = str(value)
+    buckets = _string_table(table.get("local_buckets", {}), f"{where}: local_buckets")
     return Config(
         path,
         db=strings["db"],
@@ -156,7 +176,34 @@ def _settings(table: dict[str, Any], path: Path) -> Config:
         region=strings["region"],
         account=strings["account"],
         substitutions=texts,
+        local_buckets=buckets,
+        deploy=_deploy_settings(table.get("deploy", {}), where),
     )
+
+
+def _string_table(value: Any, what: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+        raise CliError(f'{what} must be a table of NAME = "text"')
+    return dict(value)
+
+
+def _deploy_settings(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CliError(f"{where}: deploy must be a table")
+    known = (*_DEPLOY_STRINGS, *_DEPLOY_TABLES)
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise CliError(f"{where}: unknown deploy setting {', '.join(unknown)} (known: {', '.join(known)})")
+    out: dict[str, Any] = {}
+    for key in _DEPLOY_STRINGS:
+        if key in value:
+            if not isinstance(value[key], str) or not value[key].strip():
+                raise CliError(f"{where}: deploy.{key} must be a non-empty string")
+            out[key] = value[key]
+    for key in _DEPLOY_TABLES:
+        if key in value:
+            out[key] = _string_table(value[key], f"{where}: deploy.{key}")
+    return out
 
 
 def _db_file(config: Config, text: str) -> str:
@@ -178,6 +225,15 @@ def apply_config(args: argparse.Namespace, config: Config) -> None:
         args.config_file = config.label
     if hasattr(args, "config_substitutions") and config.substitutions:
         args.config_substitutions = dict(config.substitutions)
+    if hasattr(args, "config_local_buckets") and config.local_buckets:
+        args.config_local_buckets = {name: str(config.file(d)) for name, d in config.local_buckets.items()}
+    if hasattr(args, "config_deploy") and config.deploy:
+        args.config_deploy = dict(config.deploy)
+    if hasattr(args, "config_local_settings"):
+        present: dict[str, object] = {"db": config.db, "functions": config.functions}
+        present.update(mocks=config.mocks, local_buckets=config.local_buckets)
+        args.config_local_settings = tuple(key for key in LOCAL_SETTINGS if present[key])
+        args.config_file = config.label
     if getattr(args, "mock_config", "") is None and config.mocks:
         args.mock_config = str(config.file(config.mocks))
     for key in ("region", "account"):

@@ -447,3 +447,41 @@ def test_names_in_process(imports: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert EXEC + "pass:one" in out
     assert main(["describe", "pass:"]) == 2
     assert "expected an ARN, MACHINE:NAME or NAME" in capsys.readouterr().err
+
+
+def test_run_reads_local_buckets_from_the_flag_and_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "items.json").write_text(json.dumps([{"n": 1}, {"n": 2}]))
+    machine = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket": "my-bucket", "Key": "items.json"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    (tmp_path / "each.asl.json").write_text(json.dumps(machine))
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "each.asl.json", "--type", "STANDARD"]
+    assert main(["--no-config", *args, "--local-bucket", "my-bucket=data"]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == [{"n": 1}, {"n": 2}]
+    (tmp_path / ".durable.toml").write_text('[local_buckets]\nmy-bucket = "data"\n')
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == [{"n": 1}, {"n": 2}]
+    assert main(["validate", "each.asl.json", "--portable"]) == 1
+    out = capsys.readouterr().out
+    assert "LOCAL_BUCKET" in out and "at /States/Each/ItemReader/Parameters/Bucket" in out
+    assert "WARNING LOCAL_SETTING: The setting 'local_buckets'" in out
