@@ -270,22 +270,23 @@ def test_cli_validate_portable(workdir: Path, capsys: pytest.CaptureFixture[str]
     ]
 
 
-def test_publishing_an_unchanged_machine(sfn: Any, endpoint: str) -> None:
+def test_publishing_an_unchanged_machine(tmp_path: Path) -> None:
     """An unchanged machine is published with PublishStateMachineVersion (the version of the
-    current revision); run where the endpoint implements it."""
-    from botocore.config import Config
-    from botocore.exceptions import ClientError
+    current revision). moto 5 does not implement that call, so this runs against durable's own
+    Step Functions endpoint (``durable serve``), which does — the same boto3 calls AWS answers."""
+    from durable import Engine
+    from tests.server.conftest import Served
 
-    name = unique()
-    created = deploy(definition(), name=name, role_arn=ROLE, client=sfn)
-    probe = boto3.Session(aws_access_key_id="t", aws_secret_access_key="t").client(
-        "stepfunctions", endpoint_url=endpoint, region_name=REGION, config=Config(retries={"max_attempts": 1})
-    )
+    served = Served(Engine(f"sqlite:///{tmp_path / 'serve.db'}"))
     try:
-        probe.publish_state_machine_version(stateMachineArn=created.state_machine_arn)
-    except ClientError as exc:
-        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 500:
-            pytest.skip("moto does not implement PublishStateMachineVersion")
-        raise
-    again = deploy(definition(), name=name, role_arn=ROLE, client=sfn, publish=True)
-    assert again.action == "unchanged" and again.version_arn is not None
+        client = served.client()
+        name = unique()
+        created = deploy(definition(), name=name, role_arn=ROLE, client=client)
+        assert created.action == "created" and created.version_arn is None
+        again = deploy(definition(), name=name, role_arn=ROLE, client=client, publish=True)
+        assert again.action == "unchanged" and again.version_arn is not None
+        assert again.version_arn == f"{created.state_machine_arn}:1"
+        versions = client.list_state_machine_versions(stateMachineArn=created.state_machine_arn)
+        assert [v["stateMachineVersionArn"] for v in versions["stateMachineVersions"]] == [again.version_arn]
+    finally:
+        served.stop()
