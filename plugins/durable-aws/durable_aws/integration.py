@@ -50,7 +50,8 @@ class AwsIntegration:
     region of calls whose resource names none; ``endpoint_url``/``endpoints``: where to send every
     call, or each service's (keys: boto3 or SDK-integration service names); ``remote_states``: also
     run ``aws-sdk:sfn:*`` and ``states:startExecution`` against Step Functions itself (otherwise
-    durable runs nested executions locally).
+    durable runs nested executions locally); ``local_event_bus``: leave ``events:putEvents`` to the
+    engine's embedded event bus (the engine's built-in) instead of sending it to EventBridge.
     """
 
     name = "aws"
@@ -64,11 +65,13 @@ class AwsIntegration:
         endpoints: Mapping[str, str] | None = None,
         config: Config | None = None,
         remote_states: bool = False,
+        local_event_bus: bool = False,
     ) -> None:
         self.clients = Clients(
             session=session, region=region, endpoint_url=endpoint_url, endpoints=endpoints, config=config
         )
         self.remote_states = remote_states
+        self.local_event_bus = local_event_bus
 
     # -- which resources ---------------------------------------------------------------------------
     def _target(self, resource: str) -> _Target | None:
@@ -89,6 +92,8 @@ class AwsIntegration:
         key = f"{service}:{action}"
         if key == "lambda:invoke":
             return _Target("lambda", "lambda", action, region) if not pattern.startswith("sync") else None
+        if key == "events:putEvents" and self.local_event_bus:
+            return None
         if key in OPTIMIZED_ACTIONS:
             return _Target("optimized", service, action, region) if not pattern.startswith("sync") else None
         if key in JOBS:

@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_helpers import history_types, run, task, unique
+from aws_helpers import REGION, fake_session, history_types, run, task, unique
+from durable_aws import AwsIntegration
 from durable_aws.testing import configure
 
 from durable import Engine
@@ -173,6 +174,26 @@ async def test_events_put_events(engine: Engine) -> None:
     assert done.output["FailedEntryCount"] == 0
     assert len(done.output["Entries"]) == 1 and "EventId" in done.output["Entries"][0]
     assert "SdkHttpMetadata" not in done.output  # as AWS records it
+
+
+async def test_local_event_bus_leaves_put_events_to_the_engines_bus(endpoint: str) -> None:
+    aws = AwsIntegration(session=fake_session(), endpoint_url=endpoint, region=REGION, local_event_bus=True)
+    assert not aws.handles("arn:aws:states:::events:putEvents")
+    assert not aws.handles("arn:aws:states:::events:putEvents.waitForTaskToken")
+    assert aws.handles("arn:aws:states:::sns:publish")
+    async with Engine(load_plugins=False) as engine:
+        engine.add_integration(aws)
+        target = await engine.create_state_machine(
+            unique("t"), {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        )
+        await engine.put_rule("things", event_pattern={"source": ["my.app"]})
+        await engine.put_targets("things", [{"Id": "t", "Arn": target.arn, "InputPath": "$.detail"}])
+        entries = [{"Source": "my.app", "DetailType": "thing", "Detail": {"n": 1}}]
+        done = await run(engine, task("arn:aws:states:::events:putEvents", {"Entries": entries}))
+        assert done.succeeded, (done.error, done.cause)
+        await engine.events_delivered()
+        [started] = await engine.list_executions(target.arn)
+        assert (await engine.wait_for_execution(started.execution_arn)).output == {"n": 1}
 
 
 async def test_wait_for_task_token_through_sqs(engine: Engine, boto: Callable[[str], Any]) -> None:
