@@ -26,6 +26,7 @@ __all__ = [
     "PAGE_ITEMS",
     "RESULT_WRITER_FAILED",
     "Batcher",
+    "ChildNames",
     "ItemReaderSpec",
     "ResultWriterSpec",
     "child_arn",
@@ -291,13 +292,29 @@ class ResultWriterSpec:
 def child_name(map_run_arn: str, index: int) -> str:
     """The name of a Map Run's child execution ``index``: the run id's first 8 characters and
     the index (``mapRun:<machine>/<label>:<run id>``)."""
-    return f"{map_run_arn.rsplit(':', 1)[1][:8]}-{index:08d}"
+    return ChildNames(map_run_arn).name(index)
 
 
 def child_arn(map_run_arn: str, index: int) -> str:
     """``execution:<machine>/<label>:<child name>`` of a Map Run's child execution."""
-    head = map_run_arn.rsplit(":", 1)[0].replace(":mapRun:", ":execution:", 1)
-    return f"{head}:{child_name(map_run_arn, index)}"
+    return ChildNames(map_run_arn).arn(index)
+
+
+class ChildNames:
+    """The names and ARNs of one Map Run's children (the run's parts split once, not per child)."""
+
+    __slots__ = ("_arn_head", "_prefix")
+
+    def __init__(self, map_run_arn: str) -> None:
+        head, run_id = map_run_arn.rsplit(":", 1)
+        self._prefix = run_id[:8]
+        self._arn_head = head.replace(":mapRun:", ":execution:", 1) + ":" + self._prefix
+
+    def name(self, index: int) -> str:
+        return f"{self._prefix}-{index:08d}"
+
+    def arn(self, index: int) -> str:
+        return f"{self._arn_head}-{index:08d}"
 
 
 def child_machine_arn(map_run_arn: str) -> str:
@@ -314,11 +331,12 @@ def child_records(
     region_part, run_part = head.split(":mapRun:", 1)
     machine_arn = f"{region_part}:stateMachine:{run_part.split('/', 1)[0]}"
     start, stop = iso_time(started), iso_time(stopped)
+    names = ChildNames(map_run_arn)
     records: list[dict[str, Any]] = []
     for index, (value, result) in enumerate(zip(inputs, results, strict=True)):
-        name = child_name(map_run_arn, index)
+        name = names.name(index)
         record: dict[str, Any] = {
-            "ExecutionArn": child_arn(map_run_arn, index),
+            "ExecutionArn": names.arn(index),
             "Input": _encode(value).decode(),
             "InputDetails": {"Included": True},
             "Name": name,

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from ..interpreter.commands import ChildProcessor
-from ..interpreter.distributed import child_arn, child_name
+from ..interpreter.distributed import ChildNames
 from ..store.base import ChildExecutionRecord, MetadataRecord
 from .clock import Clock
 
@@ -51,6 +51,7 @@ class ChildRows:
 
     __slots__ = (
         "_add",
+        "_names",
         "clock",
         "execution_arn",
         "map_run_arn",
@@ -70,6 +71,7 @@ class ChildRows:
         redrive_count: int = 0,
     ) -> None:
         self.map_run_arn = map_run_arn
+        self._names = ChildNames(map_run_arn)
         self.execution_arn = execution_arn
         self.weights = weights
         self._add = add
@@ -81,11 +83,11 @@ class ChildRows:
     def _row(self, index: int, value: Any, status: str, start: float) -> ChildExecutionRecord:
         w = self.weights
         return ChildExecutionRecord(
-            arn=child_arn(self.map_run_arn, index),
+            arn=self._names.arn(index),
             map_run_arn=self.map_run_arn,
             execution_arn=self.execution_arn,
             index=index,
-            name=child_name(self.map_run_arn, index),
+            name=self._names.name(index),
             status=status,
             start_date=start,
             input=_encode(value).decode(),
