@@ -49,6 +49,7 @@ from . import (
     cli_deploy,
     cli_events,
     cli_executions,
+    cli_graph,
     cli_http,
     cli_mapruns,
     cli_serve,
@@ -294,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_http.add_commands(sub, formatter)
     cli_test.add_commands(sub, formatter)
     cli_deploy.add_commands(sub, formatter)
+    cli_graph.add_commands(sub, formatter)
     return parser
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -30,7 +30,7 @@ from ..integrations.functions import ErrorFormat, FunctionIntegration
 from ..integrations.registry import IntegrationRegistry
 from ..interpreter.program import Program
 from ..interpreter.quotas import Quotas
-from ..store.base import Conflict, ExecutionRecord, RequestRecord, Store
+from ..store.base import Conflict, ExecutionRecord, RequestRecord, Store, WriteBatch
 from ..store.memory import MemoryStore
 from .bus import EventBus
 from .bus_task import LocalEventBus
@@ -38,6 +38,7 @@ from .catalog import Catalog
 from .client import Client
 from .clock import Clock, DeadlineExceeded, with_deadline
 from .delivery import EventDelivery
+from .exec_logs import ExecutionLogs, LogSink
 from .express import ExpressRun
 from .host import POLL_SECONDS, Host
 from .items import ItemSources
@@ -73,7 +74,9 @@ class Engine(Session):
     ``local_buckets`` maps S3 bucket names to local directories: a Distributed Map's
     ``ItemReader`` and ``ResultWriter`` read and write files there instead of calling S3.
     ``local_event_bus=False`` leaves ``events:putEvents`` Tasks to a plugin (durable-aws)
-    instead of this engine's event bus.
+    instead of this engine's event bus. ``execution_logs`` (``"-"``, a path, a stream, or
+    ``True`` for the application's structlog setup) receives each execution's history events as
+    its state machine's ``loggingConfiguration`` asks (see :mod:`durable.runtime.exec_logs`).
     """
 
     def __init__(
@@ -94,7 +97,10 @@ class Engine(Session):
         retention: timedelta | None = RETENTION_DEFAULT,
         local_buckets: Mapping[str, str | os.PathLike[str]] | None = None,
         local_event_bus: bool = True,
+        execution_logs: LogSink = None,
+        execution_log_format: str | None = None,
     ) -> None:
+        self.execution_logs = ExecutionLogs(execution_logs, execution_log_format)
         self._setup(url, store, clock, region, account, role_arn, seed, quotas)
         self.retention = retention_seconds(retention)  # seconds a closed execution is kept
         self.role = role  # how this engine names itself to a second one that finds the database busy
@@ -119,6 +125,7 @@ class Engine(Session):
             lambda text: self.compile(text, "STANDARD"),
             on_finished=self._finished,
             quotas=self.quotas,
+            on_committed=self._log_committed if self.execution_logs.enabled else None,
         )
         self.host = Host(
             self.store,
@@ -237,6 +244,19 @@ class Engine(Session):
             finally:
                 await self.store.close()
         self.functions.threads.shutdown()
+        self.execution_logs.close()
+
+    def _log_committed(self, batch: WriteBatch) -> Awaitable[None]:
+        return self.execution_logs.committed(batch, self._resident_record, self._logging_config)
+
+    def _resident_record(self, arn: str) -> ExecutionRecord | None:
+        run = self.standard.running.get(arn)
+        return run.record if run is not None else None
+
+    async def _logging_config(self, state_machine_arn: str) -> dict[str, Any] | None:
+        base = ":".join(state_machine_arn.split(":")[:7])  # a version's: its state machine's
+        machine = self.catalog.cached(base) or await self.catalog.find(base)
+        return machine.logging_configuration if machine is not None else None
 
     async def purge_executions(self, older_than: timedelta | None = None) -> int:
         """Delete now every closed execution (SUCCEEDED, FAILED, TIMED_OUT or ABORTED) whose
@@ -438,6 +458,8 @@ class Engine(Session):
             max_seconds=self.quotas.express_seconds if express else None,
             record_history=record_history,
             payload_limit=self.quotas.payload_bytes,
+            logs=self.execution_logs,
+            log_config=machine.logging_configuration,
         )
 
     async def test_state(

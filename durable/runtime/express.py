@@ -14,6 +14,7 @@ from ..interpreter.context import ExecutionContext
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
 from .clock import DeadlineExceeded, with_deadline
+from .exec_logs import ExecutionLogs
 from .models import Execution, ExecutionStatus, StateMachine, utc
 from .runner import CommandRunner, step
 from .services import RuntimeServices
@@ -26,7 +27,7 @@ EXPRESS_MAX_SECONDS = 300.0
 class ExpressRun:
     """One Express execution: its context, the record it returns, and how it is run."""
 
-    __slots__ = ("ctx", "deadline", "program", "result", "runner")
+    __slots__ = ("ctx", "deadline", "keep_history", "log_config", "logs", "program", "result", "runner")
 
     def __init__(
         self,
@@ -42,8 +43,16 @@ class ExpressRun:
         max_seconds: float | None,
         record_history: bool = False,
         payload_limit: int | None = 262_144,
+        logs: ExecutionLogs | None = None,
+        log_config: dict[str, Any] | None = None,
     ) -> None:
         self.runner = runner
+        # execution logs (a loggingConfiguration that is not OFF): the history is recorded to be
+        # logged when the execution ends, and returned only if the caller asked for it too
+        self.logs = logs if logs is not None and logs.enabled and _logging(log_config) else None
+        self.log_config = log_config
+        self.keep_history = record_history
+        record_history = record_history or self.logs is not None
         self.program = program
         limit: float | None = program.timeout_seconds
         if max_seconds is not None:
@@ -163,10 +172,18 @@ class ExpressRun:
         """The stop date, and the recorded history's timestamps as the Python API shows dates."""
         result = self.result
         result.stop_date = utc(now)
+        if self.logs is not None and result.history is not None:
+            self.logs.history(self.log_config, result.execution_arn, result.history)
+            if not self.keep_history:
+                result.history = None
         if result.history is not None:
             for event in result.history:
                 event["timestamp"] = utc(event["timestamp"])
         return result
+
+
+def _logging(config: dict[str, Any] | None) -> bool:
+    return bool(config) and config is not None and config.get("level", "OFF") != "OFF"
 
 
 def _cause(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +55,15 @@ class Running:
 class Committer:
     """Commits the buffered progress of the resident executions (see the module docstring)."""
 
-    def __init__(self, store: Store, closing: Callable[[], bool], background: set[asyncio.Task[Any]]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        closing: Callable[[], bool],
+        background: set[asyncio.Task[Any]],
+        on_committed: Callable[[WriteBatch], Awaitable[None]] | None = None,
+    ) -> None:
         self.store = store
+        self.on_committed = on_committed  # told each committed batch with events (execution logs)
         self._closing = closing
         self._background = background  # tasks the engine waits for when it closes
         self._unavailable: str | None = None  # the store fault commits are waiting out
@@ -118,6 +125,8 @@ class Committer:
                 if self._unavailable is not None:
                     self._unavailable = None
                     log.warning("database available again; executions continue")
+                if self.on_committed is not None and batch.events:  # only what is committed
+                    await self.on_committed(batch)
                 return
 
 

@@ -111,7 +111,9 @@ class Session(EventsApi, SchedulesApi, abc.ABC):
     ) -> StateMachine:
         """AWS ``CreateStateMachine``; ``publish=True`` also publishes version 1 (its ARN in
         ``version_arn``). ``type``: ``"STANDARD"`` or ``"EXPRESS"`` (any case) or a
-        :class:`StateMachineType`. The configurations are stored and described, not acted upon."""
+        :class:`StateMachineType`. The configurations are stored and described; the logging one
+        says what executions log when the engine has ``execution_logs`` (the others are not
+        acted upon)."""
         await self._ensure_open()
         machine = await self.catalog.create_state_machine(
             name,

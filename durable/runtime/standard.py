@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -99,6 +99,7 @@ class StandardExecutions:
         park_after: float = PARK_AFTER_SECONDS,
         on_finished: Callable[[ExecutionRecord], None] | None = None,
         quotas: Quotas | None = None,
+        on_committed: Callable[[WriteBatch], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.quotas = quotas or Quotas()
@@ -129,7 +130,7 @@ class StandardExecutions:
         # due order (a burst must not make tens of thousands resident together)
         self._woken = 0
         self._wake_queue: deque[str] = deque()
-        committer = Committer(store, lambda: self.closing, self._background)
+        committer = Committer(store, lambda: self.closing, self._background, on_committed)
         self.flush = committer.flush
         self.flush_soon = committer.flush_soon
         self.commit = committer.commit

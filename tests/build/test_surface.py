@@ -22,6 +22,7 @@ EXPECTED = [
     "Task",
     "Wait",
     "Workflow",
+    "graph_mermaid",
     "graph_svg",
 ]
 
