@@ -82,5 +82,5 @@ async def test_retry_then_catch_on_a_durable_engine() -> None:
         done = await engine.wait_for_execution(started.execution_arn)
         assert done.status == "SUCCEEDED"
         assert done.output == "handled"
-        result = engine.validate_state_machine_definition(definition)
+        result = await engine.validate_state_machine_definition(definition)
         assert result.result == "OK"
