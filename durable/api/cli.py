@@ -54,6 +54,7 @@ from . import (
     cli_serve,
     cli_test,
     cli_teststate,
+    cli_ui,
 )
 from .cli_common import (
     EXIT_FAILED,
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_serve.add_commands(sub, formatter)
     cli_teststate.add_commands(sub, formatter)
     cli_http.add_commands(sub, formatter)
+    cli_ui.add_commands(sub, formatter)
     cli_test.add_commands(sub, formatter)
     cli_deploy.add_commands(sub, formatter)
     return parser
