@@ -37,11 +37,14 @@ ALLOWED = {
         "testing",
         "events",
         "build",
-    },  # testing: `durable test`; build: definitions written with durable.build
+        "ui",
+    },  # testing: `durable test`; build: definitions written with durable.build; ui: `durable ui`
     # EventBridge's pure core (patterns, envelopes, transformers, schedules): like the interpreter
     "events": {"events"},
-    # the HTTP endpoint goes through the engine's API, never to the store
-    "server": {"server", "runtime"},
+    # the HTTP endpoint goes through the engine's API, never to the store (its /ui: the pages)
+    "server": {"server", "runtime", "ui"},
+    # the web pages read through a session's API (never the store) and draw with the builder
+    "ui": {"ui", "runtime", "build"},
     "testing": {"testing", "runtime", "interpreter", "integrations", "store"},
     # the builder writes definitions and checks them with the interpreter's validator: pure
     "build": {"build", "interpreter"},
@@ -187,4 +190,5 @@ def test_public_namespace_is_explicit() -> None:
         "testing",
         "events",
         "build",
+        "ui",
     }

@@ -55,6 +55,7 @@ from . import (
     cli_serve,
     cli_test,
     cli_teststate,
+    cli_ui,
 )
 from .cli_common import (
     EXIT_FAILED,
@@ -293,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_serve.add_commands(sub, formatter)
     cli_teststate.add_commands(sub, formatter)
     cli_http.add_commands(sub, formatter)
+    cli_ui.add_commands(sub, formatter)
     cli_test.add_commands(sub, formatter)
     cli_deploy.add_commands(sub, formatter)
     cli_graph.add_commands(sub, formatter)

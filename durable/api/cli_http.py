@@ -24,7 +24,7 @@ from .cli_common import (
     local_imports,
 )
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "loopback"]
 
 ACCESS_KEYS_ENV = "DURABLE_ACCESS_KEYS"
 DEFAULT_REGION = "us-east-1"
@@ -35,7 +35,8 @@ Serve the Step Functions API (AWS JSON 1.0, as boto3 and the AWS CLI speak it) o
 point a client's endpoint URL at http://HOST:PORT. The server owns an engine of the database:
 it executes Standard executions durably (or stands by while `durable run-engine` does) and runs
 Express ones in its memory. Other `durable` commands and durable.Client can use the same
-database meanwhile.
+database meanwhile. Without --auth, it also serves the read-only web pages of `durable ui`
+under /ui (--no-ui: not).
 
 Listens on 127.0.0.1 unless told otherwise. --auth sigv4 verifies each request's AWS Signature
 Version 4 against the access keys of --access-key ID:SECRET (repeatable) or $DURABLE_ACCESS_KEYS
@@ -51,7 +52,7 @@ examples:
 """
 
 
-def _loopback(host: str) -> bool:
+def loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -79,7 +80,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         verifier = SigV4Verifier(keys)
     elif args.access_keys:
         raise CliError("--access-key needs --auth sigv4")
-    if verifier is None and not _loopback(args.host):
+    if verifier is None and not loopback(args.host):
         if not args.allow_remote_without_auth:
             raise CliError(
                 f"listening on {args.host} without authentication lets anyone on the network run "
@@ -99,15 +100,31 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise CliError(f"bad --function {spec.raw!r}: {exc}") from None
     test_cases = _test_cases(engine, args.mock_config) if args.mock_config else None
-    app = create_app(engine, verifier=verifier, test_cases=test_cases)
+    pages = None
+    if verifier is None and not args.no_ui:  # a browser does not sign its requests
+        pages = _pages(db_url(db), engine)
+    app = create_app(engine, verifier=verifier, test_cases=test_cases, ui=pages)
     print(
         f"{PROG}: serving the Step Functions API for {db} on http://{args.host}:{args.port}"
-        f" (auth: {args.auth}); stop with Ctrl-C",
+        f" (auth: {args.auth}){'' if pages is None else f', its pages on http://{args.host}:{args.port}/ui/'}"
+        "; stop with Ctrl-C",
         file=sys.stderr,
     )
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
     uvicorn.Server(config).run()
     return EXIT_OK
+
+
+def _pages(url: str, engine: Engine) -> Any:
+    """The pages' read-only client of the database (None, said, when jinja2 is missing)."""
+    try:
+        import jinja2  # noqa: F401
+    except ImportError:
+        print(f"{PROG}: no pages under /ui: they need jinja2 (pip install 'durable[ui]')", file=sys.stderr)
+        return None
+    from ..runtime.client import Client
+
+    return Client(url, region=engine.region, account=engine.account)
 
 
 def _test_cases(engine: Engine, path: str) -> Any:
@@ -174,6 +191,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         help="a MockConfigFile (AWS Step Functions Local's format): StartExecution of "
         "STATE_MACHINE_ARN#TEST_CASE runs with that test case's mocked Task states",
     )
+    p.add_argument("--no-ui", action="store_true", help="do not serve the web pages under /ui")
     p.add_argument("--region", help=f"the region in ARNs (default {DEFAULT_REGION})")
     p.add_argument("--account", help=f"the account in ARNs (default {DEFAULT_ACCOUNT})")
     add_function_argument(p)

@@ -3,9 +3,12 @@
 Boxes are states (name, and type beneath), coloured by type; ``Start`` and ``End`` are pills.
 Edges: ``Next`` in grey, Choice rules in amber labelled with the rule, the ``Default`` dotted,
 Catch in red and dashed, labelled with the errors. Parallel branches and Map processors are
-framed clusters inside their state's box. Styles are presentation attributes, not a
-``<style>`` sheet, so a drawing never restyles the page it is shown in; marker ids carry a
-digest of the definition, so several drawings on one page do not collide.
+framed clusters inside their state's box. Given ``status`` (state name -> one of
+:data:`STATUSES`), each state is filled by its status instead of its type, and its group carries
+``data-status`` and the class ``status-<status>`` (a state left out is ``not-reached``).
+Styles are presentation attributes, not a ``<style>`` sheet, so a drawing never restyles the
+page it is shown in; marker ids carry a digest of the definition, so several drawings on one
+page do not collide.
 
 :func:`graph_svg` draws any definition, built or hand-written, valid or not.
 """
@@ -24,7 +27,7 @@ from ..errors import DefinitionError, Diagnostic
 from .diagram import read_diagram
 from .layout import LABEL_OFFSET, Box, Picture, PlacedEdge, PlacedNode, layout
 
-__all__ = ["Diagram", "graph_svg"]
+__all__ = ["STATUSES", "Diagram", "graph_svg"]
 
 FONT = "Helvetica, Arial, sans-serif"
 INK = "#334155"
@@ -37,6 +40,13 @@ FILL = {
     "Map": "#dcfce7",
     "Succeed": "#bbf7d0",
     "Fail": "#fecaca",
+}
+STATUSES = {  # an execution's state -> (fill, outline)
+    "succeeded": ("#bbf7d0", "#15803d"),
+    "failed": ("#fecaca", "#b91c1c"),
+    "caught": ("#fed7aa", "#c2410c"),
+    "running": ("#bfdbfe", "#1d4ed8"),
+    "not-reached": ("#f8fafc", "#cbd5e1"),
 }
 EDGE = {  # kind -> (colour, dash pattern)
     "next": ("#64748b", ""),
@@ -59,10 +69,10 @@ class Diagram:
         self.svg = svg
 
     @classmethod
-    def of(cls, definition: Mapping[str, Any]) -> Diagram:
+    def of(cls, definition: Mapping[str, Any], status: Mapping[str, str] | None = None) -> Diagram:
         text = json.dumps(definition, sort_keys=True, default=str)
         digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()  # ids, not security
-        return cls(_render(layout(read_diagram(definition)), f"d{digest[:8]}"))
+        return cls(_render(layout(read_diagram(definition)), f"d{digest[:8]}", status))
 
     def _repr_svg_(self) -> str:
         return self.svg
@@ -77,8 +87,12 @@ class Diagram:
         return f"Diagram({len(self.svg)} characters of SVG)"
 
 
-def graph_svg(definition: str | bytes | Mapping[str, Any]) -> str:
-    """The SVG drawing of an ASL definition (a dict, or its JSON text)."""
+def graph_svg(definition: str | bytes | Mapping[str, Any], status: Mapping[str, str] | None = None) -> str:
+    """The SVG drawing of an ASL definition (a dict, or its JSON text); ``status`` colours each
+    state by what an execution did there (see the module docstring)."""
+    for name, value in (status or {}).items():
+        if value not in STATUSES:
+            raise ValueError(f"unknown status {value!r} of state {name!r}: one of {', '.join(STATUSES)}")
     parsed: object = definition
     if isinstance(definition, (str, bytes)):
         try:
@@ -88,10 +102,10 @@ def graph_svg(definition: str | bytes | Mapping[str, Any]) -> str:
     if not isinstance(parsed, Mapping):
         fault = Diagnostic("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object")
         raise DefinitionError([fault])
-    return Diagram.of(parsed).svg
+    return Diagram.of(parsed, status).svg
 
 
-def _render(picture: Picture, ids: str) -> str:
+def _render(picture: Picture, ids: str, status: Mapping[str, str] | None = None) -> str:
     svg = ET.Element(
         "svg",
         {
@@ -121,7 +135,7 @@ def _render(picture: Picture, ids: str) -> str:
     containers += [(n.box.w * n.box.h, n) for n in picture.nodes if n.node.scopes]
     for _, item in sorted(containers, key=lambda pair: -pair[0]):
         if isinstance(item, PlacedNode):
-            _state(back, item)
+            _state(back, item, status)
         else:
             group = ET.SubElement(back, "g", {"class": "cluster", "data-scope": item.scope.key})
             _rect(group, item.box, fill="#ffffff", stroke="#94a3b8", rx=4, dash="4 3")
@@ -132,7 +146,7 @@ def _render(picture: Picture, ids: str) -> str:
     states = ET.SubElement(svg, "g", {"class": "states"})
     for node in picture.nodes:
         if not node.node.scopes:
-            _state(states, node)
+            _state(states, node, status)
     labels = ET.SubElement(svg, "g", {"class": "labels"})
     for placed in picture.edges:
         if placed.label_at is not None:
@@ -144,16 +158,23 @@ def _render(picture: Picture, ids: str) -> str:
     return ET.tostring(svg, encoding="unicode")
 
 
-def _state(parent: ET.Element, placed: PlacedNode) -> None:
+def _state(parent: ET.Element, placed: PlacedNode, status: Mapping[str, str] | None = None) -> None:
     node, box = placed.node, placed.box
     if node.pseudo:
         group = ET.SubElement(parent, "g", {"class": "terminal"})
         _rect(group, box, fill=INK, stroke=INK, rx=box.h / 2)
         _text(group, node.name, box.cx, box.y + box.h / 2 + 4, size=12, fill="#ffffff")
         return
-    group = ET.SubElement(parent, "g", {"class": "state", "data-name": node.name, "data-type": node.kind})
-    ET.SubElement(group, "title").text = f"{node.name} ({node.kind})"
-    _rect(group, box, fill=FILL.get(node.kind, "#ffffff"), stroke=INK, rx=6)
+    attributes = {"class": "state", "data-name": node.name, "data-type": node.kind}
+    fill, stroke, title = FILL.get(node.kind, "#ffffff"), INK, f"{node.name} ({node.kind})"
+    if status is not None:
+        what = status.get(node.name, "not-reached")
+        attributes |= {"class": f"state status-{what}", "data-status": what}
+        fill, stroke = STATUSES[what]
+        title += f": {what}"
+    group = ET.SubElement(parent, "g", attributes)
+    ET.SubElement(group, "title").text = title
+    _rect(group, box, fill=fill, stroke=stroke, rx=6)
     _text(group, node.name, box.cx, box.y + 19, size=13, weight="bold")
     _text(group, node.kind, box.cx, box.y + 35, size=11, fill="#475569")
 

@@ -16,10 +16,11 @@ import msgspec
 import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from ..errors import DurableError
+from ..runtime.client import Client
 from ..runtime.engine import Engine
 from . import executions, machines
 from .auth import SigV4Verifier
@@ -76,11 +77,13 @@ def create_app(
     verifier: SigV4Verifier | None = None,
     manage_engine: bool = True,
     test_cases: TestCases | None = None,
+    ui: Client | None = None,
 ) -> Starlette:
     """The Step Functions endpoint over ``engine``; with ``manage_engine`` the app opens the
     engine at startup and closes it at shutdown. ``verifier``: require SigV4-signed requests.
     ``test_cases``: StartExecution / StartSyncExecution accept ``ARN#TestCase`` (see
-    :data:`~durable.server.shapes.TestCases`)."""
+    :data:`~durable.server.shapes.TestCases`). ``ui``: serve the web pages of ``durable ui``
+    under ``/ui``, reading through this session (a :class:`~durable.Client`, closed at shutdown)."""
 
     async def handle(request: Request) -> Response:
         events = request.headers.get("x-amz-target", "").startswith(EVENTS_PREFIX)
@@ -128,7 +131,17 @@ def create_app(
         try:
             yield
         finally:
+            if ui is not None:
+                await ui.close()
             if manage_engine:
                 await engine.close()
 
-    return Starlette(routes=[Route("/", handle, methods=["POST"])], lifespan=lifespan)
+    routes: list[BaseRoute] = [Route("/", handle, methods=["POST"])]
+    if ui is not None:
+        from ..ui import create_ui_app  # jinja2 and the builder, only when the pages are served
+
+        async def pages(request: Request) -> Response:
+            return RedirectResponse("/ui/")
+
+        routes += [Route("/", pages, methods=["GET"]), Mount("/ui", create_ui_app(ui))]
+    return Starlette(routes=routes, lifespan=lifespan)

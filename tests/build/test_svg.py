@@ -192,3 +192,34 @@ def test_every_definition_of_the_conformance_corpus_draws() -> None:
         root = _parse(graph_svg(definition))
         assert _all_state_names(definition) <= set(_texts(root)), definition
     assert len(seen) > 100
+
+
+def test_states_coloured_by_an_executions_status() -> None:
+    """``status`` classes and fills each state by what an execution did there; a state left out
+    is not-reached, states inside branches included, and the drawing without it is unchanged."""
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Task", "Resource": LAMBDA + "a", "Catch": [{"ErrorEquals": ["X"], "Next": "H"}]},
+            "H": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "In", "States": {"In": {"Type": "Pass", "End": True}}}],
+                "Next": "F",
+            },
+            "F": {"Type": "Fail"},
+        },
+    }
+    plain = graph_svg(definition)
+    assert "data-status" not in plain and plain == graph_svg(definition, status=None)
+    root = _parse(graph_svg(definition, status={"A": "caught", "H": "running", "In": "succeeded"}))
+    groups = {g.attrib["data-name"]: g for g in _classed(root, "g", "state")}
+    assert {name: g.attrib["data-status"] for name, g in groups.items()} == {
+        "A": "caught",
+        "H": "running",
+        "In": "succeeded",
+        "F": "not-reached",
+    }
+    assert "status-caught" in groups["A"].attrib["class"].split()
+    assert groups["F"].find(f"{SVG}rect").attrib["fill"] != groups["A"].find(f"{SVG}rect").attrib["fill"]
+    with pytest.raises(ValueError, match="unknown status"):
+        graph_svg(definition, status={"A": "exploded"})
