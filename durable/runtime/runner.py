@@ -301,10 +301,16 @@ class CommandRunner:
                 for fut in running:
                     fut.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
-                if rows is not None and status:  # a child failed: the others were stopped
-                    for index in running.values():
+                if tracker is not None and status:  # a child failed: the others were stopped
+                    for fut, index in running.items():
                         child = children[index]
-                        rows.ended(index, child.input, "ABORTED", history=child.history)
+                        if not fut.cancelled() and fut.exception() is None:
+                            # it ended, successfully, before the failure was seen (its lane is
+                            # done in the journal): a child execution that succeeded
+                            results[index] = fut.result()
+                            succeeded(index, True)
+                        elif rows is not None:
+                            rows.ended(index, child.input, "ABORTED", history=child.history)
             if tracker is not None:
                 if status:
                     tracker.finish(status)

@@ -272,8 +272,10 @@ async def test_redrive_reruns_only_the_unsuccessful_children_of_the_same_map_run
         assert before.status == "FAILED" and before.redrive_count == 0 and before.redrive_date is None
         first = dict(calls)
         children = await engine.list_executions(map_run_arn=before.map_run_arn)
-        assert {c.name: str(c.status) for c in children if c.input in (3, 6)} != {}
         assert any(str(c.status) == "FAILED" for c in children)
+        # (a child running when the Map Run failed was aborted, even if its function had run)
+        succeeded_first = {c.input for c in children if str(c.status) == "SUCCEEDED"}
+        assert succeeded_first, "some children succeeded before the Map Run failed"
 
         broken.clear()
         await engine.redrive_execution(arn)
@@ -288,9 +290,8 @@ async def test_redrive_reruns_only_the_unsuccessful_children_of_the_same_map_run
         assert all(str(c.status) == "SUCCEEDED" for c in children), [(c.input, c.status) for c in children]
         # children that succeeded the first time were not invoked again; the others ran once more
         for value in range(1, 8):
-            assert calls[value] == first.get(value, 0) + (
-                0 if first.get(value) and value not in {3, 6} else 1
-            )
+            again = 0 if value in succeeded_first else 1
+            assert calls[value] == first.get(value, 0) + again, (value, first, calls)
         history = await engine.get_execution_history(arn)
         kinds = [e["type"] for e in history]
         assert kinds.count("MapRunStarted") == 1 and kinds.count("MapRunRedriven") == 1
