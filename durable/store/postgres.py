@@ -21,6 +21,7 @@ runs against every store). Needs the ``postgres`` extra: ``pip install 'durable[
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -226,13 +227,21 @@ class PostgresStore:
         pool = self._pool
         if pool is None or self._writer is None:
             raise StoreError(f"{self.where}: the store is not open")
+        task = asyncio.current_task()
+        cancels = task.cancelling() if task is not None else 0
         try:
             async with pool.connection() as conn:
                 cur = await conn.execute(sql.encode(), tuple(params))
                 rows: list[tuple[Any, ...]] = await cur.fetchall()
-                return rows
         except psycopg.Error as exc:
+            if task is not None and task.cancelling() > cancels:  # a cancelled query, as an error
+                raise asyncio.CancelledError() from exc
             raise StoreUnavailable(describe_pg_error(exc, self.where)) from exc
+        if task is not None and task.cancelling() > cancels:
+            # psycopg and its pool may absorb a cancellation (cancelling the query on the
+            # server, returning the connection): the caller was cancelled, so it is
+            raise asyncio.CancelledError()
+        return rows
 
     async def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         rows = await self._fetch(f"{_STATE_MACHINE_SELECT} WHERE arn = %s", (arn,))

@@ -13,6 +13,10 @@ from durable.store.postgres_schema import SCHEMA_VERSION
 
 from .records import event, exec_arn, execution, machine
 
+_TERMINATE = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+)
+
 
 def _store(url: str) -> PostgresStore:
     store = open_store(url)
@@ -93,15 +97,9 @@ async def test_a_server_gone_mid_flight_is_store_unavailable(pg_server: object, 
         await store.commit(WriteBatch(executions=[execution("a")]))
         name = pg_url.rsplit("/", 1)[1]
         with psycopg.connect(pg_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
+            admin.execute(_TERMINATE, (name,))
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'.encode())
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
+            admin.execute(_TERMINATE, (name,))
         with pytest.raises(StoreUnavailable):
             await store.commit(WriteBatch(executions=[execution("b")]))
         with pytest.raises(StoreUnavailable):
