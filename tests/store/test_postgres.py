@@ -93,7 +93,7 @@ async def test_group_commit_shares_transactions(pg_url: str) -> None:
 
 
 async def test_a_server_gone_mid_flight_is_store_unavailable(pg_server: object, pg_url: str) -> None:
-    async with _store(pg_url) as store:
+    async with PostgresStore(pg_url, connect_timeout=1.0) as store:  # waits 1 s for a connection
         await store.commit(WriteBatch(executions=[execution("a")]))
         name = pg_url.rsplit("/", 1)[1]
         with psycopg.connect(pg_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
