@@ -106,5 +106,10 @@ async def test_a_server_gone_mid_flight_is_store_unavailable(pg_server: object, 
             await store.get_execution(exec_arn("a"))
         with psycopg.connect(pg_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'.encode())
-        await store.commit(WriteBatch(executions=[execution("c")]))  # the pool reconnects
+        for _ in range(30):  # the pool reconnects (with a back-off): the same batch commits later
+            try:
+                await store.commit(WriteBatch(executions=[execution("c")]))
+                break
+            except StoreUnavailable:
+                await asyncio.sleep(0.5)
         assert await store.get_execution(exec_arn("c")) is not None
