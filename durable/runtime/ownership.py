@@ -3,8 +3,10 @@
 An executing :class:`~durable.Engine` holds the database's ownership for as long as it is
 open; a :class:`~durable.Client` never does. On SQLite the ownership is an advisory ``flock``
 on ``<db>.engine.lock`` (:class:`FileOwnership`): the kernel releases it when the holder dies,
-even by ``kill -9``, so a restarted engine never waits for a dead one. An in-memory store
-belongs to its process (:class:`ProcessOwnership`).
+even by ``kill -9``, so a restarted engine never waits for a dead one. On PostgreSQL it is a
+session-level advisory lock (:class:`~durable.store.postgres_lock.PgOwnerLock`), released by the
+server when the holder's connection ends. An in-memory store belongs to its process
+(:class:`ProcessOwnership`).
 
 This is the seam where per-execution leases go (PostgreSQL with several executing processes,
 see ``docs/runtime.md``): the rest of the runtime asks only "may I execute?".
@@ -174,4 +176,10 @@ class FileOwnership:
 def ownership_for(store: Store) -> Ownership:
     if isinstance(store, SqliteStore):
         return FileOwnership(store.path)
+    if type(store).__name__ == "PostgresStore":  # psycopg is optional: import only when used
+        from ..store.postgres import PostgresStore
+        from ..store.postgres_lock import PgOwnerLock
+
+        if isinstance(store, PostgresStore):
+            return PgOwnerLock(store)
     return ProcessOwnership()

@@ -1,6 +1,11 @@
 """Conformance runner: replay AWS-recorded Step Functions cases through durable's public API.
 
     python tests/conformance/run.py [--cases PATH] [--category NAME] [--id SUBSTRING] [-v]
+                                    [--store URL]
+
+Cases run on an in-memory store; ``--store`` runs each on a new database of that kind instead:
+``--store sqlite`` (a new file per case), ``--store postgresql://user@host/db`` (a new database
+per case on that server, created and dropped through the URL's connection).
 
 Each line of the cases file is one case (see the corpus README for the format). A case is
 run, skipped with a named reason, or compared: status, output, error and cause (with the
@@ -12,12 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import linecache
+import os
 import re
 import sys
+import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +50,31 @@ CASE_TIMEOUT_S = 60.0
 RUNNING_SETTLE_S = 0.5  # how long a case recorded as RUNNING runs before it is inspected
 SUPPORTED_NEEDS = {"none", "lambda", "activity", "stop_execution"}
 SERVICES: aws.Services | None = None  # a moto server and durable-aws, while run_all runs
+STORE: str | None = None  # --store: None (memory), "sqlite" or a postgresql:// URL
+_CASE_DBS = itertools.count(1)
+
+
+@contextlib.asynccontextmanager
+async def case_store() -> AsyncIterator[str | None]:
+    """The store URL of one case: None (in memory), or a new database of the ``STORE`` kind."""
+    if STORE is None:
+        yield None
+    elif STORE.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        name = f"conformance_{os.getpid()}_{next(_CASE_DBS)}"
+        base, _, query = STORE.partition("?")
+        async with await psycopg.AsyncConnection.connect(STORE, autocommit=True) as admin:
+            await admin.execute(f'CREATE DATABASE "{name}"'.encode())
+            try:
+                yield base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+            finally:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    else:
+        with tempfile.TemporaryDirectory(prefix="durable-conformance-") as tmp:
+            yield f"sqlite:///{tmp}/case.db"
+
+
 SUPPORTED_ACTIONS = {"StopExecution"}
 RUN_APIS = {"StartExecution", "StartSyncExecution"}
 
@@ -359,7 +393,10 @@ async def run_case(case: dict[str, Any]) -> dict[str, Any]:
     stops = any(a.get("api") == "StopExecution" for a in case.get("actions") or [])
     # A case that stops its execution mid-way needs time to stand still until the stop.
     clock = ManualClock() if stops else ManualClock(autojump=0.005)
-    async with Engine(clock=clock, region="us-east-1", account="111111111111", load_plugins=False) as engine:
+    async with (
+        case_store() as url,
+        Engine(url, clock=clock, region="us-east-1", account="111111111111", load_plugins=False) as engine,
+    ):
         for spec in case.get("lambdas") or []:
             fn = lambda_handler(spec["source"], spec.get("handler", "handler.handler"))
             engine.register_function(spec.get("arn") or spec["name"], fn, error_format="lambda")
@@ -560,7 +597,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--id", help="only cases whose id contains this text")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every case")
     parser.add_argument("--history", action="store_true", help="print each history difference")
+    parser.add_argument(
+        "--store", help="run each case on a new database: 'sqlite', or a postgresql:// URL of a server"
+    )
     args = parser.parse_args(argv)
+    global STORE
+    STORE = args.store
     if not args.cases.exists():
         print(f"cases file not found: {args.cases}")
         print("0 passed, 0 failed, 0 skipped")

@@ -11,6 +11,7 @@ import asyncio
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,25 @@ def test_conformance_corpus(capsys: pytest.CaptureFixture[str]) -> None:
         for reason, n in report.skip_reasons.most_common():
             print(f"  skipped {n:4}: {reason}")
     assert totals["pass"] > 0
+    assert not report.failures, "\n".join(f"{cid}: {why}" for cid, why in report.failures)
+
+
+# the categories run again on PostgreSQL (every case on a new database): the durable paths
+# (tokens, timeouts, activities, retries and catches) at a cost the suite can carry
+POSTGRES_CATEGORIES = ("base", "error_handling", "callback", "timeouts", "activities")
+
+
+def test_conformance_subset_on_postgresql(pg_server: Any) -> None:
+    path = run.DEFAULT_CASES
+    if not path.exists():
+        pytest.skip(f"conformance corpus not found at {path}")
+    cases = [c for c in run.load_cases(path) if c.get("category") in POSTGRES_CATEGORIES]
+    run.STORE = pg_server.url()
+    try:
+        report = asyncio.run(run.run_all(cases))
+    finally:
+        run.STORE = None
+    assert report.totals()["pass"] > 0
     assert not report.failures, "\n".join(f"{cid}: {why}" for cid, why in report.failures)
 
 

@@ -256,15 +256,21 @@ def committed_before(db: str | None, event: dict[str, Any]) -> bool | None:
     committed, with every event before it (ids dense from 1)? None without a database."""
     if db is None or "arn" not in event:
         return None
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        rows = conn.execute(
-            "SELECT e.id, e.type, e.details FROM events e JOIN executions x ON x.id = e.execution_id"
-            " WHERE x.arn = ? ORDER BY e.id",
-            (event["arn"],),
-        ).fetchall()
-    finally:
-        conn.close()
+    sql = (
+        "SELECT e.id, e.type, e.details FROM events e JOIN executions x ON x.id = e.execution_id"
+        " WHERE x.arn = ? ORDER BY e.id"
+    )
+    if db.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as pg:
+            rows: list[Any] = pg.execute(sql.replace("?", "%s"), (event["arn"],)).fetchall()
+    else:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute(sql, (event["arn"],)).fetchall()
+        finally:
+            conn.close()
     if [r[0] for r in rows] != list(range(1, len(rows) + 1)):
         return False
     for _, kind, details in rows:

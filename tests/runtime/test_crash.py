@@ -1,7 +1,8 @@
 """Crash tests with real processes: SIGKILL a worker running durable executions, restart it.
 
 The worker (``crash_worker.py``) runs a mix of Standard executions (Wait, counted tasks,
-Retry, Parallel, inline Map, ``.waitForTaskToken``) on a SQLite file. The parent kills it
+Retry, Parallel, inline Map, ``.waitForTaskToken``) on a SQLite file (and, for one seed, on a
+PostgreSQL database of the tests' throwaway server). The parent kills it
 at seeded random moments, restarts it with the same arguments, answers the task tokens on
 its own engine, and then checks with a fresh engine that
 
@@ -63,10 +64,11 @@ class Scenario:
     scenario: str = "mix"
     count: int = COUNT
     runs: list[Run] = field(default_factory=list)
+    url: str | None = None  # a PostgreSQL database; None: an SQLite file in ``tmp``
 
     @property
     def db(self) -> str:
-        return str(self.tmp / "crash.db")
+        return self.url or str(self.tmp / "crash.db")
 
     @property
     def log(self) -> Path:
@@ -348,10 +350,13 @@ async def check_results(s: Scenario, plan: list[tuple[str, str, dict[str, Any]]]
     assert handed and all(len(tokens) == 1 for tokens in handed.values()), handed
 
 
-@pytest.mark.parametrize("seed", [5, 6, 7])
-async def test_sigkill_and_restart(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "store"), [(5, "sqlite"), (6, "sqlite"), (7, "sqlite"), (6, "postgres")])
+async def test_sigkill_and_restart(
+    request: pytest.FixtureRequest, tmp_path: Path, seed: int, store: str
+) -> None:
     rng = random.Random(seed)
-    s = Scenario(tmp_path, seed=seed)
+    url = request.getfixturevalue("pg_url") if store == "postgres" else None
+    s = Scenario(tmp_path, seed=seed, url=url)
     delays = [rng.uniform(0.2, 1.5) for _ in range(1 + seed % 2)]
     for delay in delays:
         await s.run(kill_after=delay)

@@ -3,6 +3,7 @@
 An ``Engine`` executes; a second engine on the same database is a standby (or refuses with
 ``standby=False``); a ``Client`` records starts, answers, stops and redrives for the engine and
 never executes. Every request is applied exactly once, promptly, whatever the engine was doing.
+Every test runs on SQLite and on PostgreSQL (the ``db`` fixture).
 """
 
 from __future__ import annotations
@@ -94,28 +95,32 @@ class Tokens:
         return self.by_name[name]
 
 
-def url(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database URL: an SQLite file, or a new PostgreSQL database (``tests/conftest.py``)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
     return f"sqlite:///{tmp_path / 'roles.db'}"
 
 
 # --- one engine per database ---------------------------------------------------------------------------
 
 
-async def test_a_second_engine_refuses_when_asked_not_to_stand_by(tmp_path: Path) -> None:
-    async with Engine(url(tmp_path), role="first service"):
-        second = Engine(url(tmp_path), standby=False)
+async def test_a_second_engine_refuses_when_asked_not_to_stand_by(db: str) -> None:
+    async with Engine(db, role="first service"):
+        second = Engine(db, standby=False)
         with pytest.raises(EngineAlreadyRunning, match="first service"):
             await second.open()
         await second.close()  # closing an engine that never opened is harmless
 
 
-async def test_a_standby_engine_runs_nothing_then_takes_over(tmp_path: Path) -> None:
+async def test_a_standby_engine_runs_nothing_then_takes_over(db: str) -> None:
     tokens = Tokens()
-    first = Engine(url(tmp_path))
+    first = Engine(db)
     tokens.register(first)
     await first.open()
     machine = await first.create_state_machine("greet", GREET)
-    second = Engine(url(tmp_path), poll_interval=0.02)
+    second = Engine(db, poll_interval=0.02)
     calls: list[str] = []
     second.register_function("greet", lambda event, ctx: calls.append("standby") or {}, blocking=False)
     await second.open()
@@ -140,16 +145,16 @@ async def test_a_standby_engine_runs_nothing_then_takes_over(tmp_path: Path) -> 
 # --- clients -----------------------------------------------------------------------------------------------
 
 
-async def test_a_client_answer_completes_the_parked_execution(tmp_path: Path) -> None:
+async def test_a_client_answer_completes_the_parked_execution(db: str) -> None:
     tokens = Tokens()
-    async with Engine(url(tmp_path)) as engine:
+    async with Engine(db) as engine:
         tokens.register(engine)
         machine = await engine.create_state_machine("ask", ASK)
         started = await engine.start_execution(machine.arn, name="a1")
         token = await tokens.token("a1")
         await asyncio.sleep(0.2)  # parked on the token: no coroutine
         assert started.execution_arn not in engine.standard.running
-        async with Client(url(tmp_path)) as client:
+        async with Client(db) as client:
             await client.send_task_success(token, {"approved": True})
             # the engine reads other processes' requests every poll_interval (0.1 s): the bound
             # here only keeps a lost answer from hanging the suite
@@ -158,9 +163,9 @@ async def test_a_client_answer_completes_the_parked_execution(tmp_path: Path) ->
         assert await engine.store.requests() == []
 
 
-async def test_an_answered_token_is_task_timed_out_never_a_database_error(tmp_path: Path) -> None:
+async def test_an_answered_token_is_task_timed_out_never_a_database_error(db: str) -> None:
     tokens = Tokens()
-    async with Engine(url(tmp_path)) as engine, Client(url(tmp_path)) as client:
+    async with Engine(db) as engine, Client(db) as client:
         tokens.register(engine)
         machine = await engine.create_state_machine("ask", ASK)
         started = await engine.start_execution(machine.arn, name="a1")
@@ -180,14 +185,14 @@ async def test_an_answered_token_is_task_timed_out_never_a_database_error(tmp_pa
             await client.send_task_success("A" * 64, {})
 
 
-async def test_concurrent_answers_to_one_token_exactly_one_wins(tmp_path: Path) -> None:
+async def test_concurrent_answers_to_one_token_exactly_one_wins(db: str) -> None:
     tokens = Tokens()
-    async with Engine(url(tmp_path)) as engine:
+    async with Engine(db) as engine:
         tokens.register(engine)
         machine = await engine.create_state_machine("ask", ASK)
         started = await engine.start_execution(machine.arn, name="a1")
         token = await tokens.token("a1")
-        clients = [Client(url(tmp_path)) for _ in range(4)]
+        clients = [Client(db) for _ in range(4)]
         for c in clients:
             await c.open()
         try:
@@ -204,10 +209,10 @@ async def test_concurrent_answers_to_one_token_exactly_one_wins(tmp_path: Path) 
         assert done.output == {"from": winners[0] if winners[0] < 4 else "engine"}
 
 
-async def test_an_answer_never_cancels_or_replays_a_sibling_branch(tmp_path: Path) -> None:
+async def test_an_answer_never_cancels_or_replays_a_sibling_branch(db: str) -> None:
     """With the answer delivered to its branch, the slow sibling task runs once, undisturbed."""
     tokens = Tokens()
-    async with Engine(url(tmp_path)) as engine, Client(url(tmp_path)) as client:
+    async with Engine(db) as engine, Client(db) as client:
         tokens.register(engine)
         machine = await engine.create_state_machine("both", ASK_BESIDE_SLOW)
         started = await engine.start_execution(machine.arn, name="b1")
@@ -222,7 +227,7 @@ async def test_an_answer_never_cancels_or_replays_a_sibling_branch(tmp_path: Pat
         assert tokens.slow_calls == 1
 
 
-async def test_answers_accepted_while_the_engine_recovers_are_all_applied(tmp_path: Path) -> None:
+async def test_answers_accepted_while_the_engine_recovers_are_all_applied(db: str) -> None:
     """Executions resident on tokens (a branch waits beside a long Wait); the engine stops; a
     client answers every token at random moments while a new engine opens and replays them."""
     count = 40
@@ -240,7 +245,7 @@ async def test_answers_accepted_while_the_engine_recovers_are_all_applied(tmp_pa
         },
     }
     tokens = Tokens()
-    first = Engine(url(tmp_path))
+    first = Engine(db)
     tokens.register(first)
     await first.open()
     machine = await first.create_state_machine("both", definition)
@@ -249,9 +254,9 @@ async def test_answers_accepted_while_the_engine_recovers_are_all_applied(tmp_pa
     await first.close()
 
     rng = random.Random(7)
-    second = Engine(url(tmp_path), poll_interval=0.02)
+    second = Engine(db, poll_interval=0.02)
     tokens.register(second)
-    async with Client(url(tmp_path)) as client:
+    async with Client(db) as client:
 
         async def answer(name: str) -> None:
             await asyncio.sleep(rng.uniform(0, 0.3))
@@ -270,7 +275,7 @@ async def test_answers_accepted_while_the_engine_recovers_are_all_applied(tmp_pa
             await second.close()
 
 
-async def test_a_client_start_stop_and_redrive(tmp_path: Path) -> None:
+async def test_a_client_start_stop_and_redrive(db: str) -> None:
     flaky = {
         "StartAt": "F",
         "States": {"F": {"Type": "Task", "Resource": LAMBDA + "flaky", "End": True}},
@@ -284,7 +289,7 @@ async def test_a_client_start_stop_and_redrive(tmp_path: Path) -> None:
         return "fine"
 
     tokens = Tokens()
-    async with Engine(url(tmp_path), poll_interval=0.02) as engine, Client(url(tmp_path)) as client:
+    async with Engine(db, poll_interval=0.02) as engine, Client(db) as client:
         tokens.register(engine)
         engine.register_function("flaky", run_flaky, blocking=False)
         greet = await client.create_state_machine("greet", GREET)
@@ -320,14 +325,14 @@ async def test_a_client_start_stop_and_redrive(tmp_path: Path) -> None:
         assert (str(done.status), done.output) == ("SUCCEEDED", "fine")
 
 
-async def test_a_client_stops_an_execution_when_no_engine_runs(tmp_path: Path) -> None:
+async def test_a_client_stops_an_execution_when_no_engine_runs(db: str) -> None:
     tokens = Tokens()
-    async with Engine(url(tmp_path)) as engine:
+    async with Engine(db) as engine:
         tokens.register(engine)
         machine = await engine.create_state_machine("ask", ASK)
         started = await engine.start_execution(machine.arn, name="s1")
         token = await tokens.token("s1")
-    async with Client(url(tmp_path)) as client:
+    async with Client(db) as client:
         assert not client.engine_running()
         stopped = await client.stop_execution(started.execution_arn, error="Halt")
         assert (str(stopped.status), stopped.error) == ("ABORTED", "Halt")
@@ -336,7 +341,7 @@ async def test_a_client_stops_an_execution_when_no_engine_runs(tmp_path: Path) -
         assert history[-1]["type"] == "ExecutionAborted"
         with pytest.raises(TaskTimedOut):
             await client.send_task_success(token, {})
-    async with Engine(url(tmp_path)) as engine:  # the next engine finds nothing to resume
+    async with Engine(db) as engine:  # the next engine finds nothing to resume
         assert not engine.standard.running
         assert str((await engine.describe_execution(started.execution_arn)).status) == "ABORTED"
 
@@ -346,14 +351,14 @@ async def test_a_client_needs_a_database() -> None:
         Client("memory://")
 
 
-async def test_start_requests_wait_for_an_engine(tmp_path: Path) -> None:
-    async with Client(url(tmp_path)) as client:
+async def test_start_requests_wait_for_an_engine(db: str) -> None:
+    async with Client(db) as client:
         machine = await client.create_state_machine("greet", GREET)
         started = await client.start_execution(machine.arn, {"name": "Ed"}, name="later")
         assert [e["type"] for e in await client.get_execution_history(started.execution_arn)] == [
             "ExecutionStarted"
         ]
-    engine = Engine(url(tmp_path))
+    engine = Engine(db)
     Tokens().register(engine)
     async with engine:
         done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 5)
@@ -363,14 +368,14 @@ async def test_start_requests_wait_for_an_engine(tmp_path: Path) -> None:
         assert [e["type"] for e in history].count("ExecutionStarted") == 1
 
 
-async def test_an_express_start_from_a_client_runs_in_the_engine(tmp_path: Path) -> None:
+async def test_an_express_start_from_a_client_runs_in_the_engine(db: str) -> None:
     ran = asyncio.Event()
-    async with Engine(url(tmp_path), poll_interval=0.02) as engine:
+    async with Engine(db, poll_interval=0.02) as engine:
         engine.register_function(
             "greet", lambda event, ctx: ran.set() or {"hi": event["name"]}, blocking=False
         )
         machine = await engine.create_state_machine("fast", GREET, type="EXPRESS")
-        async with Client(url(tmp_path)) as client:
+        async with Client(db) as client:
             started = await client.start_execution(machine.arn, {"name": "Flo"})
             assert str(started.status) == "RUNNING" and ":express:" in started.execution_arn
         await asyncio.wait_for(ran.wait(), 5)

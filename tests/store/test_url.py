@@ -41,8 +41,8 @@ def test_busy_timeout_and_path_objects(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "postgres://localhost/db",
         "file.txt",
+        "postgresql://localhost/db?pool_size=many",
         "",
         "sqlite://relative.db",
         "sqlite:///",
@@ -64,3 +64,15 @@ async def test_opened_from_url_works(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert (tmp_path / "u.db").exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://u:secret@db.example:5433/durable", "postgres://db.example:5433/durable"]
+)
+def test_postgres(url: str) -> None:
+    from durable.store.postgres import PostgresStore
+
+    store = open_store(url + "?pool_size=4&sslmode=prefer")
+    assert isinstance(store, PostgresStore)
+    assert store.pool_size == 4 and store.url.endswith("/durable?sslmode=prefer")
+    assert "secret" not in repr(store) and "db.example:5433/durable" in repr(store)

@@ -1,0 +1,611 @@
+"""The writer of :class:`~durable.store.postgres.PostgresStore`: group commit under a write lock.
+
+``submit(batch)`` queues the batch with a future. One asyncio task takes everything queued (up
+to ``max_group`` batches) and applies it in ONE transaction on a pooled connection, then
+resolves every future. The transaction first takes ``pg_advisory_xact_lock(WRITE_LOCK)``: every
+durable writer of the database (this process's, a :class:`~durable.Client`'s in another
+process) is serialised as SQLite's ``BEGIN IMMEDIATE`` serialises them, so a guard read in the
+transaction cannot be invalidated before the commit, and the inbox ids (an identity column)
+commit in increasing order.
+
+The batches of a group apply one after another, in submission order, so a batch sees the
+batches before it (its guards too). When a group holds more than one batch each runs inside a
+savepoint:
+
+* a batch whose guard does not hold is rejected on its own with :class:`Conflict`;
+* a batch that names an execution neither stored nor upserted before it is rejected on its own
+  with :class:`BatchRejected`;
+* a batch whose content the database refuses (a duplicate key, a NUL character, an integer too
+  large) rolls back to its savepoint and fails alone, with :class:`BatchRejected`.
+
+A failure of the database itself (unreachable, shut down, out of disk) fails every batch of the
+group with :class:`StoreUnavailable`. The writer task never dies of a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import deque
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from .base import (
+    ActivityTaskPending,
+    BatchRejected,
+    Conflict,
+    ExecutionAbsent,
+    ExecutionIn,
+    Guard,
+    MetadataAbsent,
+    StoreError,
+    StoreUnavailable,
+    TokenOpen,
+    WriteBatch,
+)
+from .sqlite_writer import StoreStats
+
+__all__ = ["WRITE_LOCK", "PgWriter", "describe_pg_error"]
+
+WRITE_LOCK = 0x64757261626C6532  # "durable2": held by every write transaction
+
+_Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+_Item = tuple[WriteBatch, "asyncio.Future[None]"]
+_Purge = tuple[float, int, "asyncio.Future[list[str]]"]
+
+# what a batch's content causes (that batch fails, the others of its group commit)
+_CONTENT_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.IntegrityError,
+    psycopg.DataError,
+    UnicodeError,
+    OverflowError,
+)
+
+
+def describe_pg_error(exc: BaseException, where: str) -> str:
+    """A one-line message for a psycopg error on the database ``where``."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{where}: {type(exc).__name__}: {text}"
+
+
+def _upsert(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
+    names = ", ".join(columns)
+    marks = ", ".join("%s" for _ in columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+    conflict = ", ".join(key)
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+
+
+_SM = ("arn", "name", "type", "definition", "role_arn", "creation_date", "status", "description", "revision")
+_EXEC = (
+    "arn",
+    "state_machine_arn",
+    "name",
+    "status",
+    "start_date",
+    "input",
+    "definition_id",
+    "type",
+    "stop_date",
+    "output",
+    "error",
+    "cause",
+    "redrive_count",
+    "redrive_date",
+    "event_count",
+)
+_TOKEN = (
+    "token",
+    "execution_arn",
+    "lane",
+    "seq",
+    "state_name",
+    "created",
+    "heartbeat_seconds",
+    "timeout_seconds",
+    "last_heartbeat",
+    "activity_arn",
+    "closed",
+)
+_TASK = ("token", "activity_arn", "execution_arn", "input", "scheduled", "started", "worker_name")
+_CHILD = (
+    "arn",
+    "map_run_arn",
+    "execution_arn",
+    "idx",
+    "name",
+    "status",
+    "start_date",
+    "input",
+    "item_count",
+    "stop_date",
+    "output",
+    "error",
+    "cause",
+    "redrive_count",
+    "history",
+)
+
+UPSERT_STATE_MACHINE = _upsert("state_machines", _SM, ("arn",))
+DELETE_STATE_MACHINE = "DELETE FROM state_machines WHERE arn = %s"
+UPSERT_EXECUTION = _upsert("executions", _EXEC, ("arn",))
+DEFINITION_ID = (
+    "WITH ins AS (INSERT INTO definitions (sha256, body) VALUES (%s, %s)"
+    " ON CONFLICT (sha256) DO NOTHING RETURNING id)"
+    " SELECT id FROM ins UNION ALL SELECT id FROM definitions WHERE sha256 = %s"
+)
+EXECUTION_IDS = "SELECT arn, id FROM executions WHERE arn = ANY(%s)"
+INSERT_EVENT = (
+    "INSERT INTO events (execution_id, id, type, previous_event_id, timestamp, details, lane, seq)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+INSERT_JOURNAL = "INSERT INTO journal (execution_id, lane, seq, kind, payload) VALUES (%s, %s, %s, %s, %s)"
+UPSERT_TIMER = _upsert("timers", ("execution_arn", "key", "due", "parks"), ("execution_arn", "key"))
+DELETE_TIMER = "DELETE FROM timers WHERE execution_arn = %s AND key = %s"
+INSERT_TOKEN = (
+    f"INSERT INTO tokens ({', '.join(_TOKEN)}) VALUES ({', '.join('%s' for _ in _TOKEN)})"
+    " ON CONFLICT (token) DO NOTHING"
+)
+CLOSE_TOKEN = "UPDATE tokens SET closed = TRUE WHERE token = %s"
+HEARTBEAT = (
+    "UPDATE tokens SET last_heartbeat = %s"
+    " WHERE token = %s AND (last_heartbeat IS NULL OR last_heartbeat < %s)"
+)
+INSERT_REQUEST = (
+    "INSERT INTO requests (ref, execution_arn, kind, token, payload, created) VALUES (%s, %s, %s, %s, %s, %s)"
+)
+DELETE_REQUEST = "DELETE FROM requests WHERE ref = %s"
+UPSERT_ACTIVITY = _upsert("activities", ("arn", "name", "creation_date"), ("arn",))
+DELETE_ACTIVITY = "DELETE FROM activities WHERE arn = %s"
+UPSERT_ACTIVITY_TASK = _upsert("activity_tasks", _TASK, ("token",))
+DELETE_ACTIVITY_TASK = "DELETE FROM activity_tasks WHERE token = %s"
+UPSERT_METADATA = _upsert("metadata", ("kind", "arn", "parent", "body", "created"), ("kind", "arn"))
+DELETE_METADATA = "DELETE FROM metadata WHERE kind = %s AND arn = %s"
+# an ended child is kept as it is, unless a redrive of its Map Run runs it again (see
+# ChildExecutionRecord); a stored child keeps its start date
+UPSERT_CHILD = (
+    f"INSERT INTO map_children ({', '.join(_CHILD)}) VALUES ({', '.join('%s' for _ in _CHILD)})"
+    " ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, input = EXCLUDED.input,"
+    " item_count = EXCLUDED.item_count, stop_date = EXCLUDED.stop_date, output = EXCLUDED.output,"
+    " error = EXCLUDED.error, cause = EXCLUDED.cause, history = EXCLUDED.history,"
+    " redrive_count = EXCLUDED.redrive_count"
+    " WHERE map_children.status = 'RUNNING' OR (map_children.status <> 'SUCCEEDED'"
+    " AND EXCLUDED.redrive_count > map_children.redrive_count)"
+)
+ABORT_CHILDREN = (
+    "UPDATE map_children SET status = 'ABORTED', stop_date = %s"
+    " WHERE execution_arn = %s AND status = 'RUNNING'"
+)
+_PURGE_SELECT = (
+    "SELECT id, arn FROM executions WHERE status <> 'RUNNING' AND stop_date < %s"
+    " ORDER BY stop_date, id LIMIT %s"
+)
+_PURGE_BY_ID = (
+    "DELETE FROM events WHERE execution_id = ANY(%s)",
+    "DELETE FROM journal WHERE execution_id = ANY(%s)",
+)
+_PURGE_BY_ARN = (
+    "DELETE FROM timers WHERE execution_arn = ANY(%s)",
+    "DELETE FROM tokens WHERE execution_arn = ANY(%s)",
+    "DELETE FROM activity_tasks WHERE execution_arn = ANY(%s)",
+    "DELETE FROM metadata WHERE kind = 'execution' AND arn = ANY(%s)",
+    "DELETE FROM metadata WHERE kind = 'maprun' AND parent = ANY(%s)",  # its Distributed Maps' Map Runs
+    "DELETE FROM map_children WHERE execution_arn = ANY(%s)",
+)
+
+
+class _Rejected(Exception):
+    """Raised inside a batch's savepoint to undo it; carries the error its caller gets."""
+
+    def __init__(self, error: StoreError) -> None:
+        self.error = error
+
+
+class PgWriter:
+    """The writer task of one store (see the module docstring)."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], where: str, max_group: int = 500) -> None:
+        self._pool = pool
+        self._where = where
+        self._max_group = max_group
+        self._queue: deque[_Item] = deque()
+        self._purges: deque[_Purge] = deque()
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._def_ids: dict[str, int] = {}  # committed definitions: text -> definitions.id
+        self.stats = StoreStats()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"durable-store-writer {self._where}"
+        )
+
+    def _check_open(self) -> None:
+        if self._closing or self._task is None or self._task.done():
+            raise StoreError(f"{self._where}: the store is closed")
+
+    def submit(self, batch: WriteBatch) -> asyncio.Future[None]:
+        self._check_open()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((batch, future))
+        self._wakeup.set()
+        return future
+
+    def purge(self, closed_before: float, limit: int) -> asyncio.Future[list[str]]:
+        self._check_open()
+        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._purges.append((closed_before, limit, future))
+        self._wakeup.set()
+        return future
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop the writer task."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # pragma: no cover - already reported
+                pass
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if self._purges:
+                    await self._purge(self._purges.popleft())
+                    continue
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                group: list[_Item] = []
+                while self._queue and len(group) < self._max_group:
+                    group.append(self._queue.popleft())
+                await self._commit_group(group)
+        finally:
+            stopped = StoreError(f"{self._where}: the store writer stopped")
+            while self._queue:
+                _, future = self._queue.popleft()
+                if not future.done():
+                    future.set_exception(stopped)
+            while self._purges:
+                *_, waiter = self._purges.popleft()
+                if not waiter.done():
+                    waiter.set_exception(stopped)
+
+    # -- retention ------------------------------------------------------------------------------
+    async def _purge(self, job: _Purge) -> None:
+        closed_before, limit, future = job
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                cur = await conn.execute(_PURGE_SELECT, (closed_before, limit))
+                rows = await cur.fetchall()
+                ids = [int(r[0]) for r in rows]
+                arns = [str(r[1]) for r in rows]
+                if rows:
+                    for sql in _PURGE_BY_ID:
+                        await conn.execute(sql, (ids,))
+                    for sql in _PURGE_BY_ARN:
+                        await conn.execute(sql, (arns,))
+                    await conn.execute("DELETE FROM executions WHERE id = ANY(%s)", (ids,))
+        except (psycopg.Error, OSError) as exc:
+            if not future.done():
+                error = StoreUnavailable(describe_pg_error(exc, self._where))
+                error.__cause__ = exc
+                future.set_exception(error)
+            return
+        except BaseException:
+            if not future.done():
+                future.set_exception(StoreError(f"{self._where}: the store writer stopped"))
+            raise
+        if arns:
+            self.stats.transactions += 1
+        if not future.done():
+            future.set_result(arns)
+
+    # -- group commit ---------------------------------------------------------------------------
+    async def _commit_group(self, group: list[_Item]) -> None:
+        errors: list[StoreError | None] = [None] * len(group)
+        new_defs: dict[str, int] = {}
+        try:
+            async with self._pool.connection() as conn:
+                try:
+                    async with conn.transaction():
+                        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                        if len(group) == 1:
+                            await self._apply(conn, group[0][0], new_defs)
+                        else:
+                            for index, (batch, _) in enumerate(group):
+                                errors[index] = await self._apply_alone(conn, batch, new_defs)
+                except _Rejected as rejected:  # the group's only batch: rolled back
+                    errors[0] = rejected.error
+                    new_defs.clear()
+                except _CONTENT_ERRORS as exc:
+                    errors[0] = self._content(exc)
+                    new_defs.clear()
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit) as exc:
+            self._fail(group, StoreError(f"{self._where}: the store writer stopped"), exc)
+            raise
+        except Exception as exc:  # the database failed (unreachable, shut down, full): every batch
+            self.stats.rollbacks += 1
+            self._fail(group, StoreUnavailable(describe_pg_error(exc, self._where)), exc)
+            return
+        if len(self._def_ids) + len(new_defs) > 1000:
+            self._def_ids.clear()
+        self._def_ids.update(new_defs)
+        committed = 0
+        for (_, future), error in zip(group, errors, strict=True):
+            if error is not None:
+                self.stats.failed_batches += 1
+                if not future.done():
+                    future.set_exception(error)
+            else:
+                committed += 1
+                if not future.done():
+                    future.set_result(None)
+        if committed:
+            self.stats.transactions += 1
+        else:
+            self.stats.rollbacks += 1
+        self.stats.batches += committed
+        self.stats.largest_group = max(self.stats.largest_group, committed)
+
+    def _content(self, exc: BaseException) -> BatchRejected:
+        error = BatchRejected(f"{self._where}: batch rejected: {describe_pg_error(exc, '')[2:]}")
+        error.__cause__ = exc
+        return error
+
+    def _fail(self, group: list[_Item], error: StoreError, cause: BaseException) -> None:
+        error.__cause__ = cause
+        self.stats.failed_batches += len(group)
+        for _, future in group:
+            if not future.done():
+                future.set_exception(error)
+
+    async def _apply_alone(
+        self, conn: _Conn, batch: WriteBatch, new_defs: dict[str, int]
+    ) -> StoreError | None:
+        """Apply one batch of a group in a savepoint; the error that undid it, if any."""
+        mine: dict[str, int] = {}
+        try:
+            async with conn.transaction():
+                await self._apply(conn, batch, mine)
+        except _Rejected as rejected:
+            return rejected.error
+        except _CONTENT_ERRORS as exc:
+            return self._content(exc)
+        new_defs.update(mine)
+        return None
+
+    async def _apply(self, conn: _Conn, batch: WriteBatch, new_defs: dict[str, int]) -> None:
+        """Write one batch in the current transaction, in the contract's order (upserts before
+        deletes); raise :class:`_Rejected` when a guard fails or an execution is unknown."""
+        for guard in batch.guards:
+            if not await _holds(conn, guard):
+                raise _Rejected(Conflict(f"{self._where}: guard failed: {guard!r}", guard))
+        cur = conn.cursor()
+        if batch.state_machines:
+            await cur.executemany(
+                UPSERT_STATE_MACHINE,
+                [
+                    (
+                        m.arn,
+                        m.name,
+                        m.type,
+                        m.definition,
+                        m.role_arn,
+                        m.creation_date,
+                        m.status,
+                        m.description,
+                        m.revision,
+                    )
+                    for m in batch.state_machines
+                ],
+            )
+        if batch.deleted_state_machines:
+            await cur.executemany(DELETE_STATE_MACHINE, [(arn,) for arn in batch.deleted_state_machines])
+        if batch.executions:
+            rows = []
+            for x in batch.executions:
+                def_id = await self._definition_id(conn, x.definition, new_defs)
+                rows.append(
+                    (
+                        x.arn,
+                        x.state_machine_arn,
+                        x.name,
+                        x.status,
+                        x.start_date,
+                        x.input,
+                        def_id,
+                        x.type,
+                        x.stop_date,
+                        x.output,
+                        x.error,
+                        x.cause,
+                        x.redrive_count,
+                        x.redrive_date,
+                        x.event_count,
+                    )
+                )
+            await cur.executemany(UPSERT_EXECUTION, rows)
+        if batch.events or batch.journal:
+            await self._events_and_journal(conn, batch)
+        if batch.timers:
+            await cur.executemany(
+                UPSERT_TIMER, [(t.execution_arn, t.key, t.due, t.parks) for t in batch.timers]
+            )
+        if batch.deleted_timers:
+            await cur.executemany(DELETE_TIMER, [(arn, key) for arn, key in batch.deleted_timers])
+        if batch.tokens:
+            await cur.executemany(
+                INSERT_TOKEN,
+                [
+                    (
+                        t.token,
+                        t.execution_arn,
+                        t.lane,
+                        t.seq,
+                        t.state_name,
+                        t.created,
+                        t.heartbeat_seconds,
+                        t.timeout_seconds,
+                        t.last_heartbeat,
+                        t.activity_arn,
+                        t.closed,
+                    )
+                    for t in batch.tokens
+                ],
+            )
+        if batch.closed_tokens:
+            await cur.executemany(CLOSE_TOKEN, [(t,) for t in batch.closed_tokens])
+        if batch.heartbeats:
+            await cur.executemany(HEARTBEAT, [(when, t, when) for t, when in batch.heartbeats])
+        if batch.requests:
+            await cur.executemany(
+                INSERT_REQUEST,
+                [(r.ref, r.execution_arn, r.kind, r.token, r.payload, r.created) for r in batch.requests],
+            )
+        if batch.consumed_requests:
+            await cur.executemany(DELETE_REQUEST, [(ref,) for ref in batch.consumed_requests])
+        if batch.activities:
+            await cur.executemany(
+                UPSERT_ACTIVITY, [(a.arn, a.name, a.creation_date) for a in batch.activities]
+            )
+        if batch.deleted_activities:
+            await cur.executemany(DELETE_ACTIVITY, [(arn,) for arn in batch.deleted_activities])
+        if batch.activity_tasks:
+            await cur.executemany(
+                UPSERT_ACTIVITY_TASK,
+                [
+                    (t.token, t.activity_arn, t.execution_arn, t.input, t.scheduled, t.started, t.worker_name)
+                    for t in batch.activity_tasks
+                ],
+            )
+        if batch.deleted_activity_tasks:
+            await cur.executemany(DELETE_ACTIVITY_TASK, [(t,) for t in batch.deleted_activity_tasks])
+        if batch.metadata:
+            await cur.executemany(
+                UPSERT_METADATA, [(e.kind, e.arn, e.parent, e.body, e.created) for e in batch.metadata]
+            )
+        if batch.deleted_metadata:
+            await cur.executemany(DELETE_METADATA, [(kind, arn) for kind, arn in batch.deleted_metadata])
+        if batch.children:
+            await cur.executemany(
+                UPSERT_CHILD,
+                [
+                    (
+                        c.arn,
+                        c.map_run_arn,
+                        c.execution_arn,
+                        c.index,
+                        c.name,
+                        c.status,
+                        c.start_date,
+                        c.input,
+                        c.item_count,
+                        c.stop_date,
+                        c.output,
+                        c.error,
+                        c.cause,
+                        c.redrive_count,
+                        c.history,
+                    )
+                    for c in batch.children
+                ],
+            )
+        if batch.aborted_children:
+            await cur.executemany(ABORT_CHILDREN, [(when, arn) for arn, when in batch.aborted_children])
+
+    async def _definition_id(self, conn: _Conn, text: str, new_defs: dict[str, int]) -> int:
+        """The id of a definition text, stored once per distinct text."""
+        def_id = self._def_ids.get(text)
+        if def_id is None:
+            def_id = new_defs.get(text)
+        if def_id is None:
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            cur = await conn.execute(DEFINITION_ID, (digest, text, digest))
+            row = await cur.fetchone()
+            assert row is not None
+            def_id = int(row[0])
+            new_defs[text] = def_id
+        return def_id
+
+    async def _events_and_journal(self, conn: _Conn, batch: WriteBatch) -> None:
+        arns = list({e.execution_arn for e in batch.events} | {j.execution_arn for j in batch.journal})
+        cur = await conn.execute(EXECUTION_IDS, (arns,))
+        ids = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+        for e in batch.events:
+            if e.execution_arn not in ids:
+                raise _Rejected(
+                    BatchRejected(f"{self._where}: event {e.id} of unknown execution {e.execution_arn!r}")
+                )
+        for j in batch.journal:
+            if j.execution_arn not in ids:
+                raise _Rejected(
+                    BatchRejected(
+                        f"{self._where}: journal entry {j.lane!r}/{j.seq} of unknown execution"
+                        f" {j.execution_arn!r}"
+                    )
+                )
+        writer = conn.cursor()
+        if batch.events:
+            await writer.executemany(
+                INSERT_EVENT,
+                [
+                    (
+                        ids[e.execution_arn],
+                        e.id,
+                        e.type,
+                        e.previous_event_id,
+                        e.timestamp,
+                        e.details,
+                        e.lane,
+                        e.seq,
+                    )
+                    for e in batch.events
+                ],
+            )
+        if batch.journal:
+            await writer.executemany(
+                INSERT_JOURNAL,
+                [(ids[j.execution_arn], j.lane, j.seq, j.kind, j.payload) for j in batch.journal],
+            )
+
+
+async def _holds(conn: _Conn, guard: Guard) -> bool:
+    """Whether ``guard`` holds in the current transaction."""
+    if isinstance(guard, TokenOpen):
+        cur = await conn.execute("SELECT closed FROM tokens WHERE token = %s", (guard.token,))
+        row = await cur.fetchone()
+        return row is not None and not row[0]
+    if isinstance(guard, ActivityTaskPending):
+        cur = await conn.execute("SELECT started FROM activity_tasks WHERE token = %s", (guard.token,))
+        row = await cur.fetchone()
+        return row is not None and row[0] is None
+    if isinstance(guard, ExecutionAbsent):
+        cur = await conn.execute("SELECT 1 FROM executions WHERE arn = %s", (guard.arn,))
+        return await cur.fetchone() is None
+    if isinstance(guard, MetadataAbsent):
+        cur = await conn.execute(
+            "SELECT 1 FROM metadata WHERE kind = %s AND arn = %s", (guard.kind, guard.arn)
+        )
+        return await cur.fetchone() is None
+    if isinstance(guard, ExecutionIn):
+        cur = await conn.execute(
+            "SELECT x.status, (SELECT coalesce(max(e.id), 0) FROM events e WHERE e.execution_id = x.id)"
+            " FROM executions x WHERE x.arn = %s",
+            (guard.arn,),
+        )
+        row = await cur.fetchone()
+        return (
+            row is not None
+            and row[0] in guard.statuses
+            and (guard.event_count is None or int(row[1]) == guard.event_count)
+        )
+    return False
