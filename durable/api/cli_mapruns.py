@@ -8,7 +8,9 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
-from ..runtime.mapruns import MapRun, MapRunCounts
+import msgspec
+
+from ..runtime.mapruns import MapRun
 from .cli_common import EXIT_OK, add_db_argument, dump, run_async
 from .cli_engine import engine_session
 from .cli_executions import existing_db
@@ -102,18 +104,6 @@ def _cmd_map_runs(args: argparse.Namespace) -> int:
 def _json(run: MapRun) -> dict[str, Any]:
     """DescribeMapRun's shape, dates in ISO 8601."""
 
-    def counts(c: MapRunCounts) -> dict[str, int]:
-        return {
-            "pending": c.pending,
-            "running": c.running,
-            "succeeded": c.succeeded,
-            "failed": c.failed,
-            "timedOut": c.timed_out,
-            "aborted": c.aborted,
-            "total": c.total,
-            "resultsWritten": c.results_written,
-        }
-
     out: dict[str, Any] = {
         "mapRunArn": run.map_run_arn,
         "executionArn": run.execution_arn,
@@ -122,8 +112,8 @@ def _json(run: MapRun) -> dict[str, Any]:
         "maxConcurrency": run.max_concurrency,
         "toleratedFailurePercentage": run.tolerated_failure_percentage,
         "toleratedFailureCount": run.tolerated_failure_count,
-        "itemCounts": counts(run.item_counts),
-        "executionCounts": counts(run.execution_counts),
+        "itemCounts": msgspec.to_builtins(run.item_counts),
+        "executionCounts": msgspec.to_builtins(run.execution_counts),
         "redriveCount": run.redrive_count,
     }
     for key, date in (("stopDate", run.stop_date), ("redriveDate", run.redrive_date)):

@@ -62,6 +62,11 @@ _RANK = {"ALL": 1, "ERROR": 2, "FATAL": 3}
 _log = structlog.get_logger("durable.runtime")
 
 
+def least_level(config: Mapping[str, Any] | None) -> int | None:
+    """The least level a ``loggingConfiguration`` logs (None: it logs nothing, ``OFF``)."""
+    return _RANK.get(str(config.get("level", "OFF"))) if config else None
+
+
 def event_level(event_type: str) -> int:
     """1 (logged at ALL), 2 (an error event: also at ERROR) or 3 (the execution's failure: at
     every level but OFF)."""
@@ -166,10 +171,8 @@ class ExecutionLogs:
     ) -> None:
         """Log ``(id, type, previous id, timestamp, details)`` events as ``config`` (a
         ``loggingConfiguration``) asks."""
-        if not config:
-            return
-        least = _RANK.get(str(config.get("level", "OFF")))
-        if least is None:
+        least = least_level(config)
+        if config is None or least is None:
             return
         include = bool(config.get("includeExecutionData", False))
         for event_id, event_type, previous, timestamp, details in events:

@@ -14,7 +14,7 @@ from ..interpreter.context import ExecutionContext
 from ..interpreter.failure import StatesFailure
 from ..interpreter.program import Program
 from .clock import DeadlineExceeded, with_deadline
-from .exec_logs import ExecutionLogs
+from .exec_logs import ExecutionLogs, least_level
 from .models import Execution, ExecutionStatus, StateMachine, utc
 from .runner import CommandRunner, step
 from .services import RuntimeServices
@@ -49,7 +49,8 @@ class ExpressRun:
         self.runner = runner
         # execution logs (a loggingConfiguration that is not OFF): the history is recorded to be
         # logged when the execution ends, and returned only if the caller asked for it too
-        self.logs = logs if logs is not None and logs.enabled and _logging(log_config) else None
+        wanted = logs is not None and logs.enabled and least_level(log_config) is not None
+        self.logs = logs if wanted else None
         self.log_config = log_config
         self.keep_history = record_history
         record_history = record_history or self.logs is not None
@@ -180,10 +181,6 @@ class ExpressRun:
             for event in result.history:
                 event["timestamp"] = utc(event["timestamp"])
         return result
-
-
-def _logging(config: dict[str, Any] | None) -> bool:
-    return bool(config) and config is not None and config.get("level", "OFF") != "OFF"
 
 
 def _cause(exc: BaseException) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from ..errors import ExecutionDoesNotExist, StateMachineTypeNotSupported
 from ..runtime.engine import Engine
 from ..runtime.mapruns import MapRun, MapRunCounts
@@ -168,16 +170,9 @@ async def get_execution_history(engine: Engine, p: Params) -> dict[str, Any]:
 
 
 def _counts(counts: MapRunCounts) -> dict[str, int]:
-    return {
-        "pending": counts.pending,
-        "running": counts.running,
-        "succeeded": counts.succeeded,
-        "failed": counts.failed,
-        "timedOut": counts.timed_out,
-        "aborted": counts.aborted,
-        "total": counts.total,
-        "resultsWritten": counts.results_written,
-    }
+    """``MapRunItemCounts``/``MapRunExecutionCounts``: the struct's camelCase fields."""
+    out: dict[str, int] = msgspec.to_builtins(counts)
+    return out
 
 
 def _describe(run: MapRun) -> dict[str, Any]:
