@@ -226,6 +226,10 @@ class Journal:
         )
         return lane.seq
 
+    def take(self, lane: JournalLane, kind: str) -> JournalRecord | None:
+        """Consume the lane's next recorded entry, which must be of ``kind`` (None when live)."""
+        return self._next(lane, (kind,))
+
     def next_kind(self, lane: JournalLane) -> str | None:
         return lane.pending[0].kind if lane.pending else None
 

@@ -150,7 +150,7 @@ class ReplayRunner(CommandRunner):
             return
         journal.enter(at)
         if replaying:
-            journal._next(at, ("redriven",))
+            journal.take(at, "redriven")
         else:
             journal.record(at, "redriven", tracker.run.redrive_count)
         details = {"mapRunArn": tracker.run.map_run_arn, "redriveCount": tracker.run.redrive_count}
