@@ -42,6 +42,9 @@ TracingSetting = Any  # None (the environment says), False, True (the global pro
 _decode = msgspec.json.decode
 _log = structlog.get_logger("durable.runtime")
 _MISSING = "tracing needs OpenTelemetry: pip install 'durable[otel]'"
+#: at most this many executions' span builders and seeds are kept: a parked execution's are
+#: dropped first, and found again (its history read once more) when it goes on
+MAX_KEPT = 10_000
 
 #: what the engine tells the tracer: an execution's (state machine ARN, start date, trace header)
 Describe = Callable[[str], Awaitable[tuple[str, float, str | None] | None]]
@@ -92,6 +95,8 @@ class Tracing:
 
     def remember(self, execution_arn: str, start_date: float, header: str | None) -> TraceSeed:
         seed = self.seeds[execution_arn] = TraceSeed.of(execution_arn, start_date, header)
+        if len(self.seeds) > MAX_KEPT:
+            _evict(self.seeds)
         return seed
 
     async def seed(self, execution_arn: str) -> TraceSeed | None:
@@ -163,6 +168,8 @@ class Tracing:
                 return None
             machine = machine_of(arn)
         builder = self.builders[arn] = SpanBuilder(seed, arn, machine)
+        if len(self.builders) > MAX_KEPT:
+            _evict(self.builders)
         if first > 1 and self.history is not None:  # resumed: what is open, without emitting
             self._emit(builder, await self.history(arn, first), emit=False)
         return builder
@@ -196,3 +203,9 @@ class Tracing:
             _log.warning("trace spans not emitted", execution_arn=execution_arn, error=repr(exc))
         finally:
             self.forget(execution_arn)
+
+
+def _evict(kept: dict[str, Any]) -> None:
+    """Drop the oldest Standard executions' entries (an Express execution's seed is only here)."""
+    for arn in [a for a in list(kept)[: len(kept) // 10] if ":express:" not in a]:
+        del kept[arn]
