@@ -40,7 +40,14 @@ from .errors import (
     TaskTimedOut,
     UnsupportedFeature,
 )
-from .integrations.base import Integration, JobIntegration, JobRunning, TaskContext, TaskRequest
+from .integrations.base import (
+    Integration,
+    JobIntegration,
+    JobRunning,
+    TaskContext,
+    TaskRequest,
+    TraceContext,
+)
 from .interpreter.quotas import Quotas
 from .runtime.catalog import ValidationResult, validate
 from .runtime.client import Client
@@ -90,6 +97,7 @@ __all__ = [
     "TaskFailed",
     "TaskRequest",
     "TaskTimedOut",
+    "TraceContext",
     "UnsupportedFeature",
     "ValidationResult",
     "arun",

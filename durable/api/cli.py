@@ -85,6 +85,7 @@ from .cli_common import (
     run_async,
 )
 from .cli_config import CONFIG_FILE, apply_config, find_config, load_config
+from .cli_progress import console_for, watching
 
 __all__ = [
     "CliError",
@@ -222,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--name", "-n", metavar="EXEC_NAME", help="execution name (default: a random UUID)")
     run.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no live progress display on standard error while it runs (shown on a terminal)",
+    )
+    run.add_argument(
         "--machine-name",
         metavar="NAME",
         help="state machine name (default: from the file name)",
@@ -312,6 +318,7 @@ async def _execute(
     functions: Sequence[tuple[FunctionSpec, Callable[..., Any]]],
     exec_name: str | None,
     local_buckets: dict[str, str] | None = None,
+    console: Any = None,
 ) -> Execution:
     async with Engine(clock=engine_clock(), local_buckets=local_buckets) as engine:
         for spec, fn in functions:
@@ -323,7 +330,8 @@ async def _execute(
         if machine_type == "EXPRESS":
             return await engine.start_sync_execution(machine.arn, input_json=input_json, name=exec_name)
         started = await engine.start_execution(machine.arn, input_json=input_json, name=exec_name)
-        return await _wait_unless_stuck(engine, started.execution_arn)
+        async with watching(engine, started.execution_arn, console):
+            return await _wait_unless_stuck(engine, started.execution_arn)
 
 
 async def _wait_unless_stuck(engine: Engine, arn: str) -> Execution:
@@ -389,6 +397,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     functions,
                     args.name,
                     buckets,
+                    console_for(args.no_progress),
                 )
             )
         except DefinitionError as exc:

@@ -42,6 +42,7 @@ from .cli_common import (
 from .cli_engine import describe_json, engine_session, settle
 from .cli_names import activity_arn, execution_arn, state_machine_arn
 from .cli_output import add_output_argument, local_time, write_table
+from .cli_progress import console_for, watching
 
 __all__ = ["STATUSES", "activity_arn", "add_commands", "existing_db", "state_machine_arn"]
 
@@ -248,7 +249,8 @@ def _cmd_start(args: argparse.Namespace) -> int:
             }
             final = None
             if args.wait is not None:
-                final = await settle(engine, started.execution_arn, args.wait)
+                async with watching(engine, started.execution_arn, console_for(args.no_progress)):
+                    final = await settle(engine, started.execution_arn, args.wait)
                 result.update(_outcome(final))
             current = final or await engine.describe_execution(started.execution_arn)
         await _note_if_unattended(db, current)
@@ -368,7 +370,8 @@ def _cmd_redrive(args: argparse.Namespace) -> int:
                 result["redriveDate"] = iso(record.redrive_date)
             final = None
             if args.wait is not None:
-                final = await settle(engine, execution.execution_arn, args.wait)
+                async with watching(engine, execution.execution_arn, console_for(args.no_progress)):
+                    final = await settle(engine, execution.execution_arn, args.wait)
             result.update(_outcome(final or execution))
         await _note_if_unattended(db, final or execution)
         return result, final
@@ -506,6 +509,11 @@ def _execution_argument(parser: argparse.ArgumentParser) -> None:
 
 def _wait_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", "-w", type=_seconds, metavar="SECONDS", help=_WAIT_HELP)
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no live progress display on standard error while --wait waits (shown on a terminal)",
+    )
 
 
 def _seconds(text: str) -> float:

@@ -1,4 +1,4 @@
-"""``durable graph``: a definition's state graph, as SVG or as a Mermaid flowchart."""
+"""``durable graph``: a definition's state graph, as SVG, PNG or a Mermaid flowchart."""
 
 from __future__ import annotations
 
@@ -19,15 +19,19 @@ nested groups. The definition is read as it is (it need not be valid), so what i
 runs.
 
   --format svg      an SVG drawing (needs networkx: pip install 'durable[notebook]')
+  --format png      the same drawing as a PNG image (needs resvg-py: pip install 'durable[png]');
+                    --scale sets its size (2, the default: twice the SVG's)
   --format mermaid  a Mermaid flowchart (text; GitHub and most Markdown viewers draw it)
 
-PNG is not offered: it would need a rasterizer (a system library or a browser) that durable does
-not depend on; convert the SVG with a tool of your choice (rsvg-convert, inkscape, a browser).
+A PNG goes to --output, or to standard output when that is not a terminal (a pipe, a file).
+--format is optional with --output: a name ending in .png, .mmd or .svg says which.
 """
 
 _EPILOG = """\
 examples:
   durable graph machine.asl.json --output machine.svg
+  durable graph machine.asl.json --output machine.png
+  durable graph machine.asl.json --format png --scale 1 > machine.png
   durable graph machine.asl.json --format mermaid > machine.mmd
   durable graph template.yaml --logical-id OrderFlow --format mermaid
 """
@@ -37,7 +41,7 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     """Add ``graph`` to the ``durable`` subparsers ``sub``."""
     p: argparse.ArgumentParser = sub.add_parser(
         "graph",
-        help="render a definition's state graph as SVG or as a Mermaid flowchart",
+        help="render a definition's state graph as SVG, PNG or a Mermaid flowchart",
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=formatter,
@@ -46,30 +50,67 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument(
         "--format",
         "-f",
-        choices=("svg", "mermaid"),
-        default="svg",
-        help="svg (default) or mermaid",
+        choices=("svg", "png", "mermaid"),
+        default=None,
+        help="svg (the default, unless --output ends in .png or .mmd), png or mermaid",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=2.0,
+        metavar="N",
+        help="png: N times the SVG's size (default 2)",
     )
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     add_template_arguments(p)
     p.set_defaults(handler=_cmd_graph)
 
 
-def _cmd_graph(args: argparse.Namespace) -> int:
-    from ..build import graph_mermaid, graph_svg
+_SUFFIXES = {".png": "png", ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg"}
 
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format is not None:
+        return str(args.format)
+    if args.output is not None:
+        return _SUFFIXES.get(Path(args.output).suffix.lower(), "svg")
+    return "svg"
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from ..build import graph_mermaid, graph_png, graph_svg
+
+    fmt = _format(args)
+    if fmt == "png" and args.output is None and sys.stdout.isatty():
+        raise CliError("a PNG is not written to a terminal: give --output FILE or redirect standard output")
+    if not args.scale > 0:
+        raise CliError(f"--scale must be positive, not {args.scale:g}")
     text = read_definition(args.definition, args.logical_id, args.substitutions, args.config_substitutions)
+    out: str | bytes
     try:
-        out = graph_mermaid(text) if args.format == "mermaid" else graph_svg(text)
+        if fmt == "mermaid":
+            out = graph_mermaid(text)
+        elif fmt == "png":
+            out = graph_png(text, scale=args.scale)
+        else:
+            out = graph_svg(text)
     except DefinitionError as exc:
         raise CliError(*(str(d) for d in exc.diagnostics)) from None
     except ImportError as exc:
         raise CliError(str(exc)) from None
     if args.output is None:
-        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+        if isinstance(out, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(out)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(out if out.endswith("\n") else out + "\n")
         return EXIT_OK
     try:
-        Path(args.output).write_text(out, encoding="utf-8")
+        if isinstance(out, bytes):
+            Path(args.output).write_bytes(out)
+        else:
+            Path(args.output).write_text(out, encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     return EXIT_OK

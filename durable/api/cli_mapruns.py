@@ -16,6 +16,7 @@ from .cli_engine import engine_session
 from .cli_executions import existing_db
 from .cli_names import execution_arn
 from .cli_output import add_output_argument, local_time, write_table
+from .cli_progress import console_for, watching
 
 __all__ = ["add_commands", "progress_line"]
 
@@ -43,6 +44,11 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     )
     p.add_argument(
         "--interval", type=float, default=1.0, metavar="SECONDS", help="refresh period (default 1)"
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="--watch: plain progress lines on standard output, not the live display on a terminal",
     )
     add_output_argument(p)
     add_db_argument(p)
@@ -75,6 +81,12 @@ def _cmd_map_runs(args: argparse.Namespace) -> int:
             arn = await execution_arn(engine, args.execution_arn, str(db))
             runs = await engine.list_map_runs(arn)
             if args.watch:
+                console = console_for(args.no_progress)
+                if console is not None:  # a live display on the terminal (standard error)
+                    async with watching(engine, arn, console) as view:
+                        runs = await _until_ended(engine, arn, max(0.05, args.interval))
+                        del view
+                    return runs
                 runs = await _watch(engine, arn, runs, max(0.05, args.interval), sys.stdout)
             return runs
 
@@ -120,6 +132,16 @@ def _json(run: MapRun) -> dict[str, Any]:
         if date is not None:
             out[key] = date.isoformat()
     return out
+
+
+async def _until_ended(engine: Any, arn: str, interval: float) -> list[MapRun]:
+    """Wait until the execution and every one of its Map Runs have ended."""
+    while True:
+        runs: list[MapRun] = await engine.list_map_runs(arn)
+        execution = await engine.describe_execution(arn)
+        if str(execution.status) != "RUNNING" and all(r.status in _ENDED for r in runs):
+            return runs
+        await asyncio.sleep(interval)
 
 
 async def _watch(engine: Any, arn: str, runs: list[MapRun], interval: float, out: TextIO) -> list[MapRun]:

@@ -17,8 +17,8 @@
 
 States take their ASL fields as snake_case keywords (``result_path="$.x"``; ``None`` writes JSON
 null), ``fields={...}`` for anything else; ``a >> b`` (or ``Chain([a, b])``) sets ``Next``.
-:func:`graph_svg` draws any definition; :func:`graph_mermaid` writes it as a Mermaid
-flowchart. See ``docs/builder.md``.
+:func:`graph_svg` draws any definition (:func:`graph_png`: the same drawing as PNG);
+:func:`graph_mermaid` writes it as a Mermaid flowchart. See ``docs/builder.md``.
 
 The package is pure (no I/O but :meth:`Diagram.save`): it builds on the interpreter's validator.
 """
@@ -27,6 +27,7 @@ from .branching import Branch, Map, Parallel
 from .choice import Choice, ChoiceRule
 from .handlers import Catch, Retry
 from .mermaid import graph_mermaid
+from .png import graph_png
 from .state import BuildError, Chain, State
 from .states import Fail, Pass, Succeed, Task, Wait
 from .svg import Diagram, graph_svg
@@ -51,6 +52,7 @@ __all__ = [
     "Wait",
     "Workflow",
     "graph_mermaid",
+    "graph_png",
     "graph_svg",
 ]
 

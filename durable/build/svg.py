@@ -63,7 +63,8 @@ def _num(value: float) -> str:
 
 
 class Diagram:
-    """A drawn state graph: ``.svg`` is the text; a notebook displays it; ``save(path)``."""
+    """A drawn state graph: ``.svg`` is the text; a notebook displays it; ``save(path)`` (a path
+    ending in ``.png``: as PNG, see :meth:`png`)."""
 
     def __init__(self, svg: str) -> None:
         self.svg = svg
@@ -77,8 +78,18 @@ class Diagram:
     def _repr_svg_(self) -> str:
         return self.svg
 
+    def png(self, scale: float = 2.0) -> bytes:
+        """The drawing as PNG, ``scale`` times its size (needs resvg-py: ``durable[png]``)."""
+        from .png import svg_to_png
+
+        return svg_to_png(self.svg, scale)
+
     def save(self, path: str | os.PathLike[str]) -> None:
-        Path(path).write_text(self.svg, encoding="utf-8")
+        target = Path(path)
+        if target.suffix.lower() == ".png":
+            target.write_bytes(self.png())
+        else:
+            target.write_text(self.svg, encoding="utf-8")
 
     def __str__(self) -> str:
         return self.svg

@@ -83,7 +83,7 @@ class Workflow:
     # --- display --------------------------------------------------------------------------------
 
     def graph(self, *, validate: bool = False) -> Diagram:
-        """The state graph, drawn (a :class:`Diagram`: ``.svg``, ``.save(path)``; a notebook
+        """The state graph, drawn (a :class:`Diagram`: ``.svg``, ``.png()``, ``.save(path)``; a notebook
         shows it). Builder mistakes raise; an invalid definition draws unless ``validate``."""
         return Diagram.of(self.to_dict(validate=validate))
 

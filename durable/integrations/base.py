@@ -12,6 +12,7 @@ __all__ = [
     "TaskContext",
     "TaskRequest",
     "TaskTrace",
+    "TraceContext",
     "integration_pattern",
 ]
 
@@ -45,6 +46,32 @@ class TaskTrace:
 
 
 @dataclass(frozen=True, slots=True)
+class TraceContext:
+    """The trace a task invocation belongs to, for the integration to pass on to the service it
+    calls (``TaskRequest.trace_context``, set when the engine traces: see docs/observability.md).
+
+    ``trace_id`` (32 hex digits) is the execution's trace; ``span_id`` (16 hex digits) is the span
+    of this task invocation, so what the service records nests under it. The same attempt of the
+    same task has the same ids after a restart. Send :attr:`traceparent` as the W3C
+    ``traceparent`` header, or :attr:`xray_header` as AWS's ``X-Amzn-Trace-Id``."""
+
+    trace_id: str
+    span_id: str
+    sampled: bool = True
+
+    @property
+    def traceparent(self) -> str:
+        """The W3C Trace Context ``traceparent`` header value."""
+        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"
+
+    @property
+    def xray_header(self) -> str:
+        """The AWS X-Ray trace header (``X-Amzn-Trace-Id``): ``Root=1-...;Parent=...;Sampled=1``."""
+        t = self.trace_id
+        return f"Root=1-{t[:8]}-{t[8:]};Parent={self.span_id};Sampled={1 if self.sampled else 0}"
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRequest:
     """One task invocation, as the interpreter resolved it."""
 
@@ -64,6 +91,8 @@ class TaskRequest:
     idempotency_key: str | None = None
     #: TestState at ``TRACE``: record the raw request and response here (see :class:`TaskTrace`)
     trace: TaskTrace | None = None
+    #: the invocation's trace, to propagate (None unless the engine traces: see :class:`TraceContext`)
+    trace_context: TraceContext | None = None
 
     @property
     def pattern(self) -> str:

@@ -24,6 +24,7 @@ class InvokeTask:
     task_token: str | None = None
     credentials: Any = None
     result_owner: str = ""  # how a failure of the result names the task (the service, or the resource)
+    scheduled_event: int = 0  # the id of its ``<Family>Scheduled`` history event (names its trace span)
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,7 @@ class Task(WorkState):
                 scheduled["heartbeatInSeconds"] = heartbeat
             if credentials is not None:
                 scheduled["taskCredentials"] = {"roleArn": credentials.get("RoleArn")}
-        lane.prev = ctx.emit(
+        lane.prev = scheduled_event = ctx.emit(
             f"{family}Scheduled", lane.prev, f"{key}ScheduledEventDetails", scheduled if recording else None
         )
         if family != "Activity":  # an activity is started when a worker takes it
@@ -166,6 +166,7 @@ class Task(WorkState):
                     frame.token,
                     credentials,
                     self.result_owner,
+                    scheduled_event,
                 )
                 if frame.token is not None:  # .waitForTaskToken, .sync: the call was the submission
                     lane.prev = ctx.emit(

@@ -106,14 +106,17 @@ class Client(Session):
         *,
         input_json: str | bytes | None = None,
         name: str | None = None,
+        trace_header: str | None = None,
     ) -> Execution:
         """Record the start of an execution (AWS ``StartExecution``); the engine runs it.
+        ``trace_header`` (X-Ray's, or a W3C ``traceparent``) is kept with a Standard execution:
+        an engine that traces continues that trace.
 
         A STANDARD execution is committed RUNNING, with its ``ExecutionStarted`` event, before
         this returns. An EXPRESS one is handed to the engine, which runs it in its memory.
         """
         machine, value, text, exec_name, arn = await self._new_execution(
-            state_machine_arn, input, input_json, name
+            state_machine_arn, input, input_json, name, trace_header
         )
         now = self.clock.now()
         if machine.type is StateMachineType.EXPRESS:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -56,6 +56,8 @@ from .standard import StandardExecutions
 from .starting import own_input, redrive_batch, same_start
 from .teststate import TestStateResult, run_test_state
 from .timers import TimerKey
+from .trace_spans import EventTuple
+from .tracing import Tracing, TracingSetting
 
 __all__ = ["Engine"]
 
@@ -77,6 +79,9 @@ class Engine(Session):
     instead of this engine's event bus. ``execution_logs`` (``"-"``, a path, a stream, or
     ``True`` for the application's structlog setup) receives each execution's history events as
     its state machine's ``loggingConfiguration`` asks (see :mod:`durable.runtime.exec_logs`).
+    ``tracing=True`` (or a ``TracerProvider``) emits OpenTelemetry spans of every execution, state
+    and task call and hands task calls their trace context (``pip install 'durable[otel]'``; the
+    default reads ``DURABLE_TRACING``; see :mod:`durable.runtime.tracing`).
     """
 
     def __init__(
@@ -99,8 +104,10 @@ class Engine(Session):
         local_event_bus: bool = True,
         execution_logs: LogSink = None,
         execution_log_format: str | None = None,
+        tracing: TracingSetting = None,
     ) -> None:
         self.execution_logs = ExecutionLogs(execution_logs, execution_log_format)
+        self.tracing = Tracing.configure(tracing)
         self._setup(url, store, clock, region, account, role_arn, seed, quotas)
         self.retention = retention_seconds(retention)  # seconds a closed execution is kept
         self.role = role  # how this engine names itself to a second one that finds the database busy
@@ -113,6 +120,10 @@ class Engine(Session):
         # Distributed Map ItemReader/ResultWriter: these S3 buckets are local directories
         buckets = {name: os.fspath(path) for name, path in (local_buckets or {}).items()}
         self.runner = CommandRunner(self.clock, self.registry, region, account, ItemSources(buckets))
+        if self.tracing is not None:
+            self.runner.tracing = self.tracing
+            self.tracing.describe = self._trace_describe
+            self.tracing.history = self._trace_history
         self._executions: dict[str, Execution] = {}  # Express executions started asynchronously
         self._tasks: dict[str, asyncio.Task[Execution]] = {}
         self._finished_listeners: list[Callable[[Execution], None]] = []
@@ -125,7 +136,7 @@ class Engine(Session):
             lambda text: self.compile(text, "STANDARD"),
             on_finished=self._finished,
             quotas=self.quotas,
-            on_committed=self._log_committed if self.execution_logs.enabled else None,
+            on_committed=self._committed if self.execution_logs.enabled or self.tracing else None,
         )
         self.host = Host(
             self.store,
@@ -246,8 +257,32 @@ class Engine(Session):
         self.functions.threads.shutdown()
         self.execution_logs.close()
 
-    def _log_committed(self, batch: WriteBatch) -> Awaitable[None]:
-        return self.execution_logs.committed(batch, self._resident_record, self._logging_config)
+    async def _committed(self, batch: WriteBatch) -> None:
+        """A batch with events is committed: log them, and emit the trace spans they end."""
+        if self.execution_logs.enabled:
+            await self.execution_logs.committed(batch, self._resident_record, self._logging_config)
+        if self.tracing is not None:
+            await self.tracing.committed(batch, self._resident_record)
+
+    async def _trace_describe(self, arn: str) -> tuple[str, float, str | None] | None:
+        record = self._resident_record(arn) or await self.store.get_execution(arn)
+        if record is None:
+            return None
+        return record.state_machine_arn, record.start_date, await self.versions.trace_header(arn)
+
+    async def _trace_history(self, arn: str, before: int) -> list[EventTuple]:
+        events, _ = await self.store.events(arn, limit=max(before - 1, 1))
+        return [
+            (
+                e.id,
+                e.type,
+                e.previous_event_id,
+                e.timestamp,
+                None if e.details is None else _decode(e.details),
+            )
+            for e in events
+            if e.id < before
+        ]
 
     def _resident_record(self, arn: str) -> ExecutionRecord | None:
         run = self.standard.running.get(arn)
@@ -335,19 +370,27 @@ class Engine(Session):
         *,
         input_json: str | bytes | None = None,
         name: str | None = None,
+        trace_header: str | None = None,
     ) -> Execution:
         """Start an execution (AWS ``StartExecution``) and return it RUNNING.
 
         A STANDARD execution is durable: its start is committed to the store before this
-        returns, and it resumes after a crash. An EXPRESS one runs in memory.
+        returns, and it resumes after a crash. An EXPRESS one runs in memory. ``trace_header``
+        (AWS X-Ray's ``Root=...;Parent=...;Sampled=1`` or a W3C ``traceparent``) is kept with the
+        execution; an engine that traces continues that trace (without one: the current
+        OpenTelemetry span's, if any).
         """
+        if self.tracing is not None:
+            trace_header = self.tracing.header_for_start(trace_header)
         machine, value, text, exec_name, arn = await self._new_execution(
-            state_machine_arn, input, input_json, name
+            state_machine_arn, input, input_json, name, trace_header
         )
         if machine.type is StateMachineType.EXPRESS:
-            return self._start_express(machine, value, exec_name, arn)
+            return self._start_express(machine, value, exec_name, arn, trace_header)
         if not self.active:
-            return await self._client.start_execution(state_machine_arn, value, name=exec_name)
+            return await self._client.start_execution(
+                state_machine_arn, value, name=exec_name, trace_header=trace_header
+            )
         if name is not None:  # generated names are unique
             existing = await self.store.get_execution(arn)
             if existing is not None:
@@ -362,10 +405,14 @@ class Engine(Session):
             definition=machine.definition,
         )
         program = self.compile(machine.definition, "STANDARD")
+        if self.tracing is not None:
+            self.tracing.remember(arn, record.start_date, trace_header)
         existing = await self.standard.start_execution(
             record, machine.name, machine.role_arn, program.timeout_seconds, input_value=value
         )
         if existing is not None:
+            if self.tracing is not None:
+                self.tracing.forget(arn)  # another start's: found again from the store
             return execution_from(same_start(existing, value))
         return execution_from(record)
 
@@ -377,6 +424,7 @@ class Engine(Session):
         input_json: str | bytes | None = None,
         name: str | None = None,
         record_history: bool = False,
+        trace_header: str | None = None,
     ) -> Execution:
         """Run an EXPRESS execution to completion (AWS ``StartSyncExecution``)."""
         machine = self.catalog.cached(state_machine_arn)
@@ -395,11 +443,18 @@ class Engine(Session):
             exec_name = name
             check_name(exec_name)
             arn = self._execution_arn(machine, exec_name)
+        if self.tracing is not None:
+            self.tracing.remember(arn, self.clock.now(), self.tracing.header_for_start(trace_header))
         run = self._express_run(machine, value, exec_name, arn, sync=True, record_history=record_history)
         return run.now() if run.pure else await run.to_end()
 
-    def _start_express(self, machine: StateMachine, value: Any, name: str, arn: str) -> Execution:
-        start = utc(self.clock.now())
+    def _start_express(
+        self, machine: StateMachine, value: Any, name: str, arn: str, trace_header: str | None = None
+    ) -> Execution:
+        now = self.clock.now()
+        if self.tracing is not None:
+            self.tracing.remember(arn, now, trace_header)
+        start = utc(now)
         placeholder = Execution(arn, machine.arn, name, ExecutionStatus.RUNNING, start, value)
         self._executions[arn] = placeholder
 
@@ -460,6 +515,7 @@ class Engine(Session):
             payload_limit=self.quotas.payload_bytes,
             logs=self.execution_logs,
             log_config=machine.logging_configuration,
+            tracing=self.tracing,
         )
 
     async def test_state(

@@ -18,6 +18,7 @@ from .exec_logs import ExecutionLogs, least_level
 from .models import Execution, ExecutionStatus, StateMachine, utc
 from .runner import CommandRunner, step
 from .services import RuntimeServices
+from .tracing import Tracing
 
 __all__ = ["EXPRESS_MAX_SECONDS", "ExpressRun"]
 
@@ -27,7 +28,17 @@ EXPRESS_MAX_SECONDS = 300.0
 class ExpressRun:
     """One Express execution: its context, the record it returns, and how it is run."""
 
-    __slots__ = ("ctx", "deadline", "keep_history", "log_config", "logs", "program", "result", "runner")
+    __slots__ = (
+        "ctx",
+        "deadline",
+        "keep_history",
+        "log_config",
+        "logs",
+        "program",
+        "result",
+        "runner",
+        "tracing",
+    )
 
     def __init__(
         self,
@@ -45,15 +56,17 @@ class ExpressRun:
         payload_limit: int | None = 262_144,
         logs: ExecutionLogs | None = None,
         log_config: dict[str, Any] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.runner = runner
+        self.tracing = tracing  # its spans are derived from its history when it ends
         # execution logs (a loggingConfiguration that is not OFF): the history is recorded to be
         # logged when the execution ends, and returned only if the caller asked for it too
         wanted = logs is not None and logs.enabled and least_level(log_config) is not None
         self.logs = logs if wanted else None
         self.log_config = log_config
         self.keep_history = record_history
-        record_history = record_history or self.logs is not None
+        record_history = record_history or self.logs is not None or tracing is not None
         self.program = program
         limit: float | None = program.timeout_seconds
         if max_seconds is not None:
@@ -175,8 +188,10 @@ class ExpressRun:
         result.stop_date = utc(now)
         if self.logs is not None and result.history is not None:
             self.logs.history(self.log_config, result.execution_arn, result.history)
-            if not self.keep_history:
-                result.history = None
+        if self.tracing is not None and result.history is not None:
+            self.tracing.express(result.execution_arn, result.state_machine_arn, result.history)
+        if not self.keep_history:
+            result.history = None
         if result.history is not None:
             for event in result.history:
                 event["timestamp"] = utc(event["timestamp"])

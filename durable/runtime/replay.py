@@ -62,6 +62,7 @@ class ReplayRunner(CommandRunner):
     def __init__(self, owner: StandardExecutions, run: Running) -> None:
         base = owner.runner
         super().__init__(base.clock, base.registry, base.region, base.account, base.items)
+        self.tracing = base.tracing
         self.owner = owner
         self.run = run
         assert run.journal is not None and run.ctx is not None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Coroutine, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -38,11 +39,18 @@ from .items import ItemSources
 from .jobs import cancel_job, follow_job, job_integration, job_request
 from .mapruns import MapRunTracker
 
+if TYPE_CHECKING:
+    from .tracing import Tracing
+
 __all__ = ["CommandRunner", "call_integration", "step"]
 
 log = structlog.get_logger("durable.runtime")
 
 Gen = Generator[Any, Any, Any]
+
+# set while a Distributed Map's child execution runs: its events are numbered in its own history,
+# which the parent's trace does not derive spans from, so its task calls get no trace context
+_MAP_CHILD: contextvars.ContextVar[bool] = contextvars.ContextVar("durable_map_child", default=False)
 
 
 def step(gen: Gen) -> tuple[bool, Any]:
@@ -58,6 +66,8 @@ class CommandRunner:
 
     #: handed to every task request (TestState at TRACE runs a runner of its own with one)
     trace: TaskTrace | None = None
+    #: the engine's tracing (None: it does not trace): task requests carry their trace context
+    tracing: Tracing | None = None
 
     def __init__(
         self,
@@ -139,6 +149,9 @@ class CommandRunner:
             integration = self.registry.resolve(cmd.resource, cmd.payload)
         except DurableError as exc:
             raise StatesFailure(F.RUNTIME, exc.message) from None
+        trace_context = None
+        if self.tracing is not None and not _MAP_CHILD.get():
+            trace_context = await self.tracing.task_context(execution_arn, cmd.scheduled_event)
         request = TaskRequest(
             resource=cmd.resource,
             payload=cmd.payload,
@@ -153,6 +166,7 @@ class CommandRunner:
             heartbeat_seconds=cmd.heartbeat_seconds,
             idempotency_key=key,
             trace=self.trace,
+            trace_context=trace_context,
         )
         busy = getattr(self.clock, "busy", None)  # a ManualClock: do not skip time over real work
         with busy() if busy is not None else contextlib.nullcontext():
@@ -189,6 +203,7 @@ class CommandRunner:
         return None
 
     async def _map_child(self, drive: Coroutine[Any, Any, Any], lane: Any) -> Any:
+        _MAP_CHILD.set(True)  # (this task's own context)
         out = await drive
         self.child_succeeded(lane)
         return out

@@ -28,6 +28,7 @@ from .schedule_store import ScheduleStore
 from .schedules_api import SchedulesApi
 from .services import RuntimeServices
 from .starting import own_output, owned_input
+from .trace_spans import check_trace_header
 from .versions import StateMachineAlias, StateMachineVersion, Versions, split_arn
 
 __all__ = ["Session"]
@@ -256,6 +257,11 @@ class Session(EventsApi, SchedulesApi, abc.ABC):
         await self._ensure_open()
         return await self.versions.tags(arn)
 
+    async def execution_trace_header(self, execution_arn: str) -> str | None:
+        """The ``traceHeader`` a Standard execution was started with (None: none)."""
+        await self._ensure_open()
+        return await self.versions.trace_header(execution_arn)
+
     async def execution_started_through(self, execution_arn: str) -> tuple[str | None, str | None]:
         """``(version ARN, alias ARN)`` an execution was started through (None when not)."""
         await self._ensure_open()
@@ -279,16 +285,24 @@ class Session(EventsApi, SchedulesApi, abc.ABC):
 
     # -- executions -------------------------------------------------------------------------------
     async def _new_execution(
-        self, state_machine_arn: str, input: Any, input_json: str | bytes | None, name: str | None
+        self,
+        state_machine_arn: str,
+        input: Any,
+        input_json: str | bytes | None,
+        name: str | None,
+        trace_header: str | None = None,
     ) -> tuple[StateMachine, Any, str, str, str]:
-        """The machine, owned input and its JSON text, name and ARN of an execution about to start."""
+        """The machine, owned input and its JSON text, name and ARN of an execution about to start
+        (a Standard one's ``trace_header`` is recorded with it)."""
         await self._ensure_open()
         machine, version_arn, alias_arn = await self.versions.resolve(state_machine_arn)
         value, text = owned_input(input, input_json, self.quotas.payload_bytes)
         exec_name = name or self.services.execution_name()
         check_name(exec_name)
         arn = self._execution_arn(machine, exec_name)
-        await self.versions.link(arn, version_arn, alias_arn)
+        if machine.type is StateMachineType.EXPRESS:
+            trace_header = None  # kept in memory only, as the execution
+        await self.versions.link(arn, version_arn, alias_arn, check_trace_header(trace_header))
         return machine, value, text, exec_name, arn
 
     def _execution_arn(self, machine: StateMachine, name: str) -> str:

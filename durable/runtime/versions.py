@@ -76,9 +76,10 @@ class _Alias(msgspec.Struct, kw_only=True):
     update_date: float = 0.0
 
 
-class _Link(msgspec.Struct, kw_only=True):
+class _Link(msgspec.Struct, kw_only=True, omit_defaults=True):
     version_arn: str | None = None
     alias_arn: str | None = None
+    trace_header: str | None = None  # StartExecution's traceHeader (tracing continues it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,14 +425,28 @@ class Versions:
             point -= weight
         return routing[-1][0]
 
-    async def link(self, execution_arn: str, version_arn: str | None, alias_arn: str | None) -> None:
-        """Record the version and alias an execution is about to start through (once)."""
-        if version_arn is None or await self.store.get_metadata("execution", execution_arn) is not None:
+    async def link(
+        self,
+        execution_arn: str,
+        version_arn: str | None,
+        alias_arn: str | None,
+        trace_header: str | None = None,
+    ) -> None:
+        """Record the version and alias an execution is about to start through, and the trace
+        header it was started with (once)."""
+        if version_arn is None and trace_header is None:
             return
-        body = _Link(version_arn=version_arn, alias_arn=alias_arn)
+        if await self.store.get_metadata("execution", execution_arn) is not None:
+            return
+        body = _Link(version_arn=version_arn, alias_arn=alias_arn, trace_header=trace_header)
         await self._put(
-            "execution", execution_arn, body, parent=alias_arn or version_arn, created=self.clock.now()
+            "execution", execution_arn, body, parent=alias_arn or version_arn or "", created=self.clock.now()
         )
+
+    async def trace_header(self, execution_arn: str) -> str | None:
+        """The ``traceHeader`` an execution was started with (None: none)."""
+        entry = await self.store.get_metadata("execution", execution_arn)
+        return None if entry is None else msgspec.json.decode(entry.body, type=_Link).trace_header
 
     async def started_through(self, execution_arn: str) -> tuple[str | None, str | None]:
         """The version and alias ARNs an execution was started through (None, None: neither)."""

@@ -45,20 +45,21 @@ async def _machine_and_name(p: Params) -> tuple[str, str | None]:
 
 async def start_execution(engine: Engine, p: Params) -> dict[str, Any]:
     arn, name = await _machine_and_name(p)
-    execution = await engine.start_execution(arn, input_json=_input(p), name=name)
+    trace = p.opt_str("traceHeader", max_len=256)
+    execution = await engine.start_execution(arn, input_json=_input(p), name=name, trace_header=trace)
     return {"executionArn": execution.execution_arn, "startDate": epoch(execution.start_date)}
 
 
 async def start_sync_execution(engine: Engine, p: Params) -> dict[str, Any]:
     arn, name = await _machine_and_name(p)
-    e = await engine.start_sync_execution(arn, input_json=_input(p), name=name)
+    trace = p.opt_str("traceHeader", max_len=256)
+    e = await engine.start_sync_execution(arn, input_json=_input(p), name=name, trace_header=trace)
     out = execution_shape(e)
     for key in ("redriveStatus", "redriveStatusReason", "redriveCount"):
         out.pop(key, None)
     if e.stop_date is not None:
         millis = max(int((e.stop_date - e.start_date).total_seconds() * 1000), 0)
         out["billingDetails"] = {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": max(millis, 100)}
-    trace = p.opt_str("traceHeader", max_len=256)
     if trace is not None:
         out["traceHeader"] = trace
     return out
@@ -72,6 +73,9 @@ async def describe_execution(engine: Engine, p: Params) -> dict[str, Any]:
         out["stateMachineVersionArn"] = version
     if alias is not None:
         out["stateMachineAliasArn"] = alias
+    trace = await engine.execution_trace_header(arn) if ":execution:" in arn else None
+    if trace is not None:
+        out["traceHeader"] = trace
     return out
 
 

@@ -23,6 +23,7 @@ EXPECTED = [
     "Wait",
     "Workflow",
     "graph_mermaid",
+    "graph_png",
     "graph_svg",
 ]
 

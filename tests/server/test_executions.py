@@ -225,3 +225,14 @@ def test_send_task_failure_fails_the_waiting_task(served: Any, sfn: Any) -> None
     sfn.send_task_failure(taskToken=tokens[0], error="Nope", cause="declined")
     failed = wait_done(sfn, started)
     assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "Nope", "declined")
+
+
+def test_trace_header_is_kept_and_described(sfn: Any) -> None:
+    arn = _machine(sfn, "traced", PASS)
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    started = sfn.start_execution(stateMachineArn=arn, name="t1", input="{}", traceHeader=header)
+    assert wait_done(sfn, started["executionArn"])["status"] == "SUCCEEDED"
+    assert sfn.describe_execution(executionArn=started["executionArn"])["traceHeader"] == header
+    plain = sfn.start_execution(stateMachineArn=arn, name="t2", input="{}")["executionArn"]
+    wait_done(sfn, plain)
+    assert "traceHeader" not in sfn.describe_execution(executionArn=plain)

@@ -167,6 +167,7 @@ class HttpIntegration:
         except (httpx.InvalidURL, ValueError) as exc:
             raise TaskFailed("States.Http.Socket", f"invalid ApiEndpoint {out.endpoint!r}: {exc}") from None
         trace = getattr(request, "trace", None)  # None with a durable before TaskTrace
+        _propagate(out, getattr(request, "trace_context", None))  # None unless the engine traces
         try:
             async with httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout), trust_env=False, verify=self.verify
@@ -289,6 +290,18 @@ def _addresses(hosts: Iterable[str]) -> list[Address]:
         if address not in out:
             out.append(address)
     return out
+
+
+def _propagate(out: Outgoing, context: Any) -> None:
+    """Send the task call's trace context (W3C ``traceparent`` and AWS ``X-Amzn-Trace-Id``),
+    unless the definition's ``Headers`` already set them."""
+    if context is None:
+        return
+    present = {name.lower() for name in out.headers}
+    if "traceparent" not in present:
+        out.with_header("traceparent", context.traceparent)
+    if "x-amzn-trace-id" not in present:
+        out.with_header("X-Amzn-Trace-Id", context.xray_header)
 
 
 def _result(status: int, response_headers: httpx.Headers, raw: bytes) -> dict[str, Any]:

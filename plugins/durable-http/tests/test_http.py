@@ -64,7 +64,14 @@ class Handler(BaseHTTPRequestHandler):
                 disconnected.set()
             return
         payload = json.dumps(
-            {"method": self.command, "path": self.path, "body": body, "host": self.headers.get("Host")}
+            {
+                "method": self.command,
+                "path": self.path,
+                "body": body,
+                "host": self.headers.get("Host"),
+                "traceparent": self.headers.get("traceparent"),
+                "xray": self.headers.get("X-Amzn-Trace-Id"),
+            }
         ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -253,3 +260,30 @@ async def test_the_plugin_kit_contract_and_a_standard_task(server: str, tmp_path
     )
     assert str(done.status) == "SUCCEEDED" and done.output["StatusCode"] == 200
     assert [e["type"] for e in done.history or []][-1] == "ExecutionSucceeded"
+
+
+async def test_the_trace_context_is_sent_as_traceparent_and_x_amzn_trace_id(server: str) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    async with Engine(clock=ManualClock(autojump=0.05), load_plugins=False, tracing=provider) as engine:
+        engine.add_integration(HttpIntegration(timeout=5, policy=LOCAL))
+        sm = await engine.create_state_machine("traced", machine({"ApiEndpoint": server, "Method": "GET"}))
+        started = await engine.start_execution(sm.arn, {}, trace_header=header)
+        done = await engine.wait_for_execution(started.execution_arn)
+    body = done.output["ResponseBody"]
+    (call,) = [
+        s for s in exporter.get_finished_spans() if s.attributes and "durable.task.attempt" in s.attributes
+    ]
+    span_id = f"{call.context.span_id:016x}"
+    assert body["traceparent"] == f"00-5759e988bd862e3fe1be46a994272793-{span_id}-01"
+    assert body["xray"] == f"Root=1-5759e988-bd862e3fe1be46a994272793;Parent={span_id};Sampled=1"
+    # without tracing, nothing is added
+    plain = await run(machine({"ApiEndpoint": server, "Method": "GET"}))
+    assert plain.output["ResponseBody"]["traceparent"] is None
