@@ -10,11 +10,17 @@ One engine executes a database at a time. An engine opened while another one exe
 answers and stops are recorded for the executing engine — and takes over, resuming everything,
 the moment that engine stops or dies. ``Engine(url, standby=False)`` refuses instead, with
 :class:`EngineAlreadyRunning`.
+
+On PostgreSQL, ``Engine(url, shared=True)`` executes the database *together* with other engines
+opened the same way (other processes, other machines): each runs the executions it started or
+claimed, under a lease of ``lease_seconds`` (15 by default) that fences it out of anything it
+lost; when one stops or dies, the others take its executions over (``docs/scale-out.md``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Mapping
@@ -35,7 +41,7 @@ from ..store.memory import MemoryStore
 from .bus import EventBus
 from .bus_task import LocalEventBus
 from .catalog import Catalog
-from .client import Client
+from .client import STOP_WAIT_SECONDS, Client
 from .clock import Clock, DeadlineExceeded, with_deadline
 from .delivery import EventDelivery
 from .exec_logs import ExecutionLogs, LogSink
@@ -82,6 +88,8 @@ class Engine(Session):
     ``tracing=True`` (or a ``TracerProvider``) emits OpenTelemetry spans of every execution, state
     and task call and hands task calls their trace context (``pip install 'durable[otel]'``; the
     default reads ``DURABLE_TRACING``; see :mod:`durable.runtime.tracing`).
+    ``shared=True`` (PostgreSQL only) executes the database together with other sharing engines,
+    each under a lease of ``lease_seconds``.
     """
 
     def __init__(
@@ -105,6 +113,8 @@ class Engine(Session):
         execution_logs: LogSink = None,
         execution_log_format: str | None = None,
         tracing: TracingSetting = None,
+        shared: bool = False,
+        lease_seconds: float | None = None,
     ) -> None:
         self.execution_logs = ExecutionLogs(execution_logs, execution_log_format)
         self.tracing = Tracing.configure(tracing)
@@ -138,10 +148,11 @@ class Engine(Session):
             quotas=self.quotas,
             on_committed=self._committed if self.execution_logs.enabled or self.tracing else None,
         )
+        self.shared = shared  # executes the database together with other engines (PostgreSQL)
         self.host = Host(
             self.store,
             self.standard,
-            ownership_for(self.store),
+            ownership_for(self.store, shared=shared, lease_seconds=lease_seconds),
             poll_interval=None if _in_memory(self.store) else poll_interval,
             on_machine_changed=self._machine_changed,
             on_express=self._express_request,
@@ -163,7 +174,7 @@ class Engine(Session):
             region=region,
             account=account,
             role_arn=self.role_arn,
-            cache=True,
+            cache=not shared,  # sharing engines see each other's changes only in the store
             quotas=self.quotas,
         )
         self._standby_client: Client | None = None
@@ -598,6 +609,9 @@ class Engine(Session):
         await self._ensure_open()
         if not self.active:
             return await self._client.wait_for_execution(execution_arn)
+        if self.shared and execution_arn not in self.standard.running:
+            # another engine may execute it (or take it over): the store says when it ends
+            return await self.queries.wait_for_execution(execution_arn)
         record = await self.standard.wait(execution_arn)
         if record is None:
             return await self.describe_execution(execution_arn)  # Express, or raises
@@ -610,6 +624,12 @@ class Engine(Session):
         await self.describe_execution(execution_arn)
         if not self.active:
             return await self._client.stop_execution(execution_arn, error=error, cause=cause)
+        if self.shared and execution_arn not in self.standard.running:
+            # its owner may be another engine: a STOP request reaches whichever executes it
+            await self.requests.stop(execution_arn, error, cause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.queries.wait_for_execution(execution_arn), STOP_WAIT_SECONDS)
+            return await self.describe_execution(execution_arn)
         await self.standard.stop(execution_arn, "ABORTED", error, cause)
         return await self.describe_execution(execution_arn)
 

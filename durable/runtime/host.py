@@ -15,6 +15,12 @@ An executing :class:`~durable.Engine` opens a :class:`Host`, which
 
 Nothing here ever cancels or replays an execution because of a request: an answer goes to the
 lane that awaits its token, a stop ends the execution, a start resumes one that is not resident.
+
+**Sharing a database** (``Engine(url, shared=True)`` on PostgreSQL, see
+:mod:`durable.store.postgres_lease`): the ownership is a lease among several engines. Then the
+host claims requests from the inbox instead of reading all of them (it is woken by ``NOTIFY``,
+with a slow poll as a fallback), renews its lease every third of its length, and takes over the
+executions of engines whose lease lapsed — the same recovery as at open, for what they held.
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ from collections.abc import Callable
 
 import structlog
 
-from ..store.base import RequestRecord, Store, StoreError, WriteBatch
-from .ownership import EngineAlreadyRunning, Ownership
+from ..store.base import LeaseLost, RequestRecord, Store, StoreError, WriteBatch
+from .ownership import EngineAlreadyRunning, Ownership, SharedOwnership
 from .requests import RequestKind
 from .standard import StandardExecutions
 from .timers import TimerKey, TimerKind
@@ -34,6 +40,8 @@ from .timers import TimerKey, TimerKind
 __all__ = ["POLL_SECONDS", "Host"]
 
 POLL_SECONDS = 0.1
+SHARED_POLL_SECONDS = 2.0  # sharing engines are woken by NOTIFY; this poll only covers a lost one
+ORPHAN_CLAIM = 50  # executions an engine taking over claims at a time (the others share the rest)
 log = structlog.get_logger("durable.runtime")
 
 
@@ -65,6 +73,10 @@ class Host:
         self._flushing: asyncio.Future[None] | None = None  # without a poller: the last flush
         self._open = False
         self.failure: StoreError | None = None  # why this host stopped executing, if it did
+        self.lease: SharedOwnership | None = ownership if getattr(ownership, "shared", False) else None  # type: ignore[assignment]
+        self._lease_task: asyncio.Task[None] | None = None
+        if self.lease is not None:
+            standard.on_elsewhere = self.lease.release_requests
 
     @property
     def active(self) -> bool:
@@ -94,29 +106,44 @@ class Host:
             await self.standard.close()
             self.ownership.release()
             raise
-        if self.poll_interval is not None:
+        if self.lease is not None:
+            self._poller = asyncio.ensure_future(self._poll_shared(self.lease))
+            self._lease_task = asyncio.ensure_future(self._keep_lease(self.lease))
+        elif self.poll_interval is not None:
             self._poller = asyncio.ensure_future(self._poll())
 
     async def close(self) -> None:
         if not self._open:
             return
         self._open = False
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._lease_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         try:
             await self.standard.close()
             if self._consumed:
                 with contextlib.suppress(Exception):
                     await self.store.commit(WriteBatch(consumed_requests=self._consumed))
                 self._consumed = []
+            if self.lease is not None and self.store.fault is None:
+                try:
+                    await self.lease.leave()
+                except StoreError as exc:  # the others take over when the lease lapses
+                    log.warning("could not hand executions over", error=str(exc))
         finally:
             self.ownership.release()
 
     # -- the inbox ----------------------------------------------------------------------------------
     async def _read_inbox(self) -> list[RequestRecord]:
         found: list[RequestRecord] = []
+        if self.lease is not None:  # sharing: take what this engine may (each request goes to one)
+            while page := await self.lease.claim_requests(1000):
+                found.extend(page)
+                if len(page) < 1000:
+                    break
+            return found
         while True:
             page = await self.store.requests(after=self._last_id, limit=1000)
             if not page:
@@ -143,6 +170,61 @@ class Host:
             except Exception as exc:  # the store is unavailable: the next poll tries again
                 log.warning("inbox could not be read", error=str(exc))
 
+    async def _poll_shared(self, lease: SharedOwnership) -> None:
+        """Sharing: claim requests when NOTIFY says some came (or every few seconds), and take
+        over what engines that left or died released."""
+        fallback = (
+            SHARED_POLL_SECONDS
+            if self.poll_interval is None
+            else max(self.poll_interval, SHARED_POLL_SECONDS)
+        )
+        while True:
+            heard = await lease.wait(fallback)
+            if self.store.fault is not None:
+                await self._stop_executing(self.store.fault)
+                return
+            try:
+                for request in await self._read_inbox():
+                    self.dispatch(request)
+                await self._flush_consumed()
+                await self.take_over(refresh="orphans" in heard)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the store is unavailable: the next turn tries again
+                log.warning("inbox could not be read", error=str(exc))
+
+    async def _keep_lease(self, lease: SharedOwnership) -> None:
+        """Renew this engine's lease every third of its length; reap engines whose lease lapsed."""
+        while True:
+            await asyncio.sleep(lease.lease_seconds / 3)
+            try:
+                await lease.renew()
+            except StoreError as exc:
+                if isinstance(exc, LeaseLost):
+                    await self._stop_executing(exc)
+                    return
+                log.warning("lease could not be renewed", error=str(exc))
+                continue
+            try:
+                reaped = await lease.reap()
+                await self.take_over(refresh=bool(reaped))
+            except StoreError as exc:
+                log.warning("engines could not be checked", error=str(exc))
+
+    async def take_over(self, *, refresh: bool = True) -> None:
+        """Claim resumable executions nobody live owns, a few at a time, and run them; with
+        ``refresh``, read the timers again (executions were released: those of the parked ones
+        are this engine's to fire, and claim them when they do)."""
+        assert self.lease is not None
+        if refresh:
+            self.standard.scheduler.refresh()
+        while self._open and (arns := await self.lease.claim_orphans(ORPHAN_CLAIM)):
+            for arn in arns:
+                self.standard.adopt(arn)
+            if len(arns) < ORPHAN_CLAIM:
+                break
+            await asyncio.sleep(0)
+
     async def _stop_executing(self, fault: StoreError) -> None:
         """The database is gone: stop running executions (nothing more can be recorded)."""
         self.failure = fault
@@ -152,7 +234,7 @@ class Host:
     # the LocalInbox protocol of durable.runtime.requests.Requests
     def expect(self, refs: list[str]) -> None:
         """Requests about to be committed by this process (the poller skips them)."""
-        if self._open and self.poll_interval is not None:
+        if self._open and self.poll_interval is not None and self.lease is None:
             self._local.update(refs)
 
     def forget(self, refs: list[str]) -> None:
@@ -216,7 +298,10 @@ class Host:
         waiting, no Wait or back-off pending (token deadlines do not count)."""
         if self.standard.running or self.standard.mail:
             return False
-        if await self.store.requests(after=self._last_id, limit=1):
+        if self.lease is not None:
+            if await self.lease.has_requests():
+                return False
+        elif await self.store.requests(after=self._last_id, limit=1):
             return False
         if await self.store.resumable_page(limit=1):
             return False

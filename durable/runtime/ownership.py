@@ -8,8 +8,10 @@ session-level advisory lock (:class:`~durable.store.postgres_lock.PgOwnerLock`),
 server when the holder's connection ends. An in-memory store belongs to its process
 (:class:`ProcessOwnership`).
 
-This is the seam where per-execution leases go (PostgreSQL with several executing processes,
-see ``docs/runtime.md``): the rest of the runtime asks only "may I execute?".
+Engines that *share* a PostgreSQL database (``Engine(url, shared=True)``) hold a lease among
+several instead (:class:`SharedOwnership`, implemented by
+:class:`~durable.store.postgres_lease.PgLease`): each executes the executions it owns, claims
+requests and orphaned executions, and is fenced out of what it lost (``docs/scale-out.md``).
 """
 
 from __future__ import annotations
@@ -22,10 +24,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import DurableError
-from ..store.base import Store
+from ..store.base import RequestRecord, Store
 from ..store.sqlite import SqliteStore
 
-__all__ = ["EngineAlreadyRunning", "FileOwnership", "Ownership", "ProcessOwnership", "ownership_for"]
+__all__ = [
+    "EngineAlreadyRunning",
+    "FileOwnership",
+    "Ownership",
+    "ProcessOwnership",
+    "SharedOwnership",
+    "ownership_for",
+]
 
 
 class EngineAlreadyRunning(DurableError):
@@ -51,6 +60,37 @@ class Ownership(Protocol):
 
     def is_held_elsewhere(self) -> bool:
         """True when another process holds it now."""
+        ...
+
+
+class SharedOwnership(Ownership, Protocol):
+    """The ownership of an engine among several executing one database (a lease)."""
+
+    shared: bool
+    lease_seconds: float
+
+    async def renew(self) -> None:
+        """Extend the lease; ``LeaseLost`` when it had lapsed."""
+        ...
+
+    async def leave(self) -> None:
+        """Give this engine's executions and requests back (a clean close, before release)."""
+        ...
+
+    async def reap(self) -> list[str]:
+        """Release what engines whose lease lapsed held; their ids."""
+        ...
+
+    async def claim_requests(self, limit: int = 1000) -> list[RequestRecord]: ...
+
+    async def has_requests(self) -> bool: ...
+
+    async def release_requests(self, refs: list[str]) -> None: ...
+
+    async def claim_orphans(self, limit: int = 100) -> list[str]: ...
+
+    async def wait(self, timeout: float) -> set[str]:
+        """What was notified (``"inbox"``, ``"orphans"``), waiting up to ``timeout`` seconds."""
         ...
 
 
@@ -173,7 +213,18 @@ class FileOwnership:
         return True
 
 
-def ownership_for(store: Store) -> Ownership:
+def ownership_for(store: Store, *, shared: bool = False, lease_seconds: float | None = None) -> Ownership:
+    """The ownership an executing engine takes on ``store`` (``shared``: among several engines,
+    PostgreSQL only)."""
+    if shared:
+        if type(store).__name__ != "PostgresStore":
+            raise DurableError(
+                "shared=True needs a PostgreSQL database (postgresql://...): one SQLite file or "
+                "in-memory store is executed by one engine at a time"
+            )
+        from ..store.postgres_lease import LEASE_SECONDS, PgLease
+
+        return PgLease(store, LEASE_SECONDS if lease_seconds is None else lease_seconds)  # type: ignore[arg-type]
     if isinstance(store, SqliteStore):
         return FileOwnership(store.path)
     if type(store).__name__ == "PostgresStore":  # psycopg is optional: import only when used

@@ -44,6 +44,7 @@ class Running:
     stop: Stopped | None = None
     stop_refs: list[str] = field(default_factory=list)  # STOP requests its end consumes
     finishing: bool = False
+    elsewhere: bool = False  # another engine sharing the database executes it (see _load)
     committing: asyncio.Task[None] | None = None  # the commit in flight (see flush)
     flush_scheduled: bool = False
     waiters: dict[str, asyncio.Future[None]] = field(default_factory=dict)  # token -> mail arrived

@@ -44,6 +44,7 @@ from ..store.base import (
     Conflict,
     ExecutionAbsent,
     ExecutionRecord,
+    Fenced,
     RequestRecord,
     ResumeRecord,
     Store,
@@ -102,6 +103,9 @@ class StandardExecutions:
         on_committed: Callable[[WriteBatch], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
+        # engines sharing a database: gives requests taken for an execution another engine
+        # executes back to the inbox (see hand_over)
+        self.on_elsewhere: Callable[[list[str]], Awaitable[None]] | None = None
         self.quotas = quotas or Quotas()
         self.runner = runner
         self.clock = clock
@@ -151,7 +155,12 @@ class StandardExecutions:
             for arn in fresh:
                 resumed = found.get(arn)
                 # (adopted, or finished by another process, while this page was read: skip it)
-                if resumed is not None and resumed.execution.status == "RUNNING" and arn not in self.running:
+                if (
+                    resumed is not None
+                    and resumed.execution.status == "RUNNING"
+                    and not resumed.elsewhere
+                    and arn not in self.running
+                ):
                     self._launch(self._rebuilt(resumed))
         for request in pending:
             if request.kind in mail:
@@ -336,11 +345,23 @@ class StandardExecutions:
         found = await self.resumes.get(run.record.arn)  # batched with other executions' loads
         if found is None or found.execution.status != "RUNNING":
             return False
+        if found.elsewhere:
+            run.elsewhere = True
+            return False
         loaded = self._rebuilt(found)
         run.record, run.journal, run.ctx = loaded.record, loaded.journal, loaded.ctx
         return True
 
     async def _run(self, run: Running) -> None:
+        try:
+            await self._run_here(run)
+        except Fenced as exc:  # another engine took it over: it goes on there
+            log.warning(
+                "execution taken over by another engine", execution_arn=run.record.arn, error=str(exc)
+            )
+            self.hand_over(run)
+
+    async def _run_here(self, run: Running) -> None:
         arn = run.record.arn
         try:
             try:
@@ -403,8 +424,19 @@ class StandardExecutions:
 
     def _gone(self, run: Running) -> None:
         """Adopted, but not RUNNING in the store (finished meanwhile): drop what came for it."""
+        if run.elsewhere:
+            self.hand_over(run)
+            return
         self._left(run)
         self._discard_mail(run.record.arn, list(run.stop_refs))
+
+    def hand_over(self, run: Running) -> None:
+        """Another engine sharing the database executes it: leave it, and give the requests
+        taken for it back to the inbox, where its owner finds them."""
+        self._left(run)
+        refs = [*run.stop_refs, *self.mail.clear(run.record.arn)]
+        if refs and self.on_elsewhere is not None and not self.closing:
+            self.spawn(self.on_elsewhere(refs))
 
     def _discard_mail(self, arn: str, refs: list[str] | None = None) -> None:
         refs = [*(refs or []), *self.mail.clear(arn)]
@@ -420,6 +452,10 @@ class StandardExecutions:
         execution with ``States.Runtime``.
         """
         arn = run.record.arn
+        if isinstance(exc, Fenced):  # another engine took it over: it goes on there
+            log.warning("execution taken over by another engine", execution_arn=arn, error=str(exc))
+            self.hand_over(run)
+            return
         self._left(run)
         if isinstance(exc, StoreGone):  # the database is gone: nothing to end, the host stops
             return

@@ -144,6 +144,12 @@ class Scheduler:
     def disarm(self, execution_arn: str, key: TimerKey) -> None:
         self._due.pop((execution_arn, key.text), None)
 
+    def refresh(self) -> None:
+        """Read the store's timers again from the start (executions changed hands: timers of
+        executions another engine left are this one's to fire now)."""
+        self._horizon = float("-inf")
+        self._wake.set()
+
     # -- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
         await self._load()

@@ -56,8 +56,10 @@ __all__ = [
     "ExecutionAbsent",
     "ExecutionIn",
     "ExecutionRecord",
+    "Fenced",
     "Guard",
     "JournalRecord",
+    "LeaseLost",
     "MetadataAbsent",
     "MetadataRecord",
     "Page",
@@ -108,6 +110,21 @@ class Conflict(BatchRejected):
     def __init__(self, message: str, guard: Guard) -> None:
         super().__init__(message)
         self.guard = guard
+
+
+class Fenced(BatchRejected):
+    """The batch writes an execution its engine does not own any more (several engines share a
+    PostgreSQL database, and another one took it over): nothing of it was written."""
+
+    code = "Fenced"
+
+
+class LeaseLost(StoreError):
+    """This engine's lease on a database it shares with other engines lapsed (it was cut off
+    from the database, or paused, for longer than the lease): the others took its executions
+    over, and it stops executing."""
+
+    code = "LeaseLost"
 
 
 class Guard(msgspec.Struct, tag=True, frozen=True, kw_only=True):
@@ -381,6 +398,8 @@ class ResumeRecord(msgspec.Struct, kw_only=True):
     journal: list[JournalRecord]  # ordered by (lane, seq)
     last_event_id: int  # 0 when it has no events
     state_machine: StateMachineRecord | None  # None when the machine was deleted
+    # RUNNING, and executed by another engine sharing the database (nothing else is read)
+    elsewhere: bool = False
 
 
 class Page(msgspec.Struct, kw_only=True):

@@ -22,7 +22,7 @@ runs against every store). Needs the ``postgres`` extra: ``pip install 'durable[
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -47,7 +47,7 @@ from .base import (
     WriteBatch,
 )
 from .postgres_schema import migrate
-from .postgres_writer import PgWriter, describe_pg_error
+from .postgres_writer import WRITE_LOCK, PgWriter, describe_pg_error
 from .sqlite import _execution, _journal_entry, _state_machine, _task, _token
 from .sqlite_children import child_from, children_page, children_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
@@ -85,6 +85,17 @@ _TASK_SELECT = (
 _TIMER_SELECT = "SELECT execution_arn, key, due, parks FROM timers"
 _EXECUTION_ID = "(SELECT id FROM executions WHERE arn = %s)"
 _RESUMABLE = "x.status = 'RUNNING' AND NOT x.parked"  # the partial index executions_resumable
+_NOW = "extract(epoch FROM clock_timestamp())"
+_LIVE = f"SELECT id FROM engines WHERE expires > {_NOW}"
+# an execution an engine sharing the database may take: nobody's, its own, or a dead engine's
+_CLAIMABLE = f"(x.owner IS NULL OR x.owner = %s OR x.owner NOT IN ({_LIVE}))"
+_OWNED_ELSEWHERE = (
+    "SELECT arn FROM executions WHERE arn = ANY(%s) AND status = 'RUNNING' AND owner IS DISTINCT FROM %s"
+)
+_CLAIM = (
+    f"UPDATE executions x SET owner = %s WHERE x.arn = ANY(%s) AND x.status = 'RUNNING' AND {_CLAIMABLE}"
+    " RETURNING x.arn"
+)
 _MAX_INT = 2**63 - 1
 
 
@@ -139,6 +150,7 @@ class PostgresStore:
         self._pool: AsyncConnectionPool[Any] | None = None
         self._writer: PgWriter | None = None
         self._stats = StoreStats()
+        self._owner: str | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where!r})"
@@ -151,6 +163,45 @@ class PostgresStore:
     def stats(self) -> StoreStats:
         """Writer counters: ``transactions``, ``batches``, ``failed_batches``, ``largest_group``."""
         return self._writer.stats if self._writer is not None else self._stats
+
+    # -- an engine among several (durable.store.postgres_lease) ----------------------------------
+    @property
+    def owner(self) -> str | None:
+        """The id of the executing engine this store writes for when several engines share the
+        database (None: the only engine, or a client)."""
+        return self._owner
+
+    def share_as(self, owner: str | None) -> None:
+        """Write and read as the engine ``owner`` among several (None: as the only one). Its
+        writes stamp the executions it starts as its own and are refused (:class:`Fenced`) for
+        RUNNING executions it does not own; resumable executions and timers are read only where
+        it may execute them, and reading an execution to resume it claims it."""
+        self._owner = owner
+        if self._writer is not None:
+            self._writer.owner = owner
+
+    async def fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """One read on a pooled connection (for the modules of this store)."""
+        return await self._fetch(sql, params)
+
+    async def locked(
+        self, statements: Sequence[tuple[str, Sequence[Any] | Mapping[str, Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Run ``statements`` in one transaction under the database's write lock (so that no
+        write's fencing check interleaves with them); each one's rows."""
+        pool = self._pool
+        if pool is None or self._writer is None:
+            raise StoreError(f"{self.where}: the store is not open")
+        found: list[list[tuple[Any, ...]]] = []
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                for sql, params in statements:
+                    cur = await conn.execute(sql.encode(), params)
+                    found.append(await cur.fetchall() if cur.description is not None else [])
+        except psycopg.Error as exc:
+            raise StoreUnavailable(describe_pg_error(exc, self.where)) from exc
+        return found
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -187,6 +238,7 @@ class PostgresStore:
         self._pool = pool
         self._writer = PgWriter(pool, self.where, self.max_group)
         self._writer.stats = self._stats
+        self._writer.owner = self._owner
         self._writer.start()
 
     async def close(self) -> None:
@@ -223,7 +275,7 @@ class PostgresStore:
         return await self._writer.purge(closed_before, limit)
 
     # -- reads ----------------------------------------------------------------------------------
-    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def _fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
         pool = self._pool
         if pool is None or self._writer is None:
             raise StoreError(f"{self.where}: the store is not open")
@@ -231,7 +283,9 @@ class PostgresStore:
         cancels = task.cancelling() if task is not None else 0
         try:
             async with pool.connection() as conn:
-                cur = await conn.execute(sql.encode(), tuple(params))
+                cur = await conn.execute(
+                    sql.encode(), params if isinstance(params, Mapping) else tuple(params)
+                )
                 rows: list[tuple[Any, ...]] = await cur.fetchall()
         except psycopg.Error as exc:
             if task is not None and task.cancelling() > cancels:  # a cancelled query, as an error
@@ -298,15 +352,18 @@ class PostgresStore:
         self, after: tuple[float, str] | None = None, limit: int = 1000
     ) -> list[ExecutionRecord]:
         check_limit(limit)
+        where, params = _RESUMABLE, []
+        if self._owner is not None:  # shared: what this engine may take
+            where, params = f"{where} AND {_CLAIMABLE}", [self._owner]
         if after is None:
             rows = await self._fetch(
-                f"{_EXECUTION_SELECT} WHERE {_RESUMABLE} ORDER BY x.start_date, x.arn LIMIT %s", (limit,)
+                f"{_EXECUTION_SELECT} WHERE {where} ORDER BY x.start_date, x.arn LIMIT %s", (*params, limit)
             )
         else:
             rows = await self._fetch(
-                f"{_EXECUTION_SELECT} WHERE {_RESUMABLE} AND (x.start_date, x.arn) > (%s, %s)"
+                f"{_EXECUTION_SELECT} WHERE {where} AND (x.start_date, x.arn) > (%s, %s)"
                 " ORDER BY x.start_date, x.arn LIMIT %s",
-                (after[0], after[1], limit),
+                (*params, after[0], after[1], limit),
             )
         return [_execution(r) for r in rows]
 
@@ -356,9 +413,19 @@ class PostgresStore:
         arns = list(dict.fromkeys(execution_arns))
         if not arns:
             return {}
+        elsewhere: set[str] = set()
+        if self._owner is not None:  # shared: reading to resume claims; what others own is not read
+            _, others = await self.locked(
+                [
+                    (_CLAIM, (self._owner, arns, self._owner)),
+                    (_OWNED_ELSEWHERE, (arns, self._owner)),
+                ]
+            )
+            elsewhere = {r[0] for r in others}
         rows = await self._fetch(f"{_RESUME_SELECT} WHERE x.arn = ANY(%s)", (arns,))
         if not rows:
             return {}
+        arns = [a for a in arns if a not in elsewhere]
         journals: dict[str, list[JournalRecord]] = {r[0]: [] for r in rows}
         for r in await self._fetch(_journal_sql("x.arn = ANY(%s)") + " ORDER BY 1, 2, 3", (arns, arns)):
             journals[r[0]].append(_journal_entry(r))
@@ -376,6 +443,7 @@ class PostgresStore:
                 journal=journals[r[0]],
                 last_event_id=int(r[15]),
                 state_machine=machines.get(r[1]),
+                elsewhere=r[0] in elsewhere,
             )
             for r in rows
         }
@@ -411,6 +479,12 @@ class PostgresStore:
         sql = _TIMER_SELECT
         where: list[str] = []
         params: list[Any] = []
+        if self._owner is not None:  # shared: the timers of the executions this engine may take
+            sql = f"{sql} t"
+            where.append(
+                f"NOT EXISTS (SELECT 1 FROM executions x WHERE x.arn = t.execution_arn AND NOT {_CLAIMABLE})"
+            )
+            params.append(self._owner)
         if until is not None:
             where.append("due <= %s")
             params.append(until)

@@ -199,6 +199,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """CREATE TRIGGER executions_park BEFORE INSERT ON executions
             FOR EACH ROW EXECUTE FUNCTION durable_executions_park()""",
     ),
+    # 2: several executing engines on one database (durable.store.postgres_lease): the engines
+    # and their leases, the engine that owns each execution, the engine that took each request
+    (
+        f"""CREATE TABLE engines (
+            id {_K} PRIMARY KEY,
+            name TEXT NOT NULL,
+            started DOUBLE PRECISION NOT NULL,
+            expires DOUBLE PRECISION NOT NULL
+        )""",
+        f"ALTER TABLE executions ADD COLUMN owner {_K}",
+        "CREATE INDEX executions_by_owner ON executions (owner) WHERE status = 'RUNNING'",
+        f"ALTER TABLE requests ADD COLUMN claimed_by {_K}",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

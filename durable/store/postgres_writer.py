@@ -38,6 +38,7 @@ from .base import (
     Conflict,
     ExecutionAbsent,
     ExecutionIn,
+    Fenced,
     Guard,
     MetadataAbsent,
     StoreError,
@@ -131,6 +132,19 @@ _CHILD = (
 UPSERT_STATE_MACHINE = _upsert("state_machines", _SM, ("arn",))
 DELETE_STATE_MACHINE = "DELETE FROM state_machines WHERE arn = %s"
 UPSERT_EXECUTION = _upsert("executions", _EXEC, ("arn",))
+# an executing engine that shares the database (durable.store.postgres_lease) owns what it starts,
+# and takes over a stopped execution it redrives; a RUNNING execution keeps its owner
+UPSERT_OWNED_EXECUTION = (
+    _upsert("executions", (*_EXEC, "owner"), ("arn",)).replace(", owner = EXCLUDED.owner", "")
+    + ", owner = CASE WHEN executions.status = 'RUNNING' THEN executions.owner ELSE EXCLUDED.owner END"
+)
+# the executions a batch touches that a shared engine does not own (fencing: it lost them)
+FOREIGN = (
+    "SELECT arn FROM executions WHERE arn = ANY(%s) AND status = 'RUNNING' AND (owner IS DISTINCT FROM %s"
+    " OR NOT EXISTS (SELECT 1 FROM engines WHERE id = %s"
+    " AND expires > extract(epoch FROM clock_timestamp()))) LIMIT 1"
+)
+NOTIFY = "SELECT pg_notify('durable', %s)"  # wakes the engines that LISTEN (postgres_lease)
 DEFINITION_ID = (
     "WITH ins AS (INSERT INTO definitions (sha256, body) VALUES (%s, %s)"
     " ON CONFLICT (sha256) DO NOTHING RETURNING id)"
@@ -154,7 +168,8 @@ HEARTBEAT = (
     " WHERE token = %s AND (last_heartbeat IS NULL OR last_heartbeat < %s)"
 )
 INSERT_REQUEST = (
-    "INSERT INTO requests (ref, execution_arn, kind, token, payload, created) VALUES (%s, %s, %s, %s, %s, %s)"
+    "INSERT INTO requests (ref, execution_arn, kind, token, payload, created, claimed_by)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 DELETE_REQUEST = "DELETE FROM requests WHERE ref = %s"
 UPSERT_ACTIVITY = _upsert("activities", ("arn", "name", "creation_date"), ("arn",))
@@ -217,6 +232,9 @@ class PgWriter:
         self._task: asyncio.Task[None] | None = None
         self._def_ids: dict[str, int] = {}  # committed definitions: text -> definitions.id
         self.stats = StoreStats()
+        # the engine id of an executing engine that shares the database (None: it is the only
+        # one, or this is a client): it owns what it starts and may write only what it owns
+        self.owner: str | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(
@@ -389,6 +407,9 @@ class PgWriter:
         for guard in batch.guards:
             if not await _holds(conn, guard):
                 raise _Rejected(Conflict(f"{self._where}: guard failed: {guard!r}", guard))
+        owner = self.owner
+        if owner is not None:
+            await self._fence(conn, batch, owner)
         cur = conn.cursor()
         if batch.state_machines:
             await cur.executemany(
@@ -433,7 +454,10 @@ class PgWriter:
                         x.event_count,
                     )
                 )
-            await cur.executemany(UPSERT_EXECUTION, rows)
+            if owner is None:
+                await cur.executemany(UPSERT_EXECUTION, rows)
+            else:
+                await cur.executemany(UPSERT_OWNED_EXECUTION, [(*row, owner) for row in rows])
         if batch.events or batch.journal:
             await self._events_and_journal(conn, batch)
         if batch.timers:
@@ -469,8 +493,12 @@ class PgWriter:
         if batch.requests:
             await cur.executemany(
                 INSERT_REQUEST,
-                [(r.ref, r.execution_arn, r.kind, r.token, r.payload, r.created) for r in batch.requests],
+                [
+                    (r.ref, r.execution_arn, r.kind, r.token, r.payload, r.created, owner)
+                    for r in batch.requests
+                ],
             )
+            await conn.execute(NOTIFY, ("inbox",))  # sent at the commit; duplicates fold into one
         if batch.consumed_requests:
             await cur.executemany(DELETE_REQUEST, [(ref,) for ref in batch.consumed_requests])
         if batch.activities:
@@ -521,6 +549,27 @@ class PgWriter:
             )
         if batch.aborted_children:
             await cur.executemany(ABORT_CHILDREN, [(when, arn) for arn, when in batch.aborted_children])
+
+    async def _fence(self, conn: _Conn, batch: WriteBatch, owner: str) -> None:
+        """Refuse the batch (:class:`Fenced`) when it writes a RUNNING execution this engine does
+        not own, or this engine's lease has lapsed: an engine that lost an execution to another
+        never records anything for it again. The check runs under the write lock, as every
+        claim does, so it still holds at the commit."""
+        arns = {x.arn for x in batch.executions}
+        arns.update(e.execution_arn for e in batch.events)
+        arns.update(j.execution_arn for j in batch.journal)
+        arns.update(t.execution_arn for t in batch.timers)
+        arns.update(arn for arn, _ in batch.deleted_timers)
+        arns.update(t.execution_arn for t in batch.tokens)
+        arns.update(c.execution_arn for c in batch.children)
+        if not arns:
+            return
+        cur = await conn.execute(FOREIGN, (list(arns), owner, owner))
+        row = await cur.fetchone()
+        if row is not None:
+            raise _Rejected(
+                Fenced(f"{self._where}: execution {row[0]!r} is not owned by this engine any more")
+            )
 
     async def _definition_id(self, conn: _Conn, text: str, new_defs: dict[str, int]) -> int:
         """The id of a definition text, stored once per distinct text."""

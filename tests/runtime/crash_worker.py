@@ -285,14 +285,17 @@ def committed_before(db: str | None, event: dict[str, Any]) -> bool | None:
 class Log:
     """The invocation log: one JSON line per task invocation, durable before the task runs."""
 
-    def __init__(self, path: str, db: str | None = None) -> None:
+    def __init__(self, path: str, db: str | None = None, check_every: int = 1) -> None:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.pid = os.getpid()
         self.seq = count(1)
         self.db = db
+        self.check_every = check_every  # look at the database for every n-th invocation
 
     def invoked(self, event: dict[str, Any]) -> str:
-        inv = f"{self.pid}.{next(self.seq)}"
+        n = next(self.seq)
+        inv = f"{self.pid}.{n}"
+        checked = n % self.check_every == 0
         line = {
             "t": time.time(),
             "pid": self.pid,
@@ -302,7 +305,7 @@ class Log:
             "attempt": event.get("attempt", 0),
             "redrives": event.get("redrives", 0),
             "index": event.get("index"),
-            "committed": committed_before(self.db, event),
+            "committed": committed_before(self.db, event) if checked else None,
         }
         os.write(self.fd, (json.dumps(line) + "\n").encode())
         os.fsync(self.fd)
@@ -318,10 +321,12 @@ def _write_atomically(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def register(engine: Engine, log_path: str, token_dir: str, db: str | None = None) -> None:
+def register(
+    engine: Engine, log_path: str, token_dir: str, db: str | None = None, check_every: int = 1
+) -> None:
     """Register the task functions (the parent registers them too, to finish token runs).
     With ``db``, each invocation checks what was committed before it (see :class:`Log`)."""
-    log = Log(log_path, db)
+    log = Log(log_path, db, check_every)
 
     async def work(event: dict[str, Any], context: Any) -> dict[str, Any]:
         inv = log.invoked(event)
@@ -384,17 +389,26 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", required=True)
     parser.add_argument("--scenario", choices=("mix", "wait", "chaos"), default="mix")
     parser.add_argument("--timeout", type=float, default=60.0)
+    # several engines sharing a PostgreSQL database: this one starts part i of n of the plan
+    # and runs until the parent writes ``<log>.done``
+    parser.add_argument("--shared", action="store_true")
+    parser.add_argument("--lease", type=float, default=15.0)
+    parser.add_argument("--part", default="0/1")
+    parser.add_argument("--check-every", type=int, default=1)
     args = parser.parse_args(argv)
+    part, parts = (int(x) for x in args.part.split("/"))
 
-    engine = Engine(args.db, poll_interval=0.02)  # the system clock
-    register(engine, args.log, args.tokens, args.db)  # before open: open resumes executions at once
+    engine = Engine(
+        args.db, poll_interval=0.02, shared=args.shared, lease_seconds=args.lease
+    )  # the system clock
+    register(engine, args.log, args.tokens, args.db, args.check_every)  # before open: open resumes executions
     await engine.open()
     print("opened", flush=True)
     try:
         arns = []
-        for name, machine, data in plan(args.scenario, args.count, args.seed):
-            if args.scenario == "chaos":
-                continue  # the parent starts them
+        for i, (name, machine, data) in enumerate(plan(args.scenario, args.count, args.seed)):
+            if args.scenario == "chaos" or i % parts != part:
+                continue  # the parent starts them, or another worker does
             sm = await engine.create_state_machine(machine, MACHINES[machine])
             arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
             try:
@@ -405,7 +419,7 @@ async def main(argv: list[str] | None = None) -> int:
             arns.append(arn)
         print("started", flush=True)
         deadline = time.monotonic() + args.timeout
-        if args.scenario == "chaos":  # the parent says when it is over
+        if args.scenario == "chaos" or args.shared:  # the parent says when it is over
             while not os.path.exists(args.log + ".done"):
                 if time.monotonic() > deadline:
                     print("timeout", flush=True)
