@@ -50,10 +50,17 @@ async def _spawn(s: Scenario, part: int) -> asyncio.subprocess.Process:
 
 
 async def _line(proc: asyncio.subprocess.Process, expected: str, s: Scenario, part: int) -> None:
+    """Read the worker's standard output up to the line ``expected`` (the engine's log lines,
+    such as a takeover's warning, may come before it)."""
     assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), 120)
-    err = (s.tmp / f"worker{part}.stderr").read_text()[-3000:]
-    assert line.decode().strip() == expected, (line, err)
+    deadline = time.monotonic() + 120
+    while True:
+        line = await asyncio.wait_for(proc.stdout.readline(), max(1.0, deadline - time.monotonic()))
+        text = line.decode().strip()
+        if text == expected:
+            return
+        err = (s.tmp / f"worker{part}.stderr").read_text()[-3000:]
+        assert line and text not in ("opened", "started", "idle", "timeout"), (line, expected, err)
 
 
 async def _all_parked_or_done(
