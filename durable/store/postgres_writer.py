@@ -151,13 +151,19 @@ DEFINITION_ID = (
     " SELECT id FROM ins UNION ALL SELECT id FROM definitions WHERE sha256 = %s"
 )
 EXECUTION_ARNS = "SELECT arn FROM executions WHERE arn = ANY(%s)"
-_ID_OF = "(SELECT id FROM executions WHERE arn = %s)"
-INSERT_EVENT = (
+# a batch's events (and journal entries) in one statement, a column per array parameter
+_ID_OF = "(SELECT x.id FROM executions x WHERE x.arn = r.arn)"
+INSERT_EVENTS = (
     "INSERT INTO events (execution_id, id, type, previous_event_id, timestamp, details, lane, seq)"
-    f" VALUES ({_ID_OF}, %s, %s, %s, %s, %s, %s, %s)"
+    f" SELECT {_ID_OF}, r.id, r.type, r.previous_event_id, r.timestamp, r.details, r.lane, r.seq"
+    " FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::float8[], %s::text[],"
+    " %s::text[], %s::bigint[]) AS r (arn, id, type, previous_event_id, timestamp, details, lane, seq)"
 )
 INSERT_JOURNAL = (
-    f"INSERT INTO journal (execution_id, lane, seq, kind, payload) VALUES ({_ID_OF}, %s, %s, %s, %s)"
+    "INSERT INTO journal (execution_id, lane, seq, kind, payload)"
+    f" SELECT {_ID_OF}, r.lane, r.seq, r.kind, r.payload"
+    " FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[])"
+    " AS r (arn, lane, seq, kind, payload)"
 )
 UPSERT_TIMER = _upsert("timers", ("execution_arn", "key", "due", "parks"), ("execution_arn", "key"))
 DELETE_TIMER = "DELETE FROM timers WHERE execution_arn = %s AND key = %s"
@@ -636,28 +642,32 @@ class PgWriter:
         return def_id
 
     async def _events_and_journal(self, conn: _Conn, batch: WriteBatch) -> None:
-        writer = conn.cursor()
         if batch.events:
-            await writer.executemany(
-                INSERT_EVENT,
-                [
-                    (
-                        e.execution_arn,
-                        e.id,
-                        e.type,
-                        e.previous_event_id,
-                        e.timestamp,
-                        e.details,
-                        e.lane,
-                        e.seq,
-                    )
-                    for e in batch.events
-                ],
+            events = batch.events
+            await conn.execute(
+                INSERT_EVENTS,
+                (
+                    [e.execution_arn for e in events],
+                    [e.id for e in events],
+                    [e.type for e in events],
+                    [e.previous_event_id for e in events],
+                    [float(e.timestamp) for e in events],
+                    [e.details for e in events],
+                    [e.lane for e in events],
+                    [e.seq for e in events],
+                ),
             )
         if batch.journal:
-            await writer.executemany(
+            journal = batch.journal
+            await conn.execute(
                 INSERT_JOURNAL,
-                [(j.execution_arn, j.lane, j.seq, j.kind, j.payload) for j in batch.journal],
+                (
+                    [j.execution_arn for j in journal],
+                    [j.lane for j in journal],
+                    [j.seq for j in journal],
+                    [j.kind for j in journal],
+                    [j.payload for j in journal],
+                ),
             )
 
 
