@@ -147,7 +147,8 @@ class PostgresStore:
         self.connect_timeout = connect_timeout
         self.max_group = max_group
         self.migrations_applied = 0  # by the last open()
-        self._pool: AsyncConnectionPool[Any] | None = None
+        self._pool: AsyncConnectionPool[Any] | None = None  # reads: pool_size - 1 connections
+        self._write_pool: AsyncConnectionPool[Any] | None = None  # the writer's one connection
         self._writer: PgWriter | None = None
         self._stats = StoreStats()
         self._owner: str | None = None
@@ -221,22 +222,28 @@ class PostgresStore:
             raise StoreUnavailable(describe_pg_error(exc, self.where)) from exc
         finally:
             await conn.close()
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            self.url,
-            min_size=1,
-            max_size=self.pool_size,
-            kwargs={"autocommit": True, "connect_timeout": timeout},
-            timeout=self.connect_timeout,
-            open=False,
-            name=self.where,
-        )
+        # the writer has a connection of its own: it never queues behind the reads for one
+        pools: list[AsyncConnectionPool[Any]] = [
+            AsyncConnectionPool(
+                self.url,
+                min_size=1,
+                max_size=size,
+                kwargs={"autocommit": True, "connect_timeout": timeout},
+                timeout=self.connect_timeout,
+                open=False,
+                name=f"{self.where} {role}",
+            )
+            for size, role in ((self.pool_size - 1, "reads"), (1, "writes"))
+        ]
         try:
-            await pool.open(wait=True, timeout=self.connect_timeout)
+            for opening in pools:
+                await opening.open(wait=True, timeout=self.connect_timeout)
         except psycopg.Error as exc:
-            await pool.close()
+            for opening in pools:
+                await opening.close()
             raise StoreUnavailable(describe_pg_error(exc, self.where)) from exc
-        self._pool = pool
-        self._writer = PgWriter(pool, self.where, self.max_group)
+        self._pool, self._write_pool = pools
+        self._writer = PgWriter(self._write_pool, self.where, self.max_group)
         self._writer.stats = self._stats
         self._writer.owner = self._owner
         self._writer.start()
@@ -247,9 +254,10 @@ class PostgresStore:
         if writer is None:
             return
         await writer.stop()
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        for pool in (self._pool, self._write_pool):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._write_pool = None
 
     async def __aenter__(self) -> PostgresStore:
         await self.open()

@@ -150,12 +150,21 @@ DEFINITION_ID = (
     " ON CONFLICT (sha256) DO NOTHING RETURNING id)"
     " SELECT id FROM ins UNION ALL SELECT id FROM definitions WHERE sha256 = %s"
 )
-EXECUTION_IDS = "SELECT arn, id FROM executions WHERE arn = ANY(%s)"
-INSERT_EVENT = (
+EXECUTION_ARNS = "SELECT arn FROM executions WHERE arn = ANY(%s)"
+# a batch's events (and journal entries) in one statement, a column per array parameter
+_ID_OF = "(SELECT x.id FROM executions x WHERE x.arn = r.arn)"
+INSERT_EVENTS = (
     "INSERT INTO events (execution_id, id, type, previous_event_id, timestamp, details, lane, seq)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    f" SELECT {_ID_OF}, r.id, r.type, r.previous_event_id, r.timestamp, r.details, r.lane, r.seq"
+    " FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], %s::float8[], %s::text[],"
+    " %s::text[], %s::bigint[]) AS r (arn, id, type, previous_event_id, timestamp, details, lane, seq)"
 )
-INSERT_JOURNAL = "INSERT INTO journal (execution_id, lane, seq, kind, payload) VALUES (%s, %s, %s, %s, %s)"
+INSERT_JOURNAL = (
+    "INSERT INTO journal (execution_id, lane, seq, kind, payload)"
+    f" SELECT {_ID_OF}, r.lane, r.seq, r.kind, r.payload"
+    " FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[])"
+    " AS r (arn, lane, seq, kind, payload)"
+)
 UPSERT_TIMER = _upsert("timers", ("execution_arn", "key", "due", "parks"), ("execution_arn", "key"))
 DELETE_TIMER = "DELETE FROM timers WHERE execution_arn = %s AND key = %s"
 INSERT_TOKEN = (
@@ -332,15 +341,15 @@ class PgWriter:
         errors: list[StoreError | None] = [None] * len(group)
         new_defs: dict[str, int] = {}
         try:
-            async with self._pool.connection() as conn:
+            async with self._pool.connection() as conn, conn.pipeline() as pipe:
                 try:
                     async with conn.transaction():
                         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                         if len(group) == 1:
-                            await self._apply(conn, group[0][0], new_defs)
+                            await self._apply(conn, pipe, group[0][0], new_defs)
                         else:
                             for index, (batch, _) in enumerate(group):
-                                errors[index] = await self._apply_alone(conn, batch, new_defs)
+                                errors[index] = await self._apply_alone(conn, pipe, batch, new_defs)
                 except _Rejected as rejected:  # the group's only batch: rolled back
                     errors[0] = rejected.error
                     new_defs.clear()
@@ -387,13 +396,13 @@ class PgWriter:
                 future.set_exception(error)
 
     async def _apply_alone(
-        self, conn: _Conn, batch: WriteBatch, new_defs: dict[str, int]
+        self, conn: _Conn, pipe: psycopg.AsyncPipeline, batch: WriteBatch, new_defs: dict[str, int]
     ) -> StoreError | None:
         """Apply one batch of a group in a savepoint; the error that undid it, if any."""
         mine: dict[str, int] = {}
         try:
             async with conn.transaction():
-                await self._apply(conn, batch, mine)
+                await self._apply(conn, pipe, batch, mine)
         except _Rejected as rejected:
             return rejected.error
         except _CONTENT_ERRORS as exc:
@@ -401,15 +410,38 @@ class PgWriter:
         new_defs.update(mine)
         return None
 
-    async def _apply(self, conn: _Conn, batch: WriteBatch, new_defs: dict[str, int]) -> None:
+    async def _apply(
+        self, conn: _Conn, pipe: psycopg.AsyncPipeline, batch: WriteBatch, new_defs: dict[str, int]
+    ) -> None:
         """Write one batch in the current transaction, in the contract's order (upserts before
-        deletes); raise :class:`_Rejected` when a guard fails or an execution is unknown."""
-        for guard in batch.guards:
-            if not await _holds(conn, guard):
-                raise _Rejected(Conflict(f"{self._where}: guard failed: {guard!r}", guard))
+        deletes); raise :class:`_Rejected` when a guard fails or an execution is unknown.
+
+        The connection is in pipeline mode: the batch's reads (its guards, the fencing check,
+        the executions its events name) reach the server together and are answered in one round
+        trip; then its writes, in another. Each batch ends synchronised, so an error of its
+        content is raised here, inside its own savepoint."""
+        probes = [(guard, await _probe(conn, guard)) for guard in batch.guards]
         owner = self.owner
-        if owner is not None:
-            await self._fence(conn, batch, owner)
+        fence = await self._fence(conn, batch, owner) if owner is not None else None
+        known = await self._known(conn, batch)
+        if probes or fence is not None or known is not None:
+            await pipe.sync()
+        for guard, probe in probes:
+            if not await _holds(guard, probe):
+                raise _Rejected(Conflict(f"{self._where}: guard failed: {guard!r}", guard))
+        if fence is not None:
+            row = await fence.fetchone()
+            if row is not None:
+                raise _Rejected(
+                    Fenced(f"{self._where}: execution {row[0]!r} is not owned by this engine any more")
+                )
+        await self._check_known(batch, known)
+        await self._write(conn, batch, new_defs, owner)
+        await pipe.sync()
+
+    async def _write(
+        self, conn: _Conn, batch: WriteBatch, new_defs: dict[str, int], owner: str | None
+    ) -> None:
         cur = conn.cursor()
         if batch.state_machines:
             await cur.executemany(
@@ -550,11 +582,11 @@ class PgWriter:
         if batch.aborted_children:
             await cur.executemany(ABORT_CHILDREN, [(when, arn) for arn, when in batch.aborted_children])
 
-    async def _fence(self, conn: _Conn, batch: WriteBatch, owner: str) -> None:
-        """Refuse the batch (:class:`Fenced`) when it writes a RUNNING execution this engine does
-        not own, or this engine's lease has lapsed: an engine that lost an execution to another
-        never records anything for it again. The check runs under the write lock, as every
-        claim does, so it still holds at the commit."""
+    async def _fence(self, conn: _Conn, batch: WriteBatch, owner: str) -> psycopg.AsyncCursor[Any] | None:
+        """The query whose row refuses the batch (:class:`Fenced`) when it writes a RUNNING
+        execution this engine does not own, or this engine's lease has lapsed: an engine that
+        lost an execution to another never records anything for it again. The check runs under
+        the write lock, as every claim does, so it still holds at the commit."""
         arns = {x.arn for x in batch.executions}
         arns.update(e.execution_arn for e in batch.events)
         arns.update(j.execution_arn for j in batch.journal)
@@ -563,13 +595,37 @@ class PgWriter:
         arns.update(t.execution_arn for t in batch.tokens)
         arns.update(c.execution_arn for c in batch.children)
         if not arns:
-            return
-        cur = await conn.execute(FOREIGN, (list(arns), owner, owner))
-        row = await cur.fetchone()
-        if row is not None:
-            raise _Rejected(
-                Fenced(f"{self._where}: execution {row[0]!r} is not owned by this engine any more")
-            )
+            return None
+        return await conn.execute(FOREIGN, (list(arns), owner, owner))
+
+    async def _known(self, conn: _Conn, batch: WriteBatch) -> psycopg.AsyncCursor[Any] | None:
+        """The query of the stored executions among those the batch's events and journal
+        entries name without upserting them (None: it upserts every one it names)."""
+        arns = {e.execution_arn for e in batch.events} | {j.execution_arn for j in batch.journal}
+        arns.difference_update(x.arn for x in batch.executions)
+        if not arns:
+            return None
+        return await conn.execute(EXECUTION_ARNS, (list(arns),))
+
+    async def _check_known(self, batch: WriteBatch, known: psycopg.AsyncCursor[Any] | None) -> None:
+        """Reject the batch when an event or journal entry names an execution that is neither
+        stored nor upserted by the batch."""
+        ids = {x.arn for x in batch.executions}
+        if known is not None:
+            ids.update(str(r[0]) for r in await known.fetchall())
+        for e in batch.events:
+            if e.execution_arn not in ids:
+                raise _Rejected(
+                    BatchRejected(f"{self._where}: event {e.id} of unknown execution {e.execution_arn!r}")
+                )
+        for j in batch.journal:
+            if j.execution_arn not in ids:
+                raise _Rejected(
+                    BatchRejected(
+                        f"{self._where}: journal entry {j.lane!r}/{j.seq} of unknown execution"
+                        f" {j.execution_arn!r}"
+                    )
+                )
 
     async def _definition_id(self, conn: _Conn, text: str, new_defs: dict[str, int]) -> int:
         """The id of a definition text, stored once per distinct text."""
@@ -586,72 +642,69 @@ class PgWriter:
         return def_id
 
     async def _events_and_journal(self, conn: _Conn, batch: WriteBatch) -> None:
-        arns = list({e.execution_arn for e in batch.events} | {j.execution_arn for j in batch.journal})
-        cur = await conn.execute(EXECUTION_IDS, (arns,))
-        ids = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
-        for e in batch.events:
-            if e.execution_arn not in ids:
-                raise _Rejected(
-                    BatchRejected(f"{self._where}: event {e.id} of unknown execution {e.execution_arn!r}")
-                )
-        for j in batch.journal:
-            if j.execution_arn not in ids:
-                raise _Rejected(
-                    BatchRejected(
-                        f"{self._where}: journal entry {j.lane!r}/{j.seq} of unknown execution"
-                        f" {j.execution_arn!r}"
-                    )
-                )
-        writer = conn.cursor()
         if batch.events:
-            await writer.executemany(
-                INSERT_EVENT,
-                [
-                    (
-                        ids[e.execution_arn],
-                        e.id,
-                        e.type,
-                        e.previous_event_id,
-                        e.timestamp,
-                        e.details,
-                        e.lane,
-                        e.seq,
-                    )
-                    for e in batch.events
-                ],
+            events = batch.events
+            await conn.execute(
+                INSERT_EVENTS,
+                (
+                    [e.execution_arn for e in events],
+                    [e.id for e in events],
+                    [e.type for e in events],
+                    [e.previous_event_id for e in events],
+                    [float(e.timestamp) for e in events],
+                    [e.details for e in events],
+                    [e.lane for e in events],
+                    [e.seq for e in events],
+                ),
             )
         if batch.journal:
-            await writer.executemany(
+            journal = batch.journal
+            await conn.execute(
                 INSERT_JOURNAL,
-                [(ids[j.execution_arn], j.lane, j.seq, j.kind, j.payload) for j in batch.journal],
+                (
+                    [j.execution_arn for j in journal],
+                    [j.lane for j in journal],
+                    [j.seq for j in journal],
+                    [j.kind for j in journal],
+                    [j.payload for j in journal],
+                ),
             )
 
 
-async def _holds(conn: _Conn, guard: Guard) -> bool:
-    """Whether ``guard`` holds in the current transaction."""
+async def _probe(conn: _Conn, guard: Guard) -> psycopg.AsyncCursor[Any] | None:
+    """The query that tells whether ``guard`` holds in the current transaction (sent, not yet
+    answered: see :func:`_holds`)."""
     if isinstance(guard, TokenOpen):
-        cur = await conn.execute("SELECT closed FROM tokens WHERE token = %s", (guard.token,))
-        row = await cur.fetchone()
-        return row is not None and not row[0]
+        return await conn.execute("SELECT closed FROM tokens WHERE token = %s", (guard.token,))
     if isinstance(guard, ActivityTaskPending):
-        cur = await conn.execute("SELECT started FROM activity_tasks WHERE token = %s", (guard.token,))
-        row = await cur.fetchone()
-        return row is not None and row[0] is None
+        return await conn.execute("SELECT started FROM activity_tasks WHERE token = %s", (guard.token,))
     if isinstance(guard, ExecutionAbsent):
-        cur = await conn.execute("SELECT 1 FROM executions WHERE arn = %s", (guard.arn,))
-        return await cur.fetchone() is None
+        return await conn.execute("SELECT 1 FROM executions WHERE arn = %s", (guard.arn,))
     if isinstance(guard, MetadataAbsent):
-        cur = await conn.execute(
+        return await conn.execute(
             "SELECT 1 FROM metadata WHERE kind = %s AND arn = %s", (guard.kind, guard.arn)
         )
-        return await cur.fetchone() is None
     if isinstance(guard, ExecutionIn):
-        cur = await conn.execute(
+        return await conn.execute(
             "SELECT x.status, (SELECT coalesce(max(e.id), 0) FROM events e WHERE e.execution_id = x.id)"
             " FROM executions x WHERE x.arn = %s",
             (guard.arn,),
         )
-        row = await cur.fetchone()
+    return None
+
+
+async def _holds(guard: Guard, probe: psycopg.AsyncCursor[Any] | None) -> bool:
+    """Whether ``guard`` holds, from the answer to its :func:`_probe`."""
+    if probe is None:
+        return False
+    row = await probe.fetchone()
+    if isinstance(guard, TokenOpen):
+        return row is not None and not row[0]
+    if isinstance(guard, ActivityTaskPending):
+        return row is not None and row[0] is None
+    if isinstance(guard, (ExecutionAbsent, MetadataAbsent)):
+        return row is None
+    if isinstance(guard, ExecutionIn):
         return (
             row is not None
             and row[0] in guard.statuses
