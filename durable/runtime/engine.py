@@ -690,7 +690,8 @@ class Engine(Session):
 
     # -- activities --------------------------------------------------------------------------------
     async def _wait_for_activity(self, activity_arn: str, until: float) -> None:
-        if not self.active:  # the executing engine offers tasks elsewhere: look again shortly
+        if not self.active or self.shared:
+            # the executing engine (or another sharing one) offers tasks elsewhere: look again shortly
             await self._client._wait_for_activity(activity_arn, until)
             return
         flag = self.standard.activity_flag(activity_arn)

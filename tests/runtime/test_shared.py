@@ -10,6 +10,7 @@ database together. The SIGKILL takeover with real processes is in ``test_shared_
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import psycopg
@@ -184,3 +185,23 @@ async def test_single_and_sharing_engines_exclude_each_other(pg_url: str) -> Non
 async def test_shared_needs_postgresql(tmp_path: Any) -> None:
     with pytest.raises(DurableError, match="PostgreSQL"):
         Engine(str(tmp_path / "x.db"), shared=True)
+
+
+async def test_an_activity_worker_of_one_engine_serves_another_engines_execution(pg_url: str) -> None:
+    async with shared(pg_url) as a, shared(pg_url) as b:
+        activity = await a.create_activity("approve")
+        machine = await a.create_state_machine(
+            "act",
+            {
+                "StartAt": "A",
+                "States": {"A": {"Type": "Task", "Resource": activity.arn, "End": True}},
+            },
+        )
+        run = await a.start_execution(machine.arn, {"n": 1}, name="act")
+        task = await b.get_activity_task(activity.arn, worker_name="w", timeout=20)
+        assert task is not None and json.loads(task["input"]) == {"n": 1}
+        await b.send_task_success(task["taskToken"], {"approved": True})
+        done = await asyncio.wait_for(a.wait_for_execution(run.execution_arn), 20)
+        assert (done.status, done.output) == ("SUCCEEDED", {"approved": True})
+        types = [e["type"] for e in await a.get_execution_history(run.execution_arn)]
+        assert types.count("ActivityStarted") == 1 and types.count("ActivitySucceeded") == 1
