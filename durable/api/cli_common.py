@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
-from urllib.parse import quote
 
 from ..errors import Diagnostic
 from ..interpreter.jsonvalue import NotJson, parse_json
@@ -35,11 +34,9 @@ __all__ = [
     "FunctionRef",
     "FunctionSpec",
     "Parser",
-    "add_db_argument",
     "add_function_argument",
     "add_input_argument",
     "add_template_arguments",
-    "db_url",
     "diagnostic_errors",
     "dump",
     "dump_line",
@@ -69,8 +66,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-
-DEFAULT_DB = "durable.db"
 
 T = TypeVar("T")
 
@@ -143,28 +138,6 @@ def add_function_argument(
         "under its own name (repeatable; a --function of the same name wins)",
     )
     parser.set_defaults(config_functions=(), config_dir=None)  # the configuration file's
-
-
-def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        metavar="PATH",
-        default=None,
-        help=f"the SQLite database file (default: $DURABLE_DB, else {DEFAULT_DB} in the current directory)",
-    )
-
-
-def db_path(arg: str | None) -> Path:
-    """The database file ``--db`` names (``$DURABLE_DB`` or ``durable.db`` when absent)."""
-    text = arg if arg is not None else os.environ.get("DURABLE_DB") or DEFAULT_DB
-    if not text.strip():
-        raise CliError("--db needs a file name")
-    return Path(text).expanduser()
-
-
-def db_url(path: Path) -> str:
-    """The store URL of a database file: any file name, not only ``*.db``."""
-    return "sqlite:///" + quote(str(path), safe="/")
 
 
 # -- inputs --------------------------------------------------------------------------------------
