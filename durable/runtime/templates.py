@@ -191,23 +191,26 @@ def _from_template(
     given = {what: props[key] for what, key in keys.items() if props.get(key) is not None}
     unresolved = tuple(keys[what] for what, value in given.items() if not _literal(value))
     taken = {what: value for what, value in given.items() if _literal(value)}
-    machine_type, logging, tracing = taken.get("type"), taken.get("logging"), taken.get("tracing")
-    if logging is not None and not isinstance(logging, Mapping):
-        raise TemplateError(f"state machine {wanted!r}: {keys['logging']} must be an object")
-    enabled = tracing.get("Enabled") if isinstance(tracing, Mapping) else None
-    if isinstance(enabled, str) and enabled.lower() in ("true", "false"):
-        enabled = enabled.lower() == "true"  # CloudFormation takes a Boolean as a string too
-    if tracing is not None and not isinstance(enabled, bool):
-        raise TemplateError(f"state machine {wanted!r}: {keys['tracing']} must be {{Enabled: true|false}}")
+    machine_type, logging = taken.get("type"), taken.get("logging")
     return DefinitionSource(
         text,
         logical_id=wanted,
         name=_name_property(resource),
         type=str(machine_type).upper() if isinstance(machine_type, str) else None,
-        logging=logging,
-        tracing=enabled,
+        logging=logging if isinstance(logging, Mapping) else None,
+        tracing=_enabled(taken.get("tracing")),
         unresolved=unresolved,
     )
+
+
+def _enabled(tracing: Any) -> bool | None:
+    """``Enabled`` of a tracing configuration (absent: false, as CloudFormation reads it)."""
+    if not isinstance(tracing, Mapping):
+        return None
+    enabled = tracing.get("Enabled", False)
+    if isinstance(enabled, str) and enabled.lower() in ("true", "false"):
+        return enabled.lower() == "true"  # CloudFormation takes a Boolean as a string too
+    return enabled if isinstance(enabled, bool) else None
 
 
 _CFN_KEYS = {
