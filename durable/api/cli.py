@@ -103,9 +103,9 @@ Run and validate Amazon States Language (AWS Step Functions) state machines loca
 with durable's embedded engine. Task states whose Resource is a Lambda function are
 answered by local Python functions given with --function.
 
-`run` executes one definition in memory. The other commands operate on a SQLite database
-(--db, default durable.db): durable Standard executions that survive restarts, run by
-`durable run-engine` and driven by `start`, `send-task-success`, `stop`, ...
+`run` executes one definition in memory. The other commands operate on a database (--db: an
+SQLite file, default durable.db, or a postgresql:// URL): durable Standard executions that
+survive restarts, run by `durable run-engine` and driven by `start`, `send-task-success`, `stop`, ...
 """
 
 _MAIN_EPILOG = """\

@@ -16,12 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 from ..errors import Diagnostic
 from ..interpreter.jsonvalue import NotJson, parse_json
 from ..runtime.models import Execution, ExecutionStatus
+
+if TYPE_CHECKING:
+    from ..runtime.templates import DefinitionSource
 
 __all__ = [
     "EXIT_FAILED",
@@ -35,11 +37,9 @@ __all__ = [
     "FunctionRef",
     "FunctionSpec",
     "Parser",
-    "add_db_argument",
     "add_function_argument",
     "add_input_argument",
     "add_template_arguments",
-    "db_url",
     "diagnostic_errors",
     "dump",
     "dump_line",
@@ -58,6 +58,7 @@ __all__ = [
     "parse_function_spec",
     "parse_substitutions",
     "read_definition",
+    "read_source",
     "read_text",
     "run_async",
 ]
@@ -69,8 +70,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-
-DEFAULT_DB = "durable.db"
 
 T = TypeVar("T")
 
@@ -143,28 +142,6 @@ def add_function_argument(
         "under its own name (repeatable; a --function of the same name wins)",
     )
     parser.set_defaults(config_functions=(), config_dir=None)  # the configuration file's
-
-
-def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        metavar="PATH",
-        default=None,
-        help=f"the SQLite database file (default: $DURABLE_DB, else {DEFAULT_DB} in the current directory)",
-    )
-
-
-def db_path(arg: str | None) -> Path:
-    """The database file ``--db`` names (``$DURABLE_DB`` or ``durable.db`` when absent)."""
-    text = arg if arg is not None else os.environ.get("DURABLE_DB") or DEFAULT_DB
-    if not text.strip():
-        raise CliError("--db needs a file name")
-    return Path(text).expanduser()
-
-
-def db_url(path: Path) -> str:
-    """The store URL of a database file: any file name, not only ``*.db``."""
-    return "sqlite:///" + quote(str(path), safe="/")
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -558,13 +535,24 @@ def read_definition(
 
     ``defaults`` are substitutions (of the configuration file) that ``substitutions`` override;
     unlike those, they are not applied to standard input."""
-    from ..runtime.templates import TemplateError, load_definition
+    return read_source(path, logical_id, substitutions, defaults).definition
+
+
+def read_source(
+    path: str,
+    logical_id: str | None = None,
+    substitutions: Sequence[str] | dict[str, str] = (),
+    defaults: Mapping[str, str] | None = None,
+) -> DefinitionSource:
+    """:func:`read_definition`, with what a template says of the state machine besides (its
+    name, type, logging and tracing)."""
+    from ..runtime.templates import DefinitionSource, TemplateError, load_state_machine
 
     subs = substitutions if isinstance(substitutions, dict) else parse_substitutions(substitutions)
     if path == "-":
         if logical_id or subs:
             raise CliError("--logical-id and --substitution need a definition file, not standard input")
-        return read_text(path, "definition")
+        return DefinitionSource(read_text(path, "definition"))
     if defaults:
         subs = {**defaults, **subs}
     file = Path(path)
@@ -572,15 +560,15 @@ def read_definition(
     if not templated:
         text = read_text(path, "definition")
         if '"Resources"' not in text:
-            return text
+            return DefinitionSource(text)
         try:
             templated = isinstance(doc := json.loads(text), dict) and "Resources" in doc
         except ValueError:
-            return text
+            return DefinitionSource(text)
         if not templated:
-            return text
+            return DefinitionSource(text)
     try:
-        return load_definition(file, state_machine=logical_id, substitutions=subs)
+        return load_state_machine(file, state_machine=logical_id, substitutions=subs)
     except TemplateError as exc:
         raise CliError(exc.message) from None
 

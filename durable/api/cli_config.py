@@ -4,7 +4,7 @@ The file is ``.durable.toml`` in the current directory or the nearest parent tha
 the ``[tool.durable]`` table of a ``pyproject.toml`` found on the way (in one directory
 ``.durable.toml`` comes first)::
 
-    db = "var/app.db"                            # --db
+    db = "var/app.db"                            # --db (or "postgresql://user@host/name")
     functions = ["tasks", "greet=lib.hello:greet"]  # --functions MODULE / --function NAME=module:attr
     mocks = "tests/MockConfigFile.json"          # durable test's MOCKCONFIG
     region = "eu-west-1"                         # durable serve --region
@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .cli_common import CliError
+from .cli_db import is_postgres_url
 
 __all__ = ["CONFIG_FILE", "LOCAL_SETTINGS", "Config", "apply_config", "find_config", "load_config"]
 
@@ -206,19 +207,24 @@ def _deploy_settings(value: Any, where: str) -> dict[str, Any]:
     return out
 
 
-def _db_file(config: Config, text: str) -> str:
-    """The database file ``db`` names: a path, or a ``sqlite:///`` URL of one."""
+def _db(config: Config, text: str) -> str:
+    """The database ``db`` names: a file path or a ``sqlite:///`` URL of one (relative to the
+    file's directory), or a ``postgresql://`` URL (as it is)."""
+    if is_postgres_url(text):
+        return text
     if text.startswith("sqlite:///"):
         text = unquote(text[len("sqlite:///") :].partition("?")[0])
     elif "://" in text:
-        raise CliError(f"{config.label}: db must be a file path or a sqlite:/// URL, not {text!r}")
+        raise CliError(
+            f"{config.label}: db must be a file path, a sqlite:/// URL or a postgresql:// URL, not {text!r}"
+        )
     return str(config.file(text))
 
 
 def apply_config(args: argparse.Namespace, config: Config) -> None:
     """Fill in what the command line left unset from ``config`` (see the module's docstring)."""
     if getattr(args, "db", "") is None and config.db and not os.environ.get("DURABLE_DB"):
-        args.db = _db_file(config, config.db)
+        args.db = _db(config, config.db)
     if hasattr(args, "config_functions") and config.functions:
         args.config_functions = config.functions
         args.config_dir = str(config.base)

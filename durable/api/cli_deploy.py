@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DefinitionError, Diagnostic
 from ..interpreter.portable import portability_diagnostics
@@ -27,10 +27,13 @@ from .cli_common import (
     dump,
     input_text,
     machine_type,
-    read_definition,
+    read_source,
 )
 from .cli_config import CONFIG_FILE
 from .deploy import DeployError, deploy, prepare_definition
+
+if TYPE_CHECKING:
+    from ..runtime.templates import DefinitionSource
 
 __all__ = ["add_commands", "add_portable_arguments", "portable_diagnostics"]
 
@@ -45,6 +48,10 @@ an invalid definition is refused before anything is uploaded. What would still n
 (see `durable validate --portable`) is listed under "warnings" and on standard error;
 --strict refuses to deploy it.
 
+From a template, the state machine's name, type, logging and tracing are the template's
+(StateMachineName, StateMachineType, LoggingConfiguration, TracingConfiguration; SAM's Name,
+Type, Logging, Tracing) unless --name, --type, --logging or --tracing say otherwise.
+
 Prints one JSON object: stateMachineArn, action (created, updated, unchanged), changed,
 revisionId, stateMachineVersionArn, stateMachineAliasArn and aliasAction, replaced, warnings.
 Credentials and the region come from boto3's usual places (AWS_PROFILE, AWS_REGION, ...).
@@ -54,7 +61,7 @@ _EPILOG = f"""\
 examples:
   durable deploy machine.asl.json --name orders --role-arn arn:aws:iam::123456789012:role/sfn \\
       --function greet=arn:aws:lambda:eu-west-1:123456789012:function:greet --region eu-west-1
-  durable deploy template.yaml --logical-id Orders --name orders --role-arn ARN --publish --alias live
+  durable deploy template.yaml --logical-id Orders --role-arn ARN --publish --alias live  # its name
   durable deploy machine.asl.json --name orders --role-arn ARN --dry-run     # print, upload nothing
 
 settings: the [deploy] table of {CONFIG_FILE} may hold role_arn, region, endpoint_url and the
@@ -164,15 +171,19 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         formatter_class=formatter,
     )
     parser.add_argument("definition", metavar="DEFINITION", help="ASL JSON/YAML file or template")
-    parser.add_argument("--name", "-n", required=True, help="the state machine's name on AWS")
+    parser.add_argument(
+        "--name",
+        "-n",
+        help="the state machine's name on AWS (default: a template's StateMachineName, SAM Name)",
+    )
     parser.add_argument("--role-arn", metavar="ARN", help="the IAM role Step Functions runs it with")
     parser.add_argument(
         "--type",
         "-t",
         type=machine_type,
-        default="STANDARD",
+        default=None,
         metavar="STANDARD|EXPRESS",
-        help="default STANDARD",
+        help="default: a template's StateMachineType (SAM Type), else STANDARD",
     )
     parser.add_argument("--region", metavar="REGION", help="the AWS region (default: boto3's)")
     parser.add_argument("--endpoint-url", metavar="URL", help="the Step Functions endpoint (default: AWS's)")
@@ -188,13 +199,15 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     parser.add_argument(
         "--logging",
         metavar="JSON|@FILE",
-        help="the loggingConfiguration (level, includeExecutionData, destinations), as AWS takes it",
+        help="the loggingConfiguration (level, includeExecutionData, destinations), as AWS takes it "
+        "(default: a template's LoggingConfiguration, SAM Logging)",
     )
     parser.add_argument(
         "--tracing",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="turn X-Ray tracing on (--tracing) or off (--no-tracing); default: leave it",
+        help="turn X-Ray tracing on (--tracing) or off (--no-tracing); default: a template's "
+        "TracingConfiguration (SAM Tracing), else leave it",
     )
     parser.add_argument(
         "--tag", metavar="KEY=VALUE", action="append", default=[], dest="tags", help="tag it (repeatable)"
@@ -209,50 +222,112 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     parser.set_defaults(handler=_cmd_deploy)
 
 
-def _cmd_deploy(args: argparse.Namespace) -> int:
-    source = args.definition if args.definition != "-" else "standard input"
-    definition = read_definition(
-        args.definition, args.logical_id, args.substitutions, args.config_substitutions
-    )
-    config: dict[str, Any] = args.config_deploy or {}
-    functions, resources = _mappings(args)
-    role_arn = args.role_arn or config.get("role_arn")
+_TEMPLATE_KEYS = {
+    "name": ("StateMachineName", "Name"),
+    "type": ("StateMachineType", "Type"),
+    "logging": ("LoggingConfiguration", "Logging"),
+    "tracing": ("TracingConfiguration", "Tracing"),
+}
+
+
+def _unresolved(source: DefinitionSource, what: str) -> str | None:
+    """The template's property for ``what`` when it is computed by an intrinsic function."""
+    return next((key for key in _TEMPLATE_KEYS[what] if key in source.unresolved), None)
+
+
+def _api_shape(value: Any) -> Any:
+    """A CloudFormation property (``Level``, ``LogGroupArn``) in the API's camelCase (``level``)."""
+    if isinstance(value, dict):
+        return {(k[:1].lower() + k[1:] if isinstance(k, str) else k): _api_shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_api_shape(v) for v in value]
+    return value
+
+
+def _template_settings(
+    args: argparse.Namespace, source: DefinitionSource
+) -> tuple[str, str, dict[str, Any] | None, bool | None, list[str]]:
+    """The name, type, logging and tracing to deploy (the flags', else the template's) and what
+    the template computes with intrinsic functions and is therefore not deployed."""
+    name = args.name or source.name
+    if not name:
+        key = _unresolved(source, "name")
+        why = f" (the template's {key} is computed by an intrinsic function)" if key else ""
+        raise CliError(f"deploy needs --name NAME{why}")
+    kind = args.type or source.type
+    if kind is None and (key := _unresolved(source, "type")):
+        raise CliError(
+            f"the template's {key} is computed by an intrinsic function: give --type STANDARD|EXPRESS"
+        )
+    if kind not in (None, "STANDARD", "EXPRESS"):
+        raise CliError(f"the template's state machine type {kind!r} is not STANDARD or EXPRESS")
+    notes: list[str] = []
     logging_configuration = None
     if args.logging is not None:
         logging_configuration = json.loads(input_text(args.logging, args.definition == "-", "--logging"))
         if not isinstance(logging_configuration, dict):
             raise CliError("--logging must be a JSON object (a loggingConfiguration)")
+    elif source.logging is not None:
+        logging_configuration = _api_shape(dict(source.logging))
+    elif key := _unresolved(source, "logging"):
+        notes.append(
+            f"the template's {key} is computed by intrinsic functions (a log group's ARN): it is not "
+            "deployed; give it with --logging JSON"
+        )
+    tracing = args.tracing if args.tracing is not None else source.tracing
+    if args.tracing is None and (key := _unresolved(source, "tracing")):
+        notes.append(
+            f"the template's {key} is computed by an intrinsic function: it is not deployed; "
+            "give --tracing or --no-tracing"
+        )
+    return name, kind or "STANDARD", logging_configuration, tracing, notes
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    source = args.definition if args.definition != "-" else "standard input"
+    read = read_source(args.definition, args.logical_id, args.substitutions, args.config_substitutions)
+    definition = read.definition
+    name, kind, logging_configuration, tracing, notes = _template_settings(args, read)
+    config: dict[str, Any] = args.config_deploy or {}
+    functions, resources = _mappings(args)
+    role_arn = args.role_arn or config.get("role_arn")
     tags = {**config.get("tags", {}), **_pairs(args.tags, "--tag", "KEY=VALUE")}
     if args.version_description is not None and not (args.publish or args.alias):
         raise CliError("--version-description needs --publish (or --alias)")
     try:
         text, replaced, warnings = prepare_definition(
-            definition, type=args.type, functions=functions, resources=resources
+            definition, type=kind, functions=functions, resources=resources
         )
     except DefinitionError as exc:
         raise diagnostic_errors(exc.diagnostics, source) from None
-    if args.strict and warnings:
-        raise CliError(f"{source} would not run on AWS as it is (--strict):", *(str(d) for d in warnings))
-    if args.dry_run:
-        dump(
-            {
-                "definition": json.loads(text),
-                "replaced": [r.to_dict() for r in replaced],
-                "warnings": [d.to_dict() for d in warnings],
-            },
-            sys.stdout,
+    if args.strict and (warnings or notes):
+        raise CliError(
+            f"{source} would not run on AWS as it is (--strict):", *(str(d) for d in warnings), *notes
         )
+    if args.dry_run:
+        planned: dict[str, Any] = {"name": name, "type": kind, "definition": json.loads(text)}
+        if logging_configuration is not None:
+            planned["loggingConfiguration"] = logging_configuration
+        if tracing is not None:
+            planned["tracingConfiguration"] = {"enabled": tracing}
+        planned["replaced"] = [r.to_dict() for r in replaced]
+        planned["warnings"] = [d.to_dict() for d in warnings]
+        for note in notes:
+            print(f"{PROG}: warning: {note}", file=sys.stderr)
+        dump(planned, sys.stdout)
         return EXIT_OK
     if not role_arn:
         raise CliError("deploy needs --role-arn ARN (or role_arn in the [deploy] table of the configuration)")
     for diagnostic in warnings:
         print(f"{PROG}: warning: {diagnostic}", file=sys.stderr)
+    for note in notes:
+        print(f"{PROG}: warning: {note}", file=sys.stderr)
     try:
         result = deploy(
             definition,
-            name=args.name,
+            name=name,
             role_arn=role_arn,
-            type=args.type,
+            type=kind,
             functions=functions,
             resources=resources,
             publish=args.publish,
@@ -260,7 +335,7 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
             alias=args.alias,
             alias_description=args.alias_description,
             logging_configuration=logging_configuration,
-            tracing=args.tracing,
+            tracing=tracing,
             tags=tags or None,
             region=args.region or config.get("region"),
             endpoint_url=args.endpoint_url or config.get("endpoint_url"),

@@ -25,7 +25,8 @@ from ..runtime.models import Execution, ExecutionStatus
 from ..runtime.ownership import EngineAlreadyRunning
 from ..runtime.session import Session
 from ..runtime.timers import TimerKey, TimerKind
-from .cli_common import CliError, FunctionSpec, db_url, dump_line, engine_clock, iso
+from .cli_common import CliError, FunctionSpec, dump_line, engine_clock, iso
+from .cli_db import Database, db_url
 
 __all__ = ["ClientEngine", "describe_json", "engine_session", "on_signals", "report_line", "settle"]
 
@@ -34,16 +35,17 @@ ClientEngine = Client  # the name scripts written against earlier versions impor
 
 @contextlib.asynccontextmanager
 async def engine_session(
-    db: Path,
+    db: Database | Path,
     functions: Sequence[tuple[FunctionSpec, Callable[..., Any]]] = (),
     *,
     execute: bool = False,
     command: str = "durable",
 ) -> AsyncIterator[Session]:
-    """An open :class:`Client` of ``db``; with ``execute``, the executing :class:`Engine`
-    instead when no engine runs on it (``functions`` registered before it resumes anything)."""
+    """An open :class:`Client` of ``db`` (a :class:`Database`, or an SQLite file); with
+    ``execute``, the executing :class:`Engine` instead when no engine runs on it (``functions``
+    registered before it resumes anything)."""
     if execute:
-        engine = Engine(db_url(db), role=command, standby=False, clock=engine_clock())
+        engine = Engine(_url(db), role=command, standby=False, clock=engine_clock())
         for spec, fn in functions:
             try:
                 engine.register_function(spec.name, fn)
@@ -59,8 +61,12 @@ async def engine_session(
             finally:
                 await engine.close()
             return
-    async with Client(db_url(db)) as client:
+    async with Client(_url(db)) as client:
         yield client
+
+
+def _url(db: Database | Path) -> str:
+    return db.url if isinstance(db, Database) else db_url(db)
 
 
 # -- output --------------------------------------------------------------------------------------

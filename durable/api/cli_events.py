@@ -15,7 +15,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..runtime.session import Session
-from .cli_common import EXIT_OK, CliError, add_db_argument, dump, input_text, run_async
+from .cli_common import EXIT_OK, CliError, dump, input_text, run_async
+from .cli_db import add_db_argument
 from .cli_engine import engine_session
 from .cli_executions import existing_db
 

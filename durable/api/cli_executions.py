@@ -21,12 +21,9 @@ from .cli_common import (
     PROG,
     CliError,
     FunctionSpec,
-    add_db_argument,
     add_function_argument,
     add_input_argument,
     add_template_arguments,
-    db_path,
-    db_url,
     diagnostic_errors,
     dump,
     function_refs,
@@ -39,6 +36,7 @@ from .cli_common import (
     read_definition,
     run_async,
 )
+from .cli_db import Database, add_db_argument, database
 from .cli_engine import describe_json, engine_session, settle
 from .cli_names import activity_arn, execution_arn, state_machine_arn
 from .cli_output import add_output_argument, local_time, write_table
@@ -87,11 +85,11 @@ with "-"; after "--" it is read as TOKEN whatever it looks like.
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def existing_db(args: argparse.Namespace) -> Path:
-    path = db_path(args.db)
-    if not path.is_file():
-        raise CliError(f"no database at {path} (pass --db PATH; `durable start` creates one)")
-    return path
+def existing_db(args: argparse.Namespace) -> Database:
+    db = database(args.db)
+    if not db.exists():
+        raise CliError(f"no database at {db} (pass --db PATH; `durable start` creates one)")
+    return db
 
 
 def _run_with_functions(args: argparse.Namespace, make: Callable[[Loaded], Coroutine[Any, Any, T]]) -> T:
@@ -102,9 +100,9 @@ def _run_with_functions(args: argparse.Namespace, make: Callable[[Loaded], Corou
         return run_async(make(functions))
 
 
-async def _execution(engine: Session, args: argparse.Namespace, db: Path | None = None) -> str:
+async def _execution(engine: Session, args: argparse.Namespace, db: Database | None = None) -> str:
     """The ARN of the execution the command names (an ARN, MACHINE:NAME or a unique NAME)."""
-    return await execution_arn(engine, args.execution_arn, str(db or db_path(args.db)))
+    return await execution_arn(engine, args.execution_arn, str(db or database(args.db)))
 
 
 def _client(args: argparse.Namespace, action: Callable[[Session], Coroutine[Any, Any, T]]) -> T:
@@ -123,8 +121,8 @@ def _executes(wait: float | None) -> bool:
     return wait is not None and wait > 0
 
 
-async def _engine_running(db: Path) -> bool:
-    async with Client(db_url(db)) as client:
+async def _engine_running(db: Database) -> bool:
+    async with Client(db.url) as client:
         return client.engine_running()
 
 
@@ -140,7 +138,7 @@ def _outcome(execution: Execution) -> dict[str, Any]:
     return out
 
 
-async def _note_if_unattended(db: Path, execution: Execution) -> None:
+async def _note_if_unattended(db: Database, execution: Execution) -> None:
     if execution.status is ExecutionStatus.RUNNING and not await _engine_running(db):
         print(
             f"{PROG}: note: no engine is running on {db}: the execution continues when "
@@ -189,7 +187,7 @@ def _cmd_create_state_machine(args: argparse.Namespace) -> int:
         args.definition, args.logical_id, args.substitutions, args.config_substitutions
     )
     source = "standard input" if args.definition == "-" else args.definition
-    db = db_path(args.db)
+    db = database(args.db)
 
     async def go() -> StateMachine:
         async with engine_session(db) as engine:
@@ -224,7 +222,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
         else ""
     )
     input_json = input_text(args.input, target == "-")
-    db = db_path(args.db)
+    db = database(args.db)
     out = sys.stdout
 
     async def go(functions: Loaded) -> tuple[dict[str, Any], Execution | None]:
@@ -268,7 +266,7 @@ def _machine_name_given(target: str) -> bool:
     return not target.lower().endswith(_DEFINITION_SUFFIXES)
 
 
-async def _existing_machine(engine: Session, target: str, db: Path) -> StateMachine:
+async def _existing_machine(engine: Session, target: str, db: Database) -> StateMachine:
     try:
         return await engine.describe_state_machine(state_machine_arn(engine, target))
     except StateMachineDoesNotExist:
@@ -457,7 +455,7 @@ def _cmd_activities(args: argparse.Namespace) -> int:
 
 
 def _cmd_create_activity(args: argparse.Namespace) -> int:
-    db = db_path(args.db)
+    db = database(args.db)
 
     async def go() -> dict[str, Any]:
         async with engine_session(db) as engine:

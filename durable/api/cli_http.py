@@ -15,14 +15,12 @@ from .cli_common import (
     EXIT_OK,
     PROG,
     CliError,
-    add_db_argument,
     add_function_argument,
-    db_path,
-    db_url,
     function_refs,
     load_functions,
     local_imports,
 )
+from .cli_db import add_db_argument, database
 
 __all__ = ["add_commands", "loopback"]
 
@@ -66,7 +64,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from ..server import SigV4Verifier, create_app, parse_access_keys
 
-    db = db_path(args.db)
+    db = database(args.db)
     refs = function_refs(args)
     verifier = None
     if args.auth == "sigv4":
@@ -88,7 +86,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             )
         print(f"{PROG}: WARNING: serving {args.host}:{args.port} without authentication", file=sys.stderr)
     engine = Engine(
-        db_url(db),
+        db.url,
         region=args.region or DEFAULT_REGION,
         account=args.account or DEFAULT_ACCOUNT,
         role=f"{PROG} serve",
@@ -102,7 +100,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     test_cases = _test_cases(engine, args.mock_config) if args.mock_config else None
     pages = None
     if verifier is None and not args.no_ui:  # a browser does not sign its requests
-        pages = _pages(db_url(db), engine)
+        pages = _pages(db.url, engine)
     app = create_app(engine, verifier=verifier, test_cases=test_cases, ui=pages)
     print(
         f"{PROG}: serving the Step Functions API for {db} on http://{args.host}:{args.port}"

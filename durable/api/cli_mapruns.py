@@ -11,7 +11,8 @@ from typing import Any, TextIO
 import msgspec
 
 from ..runtime.mapruns import MapRun
-from .cli_common import EXIT_OK, add_db_argument, dump, run_async
+from .cli_common import EXIT_OK, dump, run_async
+from .cli_db import add_db_argument
 from .cli_engine import engine_session
 from .cli_executions import existing_db
 from .cli_names import execution_arn

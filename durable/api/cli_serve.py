@@ -10,7 +10,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ..runtime.engine import Engine
@@ -22,10 +21,7 @@ from .cli_common import (
     EXIT_OK,
     PROG,
     CliError,
-    add_db_argument,
     add_function_argument,
-    db_path,
-    db_url,
     dump,
     function_refs,
     load_function,
@@ -34,6 +30,7 @@ from .cli_common import (
     parse_function_spec,
     run_async,
 )
+from .cli_db import Database, add_db_argument, database
 from .cli_engine import engine_session, on_signals, report_line
 from .cli_executions import activity_arn, existing_db
 
@@ -75,7 +72,7 @@ On standard error it says once which activity and database it waits on, then aga
 
 
 def _cmd_run_engine(args: argparse.Namespace) -> int:
-    db = db_path(args.db)
+    db = database(args.db)
     refs = function_refs(args)
     out = sys.stdout
 
@@ -85,9 +82,7 @@ def _cmd_run_engine(args: argparse.Namespace) -> int:
     async def go() -> None:
         stop = asyncio.Event()
         undo = on_signals(stop, _exit_now)
-        engine = Engine(
-            db_url(db), poll_interval=args.scan_interval, role=f"{PROG} run-engine", standby=False
-        )
+        engine = Engine(db.url, poll_interval=args.scan_interval, role=f"{PROG} run-engine", standby=False)
         for spec, fn in functions:
             try:
                 engine.register_function(spec.name, fn)
@@ -120,7 +115,7 @@ def _cmd_run_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _open(engine: Engine, db: Path, stop: asyncio.Event) -> bool:
+async def _open(engine: Engine, db: Database, stop: asyncio.Event) -> bool:
     """Open the engine; wait while a short-lived command executes the database (False: stopped)."""
     said = False
     while True:

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from .cli_common import EXIT_OK, PROG, CliError, add_db_argument, db_url
+from .cli_common import EXIT_OK, PROG, CliError
+from .cli_db import add_db_argument
 from .cli_executions import existing_db
 from .cli_http import loopback
 
@@ -49,7 +50,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
             f"listening on {args.host} shows every execution's input and output to the network: "
             "pass --allow-remote to do it anyway"
         )
-    app = create_ui_app(Client(db_url(db)), close_session=True)
+    app = create_ui_app(Client(db.url), close_session=True)
     print(
         f"{PROG}: the pages of {db} on http://{args.host}:{args.port}/ (read-only); stop with Ctrl-C",
         file=sys.stderr,

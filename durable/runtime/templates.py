@@ -8,6 +8,13 @@ when there are several; its ``DefinitionSubstitutions`` are applied in one pass 
 CloudFormation applies them (a substituted value is not scanned again); ``Ref`` and
 ``Fn::GetAtt`` become stable local ARNs and names; ``substitutions`` given by the user override
 substitutions and template parameters of the same name.
+
+:func:`load_state_machine` also returns what else of the resource a deployment uses: its name
+(``StateMachineName``; SAM ``Name``), type (``StateMachineType``; SAM ``Type``), logging
+(``LoggingConfiguration``; SAM ``Logging``) and tracing (``TracingConfiguration``; SAM
+``Tracing``), each as written when it is a literal value; one computed by an intrinsic function
+(``!Ref``, ``!GetAtt``, ``!Sub``, ...) is not resolved against the local stand-ins and is named
+in ``unresolved`` instead.
 """
 
 from __future__ import annotations
@@ -38,12 +45,17 @@ class TemplateError(DurableError):
 @dataclass(frozen=True, slots=True)
 class DefinitionSource:
     """A state machine read from a file: its definition (JSON text), and from a template its
-    logical id, its name and type when the template sets them."""
+    logical id, and its name, type, logging configuration (as the template writes it) and
+    tracing when the template sets them to literal values; ``unresolved`` names the properties
+    it sets with intrinsic functions (not taken)."""
 
     definition: str
     logical_id: str | None = None
     name: str | None = None
     type: str | None = None
+    logging: Mapping[str, Any] | None = None
+    tracing: bool | None = None
+    unresolved: tuple[str, ...] = ()
 
 
 # -- YAML with CloudFormation's short-form tags ------------------------------------------------------
@@ -175,13 +187,52 @@ def _from_template(
         file = _local_file(location, path, wanted)
         loaded = load_state_machine(file)
         text = json.dumps(_substitute_values(json.loads(loaded.definition), subs))
-    machine_type = props.get("Type") if serverless else props.get("StateMachineType")
+    keys = _SERVERLESS_KEYS if serverless else _CFN_KEYS
+    given = {what: props[key] for what, key in keys.items() if props.get(key) is not None}
+    unresolved = tuple(keys[what] for what, value in given.items() if not _literal(value))
+    taken = {what: value for what, value in given.items() if _literal(value)}
+    machine_type, logging = taken.get("type"), taken.get("logging")
     return DefinitionSource(
         text,
         logical_id=wanted,
         name=_name_property(resource),
         type=str(machine_type).upper() if isinstance(machine_type, str) else None,
+        logging=logging if isinstance(logging, Mapping) else None,
+        tracing=_enabled(taken.get("tracing")),
+        unresolved=unresolved,
     )
+
+
+def _enabled(tracing: Any) -> bool | None:
+    """``Enabled`` of a tracing configuration (absent: false, as CloudFormation reads it)."""
+    if not isinstance(tracing, Mapping):
+        return None
+    enabled = tracing.get("Enabled", False)
+    if isinstance(enabled, str) and enabled.lower() in ("true", "false"):
+        return enabled.lower() == "true"  # CloudFormation takes a Boolean as a string too
+    return enabled if isinstance(enabled, bool) else None
+
+
+_CFN_KEYS = {
+    "name": "StateMachineName",
+    "type": "StateMachineType",
+    "logging": "LoggingConfiguration",
+    "tracing": "TracingConfiguration",
+}
+_SERVERLESS_KEYS = {"name": "Name", "type": "Type", "logging": "Logging", "tracing": "Tracing"}
+
+
+def _literal(value: Any) -> bool:
+    """No intrinsic function (``Ref``, ``Fn::*``, ``Condition``) anywhere in ``value``."""
+    if isinstance(value, list):
+        return all(_literal(v) for v in value)
+    if isinstance(value, Mapping):
+        if (len(value) == 1 and next(iter(value)) in ("Ref", "Condition")) or any(
+            str(k).startswith("Fn::") for k in value
+        ):
+            return False
+        return all(_literal(v) for v in value.values())
+    return True
 
 
 def _name_property(resource: Mapping[str, Any]) -> str | None:

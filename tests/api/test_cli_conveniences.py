@@ -315,7 +315,7 @@ def test_a_durable_toml_next_to_a_pyproject_comes_first(project: Path) -> None:
         ("functions = [1]\n", ["functions must be a list"]),
         ("substitutions = 3\n", ["substitutions must be a table"]),
         ("db = \n", ["invalid TOML"]),
-        ('db = "postgres://host/db"\n', ["sqlite:///"]),
+        ('db = "mysql://host/db"\n', ["sqlite:///", "postgresql://"]),
         ('functions = ["nowhere_module"]\n', ['"functions" of', "nowhere_module"]),
     ],
 )

@@ -1,11 +1,15 @@
 """Conformance runner: replay AWS-recorded Step Functions cases through durable's public API.
 
     python tests/conformance/run.py [--cases PATH] [--category NAME] [--id SUBSTRING] [-v]
-                                    [--store URL]
+                                    [--store URL [--fresh-databases]]
 
-Cases run on an in-memory store; ``--store`` runs each on a new database of that kind instead:
-``--store sqlite`` (a new file per case), ``--store postgresql://user@host/db`` (a new database
-per case on that server, created and dropped through the URL's connection).
+Cases run on an in-memory store; ``--store`` runs each on an empty database of that kind
+instead: ``--store sqlite`` (a new file per case), ``--store postgresql://user@host/db`` (on
+that server, through the URL's connection: one database created for the run and dropped after
+it, emptied before each case — the sessions of the case before ended, every table but
+``schema_migrations`` deleted, its sequences restarted — so that a case meets what a new
+database holds, without the quarter of a second creating and migrating one costs;
+``--fresh-databases`` creates and drops a new database per case instead).
 
 Each line of the cases file is one case (see the corpus README for the format). A case is
 run, skipped with a named reason, or compared: status, output, error and cause (with the
@@ -51,25 +55,125 @@ RUNNING_SETTLE_S = 0.5  # how long a case recorded as RUNNING runs before it is 
 SUPPORTED_NEEDS = {"none", "lambda", "activity", "stop_execution"}
 SERVICES: aws.Services | None = None  # a moto server and durable-aws, while run_all runs
 STORE: str | None = None  # --store: None (memory), "sqlite" or a postgresql:// URL
+FRESH_DATABASES = False  # --fresh-databases: a new PostgreSQL database per case
 _CASE_DBS = itertools.count(1)
+_REUSED: _Emptied | None = None  # the run's PostgreSQL database, while run_all runs
+
+
+def _postgres() -> bool:
+    return STORE is not None and STORE.startswith(("postgresql://", "postgres://"))
+
+
+@contextlib.asynccontextmanager
+async def _new_database(url: str) -> AsyncIterator[str]:
+    """A new database on the server of ``url`` (created and dropped through its connection)."""
+    import psycopg
+
+    name = f"conformance_{os.getpid()}_{next(_CASE_DBS)}"
+    base, _, query = url.partition("?")
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+        await admin.execute(f'CREATE DATABASE "{name}"'.encode())
+        try:
+            yield base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@dataclass
+class _Emptied:
+    """A migrated database emptied before each case: what a case sees is a new database's."""
+
+    url: str
+    empty: bytes = b""
+    conn: Any = None  # the connection that empties it (kept for the run)
+
+    async def prepare(self) -> None:
+        import psycopg
+
+        from durable.store import open_store
+
+        async with open_store(self.url):  # migrates it
+            pass
+        async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+            tables = await (
+                await conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    " AND tablename <> 'schema_migrations' ORDER BY tablename"
+                )
+            ).fetchall()
+            sequences = await (
+                await conn.execute(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
+                )
+            ).fetchall()
+            references = await (
+                await conn.execute(
+                    "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint"
+                    " WHERE contype = 'f' AND conrelid <> confrelid"
+                )
+            ).fetchall()
+        statements = [
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            *(f'DELETE FROM "{t}"' for t in _referencing_first([t for (t,) in tables], references)),
+            *(f"SELECT setval('\"{s}\"', 1, false)" for (s,) in sequences),
+        ]
+        self.empty = "; ".join(statements).encode()
+
+    async def reset(self) -> None:
+        import psycopg
+
+        if self.conn is None or self.conn.closed:
+            self.conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        await self.conn.execute(self.empty)  # one round trip, one transaction
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+
+def _referencing_first(tables: list[str], references: list[tuple[str, str]]) -> list[str]:
+    """``tables`` ordered so that a table comes before the tables its foreign keys refer to."""
+    ordered: list[str] = []
+    left = list(tables)
+    while left:
+        ready = [t for t in left if not any(r == t and s in left for s, r in references if s != t)]
+        if not ready:
+            raise RuntimeError(f"foreign keys in a cycle among {left}")
+        ordered.extend(ready)
+        left = [t for t in left if t not in ready]
+    return ordered
+
+
+@contextlib.asynccontextmanager
+async def run_database() -> AsyncIterator[None]:
+    """For ``--store postgresql://``: the one database the run's cases share."""
+    global _REUSED
+    if not _postgres() or FRESH_DATABASES or _REUSED is not None:
+        yield
+        return
+    assert STORE is not None
+    async with _new_database(STORE) as url:
+        _REUSED = _Emptied(url)
+        try:
+            await _REUSED.prepare()
+            yield
+        finally:
+            await _REUSED.close()
+            _REUSED = None
 
 
 @contextlib.asynccontextmanager
 async def case_store() -> AsyncIterator[str | None]:
-    """The store URL of one case: None (in memory), or a new database of the ``STORE`` kind."""
+    """The store URL of one case: None (in memory), or an empty database of the ``STORE`` kind."""
     if STORE is None:
         yield None
-    elif STORE.startswith(("postgresql://", "postgres://")):
-        import psycopg
-
-        name = f"conformance_{os.getpid()}_{next(_CASE_DBS)}"
-        base, _, query = STORE.partition("?")
-        async with await psycopg.AsyncConnection.connect(STORE, autocommit=True) as admin:
-            await admin.execute(f'CREATE DATABASE "{name}"'.encode())
-            try:
-                yield base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
-            finally:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    elif _REUSED is not None:
+        await _REUSED.reset()
+        yield _REUSED.url
+    elif _postgres():
+        async with _new_database(STORE) as url:
+            yield url
     else:
         with tempfile.TemporaryDirectory(prefix="durable-conformance-") as tmp:
             yield f"sqlite:///{tmp}/case.db"
@@ -556,6 +660,11 @@ async def run_all(
 
 
 async def _run_all(cases: list[dict[str, Any]], verbose: bool, history_verbose: bool) -> Report:
+    async with run_database():
+        return await _run_cases(cases, verbose, history_verbose)
+
+
+async def _run_cases(cases: list[dict[str, Any]], verbose: bool, history_verbose: bool) -> Report:
     report = Report()
     for case in cases:
         outcome = await evaluate(case)
@@ -598,11 +707,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="print every case")
     parser.add_argument("--history", action="store_true", help="print each history difference")
     parser.add_argument(
-        "--store", help="run each case on a new database: 'sqlite', or a postgresql:// URL of a server"
+        "--store", help="run each case on an empty database: 'sqlite', or a postgresql:// URL of a server"
+    )
+    parser.add_argument(
+        "--fresh-databases",
+        action="store_true",
+        help="with --store postgresql://: a new database per case (instead of one emptied before each)",
     )
     args = parser.parse_args(argv)
-    global STORE
+    global STORE, FRESH_DATABASES
     STORE = args.store
+    FRESH_DATABASES = args.fresh_databases
     if not args.cases.exists():
         print(f"cases file not found: {args.cases}")
         print("0 passed, 0 failed, 0 skipped")

@@ -39,23 +39,60 @@ def test_conformance_corpus(capsys: pytest.CaptureFixture[str]) -> None:
     assert not report.failures, "\n".join(f"{cid}: {why}" for cid, why in report.failures)
 
 
-# the categories run again on PostgreSQL (every case on a new database): the durable paths
-# (tokens, timeouts, activities, retries and catches) at a cost the suite can carry
-POSTGRES_CATEGORIES = ("base", "error_handling", "callback", "timeouts", "activities")
-
-
-def test_conformance_subset_on_postgresql(pg_server: Any) -> None:
+def test_conformance_corpus_on_postgresql(pg_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole corpus again on PostgreSQL: one database for the run, emptied before each case
+    (see run.py), so that every case meets a new database's content."""
     path = run.DEFAULT_CASES
     if not path.exists():
         pytest.skip(f"conformance corpus not found at {path}")
-    cases = [c for c in run.load_cases(path) if c.get("category") in POSTGRES_CATEGORIES]
+    cases = run.load_cases(path)
     run.STORE = pg_server.url()
     try:
         report = asyncio.run(run.run_all(cases))
     finally:
         run.STORE = None
-    assert report.totals()["pass"] > 0
+    totals = report.totals()
+    with capsys.disabled():
+        print(
+            f"\nconformance on PostgreSQL: {totals['pass']} passed, {totals['fail']} failed, "
+            f"{totals['skip']} skipped"
+        )
+    assert totals["pass"] > 0
     assert not report.failures, "\n".join(f"{cid}: {why}" for cid, why in report.failures)
+
+
+def test_a_reused_postgresql_database_is_emptied_before_each_case(pg_server: Any) -> None:
+    """What one case leaves (its execution) is not there for the next, and the sequences start
+    again: the second case sees what a new database holds."""
+    case = {
+        "id": "local::pass",
+        "category": "local",
+        "start_api": "StartExecution",
+        "state_machine_type": "STANDARD",
+        "definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "input": {"n": 1},
+        "expected": {"status": "SUCCEEDED", "output": {"n": 1}},
+        "needs": ["none"],
+        "wildcards": [],
+        "tokens": [],
+    }
+    seen: list[list[int]] = []
+
+    async def go() -> None:
+        async with run.run_database():
+            assert run._REUSED is not None
+            for _ in range(2):
+                assert (await run.evaluate(case)).verdict == "pass"
+                conn = run._REUSED.conn
+                rows = await (await conn.execute("SELECT id FROM executions")).fetchall()
+                seen.append([r[0] for r in rows])
+
+    run.STORE = pg_server.url()
+    try:
+        asyncio.run(go())
+    finally:
+        run.STORE = None
+    assert seen == [[1], [1]]
 
 
 def test_runner_cli_accepts_a_cases_file(tmp_path: Path) -> None:

@@ -150,3 +150,47 @@ def test_unknown_conditions_and_mapping_keys_are_clear_errors(tmp_path: Path) ->
     )
     with pytest.raises(TemplateError, match="condition 'Nope' is not in the template's Conditions"):
         load_definition(path)
+
+
+def test_what_a_deployment_reads_besides_the_definition(tmp_path: Path) -> None:
+    """Name, type, logging and tracing as the template writes them; what an intrinsic function
+    computes is named in ``unresolved``, not resolved against the local stand-ins."""
+    machine = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "StateMachineName": {"Fn::Sub": "${AWS::StackName}-orders"},
+            "StateMachineType": "express",
+            "Definition": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            "LoggingConfiguration": {
+                "Level": "ALL",
+                "Destinations": [
+                    {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["Logs", "Arn"]}}}
+                ],
+            },
+            "TracingConfiguration": {"Enabled": "true"},
+        },
+    }
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps({"Resources": {"M": machine, "Logs": {"Type": "AWS::Logs::LogGroup"}}}))
+    source = load_state_machine(path)
+    assert (source.name, source.type, source.logging, source.tracing) == (None, "EXPRESS", None, True)
+    assert source.unresolved == ("StateMachineName", "LoggingConfiguration")
+
+    serverless = {
+        "Type": "AWS::Serverless::StateMachine",
+        "Properties": {
+            "Name": "orders",
+            "Definition": machine["Properties"]["Definition"],
+            "Logging": {"Level": "ERROR"},
+            "Tracing": {},
+        },
+    }
+    path.write_text(json.dumps({"Resources": {"M": serverless}}))
+    source = load_state_machine(path)
+    assert (source.name, source.type, source.logging, source.tracing) == (
+        "orders",
+        None,
+        {"Level": "ERROR"},
+        False,
+    )
+    assert source.unresolved == ()
