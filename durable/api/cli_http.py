@@ -21,6 +21,7 @@ from .cli_common import (
     local_imports,
 )
 from .cli_db import add_db_argument, database
+from .cli_serve import add_shared_arguments
 
 __all__ = ["add_commands", "loopback"]
 
@@ -90,6 +91,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         region=args.region or DEFAULT_REGION,
         account=args.account or DEFAULT_ACCOUNT,
         role=f"{PROG} serve",
+        shared=args.shared,
+        lease_seconds=args.lease_seconds,
     )
     with local_imports(), contextlib.redirect_stdout(sys.stderr):
         for spec, fn in load_functions(refs):
@@ -193,5 +196,6 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--region", help=f"the region in ARNs (default {DEFAULT_REGION})")
     p.add_argument("--account", help=f"the account in ARNs (default {DEFAULT_ACCOUNT})")
     add_function_argument(p)
+    add_shared_arguments(p)
     add_db_argument(p)
     p.set_defaults(handler=_cmd_serve)

@@ -71,6 +71,24 @@ On standard error it says once which activity and database it waits on, then aga
 """
 
 
+def add_shared_arguments(p: argparse.ArgumentParser) -> None:
+    """``--shared`` and ``--lease-seconds``: execute a PostgreSQL database with other engines."""
+    p.add_argument(
+        "--shared",
+        action="store_true",
+        help="execute a PostgreSQL database together with other engines started with --shared "
+        "(each runs what it starts or claims; see docs/scale-out.md)",
+    )
+    p.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --shared: how long this engine's lease lasts without renewal (default 15); the "
+        "others take its executions over that long after it dies",
+    )
+
+
 def _cmd_run_engine(args: argparse.Namespace) -> int:
     db = database(args.db)
     refs = function_refs(args)
@@ -82,7 +100,14 @@ def _cmd_run_engine(args: argparse.Namespace) -> int:
     async def go() -> None:
         stop = asyncio.Event()
         undo = on_signals(stop, _exit_now)
-        engine = Engine(db.url, poll_interval=args.scan_interval, role=f"{PROG} run-engine", standby=False)
+        engine = Engine(
+            db.url,
+            poll_interval=args.scan_interval,
+            role=f"{PROG} run-engine",
+            standby=False,
+            shared=args.shared,
+            lease_seconds=args.lease_seconds,
+        )
         for spec, fn in functions:
             try:
                 engine.register_function(spec.name, fn)
@@ -321,5 +346,6 @@ def add_commands(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
         help="print each finished execution's input and output too (they may hold secrets)",
     )
     p.add_argument("--scan-interval", type=float, default=POLL_SECONDS, help=argparse.SUPPRESS)
+    add_shared_arguments(p)
     add_db_argument(p)
     p.set_defaults(handler=_cmd_run_engine)

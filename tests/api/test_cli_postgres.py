@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from durable import Client
 
-from .test_cli_conveniences import EXEC, GREET_TWICE, PASS, TASKS_PY, durable, error, ok
+from .test_cli_conveniences import EXEC, GREET_TWICE, PASS, ROOT, TASKS_PY, durable, error, ok
 
 ACTIVITY = "arn:aws:states:us-east-1:111111111111:activity:"
 
@@ -23,6 +26,12 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "pass.asl.json").write_text(json.dumps(PASS))
     (tmp_path / "tasks.py").write_text(TASKS_PY)
     return tmp_path
+
+
+def _env() -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("DURABLE_DB", "PYTHONPATH")}
+    environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    return environ
 
 
 async def _names(url: str) -> list[str]:
@@ -80,3 +89,42 @@ def test_a_bad_database_is_a_one_line_error(project: Path, pg_url: str) -> None:
     error(durable(project, "activities", "--db", unreachable), "StoreUnavailable")
     (project / ".durable.toml").write_text('db = "mysql://host/db"\n')
     error(durable(project, "activities"), ".durable.toml", "postgresql://")
+
+
+def test_run_engine_shared_engines_split_the_executions(project: Path, pg_url: str) -> None:
+    """Two ``run-engine --shared`` processes at once: every execution a client started runs
+    once, in one of them; SQLite refuses --shared in one line."""
+    (project / ".durable.toml").write_text(f'db = "{pg_url}"\nfunctions = ["tasks"]\n')
+    names = [f"s{i}" for i in range(12)]
+    ok(durable(project, "start", "greet.asl.json", "-n", names[0], "-i", '{"name": "A"}'))
+    for name in names[1:]:
+        ok(durable(project, "start", "greet", "-n", name, "-i", '{"name": "A"}'))
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "durable.api.cli",
+                "run-engine",
+                "--shared",
+                "--lease-seconds",
+                "3",
+                "--until-idle",
+            ],
+            cwd=project,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    reported: list[str] = []
+    for run in runs:
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err
+        reported += [json.loads(line)["name"] for line in out.splitlines() if line.startswith("{")]
+    assert sorted(reported) == sorted(names)  # each reported once, by the engine that ran it
+    for name in names:
+        assert ok(durable(project, "describe", name))["status"] == "SUCCEEDED"
+    error(durable(project, "run-engine", "--shared", "--db", str(project / "x.db")), "PostgreSQL")
