@@ -64,7 +64,12 @@ IN_FLIGHT = 50
 
 # -- a worker process ----------------------------------------------------------------------------
 async def worker(db: str, workload: str, count: int, offset: int, shared: bool) -> None:
+    import structlog
+
     from durable import Engine
+
+    # the engine's log lines go to standard error: standard output carries this protocol only
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
     engine = Engine(db, shared=shared, role="bench worker")
     engine.register_function("step", lambda event, context: event)
@@ -94,6 +99,7 @@ def run_case(db: str, workload: str, executions: int, processes: int, shared: bo
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
     share = executions // processes
+    errors = tempfile.TemporaryFile("w+")  # the workers' log lines, shown when one fails
     procs = [
         subprocess.Popen(
             [
@@ -108,6 +114,7 @@ def run_case(db: str, workload: str, executions: int, processes: int, shared: bo
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=errors,
             text=True,
             env=env,
         )
@@ -125,15 +132,18 @@ def run_case(db: str, workload: str, executions: int, processes: int, shared: bo
             proc.stdin.flush()
         results = []
         for proc in procs:
-            assert proc.stdout is not None
-            results.append(json.loads(proc.stdout.readline()))
-        for proc in procs:
-            proc.wait(timeout=120)
+            out, _ = proc.communicate(timeout=300)
+            results.append(json.loads(out.splitlines()[-1]))
+    except (subprocess.TimeoutExpired, ValueError, IndexError, RuntimeError):
+        errors.seek(0)
+        print(errors.read()[-4000:], file=sys.stderr)
+        raise
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        errors.close()
     span = max(r["end"] for r in results) - min(r["start"] for r in results)
     return sum(r["n"] for r in results) / span
 
