@@ -21,6 +21,7 @@ import msgspec
 from ..interpreter.commands import ChildProcessor
 from ..interpreter.distributed import ChildNames
 from ..store.base import ChildExecutionRecord, MetadataRecord
+from ..store.child_spans import MAX_SPAN
 from .clock import Clock
 
 __all__ = ["PROCESSOR_KIND", "ChildRows", "processor_record"]
@@ -129,12 +130,31 @@ class ChildRows:
     ) -> None:
         """Children run in place: those that ended since the last call (the first ``succeeded``
         succeeded; with ``failure``, the next one failed). They ran between the two calls: that
-        is their start and stop date."""
+        is their start and stop date. The children that succeeded are stored as spans (one row
+        for up to :data:`~durable.store.child_spans.MAX_SPAN` of them), a failed one alone."""
         start, now = self.since, self.clock.now()
-        for index in range(self.stored, succeeded):
-            row = self._row(index, inputs[index], "SUCCEEDED", start)
+        weights = self.weights
+        for first in range(self.stored, succeeded, MAX_SPAN):
+            end = min(succeeded, first + MAX_SPAN)
+            if end - first == 1:
+                row = self._row(first, inputs[first], "SUCCEEDED", start)
+                row.output = _encode(outputs[first]).decode()
+            else:
+                row = ChildExecutionRecord(
+                    arn=self._names.arn(first),
+                    map_run_arn=self.map_run_arn,
+                    execution_arn=self.execution_arn,
+                    index=first,
+                    name=self._names.name(first),
+                    status="SUCCEEDED",
+                    start_date=start,
+                    input=_encode(list(inputs[first:end])).decode(),
+                    output=_encode(list(outputs[first:end])).decode(),
+                    item_count=sum(weights[first:end]) if weights else end - first,
+                    redrive_count=self.redrive_count,
+                    span=end - first,
+                )
             row.stop_date = now
-            row.output = _encode(outputs[index]).decode()
             self._add(row)
         self.stored = max(self.stored, succeeded)
         if failure is not None and succeeded < len(inputs):

@@ -287,6 +287,14 @@ class MapRuns:
         self.live[arn] = tracker
         return tracker
 
+    async def stored_in_place(self, arn: str) -> int:
+        """How many of a Map Run's children run in place are stored already (a restart or a
+        redrive runs it again): they are stored in order; a failed last one is stored again."""
+        rows, _ = await self.store.list_child_executions(arn, limit=1)
+        if not rows:
+            return 0
+        return rows[0].index + (1 if rows[0].status == "SUCCEEDED" else 0)
+
     def close(self, tracker: MapRunTracker) -> None:
         if self.live.get(tracker.run.map_run_arn) is tracker:
             del self.live[tracker.run.map_run_arn]

@@ -176,6 +176,8 @@ class ReplayRunner(CommandRunner):
                 lambda child: journal.batch.children.append(child),
             )
             self._redriven(tracker, lane)
+            if tracker.rows is not None and self.run.resumed:
+                tracker.rows.stored = await self.owner.map_runs.stored_in_place(cmd.map_run)
         tracker.progress(cmd.succeeded, cmd.failed)
         if tracker.rows is not None:
             tracker.rows.in_place(cmd.inputs, cmd.outputs, cmd.succeeded, cmd.failure if cmd.failed else None)
