@@ -116,8 +116,9 @@ async def children_page(
     below = None if next_token is None else decode_child_token(next_token)
     found: list[ChildExecutionRecord] = []
     row_below = below
+    n = min(limit + 1, 8)  # rows asked at a time: few first (a span holds many children), then more
     while True:
-        rows = await fetch(row_below, limit + 1)
+        rows = await fetch(row_below, n)
         for row in rows:
             for child in reversed(expand(row)):
                 if below is not None and child.index >= below:
@@ -127,6 +128,7 @@ async def children_page(
                 if len(found) == limit:
                     return found, encode_child_token(found[-1].index)
                 found.append(msgspec.structs.replace(child, history=None))
-        if len(rows) <= limit:
+        if len(rows) < n:
             return found, None
         row_below = rows[-1].index
+        n = min(limit + 1, n * 4)
