@@ -20,7 +20,14 @@ from .commands import (
 )
 from .context import ExecutionContext, Frame
 from .data import compact, compile_template, select
-from .distributed import Batcher, ItemReaderSpec, ResultWriterSpec, child_records
+from .distributed import (
+    Batcher,
+    ChildNames,
+    ItemReaderSpec,
+    ResultWriterSpec,
+    child_machine_arn,
+    child_records,
+)
 from .failure import RuntimeFault, StatesFailure
 from .jsonpath import Path, compile_reference_path
 from .map_inplace import InPlace, run_in_place
@@ -298,7 +305,11 @@ class Map(WorkState):
                     results = yield from _in_place(self, inputs, child_ctx, started, visible)
                 elif self.distributed:
                     recorded = recording and self.execution_type == "STANDARD"
-                    children = tuple(_child(self.processor, value, ctx, recorded) for value in inputs)
+                    names = ChildNames(map_run_arn) if map_run_arn else None
+                    children = tuple(
+                        _child(self.processor, value, ctx, recorded, names, index, map_run_arn)
+                        for index, value in enumerate(inputs)
+                    )
                     results = yield Fork(
                         children,
                         max_concurrency,
@@ -455,13 +466,26 @@ def _in_place(
     return results
 
 
-def _child(scope: Scope, value: Any, ctx: ExecutionContext, recorded: bool) -> Child:
-    """A Distributed Map's child execution run by a Fork: its own context, its own events."""
+def _child(
+    scope: Scope,
+    value: Any,
+    ctx: ExecutionContext,
+    recorded: bool,
+    names: ChildNames | None,
+    index: int,
+    map_run_arn: str,
+) -> Child:
+    """A Distributed Map's child execution run by a Fork: its own context (its own
+    ``$$.Execution``), its own events."""
     history: list[dict[str, Any]] | None = [] if recorded else None
 
     def start() -> Generator[Any, Any, Any]:
+        child = ctx.child_execution(history)
+        if names is not None:
+            child.as_child(child_machine_arn(map_run_arn))
+            child.child_is(names.arn(index), names.name(index), value, ctx.services.now())
         try:
-            return (yield from scope.run(value, ctx.child_execution(history), Lane(1)))
+            return (yield from scope.run(value, child, Lane(1)))
         except StatesFailure as failure:
             failure.link = 0  # the parent's MapStateFailed follows its MapRunFailed
             raise

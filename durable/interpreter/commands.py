@@ -116,6 +116,7 @@ class MapRunProgress:
     position: Any = None  # where to go on from (reader cursor, items to skip, counts), JSON
     limit_bytes: int | None = None  # the outputs are the state's result: at most so many bytes
     state_name: str = ""
+    since: float | None = None  # when the children reported started (their start date)
 
 
 @dataclass(frozen=True, slots=True)

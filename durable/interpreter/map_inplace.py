@@ -35,7 +35,7 @@ from .commands import (
     ReadItems,
 )
 from .context import ExecutionContext, Frame, Services
-from .distributed import PAGE_ITEMS
+from .distributed import PAGE_ITEMS, ChildNames, child_machine_arn
 from .failure import StatesFailure
 from .query import states_bindings
 from .seeded import seeded_bits
@@ -197,6 +197,7 @@ def run_in_place(
     spill = False
     start: dict[str, Any] = {}
     services: ChildServices | None = None
+    names: ChildNames | None = None
     # children made of the state's input are all known from the start (read items are not)
     known = len(items) if items is not None else None
     known_items = (
@@ -217,6 +218,8 @@ def run_in_place(
             spill = True
             start = answer.get("Resume") or {}
         services = child_ctx.services = ChildServices(ctx.services, map_run_arn)
+        names = ChildNames(map_run_arn)
+        child_ctx.as_child(child_machine_arn(map_run_arn))
     child: int = start.get("Children", 0)
     ok_items: int = start.get("ItemsOk", 0)
     position: dict[str, Any] = dict(start)
@@ -256,10 +259,11 @@ def run_in_place(
             position,
             limit_bytes,
             name,
+            since,
         )
 
     now = ctx.services.now
-    last = now()
+    last = since = now()  # (since: when the children of this checkpoint started)
     source = _source(m, state_input, effective, frame, items, start)
     sent: Any = None
     reported = False  # a failed child's progress is given
@@ -274,8 +278,9 @@ def run_in_place(
                 sent = yield got
                 continue
             value, weight = got.value, got.weight
-            if services is not None:
+            if services is not None and names is not None:
                 services.at(child)
+                child_ctx.child_is(names.arn(child), names.name(child), value, last)
             try:
                 out, chain = _iterate(scope, value, child_ctx, Lane(chain, visible, nested=True), child, name)
             except StatesFailure as failure:
@@ -312,7 +317,7 @@ def run_in_place(
                         kept.extend(inputs)
                 inputs, outputs, weights = [], [], []
                 first = child
-                last = now()
+                last = since = now()
     except StatesFailure:
         if map_run_arn and not reported:  # the reader failed, or the outputs grew too large
             yield progress("FAILED")

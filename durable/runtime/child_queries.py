@@ -184,25 +184,25 @@ class ChildQueries:
 
     async def _derive(self, row: ChildExecutionRecord, definition: str) -> list[dict[str, Any]]:
         """The states' events of a child run in place: its processor run again over its input,
-        in the context it ran in (the parent's: children run in place see their parent's
-        ``$$.Execution``)."""
+        in the context it ran in (its own ``$$.Execution``, its start date, the ids and random
+        numbers its seed gives)."""
         program = self._programs.get(definition)
         if program is None:
             program = self._programs[definition] = compile_program(_decode(definition), "STANDARD")
         if not program.pure:
             return []
-        parent = await self.store.get_execution(row.execution_arn)
-        if parent is None:
-            return []
+        role, _ = await self._role(row)
         history: list[dict[str, Any]] = []
+        machine_arn = child_machine_arn(row.map_run_arn)
         ctx = ExecutionContext(
-            parent.arn,
-            parent.name,
-            parent.state_machine_arn,
-            parent.state_machine_arn.rsplit(":", 1)[1],
-            _decode(parent.input),
+            row.arn,
+            row.name,
+            machine_arn,
+            machine_arn.rsplit(":", 1)[1],
+            _decode(row.input),
             ChildServices(_Replay(row.start_date), row.map_run_arn).at(row.index),
-            parent.start_date,
+            row.start_date,
+            role_arn=role,
             history=history,
         )
         try:

@@ -133,14 +133,16 @@ class ChildRows:
         weights: Sequence[int],
         succeeded: int,
         failure: tuple[str | None, str | None] | None,
+        since: float | None = None,
     ) -> None:
         """Children run in place that ended since the last call: ``inputs`` are those of the
         children ``first`` ..., ``outputs`` of those that succeeded (up to ``succeeded``); with
         ``failure``, the next one failed. They ran between the two calls: that is their start and
-        stop date. The children that succeeded are stored as spans (one row for up to
+        stop date (``since``: when they started, as the interpreter saw it). The children that
+        succeeded are stored as spans (one row for up to
         :data:`~durable.store.child_spans.MAX_SPAN` of them), a failed one alone. ``bytes``
         counts the JSON of the outputs stored (the size of the results array they make)."""
-        start, now = self.since, self.clock.now()
+        start, now = self.since if since is None else since, self.clock.now()
         for lo in range(max(self.stored, first), succeeded, MAX_SPAN):
             hi = min(succeeded, lo + MAX_SPAN)
             a, b = lo - first, hi - first

@@ -197,7 +197,7 @@ class ReplayRunner(CommandRunner):
         rows = tracker.rows
         if rows is not None:
             failure = cmd.failure if cmd.failed else None
-            rows.in_place(cmd.first, cmd.inputs, cmd.outputs, cmd.weights, cmd.succeeded, failure)
+            rows.in_place(cmd.first, cmd.inputs, cmd.outputs, cmd.weights, cmd.succeeded, failure, cmd.since)
         tracker.streamed(cmd.total, cmd.succeeded, cmd.failed, cmd.items)
         if cmd.position is not None:
             tracker.run.checkpoint = {**cmd.position, "Bytes": rows.bytes if rows is not None else 0}

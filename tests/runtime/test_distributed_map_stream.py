@@ -211,3 +211,43 @@ async def test_sigkill_mid_run_resumes_from_the_last_committed_position(tmp_path
     (result,) = out.rglob("SUCCEEDED_0.json")
     with result.open() as f:
         assert [json.loads(line)["i"] for line in f] == list(range(ITEMS))
+
+
+async def test_a_child_sees_its_own_execution_in_the_context_object() -> None:
+    fields = {
+        "id.$": "$$.Execution.Id",
+        "name.$": "$$.Execution.Name",
+        "input.$": "$$.Execution.Input",
+        "machine.$": "$$.StateMachine.Id",
+    }
+    pure = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": fields, "End": True}}}
+    fn = "arn:aws:lambda:us-east-1:111111111111:function:echo"
+    task = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": fn, "Parameters": fields, "End": True}},
+    }
+    async with Engine(load_plugins=False) as engine:
+        engine.register_function("echo", lambda event, context=None: event)
+        for n, processor in enumerate((pure, task)):
+            config = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+            state = {"Type": "Map", "Label": "lab", "ItemProcessor": {"ProcessorConfig": config, **processor}}
+            machine = await engine.create_state_machine(
+                f"m{n}", {"StartAt": "M", "States": {"M": {**state, "End": True}}}
+            )
+            started = await engine.start_execution(machine.arn, [{"v": 1}, {"v": 2}])
+            done = await engine.wait_for_execution(started.execution_arn)
+            assert done.status == "SUCCEEDED", done.cause
+            (run,) = await engine.list_map_runs(started.execution_arn)
+            children = await engine.list_executions(map_run_arn=run.map_run_arn)
+            for child in children:
+                assert child.output == {
+                    "id": child.execution_arn,
+                    "name": child.name,
+                    "input": child.input,
+                    "machine": child.state_machine_arn,
+                }
+            assert [o["input"] for o in done.output] == [{"v": 1}, {"v": 2}]
+            if processor is pure:  # its derived history says the same
+                history = await engine.get_execution_history(children[0].execution_arn)
+                exited = next(e for e in history if e["type"] == "PassStateExited")
+                assert json.loads(exited["stateExitedEventDetails"]["output"]) == children[0].output
