@@ -251,3 +251,36 @@ async def test_a_child_sees_its_own_execution_in_the_context_object() -> None:
                 history = await engine.get_execution_history(children[0].execution_arn)
                 exited = next(e for e in history if e["type"] == "PassStateExited")
                 assert json.loads(exited["stateExitedEventDetails"]["output"]) == children[0].output
+
+
+async def test_a_redrive_goes_on_from_the_position_the_failed_run_committed(tmp_path: Path) -> None:
+    lines = [json.dumps({"i": i, "pad": ""}) for i in range(3_000)]
+    lines[2_500] = '{"i": broken'  # the third page fails to read
+    (tmp_path / "items.jsonl").write_text("\n".join(lines) + "\n")
+    definition = _definition()
+    definition["States"]["M"]["ResultWriter"]["Parameters"]["Bucket"] = "data"
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    async with Engine(url, load_plugins=False, local_buckets={"data": tmp_path}) as engine:
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, {})
+        done = await engine.wait_for_execution(started.execution_arn)
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        assert (done.error, run.status, run.execution_counts.succeeded) == (
+            "States.ItemReaderFailed",
+            "FAILED",
+            2_000,
+        )
+        lines[2_500] = json.dumps({"i": 2_500, "pad": ""})
+        (tmp_path / "items.jsonl").write_text("\n".join(lines) + "\n")
+        await engine.redrive_execution(started.execution_arn)
+        done = await engine.wait_for_execution(started.execution_arn)
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        children = await engine.list_executions(map_run_arn=run.map_run_arn)
+    assert done.status == "SUCCEEDED", done.cause
+    assert (run.status, run.redrive_count, run.execution_counts.succeeded) == ("SUCCEEDED", 1, 3_000)
+    assert [c.name for c in children] == [
+        f"{run.map_run_arn.rsplit(':', 1)[1][:8]}-{i:08d}" for i in range(2_999, -1, -1)
+    ]
+    (result,) = tmp_path.rglob("SUCCEEDED_0.json")
+    with result.open() as f:
+        assert [json.loads(line)["i"] for line in f] == list(range(3_000))
