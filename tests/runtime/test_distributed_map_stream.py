@@ -17,6 +17,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from durable import Engine, Quotas
 
 READER = {
@@ -253,13 +255,20 @@ async def test_a_child_sees_its_own_execution_in_the_context_object() -> None:
                 assert json.loads(exited["stateExitedEventDetails"]["output"]) == children[0].output
 
 
-async def test_a_redrive_goes_on_from_the_position_the_failed_run_committed(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        found: str = request.getfixturevalue("pg_url")
+        return found
+    return f"sqlite:///{tmp_path / 'db.sqlite'}"
+
+
+async def test_a_redrive_goes_on_from_the_position_the_failed_run_committed(tmp_path: Path, url: str) -> None:
     lines = [json.dumps({"i": i, "pad": ""}) for i in range(3_000)]
     lines[2_500] = '{"i": broken'  # the third page fails to read
     (tmp_path / "items.jsonl").write_text("\n".join(lines) + "\n")
     definition = _definition()
     definition["States"]["M"]["ResultWriter"]["Parameters"]["Bucket"] = "data"
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     async with Engine(url, load_plugins=False, local_buckets={"data": tmp_path}) as engine:
         machine = await engine.create_state_machine("m", definition)
         started = await engine.start_execution(machine.arn, {})
