@@ -222,22 +222,27 @@ def run_in_place(
         child_ctx.as_child(child_machine_arn(map_run_arn))
     child: int = start.get("Children", 0)
     ok_items: int = start.get("ItemsOk", 0)
-    position: dict[str, Any] = dict(start)
     results: list[Any] | None = None if spill else []
     kept: list[Any] | None = [] if not spill and writer is not None else None
     inputs: list[Any] = []
     outputs: list[Any] = []
     weights: list[int] = []
     first = child
-    # children made of the state's input are all known from the start (read items are not)
-    known = len(items) if items is not None else None
-    known_items = (
-        sum(len(b["Items"]) for b in items) if items is not None and m.batcher is not None else known
-    )
+    at: _Child | None = None  # the last child that succeeded (where the next one starts)
 
     def progress(
         ended: str = "", failed: int = 0, failure: tuple[str | None, str | None] = (None, None)
     ) -> Any:
+        if ended == "SUCCEEDED":
+            position: dict[str, Any] = {"Done": True}
+        elif at is None:
+            position = dict(start)
+        elif at.skip < 0:
+            position = {"Done": True, "Items": at.index}
+        else:
+            position = {"Cursor": at.cursor, "Skip": at.skip, "Items": at.index}
+        position["Children"], position["ItemsOk"] = child, ok_items
+        position.setdefault("Items", start.get("Items", 0) if at is None else at.index)
         return MapRunProgress(
             map_run_arn,
             child + failed if known is None else known,
@@ -280,7 +285,7 @@ def run_in_place(
             value, weight = got.value, got.weight
             if services is not None and names is not None:
                 services.at(child)
-                child_ctx.child_is(names.arn(child), names.name(child), value, last)
+                child_ctx.child_is(names.arn(child), names.name(child), value, since)
             try:
                 out, chain = _iterate(scope, value, child_ctx, Lane(chain, visible, nested=True), child, name)
             except StatesFailure as failure:
@@ -296,16 +301,7 @@ def run_in_place(
             weights.append(weight)
             child += 1
             ok_items += weight
-            if got.skip < 0:
-                position = {"Done": True, "Items": got.index, "Children": child, "ItemsOk": ok_items}
-            else:
-                position = {
-                    "Cursor": got.cursor,
-                    "Skip": got.skip,
-                    "Items": got.index,
-                    "Children": child,
-                    "ItemsOk": ok_items,
-                }
+            at = got
             if len(inputs) >= CHECKPOINT_EVERY or now() - last >= CHECKPOINT_SECONDS:
                 if map_run_arn:
                     yield progress()
@@ -322,7 +318,6 @@ def run_in_place(
         if map_run_arn and not reported:  # the reader failed, or the outputs grew too large
             yield progress("FAILED")
         raise
-    position = {"Done": True, "Items": position.get("Items", 0), "Children": child, "ItemsOk": ok_items}
     if map_run_arn:
         yield progress("SUCCEEDED")
     if results is not None:
