@@ -53,10 +53,10 @@ class ChildServices:
     """The services of a child run in place: its parent's clock; ids and random numbers drawn
     from a seed of the child's own (its Map Run's id and its index), never journaled."""
 
-    __slots__ = ("_base", "_n", "_parent", "_seed")
+    __slots__ = ("_base", "_n", "_seed", "services")
 
     def __init__(self, parent: Services, map_run_arn: str) -> None:
-        self._parent = parent
+        self.services = parent
         digits = "".join(c for c in map_run_arn.rsplit(":", 1)[-1] if c in "0123456789abcdefABCDEF")
         self._base = int(digits[:16] or "0", 16)
         self._seed = self._base
@@ -73,7 +73,7 @@ class ChildServices:
         return seeded_bits(self._seed + self._n)
 
     def now(self) -> float:
-        return self._parent.now()
+        return self.services.now()
 
     def uuid4(self) -> str:
         h = f"{(self._bits() << 64) | self._bits():032x}"
@@ -87,7 +87,7 @@ class ChildServices:
         return low + self._bits() % (high - low + 1)
 
     def task_token(self) -> str:
-        return self._parent.task_token()
+        return self.services.task_token()
 
 
 class InPlace:
