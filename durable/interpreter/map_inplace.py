@@ -4,8 +4,8 @@ When a Distributed Map's processor states only compute (Pass, Choice, Succeed, F
 failure is tolerated, its children run one after another inside the parent's generator. Items
 come a page at a time (:class:`~durable.interpreter.commands.ReadItems`, not journaled), go
 through the ``ItemSelector`` and the ``ItemBatcher`` (a :class:`~durable.interpreter.distributed.Grouper`)
-and each child input is run at once. At each checkpoint (every :data:`CHECKPOINT_EVERY` children or
-:data:`CHECKPOINT_SECONDS`) a :class:`~durable.interpreter.commands.MapRunProgress` hands the
+and each child input is run at once. At each checkpoint (every :data:`CHILDREN_PER_CHECKPOINT`
+children or :data:`CHECKPOINT_SECONDS`) a :class:`~durable.interpreter.commands.MapRunProgress` hands the
 children that ended to the runtime, with the *position* to go on from: the cursor of the page
 holding the next child's first item, how many of that page's items to skip, and the counts so
 far. A runtime that stores them (a journaled execution) commits the children's rows and the
@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from .commands import (
     CHECKPOINT,
-    CHECKPOINT_EVERY,
     CHECKPOINT_SECONDS,
     ChildProcessor,
     MapRunProgress,
@@ -47,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = ["ChildServices", "InPlace", "run_in_place"]
 
 _GOLDEN = 0x9E3779B97F4A7C15
+#: children per checkpoint at most (and :data:`CHECKPOINT_SECONDS`): each checkpoint is a commit
+CHILDREN_PER_CHECKPOINT = 1024
 
 
 class ChildServices:
@@ -302,7 +303,7 @@ def run_in_place(
             child += 1
             ok_items += weight
             at = got
-            if len(inputs) >= CHECKPOINT_EVERY or now() - last >= CHECKPOINT_SECONDS:
+            if len(inputs) >= CHILDREN_PER_CHECKPOINT or now() - last >= CHECKPOINT_SECONDS:
                 if map_run_arn:
                     yield progress()
                 else:
