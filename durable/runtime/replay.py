@@ -201,19 +201,20 @@ class ReplayRunner(CommandRunner):
         tracker.streamed(cmd.total, cmd.succeeded, cmd.failed, cmd.items)
         if cmd.position is not None:
             tracker.run.checkpoint = {**cmd.position, "Bytes": rows.bytes if rows is not None else 0}
-        if cmd.ended:
-            tracker.finish(cmd.ended)
-            del self._inline[cmd.map_run]
-            self.owner.map_runs.close(tracker)
-            return answer
-        tracker.touch()  # its position, with the children it follows
+        over: StatesFailure | None = None
         if rows is not None and cmd.limit_bytes is not None and rows.bytes + 1 > cmd.limit_bytes:
-            return StatesFailure(
+            over = StatesFailure(
                 F.DATA_LIMIT_EXCEEDED,
                 f"The state/task '{cmd.state_name}' returned a result with a size exceeding the maximum "
                 "number of bytes service limit.",
             )
-        return answer
+        if cmd.ended:
+            tracker.finish("FAILED" if over is not None else cmd.ended)
+            del self._inline[cmd.map_run]
+            self.owner.map_runs.close(tracker)
+        else:
+            tracker.touch()  # its position, with the children it follows
+        return over if over is not None and cmd.ended != "FAILED" else answer
 
     async def _results(self, cmd: MapResults) -> Any:
         """The stored outputs (and inputs) of a Map Run's children run in place, in order."""

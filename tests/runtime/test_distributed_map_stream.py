@@ -87,7 +87,7 @@ async def test_memory_does_not_grow_with_the_item_count(tmp_path: Path) -> None:
 async def test_results_beyond_the_payload_quota_fail_the_state_unless_the_quota_is_relaxed(
     tmp_path: Path,
 ) -> None:
-    _items(tmp_path / "data", 3_000, pad=100)  # about 330 KB of results: more than 256 KiB
+    _items(tmp_path / "data", 6_000, pad=100)  # about 660 KB of results: more than 256 KiB
     for quotas, want in ((Quotas(), "FAILED"), (Quotas.relaxed(), "SUCCEEDED")):
         async with Engine(
             load_plugins=False, local_buckets={"data": tmp_path / "data"}, quotas=quotas
@@ -99,9 +99,9 @@ async def test_results_beyond_the_payload_quota_fail_the_state_unless_the_quota_
         assert done.status == want, done.cause
         if want == "FAILED":
             assert done.error == "States.DataLimitExceeded"
-            assert run.status == "FAILED" and run.execution_counts.succeeded < 3_000
+            assert run.status == "FAILED" and run.execution_counts.succeeded < 6_000  # it stopped
         else:
-            assert [o["i"] for o in done.output] == list(range(3_000))
+            assert [o["i"] for o in done.output] == list(range(6_000))
 
 
 async def test_children_draw_their_own_uuids_and_their_history_draws_the_same() -> None:
