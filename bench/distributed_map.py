@@ -2,10 +2,13 @@
 
     python bench/distributed_map.py                       # 100k and 1M items, JSONL and CSV
     python bench/distributed_map.py --items 100000 --repeat 3 --kinds express_pass
+    python bench/distributed_map.py --items 1000000,10000000 --kinds express_pass,standard_pass
 
 Each measurement runs in a fresh subprocess (so its peak RSS is its own); the bare-Python floor
 (reading the same file line by line and decoding every item) runs in the same way, interleaved
-with the engine runs, and the engine lines report the ratio to it.
+with the engine runs, and the engine lines report the ratio to it. With several item counts, a
+last line per kind and format sets the peak RSS of each count side by side (memory that does not
+grow with the item count shows the same figure at each).
 """
 
 from __future__ import annotations
@@ -151,6 +154,7 @@ def main() -> None:
         args.items = int(args.items)
         _child(args)
         return
+    sizes: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for items in (int(n) for n in args.items.split(",")):
@@ -162,6 +166,9 @@ def main() -> None:
                         floor = _measure(folder, "floor", fmt, items)
                         engine = _measure(folder, kind, fmt, items)
                         pairs.append((floor, engine))
+                    peak = max(p[1]["peak_rss_mb"] for p in pairs)
+                    floor_peak = max(p[0]["peak_rss_mb"] for p in pairs)
+                    sizes.setdefault((kind, fmt), {})[str(items)] = (peak, floor_peak)
                     floor_s = statistics.median(p[0]["seconds"] for p in pairs)
                     engine_s = statistics.median(p[1]["seconds"] for p in pairs)
                     print(
@@ -172,9 +179,9 @@ def main() -> None:
                                 "format": fmt,
                                 "items": items,
                                 "items_per_s": round(items / engine_s),
-                                "peak_rss_mb": max(p[1]["peak_rss_mb"] for p in pairs),
+                                "peak_rss_mb": peak,
                                 "floor_items_per_s": round(items / floor_s),
-                                "floor_peak_rss_mb": max(p[0]["peak_rss_mb"] for p in pairs),
+                                "floor_peak_rss_mb": floor_peak,
                                 "engine_vs_floor_pct": round(100 * floor_s / engine_s, 2),
                                 "repeat": args.repeat,
                                 "cpus": os.cpu_count(),
@@ -182,6 +189,19 @@ def main() -> None:
                         ),
                         flush=True,
                     )
+                (folder / f"items.{fmt}").unlink(missing_ok=True)  # (the next count writes its own)
+    for (kind, fmt), by_items in sizes.items():
+        if len(by_items) > 1:
+            peaks = [p for p, _ in by_items.values()]
+            line = {
+                "bench": "distributed_map_rss",
+                "kind": kind,
+                "format": fmt,
+                "peak_rss_mb": {n: p for n, (p, _) in by_items.items()},
+                "floor_peak_rss_mb": {n: f for n, (_, f) in by_items.items()},
+                "growth_mb": round(peaks[-1] - peaks[0], 1),
+            }
+            print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

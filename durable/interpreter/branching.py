@@ -15,14 +15,22 @@ from .commands import (
     ChildFailure,
     ChildProcessor,
     Fork,
-    MapRunProgress,
+    MapResults,
     Stall,
 )
 from .context import ExecutionContext, Frame
 from .data import compact, compile_template, select
-from .distributed import Batcher, ItemReaderSpec, ResultWriterSpec, child_records
+from .distributed import (
+    Batcher,
+    ChildNames,
+    ItemReaderSpec,
+    ResultWriterSpec,
+    child_machine_arn,
+    child_records,
+)
 from .failure import RuntimeFault, StatesFailure
 from .jsonpath import Path, compile_reference_path
+from .map_inplace import InPlace, run_in_place
 from .query import QueryValue, evaluation_failure, expect, states_bindings
 from .states import Lane, WorkState, show_value
 
@@ -269,65 +277,62 @@ class Map(WorkState):
         started = lane.prev
         tolerant = self.distributed and (count or pct)
         visible = {} if self.distributed else lane.vars  # child executions see no variables
+        done: InPlace | None = None  # children run in place, streamed (see map_inplace)
+        results: list[Any] = []
+        weights: tuple[int, ...] = ()
         try:
-            if self.reader is not None:
-                items = yield from self.reader.read(data, effective, frame, self.name)
-                inputs = self._inputs(items, data, effective, frame)
-                del items
-            weights = _batch_weights(inputs) if self.batcher is not None and map_run_arn else ()
-            if self.processor.pure and not tolerant:
-                scope, name = self.processor, self.name
-                results: list[Any] = []
-                chain = started
-                now = ctx.services.now
-                last = now()
-                total = len(inputs)
-                progress = _Progress(map_run_arn, total, max_concurrency, weights, processor, inputs, results)
-                if map_run_arn:
-                    yield progress.at(0)
-                for i, value in enumerate(inputs):
-                    try:
-                        out, chain = _iterate(
-                            scope, value, child_ctx, Lane(chain, visible, nested=True), i, name
-                        )
-                    except StatesFailure as failure:
-                        if map_run_arn:
-                            yield progress.at(i, 1, "FAILED", (failure.error, failure.cause))
-                        if self.distributed:
-                            failure.link = 0  # the parent's MapStateFailed follows MapRunFailed
-                        raise
-                    results.append(out)
-                    if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 or now() - last >= CHECKPOINT_SECONDS:
-                        yield progress.at(i + 1) if map_run_arn else CHECKPOINT
-                        last = now()
-                if map_run_arn:
-                    yield progress.at(total, 0, "SUCCEEDED")
-            elif self.distributed:
-                recorded = recording and self.execution_type == "STANDARD"
-                children = tuple(_child(self.processor, value, ctx, recorded) for value in inputs)
-                results = yield Fork(
-                    children,
+            if self.distributed and self.processor.pure and not tolerant:
+                done = yield from run_in_place(
+                    self,
+                    data,
+                    effective,
+                    frame,
+                    None if self.reader is not None else inputs,
+                    child_ctx,
+                    visible,
+                    map_run_arn,
                     max_concurrency,
-                    tolerated_count=count if tolerant else None,
-                    tolerated_percentage=pct if tolerant else None,
-                    map_run=map_run_arn,
-                    weights=weights,
-                    processor=processor,
+                    processor,
+                    started,
                 )
             else:
-                link = [started]  # each iteration links to the previous one's last event, as AWS does
-                children = tuple(
-                    Child(_iteration(self.processor, value, child_ctx, link, visible, index, self.name))
-                    for index, value in enumerate(inputs)
-                )
-                results = yield Fork(
-                    children,
-                    max_concurrency,
-                    tolerated_count=count if tolerant else None,
-                    tolerated_percentage=pct if tolerant else None,
-                    map_run=map_run_arn,
-                    weights=weights,
-                )
+                if self.reader is not None:
+                    items = yield from self.reader.read(data, effective, frame, self.name)
+                    inputs = self._inputs(items, data, effective, frame)
+                    del items
+                weights = _batch_weights(inputs) if self.batcher is not None and map_run_arn else ()
+                if self.processor.pure and not tolerant:  # an inline Map's iterations, in place
+                    results = yield from _in_place(self, inputs, child_ctx, started, visible)
+                elif self.distributed:
+                    recorded = recording and self.execution_type == "STANDARD"
+                    names = ChildNames(map_run_arn) if map_run_arn else None
+                    children = tuple(
+                        _child(self.processor, value, ctx, recorded, names, index, map_run_arn)
+                        for index, value in enumerate(inputs)
+                    )
+                    results = yield Fork(
+                        children,
+                        max_concurrency,
+                        tolerated_count=count if tolerant else None,
+                        tolerated_percentage=pct if tolerant else None,
+                        map_run=map_run_arn,
+                        weights=weights,
+                        processor=processor,
+                    )
+                else:
+                    link = [started]  # each iteration links to the previous one's last event, as AWS does
+                    children = tuple(
+                        Child(_iteration(self.processor, value, child_ctx, link, visible, index, self.name))
+                        for index, value in enumerate(inputs)
+                    )
+                    results = yield Fork(
+                        children,
+                        max_concurrency,
+                        tolerated_count=count if tolerant else None,
+                        tolerated_percentage=pct if tolerant else None,
+                        map_run=map_run_arn,
+                        weights=weights,
+                    )
         except StatesFailure as failure:
             if self.distributed:  # the failure of a child execution stays in its own history
                 lane.prev = failure.link = ctx.emit(
@@ -335,7 +340,9 @@ class Map(WorkState):
                 )
             failure.link = failure.link or ctx.events
             raise
-        if self.writer is not None and map_run_arn:
+        if done is not None:
+            output = yield from self._in_place_output(done, data, effective, frame, lane, map_run_arn)
+        elif self.writer is not None and map_run_arn:
             records = child_records(inputs, results, map_run_arn, frame.entered_epoch, ctx.services.now())
             del results
             try:
@@ -360,6 +367,48 @@ class Map(WorkState):
             ctx.emit("MapStateSucceeded", last)
             lane.prev = last  # AWS links MapStateExited to the event MapStateSucceeded links to
         return output
+
+    def _in_place_output(
+        self, done: InPlace, data: Any, effective: Any, frame: Frame, lane: Lane, map_run_arn: str
+    ) -> Generator[Any, Any, Any]:
+        """The output of a Distributed Map whose children ran in place: their outputs (kept, or
+        read back from the runtime), through the ResultWriter when there is one."""
+        ctx = frame.ctx
+        writer = self.writer
+        results, inputs = done.results, done.inputs
+        if results is None and not (writer is not None and writer.resource is not None):
+            if writer is not None and writer.transformation == "NONE":
+                inputs, results = yield MapResults(map_run_arn, done.executions, inputs=True)
+            else:
+                results = yield MapResults(map_run_arn, done.executions)
+        if writer is None or not map_run_arn:
+            return results
+        if writer.resource is None and writer.transformation != "NONE":
+            return writer.transform_outputs(results or [])
+        try:
+            if results is None:
+                return (
+                    yield from writer.write_spilled(
+                        data,
+                        effective,
+                        frame,
+                        map_run_arn,
+                        self.name,
+                        done.executions,
+                        done.items,
+                        ctx.services.now(),
+                    )
+                )
+            records = child_records(
+                inputs or [], results, map_run_arn, frame.entered_epoch, ctx.services.now()
+            )
+            return (
+                yield from writer.write(records, data, effective, frame, map_run_arn, self.name, done.items)
+            )
+        except StatesFailure as failure:
+            lane.prev = ctx.emit("MapRunFailed", lane.prev, "mapRunFailedEventDetails", _details(failure))
+            failure.link = failure.link or ctx.events
+            raise
 
     def _inputs(self, items: list[Any], data: Any, effective: Any, frame: Frame) -> list[Any]:
         """The children's inputs: each item through ItemSelector, then grouped by ItemBatcher."""
@@ -399,53 +448,44 @@ def _label(map_run_arn: str) -> str:
     return map_run_arn.rsplit(":", 1)[0].rsplit("/", 1)[-1]
 
 
-class _Progress:
-    """The :class:`MapRunProgress` commands of one run of children in place."""
-
-    __slots__ = ("inputs", "map_run", "max_concurrency", "outputs", "processor", "total", "weights")
-
-    def __init__(
-        self,
-        map_run: str,
-        total: int,
-        max_concurrency: int,
-        weights: tuple[int, ...],
-        processor: ChildProcessor | None,
-        inputs: list[Any],
-        outputs: list[Any],
-    ) -> None:
-        self.map_run, self.total, self.max_concurrency = map_run, total, max_concurrency
-        self.weights, self.processor, self.inputs, self.outputs = weights, processor, inputs, outputs
-
-    def at(
-        self,
-        succeeded: int,
-        failed: int = 0,
-        ended: str = "",
-        failure: tuple[str | None, str | None] = (None, None),
-    ) -> MapRunProgress:
-        return MapRunProgress(
-            self.map_run,
-            self.total,
-            succeeded,
-            failed,
-            self.max_concurrency,
-            ended,
-            self.weights,
-            self.processor,
-            self.inputs,
-            self.outputs,
-            failure,
-        )
+def _in_place(
+    m: Map, inputs: list[Any], ctx: ExecutionContext, started: int, visible: dict[str, Any]
+) -> Generator[Any, Any, list[Any]]:
+    """An inline Map's iterations of a pure processor, one after another in place."""
+    scope, name = m.processor, m.name
+    results: list[Any] = []
+    chain = started
+    now = ctx.services.now
+    last = now()
+    for i, value in enumerate(inputs):
+        out, chain = _iterate(scope, value, ctx, Lane(chain, visible, nested=True), i, name)
+        results.append(out)
+        if i % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 or now() - last >= CHECKPOINT_SECONDS:
+            yield CHECKPOINT
+            last = now()
+    return results
 
 
-def _child(scope: Scope, value: Any, ctx: ExecutionContext, recorded: bool) -> Child:
-    """A Distributed Map's child execution run by a Fork: its own context, its own events."""
+def _child(
+    scope: Scope,
+    value: Any,
+    ctx: ExecutionContext,
+    recorded: bool,
+    names: ChildNames | None,
+    index: int,
+    map_run_arn: str,
+) -> Child:
+    """A Distributed Map's child execution run by a Fork: its own context (its own
+    ``$$.Execution``), its own events."""
     history: list[dict[str, Any]] | None = [] if recorded else None
 
     def start() -> Generator[Any, Any, Any]:
+        child = ctx.child_execution(history)
+        if names is not None:
+            child.as_child(child_machine_arn(map_run_arn))
+            child.child_is(names.arn(index), names.name(index), value, ctx.services.now())
         try:
-            return (yield from scope.run(value, ctx.child_execution(history), Lane(1)))
+            return (yield from scope.run(value, child, Lane(1)))
         except StatesFailure as failure:
             failure.link = 0  # the parent's MapStateFailed follows its MapRunFailed
             raise

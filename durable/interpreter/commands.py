@@ -90,22 +90,44 @@ class Fork:
 @dataclass(frozen=True, slots=True)
 class MapRunProgress:
     """How far a Distributed Map whose children run in place (pure states, no Fork) has gone: the
-    runtime keeps its Map Run's counts from it. Also a :class:`Checkpoint`. ``ended`` is
-    ``SUCCEEDED`` or ``FAILED`` once the children are over."""
+    runtime keeps its Map Run's counts and its child executions from it. Also a
+    :class:`Checkpoint`. ``ended`` is ``SUCCEEDED`` or ``FAILED`` once the children are over.
+
+    The first one (``total`` 0) opens the Map Run; the runtime answers it with None (the
+    interpreter keeps the children's outputs) or ``{"Spill": True, "Resume": position}``: the
+    runtime stores the outputs (read back with :class:`MapResults`, or written by
+    :class:`WriteResults` with ``spill``), and ``position`` (None: from the start) is the last
+    ``position`` it committed: where a run resumed after a restart goes on from."""
 
     map_run: str
-    total: int
+    total: int  # children made so far (the items still being read are not counted yet)
     succeeded: int
     failed: int = 0
     max_concurrency: int = 0
     ended: str = ""
-    weights: tuple[int, ...] = ()  # items per child when batched (Map Run item counts)
     processor: ChildProcessor | None = None
-    # the children's inputs and outputs so far (the Map's own lists, read, never changed): the
-    # children ``succeeded`` .. ``succeeded + failed`` ended since the last progress are stored
+    # the children ``first`` .. ``first + len(inputs) - 1`` (ended since the last progress): their
+    # inputs and the outputs of those that succeeded; with ``failed``, the last one failed
     inputs: Sequence[Any] = ()
     outputs: Sequence[Any] = ()
     failure: tuple[str | None, str | None] = (None, None)  # the failed child's error and cause
+    first: int = 0
+    weights: Sequence[int] = ()  # items of each of those children when batched (else 1 each)
+    items: tuple[int, int, int] = (0, 0, 0)  # items read, items of succeeded and failed children
+    position: Any = None  # where to go on from (reader cursor, items to skip, counts), JSON
+    limit_bytes: int | None = None  # the outputs are the state's result: at most so many bytes
+    state_name: str = ""
+    since: float | None = None  # when the children reported started (their start date)
+
+
+@dataclass(frozen=True, slots=True)
+class MapResults:
+    """The outputs of a Map Run's children run in place whose outputs the runtime stored
+    (:class:`MapRunProgress`), in order; with ``inputs``, ``[inputs, outputs]``."""
+
+    map_run: str
+    count: int
+    inputs: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +207,7 @@ class ReadItems:
     cursor: Any
     limit: int
     state_name: str
+    record: bool = True  # journaled (False: the Map's own position is committed instead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +222,16 @@ class WriteResults:
     map_run: str = ""  # the Map Run whose results these are (its resultsWritten counts)
     executions: int = 0  # child executions whose results are written
     items: int = 0  # items those children processed
+    spill: ResultSpill | None = None  # the results are the stored outputs of a Map Run's children
+
+
+@dataclass(frozen=True, slots=True)
+class ResultSpill:
+    """Result files made from the stored outputs of a Map Run's children (run in place): the
+    runtime streams them into ``base``/``SUCCEEDED_<n>.json`` and writes the manifest.
+    ``encode(indexes, inputs, outputs)`` gives each child's transformed values as JSON (a
+    FLATTEN may give several per child)."""
+
+    base: str
+    output_type: str
+    encode: Callable[[Sequence[int], Sequence[bytes], Sequence[bytes]], list[bytes]]

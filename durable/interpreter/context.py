@@ -117,6 +117,19 @@ class ExecutionContext:
         ctx.events = 1
         return ctx
 
+    def as_child(self, machine_arn: str) -> ExecutionContext:
+        """Make this copy a Distributed Map child's: its state machine is ``machine_arn``
+        (``stateMachine:<machine>/<label>``), never redriven; :meth:`child_is` names the child."""
+        self.state_machine_arn = machine_arn
+        self.state_machine_name = machine_arn.rsplit(":", 1)[-1]
+        self.redrive_count, self.redrive_time = 0, None
+        return self
+
+    def child_is(self, arn: str, name: str, value: Any, start_epoch: float) -> None:
+        """``$$.Execution`` is now the child execution ``arn``'s (its name, input, start)."""
+        self.execution_arn, self.execution_name, self.input = arn, name, value
+        self.start_epoch, self._start_time = start_epoch, None
+
     def payload_text(self, value: Any) -> bytes:
         """``value`` as JSON text (:func:`~durable.interpreter.jsonvalue.json_text`); a
         journaled context answers a value it encoded a moment ago without encoding it again."""

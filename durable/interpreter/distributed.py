@@ -8,12 +8,12 @@ yields :class:`~durable.interpreter.commands.ReadItems` (one page at a time) and
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Final
 
 import msgspec
 
-from .commands import ChildFailure, ReadItems, WriteResults
+from .commands import ChildFailure, ReadItems, ResultSpill, WriteResults
 from .context import Frame, iso_time
 from .data import compact, compile_template, select
 from .failure import RuntimeFault, StatesFailure
@@ -27,12 +27,14 @@ __all__ = [
     "RESULT_WRITER_FAILED",
     "Batcher",
     "ChildNames",
+    "Grouper",
     "ItemReaderSpec",
     "ResultWriterSpec",
     "child_arn",
     "child_machine_arn",
     "child_name",
     "child_records",
+    "manifest",
 ]
 
 ITEM_READER_FAILED: Final = "States.ItemReaderFailed"
@@ -99,9 +101,8 @@ class ItemReaderSpec:
             config.pop(key, None)
         self.config = config
 
-    def read(
-        self, state_input: Any, effective: Any, frame: Frame, name: str
-    ) -> Generator[Any, Any, list[Any]]:
+    def start(self, state_input: Any, effective: Any, frame: Frame) -> tuple[Any, int | None]:
+        """The evaluated ``Parameters``/``Arguments`` and the most items to read (None: all)."""
         if self.arguments_q is not None:
             arguments = self.arguments_q.evaluate(states_bindings(frame, state_input), frame)
         elif self.parameters is not None:
@@ -111,7 +112,12 @@ class ItemReaderSpec:
         limit = self.max_items.value(state_input, effective, frame)
         if limit is not None and limit < 0:
             raise StatesFailure(ITEM_READER_FAILED, "field MaxItems must be positive")
-        remaining = limit or None  # 0: no limit, as AWS reads it
+        return arguments, limit or None  # 0: no limit, as AWS reads it
+
+    def read(
+        self, state_input: Any, effective: Any, frame: Frame, name: str
+    ) -> Generator[Any, Any, list[Any]]:
+        arguments, remaining = self.start(state_input, effective, frame)
         items: list[Any] = []
         cursor: Any = None
         while True:
@@ -138,7 +144,8 @@ class Batcher:
             compile_template(batch_input) if not jsonata and batch_input is not None else None
         )
 
-    def batches(self, items: list[Any], state_input: Any, effective: Any, frame: Frame) -> list[Any]:
+    def grouper(self, state_input: Any, effective: Any, frame: Frame) -> Grouper:
+        """A :class:`Grouper` with this batcher's limits and ``BatchInput``, evaluated now."""
         max_items = self.max_items.value(state_input, effective, frame)
         max_bytes = self.max_bytes.value(state_input, effective, frame)
         for value, field in ((max_items, "MaxItemsPerBatch"), (max_bytes, "MaxInputBytesPerBatch")):
@@ -150,36 +157,59 @@ class Batcher:
             batch_input, has_input = self.input_q.evaluate(states_bindings(frame, state_input), frame), True
         elif self.input_template is not None:
             batch_input, has_input = self.input_template(effective, frame), True
-        return [
-            {"Items": group, "BatchInput": batch_input} if has_input else {"Items": group}
-            for group in _group(
-                items, max_items or None, max_bytes or None, batch_input if has_input else None
-            )
-        ]
+        return Grouper(max_items or None, max_bytes or None, batch_input, has_input)
+
+    def batches(self, items: list[Any], state_input: Any, effective: Any, frame: Frame) -> list[Any]:
+        grouper = self.grouper(state_input, effective, frame)
+        out = [batch for batch in map(grouper.add, items) if batch is not None]
+        last = grouper.flush()
+        if last is not None:
+            out.append(last)
+        return out
 
 
-def _group(
-    items: list[Any], max_items: int | None, max_bytes: int | None, batch_input: Any
-) -> Iterator[list[Any]]:
-    """Consecutive groups of at most ``max_items`` items whose batch JSON stays within
-    ``max_bytes`` (an item larger than that alone makes a batch of one)."""
-    overhead = len(b'{"Items":[]}') + (
-        len(_encode(batch_input)) + len(b',"BatchInput":') if batch_input else 0
-    )
-    group: list[Any] = []
-    size = overhead
-    for item in items:
+class Grouper:
+    """Groups items as they come into consecutive batches of at most ``max_items`` items whose
+    batch JSON stays within ``max_bytes`` (an item larger than that alone makes a batch of one):
+    :meth:`add` returns a batch when one is full, :meth:`flush` the last one."""
+
+    __slots__ = ("batch_input", "group", "has_input", "max_bytes", "max_items", "overhead", "size")
+
+    def __init__(
+        self, max_items: int | None, max_bytes: int | None, batch_input: Any, has_input: bool
+    ) -> None:
+        self.max_items, self.max_bytes = max_items, max_bytes
+        self.batch_input, self.has_input = batch_input, has_input
+        self.overhead = len(b'{"Items":[]}') + (
+            len(_encode(batch_input)) + len(b',"BatchInput":') if has_input and batch_input else 0
+        )
+        self.group: list[Any] = []
+        self.size = self.overhead
+
+    def _batch(self, group: list[Any]) -> Any:
+        return {"Items": group, "BatchInput": self.batch_input} if self.has_input else {"Items": group}
+
+    def add(self, item: Any) -> Any:
+        max_items, max_bytes, group = self.max_items, self.max_bytes, self.group
         item_size = len(_encode(item)) + 1 if max_bytes is not None else 0
         full = (max_items is not None and len(group) >= max_items) or (
-            max_bytes is not None and group and size + item_size > max_bytes
+            max_bytes is not None and group and self.size + item_size > max_bytes
         )
+        out = None
         if full:
-            yield group
-            group, size = [], overhead
+            out = self._batch(group)
+            self.group = group = []
+            self.size = self.overhead
         group.append(item)
-        size += item_size
-    if group:
-        yield group
+        self.size += item_size
+        return out
+
+    def flush(self) -> Any:
+        if not self.group:
+            return None
+        out = self._batch(self.group)
+        self.group, self.size = [], self.overhead
+        return out
 
 
 class ResultWriterSpec:
@@ -212,6 +242,18 @@ class ResultWriterSpec:
                 out.append(value)
         return out
 
+    def transform_outputs(self, outputs: list[Any]) -> list[Any]:
+        """:meth:`transform` of children that all succeeded, from their outputs alone."""
+        if self.transformation != "FLATTEN":
+            return outputs
+        out: list[Any] = []
+        for value in outputs:
+            if isinstance(value, list):
+                out.extend(value)
+            else:
+                out.append(value)
+        return out
+
     def write(
         self,
         records: list[dict[str, Any]],
@@ -226,18 +268,7 @@ class ResultWriterSpec:
         ``items``: how many items the children processed (batched: more than the records)."""
         if self.resource is None:
             return self.transform(records)
-        if self.arguments_q is not None:
-            arguments = self.arguments_q.evaluate(states_bindings(frame, state_input), frame)
-        elif self.parameters is not None:
-            arguments = self.parameters(effective, frame)
-        else:
-            arguments = {}
-        if not isinstance(arguments, dict) or not isinstance(arguments.get("Bucket"), str):
-            raise StatesFailure(RESULT_WRITER_FAILED, "The ResultWriter needs a Bucket name.")
-        bucket = arguments["Bucket"]
-        prefix = str(arguments.get("Prefix") or "").strip("/")
-        run_id = map_run_arn.rsplit(":", 1)[-1]
-        base = f"{prefix}/{run_id}" if prefix else run_id
+        bucket, base = self._target(state_input, effective, frame, map_run_arn)
         files: list[tuple[str, str]] = []
         listed: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
         for status in ("SUCCEEDED", "FAILED", "PENDING"):
@@ -254,9 +285,8 @@ class ResultWriterSpec:
                 key = f"{base}/{status}_{n}.json"
                 files.append((key, text))
                 listed[status].append({"Key": key, "Size": len(text.encode())})
-        manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": listed}
         manifest_key = f"{base}/manifest.json"
-        files.append((manifest_key, _encode(manifest).decode()))
+        files.append((manifest_key, manifest(bucket, map_run_arn, listed)))
         written = len(records)
         yield WriteResults(
             self.resource,
@@ -268,6 +298,74 @@ class ResultWriterSpec:
             written if items is None else items,
         )
         return {"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
+
+    def _target(self, state_input: Any, effective: Any, frame: Frame, map_run_arn: str) -> tuple[str, str]:
+        """The bucket and the key prefix (``Prefix/<map run id>``) of the result files."""
+        if self.arguments_q is not None:
+            arguments = self.arguments_q.evaluate(states_bindings(frame, state_input), frame)
+        elif self.parameters is not None:
+            arguments = self.parameters(effective, frame)
+        else:
+            arguments = {}
+        if not isinstance(arguments, dict) or not isinstance(arguments.get("Bucket"), str):
+            raise StatesFailure(RESULT_WRITER_FAILED, "The ResultWriter needs a Bucket name.")
+        prefix = str(arguments.get("Prefix") or "").strip("/")
+        run_id = map_run_arn.rsplit(":", 1)[-1]
+        return arguments["Bucket"], f"{prefix}/{run_id}" if prefix else run_id
+
+    def write_spilled(
+        self,
+        state_input: Any,
+        effective: Any,
+        frame: Frame,
+        map_run_arn: str,
+        name: str,
+        executions: int,
+        items: int,
+        stopped: float,
+    ) -> Generator[Any, Any, Any]:
+        """:meth:`write` of the stored outputs of a Map Run's children run in place, all of which
+        succeeded: the runtime streams them into the files (see :class:`ResultSpill`)."""
+        assert self.resource is not None
+        bucket, base = self._target(state_input, effective, frame, map_run_arn)
+        spill = ResultSpill(base, self.output_type, self._encoder(map_run_arn, frame.entered_epoch, stopped))
+        yield WriteResults(self.resource, bucket, (), name, map_run_arn, executions, items, spill)
+        return {
+            "MapRunArn": map_run_arn,
+            "ResultWriterDetails": {"Bucket": bucket, "Key": f"{base}/manifest.json"},
+        }
+
+    def _encoder(
+        self, map_run_arn: str, started: float, stopped: float
+    ) -> Callable[[Sequence[int], Sequence[bytes], Sequence[bytes]], list[bytes]]:
+        """The children's transformed results as JSON, from their stored input and output."""
+        if self.transformation == "NONE":
+            records = _Records(map_run_arn, started, stopped)
+
+            def none(
+                indexes: Sequence[int], inputs: Sequence[bytes], outputs: Sequence[bytes]
+            ) -> list[bytes]:
+                return [
+                    _encode(records.succeeded(i, v.decode(), o.decode()))
+                    for i, v, o in zip(indexes, inputs, outputs, strict=True)
+                ]
+
+            return none
+        if self.transformation == "FLATTEN":
+
+            def flatten(
+                indexes: Sequence[int], inputs: Sequence[bytes], outputs: Sequence[bytes]
+            ) -> list[bytes]:
+                out: list[bytes] = []
+                for o in outputs:
+                    if o[:1] == b"[":
+                        out.extend(_encode(v) for v in msgspec.json.decode(o))
+                    else:
+                        out.append(bytes(o))
+                return out
+
+            return flatten
+        return lambda indexes, inputs, outputs: [bytes(o) for o in outputs]
 
     def _texts(self, values: list[Any]) -> Iterator[str]:
         """The files' texts: a JSON array or JSON lines, a new file past 5 GB."""
@@ -322,41 +420,64 @@ def child_machine_arn(map_run_arn: str) -> str:
     return map_run_arn.rsplit(":", 1)[0].replace(":mapRun:", ":stateMachine:", 1)
 
 
+def manifest(bucket: str, map_run_arn: str, listed: dict[str, list[dict[str, Any]]]) -> str:
+    """The ResultWriter's ``manifest.json``: where the result files of each status went."""
+    return _encode({"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": listed}).decode()
+
+
+class _Records:
+    """The child execution records of one Map Run, as AWS exports them (``Transformation: NONE``)."""
+
+    __slots__ = ("machine_arn", "names", "start", "stop")
+
+    def __init__(self, map_run_arn: str, started: float, stopped: float) -> None:
+        # mapRun:<machine>/<label>:<run id>  ->  execution:<machine>/<label>:<child name>
+        head = map_run_arn.rsplit(":", 1)[0]
+        region_part, run_part = head.split(":mapRun:", 1)
+        self.machine_arn = f"{region_part}:stateMachine:{run_part.split('/', 1)[0]}"
+        self.start, self.stop = iso_time(started), iso_time(stopped)
+        self.names = ChildNames(map_run_arn)
+
+    def _base(self, index: int, input_text: str) -> dict[str, Any]:
+        return {
+            "ExecutionArn": self.names.arn(index),
+            "Input": input_text,
+            "InputDetails": {"Included": True},
+            "Name": self.names.name(index),
+            "RedriveCount": 0,
+            "StartDate": self.start,
+            "StateMachineArn": self.machine_arn,
+            "StopDate": self.stop,
+        }
+
+    def succeeded(self, index: int, input_text: str, output_text: str) -> dict[str, Any]:
+        record = self._base(index, input_text)
+        record["Status"] = "SUCCEEDED"
+        record["Output"] = output_text
+        record["OutputDetails"] = {"Included": True}
+        record["RedriveStatus"] = "NOT_REDRIVABLE"
+        record["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+        return dict(sorted(record.items()))
+
+    def failed(self, index: int, input_text: str, failure: ChildFailure) -> dict[str, Any]:
+        record = self._base(index, input_text)
+        record["Status"] = "FAILED"
+        if failure.error is not None:
+            record["Error"] = failure.error
+        if failure.cause is not None:
+            record["Cause"] = failure.cause
+        record["RedriveStatus"] = "REDRIVABLE"
+        return dict(sorted(record.items()))
+
+
 def child_records(
     inputs: list[Any], results: list[Any], map_run_arn: str, started: float, stopped: float
 ) -> list[dict[str, Any]]:
     """One record per child execution, as AWS exports them (``Transformation: NONE``)."""
-    # mapRun:<machine>/<label>:<run id>  ->  execution:<machine>/<label>:<child name>
-    head = map_run_arn.rsplit(":", 1)[0]
-    region_part, run_part = head.split(":mapRun:", 1)
-    machine_arn = f"{region_part}:stateMachine:{run_part.split('/', 1)[0]}"
-    start, stop = iso_time(started), iso_time(stopped)
-    names = ChildNames(map_run_arn)
-    records: list[dict[str, Any]] = []
-    for index, (value, result) in enumerate(zip(inputs, results, strict=True)):
-        name = names.name(index)
-        record: dict[str, Any] = {
-            "ExecutionArn": names.arn(index),
-            "Input": _encode(value).decode(),
-            "InputDetails": {"Included": True},
-            "Name": name,
-            "RedriveCount": 0,
-            "StartDate": start,
-            "StateMachineArn": machine_arn,
-            "StopDate": stop,
-        }
-        if isinstance(result, ChildFailure):
-            record["Status"] = "FAILED"
-            if result.error is not None:
-                record["Error"] = result.error
-            if result.cause is not None:
-                record["Cause"] = result.cause
-            record["RedriveStatus"] = "REDRIVABLE"
-        else:
-            record["Status"] = "SUCCEEDED"
-            record["Output"] = _encode(result).decode()
-            record["OutputDetails"] = {"Included": True}
-            record["RedriveStatus"] = "NOT_REDRIVABLE"
-            record["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
-        records.append(dict(sorted(record.items())))
-    return records
+    records = _Records(map_run_arn, started, stopped)
+    return [
+        records.failed(index, _encode(value).decode(), result)
+        if isinstance(result, ChildFailure)
+        else records.succeeded(index, _encode(value).decode(), _encode(result).decode())
+        for index, (value, result) in enumerate(zip(inputs, results, strict=True))
+    ]

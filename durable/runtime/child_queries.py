@@ -11,7 +11,6 @@ around them, within 20 ms). An EXPRESS child keeps no history, as on AWS.
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import msgspec
@@ -19,6 +18,7 @@ import msgspec
 from ..errors import ExecutionDoesNotExist
 from ..interpreter.context import ExecutionContext
 from ..interpreter.distributed import child_machine_arn
+from ..interpreter.map_inplace import ChildServices
 from ..interpreter.program import Program, compile_program
 from ..interpreter.states import Lane
 from ..store.base import ChildExecutionRecord, EventRecord, Store
@@ -55,29 +55,28 @@ def child_execution(row: ChildExecutionRecord) -> Execution:
 
 
 class _Replay:
-    """The services of a derived history: the child's start date, ids drawn from a seed."""
+    """The clock of a derived history: the child's start date (its ids and random numbers come
+    from :class:`~durable.interpreter.map_inplace.ChildServices`, as when it ran)."""
 
-    __slots__ = ("_rng", "when")
+    __slots__ = ("when",)
 
-    def __init__(self, when: float, seed: str) -> None:
+    def __init__(self, when: float) -> None:
         self.when = when
-        self._rng = random.Random(seed)
 
     def now(self) -> float:
         return self.when
 
     def uuid4(self) -> str:
-        h = f"{self._rng.getrandbits(128):032x}"
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+        raise AssertionError("a child run in place draws from ChildServices")
 
     def random(self) -> float:
-        return self._rng.random()
+        raise AssertionError("a child run in place draws from ChildServices")
 
     def random_int(self, start: int, end: int) -> int:
-        return self._rng.randint(min(start, end), max(start, end))
+        raise AssertionError("a child run in place draws from ChildServices")
 
     def task_token(self) -> str:
-        return self.uuid4()
+        raise AssertionError("a child run in place has no task")
 
 
 class ChildQueries:
@@ -185,25 +184,25 @@ class ChildQueries:
 
     async def _derive(self, row: ChildExecutionRecord, definition: str) -> list[dict[str, Any]]:
         """The states' events of a child run in place: its processor run again over its input,
-        in the context it ran in (the parent's: children run in place see their parent's
-        ``$$.Execution``)."""
+        in the context it ran in (its own ``$$.Execution``, its start date, the ids and random
+        numbers its seed gives)."""
         program = self._programs.get(definition)
         if program is None:
             program = self._programs[definition] = compile_program(_decode(definition), "STANDARD")
         if not program.pure:
             return []
-        parent = await self.store.get_execution(row.execution_arn)
-        if parent is None:
-            return []
+        role, _ = await self._role(row)
         history: list[dict[str, Any]] = []
+        machine_arn = child_machine_arn(row.map_run_arn)
         ctx = ExecutionContext(
-            parent.arn,
-            parent.name,
-            parent.state_machine_arn,
-            parent.state_machine_arn.rsplit(":", 1)[1],
-            _decode(parent.input),
-            _Replay(row.start_date, row.arn),
-            parent.start_date,
+            row.arn,
+            row.name,
+            machine_arn,
+            machine_arn.rsplit(":", 1)[1],
+            _decode(row.input),
+            ChildServices(_Replay(row.start_date), row.map_run_arn).at(row.index),
+            row.start_date,
+            role_arn=role,
             history=history,
         )
         try:

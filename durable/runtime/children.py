@@ -13,19 +13,22 @@ is a metadata entry of kind ``mapprocessor`` beside the Map Run, written when it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgspec
 
 from ..interpreter.commands import ChildProcessor
 from ..interpreter.distributed import ChildNames
-from ..store.base import ChildExecutionRecord, MetadataRecord
+from ..store.base import ChildExecutionRecord, MetadataRecord, Store
+from ..store.child_spans import MAX_SPAN
+from ..store.sqlite_paging import encode_child_token
 from .clock import Clock
 
-__all__ = ["PROCESSOR_KIND", "ChildRows", "processor_record"]
+__all__ = ["PROCESSOR_KIND", "ChildRows", "processor_record", "stored_children"]
 
 PROCESSOR_KIND = "mapprocessor"
+_WINDOW = 1000
 _encode = msgspec.json.encode
 
 
@@ -52,6 +55,7 @@ class ChildRows:
     __slots__ = (
         "_add",
         "_names",
+        "bytes",
         "clock",
         "execution_arn",
         "map_run_arn",
@@ -79,8 +83,9 @@ class ChildRows:
         self.redrive_count = redrive_count  # the Map Run's: a redrive writes its reruns over the rows
         self.stored = 0  # children run in place: how many are written
         self.since = clock.now()  # ... and when the last of them were
+        self.bytes = 0  # ... and the JSON of their outputs
 
-    def _row(self, index: int, value: Any, status: str, start: float) -> ChildExecutionRecord:
+    def _row(self, index: int, value: Any, status: str, start: float, items: int = 0) -> ChildExecutionRecord:
         w = self.weights
         return ChildExecutionRecord(
             arn=self._names.arn(index),
@@ -91,7 +96,7 @@ class ChildRows:
             status=status,
             start_date=start,
             input=_encode(value).decode(),
-            item_count=w[index] if index < len(w) else 1,
+            item_count=items or (w[index] if index < len(w) else 1),
             redrive_count=self.redrive_count,
         )
 
@@ -122,25 +127,68 @@ class ChildRows:
 
     def in_place(
         self,
+        first: int,
         inputs: Sequence[Any],
         outputs: Sequence[Any],
+        weights: Sequence[int],
         succeeded: int,
         failure: tuple[str | None, str | None] | None,
+        since: float | None = None,
     ) -> None:
-        """Children run in place: those that ended since the last call (the first ``succeeded``
-        succeeded; with ``failure``, the next one failed). They ran between the two calls: that
-        is their start and stop date."""
-        start, now = self.since, self.clock.now()
-        for index in range(self.stored, succeeded):
-            row = self._row(index, inputs[index], "SUCCEEDED", start)
+        """Children run in place that ended since the last call: ``inputs`` are those of the
+        children ``first`` ..., ``outputs`` of those that succeeded (up to ``succeeded``); with
+        ``failure``, the next one failed. They ran between the two calls: that is their start and
+        stop date (``since``: when they started, as the interpreter saw it). The children that
+        succeeded are stored as spans (one row for up to
+        :data:`~durable.store.child_spans.MAX_SPAN` of them), a failed one alone. ``bytes``
+        counts the JSON of the outputs stored (the size of the results array they make)."""
+        start, now = self.since if since is None else since, self.clock.now()
+        for lo in range(max(self.stored, first), succeeded, MAX_SPAN):
+            hi = min(succeeded, lo + MAX_SPAN)
+            a, b = lo - first, hi - first
+            if hi - lo == 1:
+                row = self._row(lo, inputs[a], "SUCCEEDED", start, weights[a] if weights else 1)
+                row.output = _encode(outputs[a]).decode()
+                self.bytes += len(row.output) + 1
+            else:
+                text = _encode(list(outputs[a:b])).decode()
+                self.bytes += len(text) - 1
+                row = ChildExecutionRecord(
+                    arn=self._names.arn(lo),
+                    map_run_arn=self.map_run_arn,
+                    execution_arn=self.execution_arn,
+                    index=lo,
+                    name=self._names.name(lo),
+                    status="SUCCEEDED",
+                    start_date=start,
+                    input=_encode(list(inputs[a:b])).decode(),
+                    output=text,
+                    item_count=sum(weights[a:b]) if weights else hi - lo,
+                    redrive_count=self.redrive_count,
+                    span=hi - lo,
+                )
             row.stop_date = now
-            row.output = _encode(outputs[index]).decode()
             self._add(row)
         self.stored = max(self.stored, succeeded)
-        if failure is not None and succeeded < len(inputs):
-            row = self._row(succeeded, inputs[succeeded], "FAILED", start)
+        if failure is not None and first <= succeeded < first + len(inputs) and self.stored <= succeeded:
+            a = succeeded - first
+            row = self._row(succeeded, inputs[a], "FAILED", start, weights[a] if weights else 1)
             row.stop_date = now
             row.error, row.cause = failure
             self._add(row)
             self.stored = succeeded + 1
         self.since = now
+
+
+async def stored_children(
+    store: Store, map_run_arn: str, count: int
+) -> AsyncIterator[list[ChildExecutionRecord]]:
+    """The first ``count`` children of a Map Run as stored, lowest index first, a window at a
+    time (each read is one page of the listing: the children below the window's end)."""
+    for lo in range(0, count, _WINDOW):
+        hi = min(count, lo + _WINDOW)
+        page, _ = await store.list_child_executions(
+            map_run_arn, limit=hi - lo, next_token=encode_child_token(hi)
+        )
+        page.reverse()
+        yield page

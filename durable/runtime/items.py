@@ -22,14 +22,16 @@ import io
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import ValidationError
 from ..interpreter.commands import InvokeTask, ReadItems, WriteResults
-from ..interpreter.distributed import ITEM_READER_FAILED, RESULT_WRITER_FAILED
+from ..interpreter.distributed import ITEM_READER_FAILED, RESULT_FILE_BYTES, RESULT_WRITER_FAILED, manifest
 from ..interpreter.failure import StatesFailure
+from ..store.base import ChildExecutionRecord
 from .items_columnar import athena_data_files, data_file_type, maybe_gunzip, parquet_rows
 
 if TYPE_CHECKING:
@@ -315,6 +317,113 @@ class ItemSources:
                     machine,
                     RESULT_WRITER_FAILED,
                 )
+
+    async def write_spilled(
+        self,
+        runner: CommandRunner,
+        cmd: WriteResults,
+        windows: AsyncIterator[list[ChildExecutionRecord]],
+        arn: str,
+        machine: str,
+    ) -> None:
+        """Write the result files of a Map Run from its children's stored outputs, a window at
+        a time: to a mapped directory, each file streamed to a temporary name and renamed once
+        whole; to any other bucket, each file made in memory and put."""
+        spill = cmd.spill
+        assert spill is not None
+        root = self.buckets.get(cmd.bucket)
+        jsonl = spill.output_type == "JSONL"
+        listed: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+        out = _ResultFile(self, runner, cmd, root, arn, machine)
+        try:
+            async for window in windows:
+                indexes = [c.index for c in window]
+                inputs = [c.input.encode() for c in window]
+                outputs = [(c.output or "null").encode() for c in window]
+                for value in spill.encode(indexes, inputs, outputs):
+                    if out.size and out.size + len(value) + 1 > RESULT_FILE_BYTES:
+                        listed["SUCCEEDED"].append(await out.close(jsonl))
+                    if not out.size:
+                        out.open(f"{spill.base}/SUCCEEDED_{len(listed['SUCCEEDED'])}.json", jsonl)
+                    out.add(value, jsonl)
+            if out.size:
+                listed["SUCCEEDED"].append(await out.close(jsonl))
+        except OSError as exc:
+            raise StatesFailure(RESULT_WRITER_FAILED, str(exc)) from None
+        finally:
+            out.discard()
+        text = manifest(cmd.bucket, cmd.map_run, listed)
+        await self.write(
+            runner, replace(cmd, files=((f"{spill.base}/manifest.json", text),), spill=None), arn, machine
+        )
+
+
+class _ResultFile:
+    """One result file being written: streamed to ``<key>.partial`` in a mapped directory,
+    else gathered in memory and put when closed. ``size`` is 0 until something is added."""
+
+    def __init__(
+        self,
+        sources: ItemSources,
+        runner: CommandRunner,
+        cmd: WriteResults,
+        root: str | None,
+        arn: str,
+        machine: str,
+    ) -> None:
+        self.sources, self.runner, self.cmd, self.root = sources, runner, cmd, root
+        self.arn, self.machine = arn, machine
+        self.key = ""
+        self.size = 0
+        self.path: Path | None = None
+        self.stream: BinaryIO | None = None
+        self.chunks: list[bytes] = []
+
+    def open(self, key: str, jsonl: bool) -> None:
+        self.key, self.chunks = key, []
+        if self.root is not None:
+            try:
+                path = self.path = local_path(self.root, key)
+            except StatesFailure as failure:
+                raise StatesFailure(RESULT_WRITER_FAILED, failure.cause or failure.error) from None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.stream = path.with_name(path.name + ".partial").open("wb")
+        self._put(b"" if jsonl else b"[")
+
+    def _put(self, data: bytes) -> None:
+        if self.stream is not None:
+            self.stream.write(data)
+        else:
+            self.chunks.append(data)
+        self.size += len(data)
+
+    def add(self, value: bytes, jsonl: bool) -> None:
+        if jsonl:
+            self._put(value + b"\n")
+        else:
+            self._put(value if self.size == 1 else b"," + value)
+
+    async def close(self, jsonl: bool) -> dict[str, Any]:
+        if not jsonl:
+            self._put(b"]")
+        entry = {"Key": self.key, "Size": self.size}
+        if self.stream is not None and self.path is not None:
+            self.stream.close()
+            self.stream = None
+            os.replace(self.path.with_name(self.path.name + ".partial"), self.path)
+        else:
+            text = b"".join(self.chunks).decode()
+            self.chunks = []
+            await self.sources.write(
+                self.runner, replace(self.cmd, files=((self.key, text),), spill=None), self.arn, self.machine
+            )
+        self.size = 0
+        return entry
+
+    def discard(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
 
 
 async def _call(

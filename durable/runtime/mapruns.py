@@ -12,7 +12,6 @@ start or fails, so :meth:`MapRuns.update` changes them for the children not star
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +89,9 @@ class MapRunState(msgspec.Struct, kw_only=True, rename="camel"):
     #: RedriveExecution marked it: when its execution runs it again, its unsuccessful children
     #: run again (and it counts the redrive)
     redrive_pending: bool = False
+    #: children run in place: where the run goes on from after a restart (the interpreter's
+    #: position: reader cursor, items to skip, counts), committed with the children it follows
+    checkpoint: Any = None
 
 
 def public(run: MapRunState) -> MapRun:
@@ -125,7 +127,6 @@ class MapRunTracker:
         self.changed = asyncio.Event()  # the limits were updated: a waiting driver looks again
         self.touched = 0.0  # when its state last went into the execution's batch
         self.weights: tuple[int, ...] = ()
-        self._prefix: list[int] | None = None
         self.redriven = False  # opened again after it ended: RedriveExecution redrives it
         self.rows: ChildRows | None = None  # the child executions' rows (see durable.runtime.children)
 
@@ -150,17 +151,8 @@ class MapRunTracker:
         w = self.weights
         return w[index] if w and index is not None and index < len(w) else 1
 
-    def _items_before(self, n: int) -> int:
-        """Items of the first ``n`` children (children run in place run in order)."""
-        if not self.weights:
-            return n
-        if self._prefix is None:
-            self._prefix = [0, *itertools.accumulate(self.weights)]
-        return self._prefix[min(n, len(self._prefix) - 1)]
-
     def begin(self, total: int, weights: tuple[int, ...] = ()) -> None:
         self.weights = weights
-        self._prefix = None
         executions, items = self.run.execution_counts, self.run.item_counts
         executions.total = executions.pending = total
         items.total = items.pending = sum(weights) if weights else total
@@ -184,19 +176,16 @@ class MapRunTracker:
             setattr(c, outcome, getattr(c, outcome) + n)
         self.touch()
 
-    def progress(self, succeeded: int, failed: int) -> None:
-        """Children run in place, one at a time: so many ended, the rest are pending."""
-        ok_items = self._items_before(succeeded)
-        failed_items = self._items_before(succeeded + failed) - ok_items
-        for c, ok, bad in (
-            (self.run.execution_counts, succeeded, failed),
-            (self.run.item_counts, ok_items, failed_items),
+    def streamed(self, total: int, succeeded: int, failed: int, items: tuple[int, int, int]) -> None:
+        """Children run in place, one at a time, as their items are read: so many made so far,
+        so many ended (``items``: items read, items of succeeded and of failed children)."""
+        read, ok_items, failed_items = items
+        for c, made, ok, bad in (
+            (self.run.execution_counts, total, succeeded, failed),
+            (self.run.item_counts, max(read, ok_items + failed_items), ok_items, failed_items),
         ):
-            c.succeeded, c.failed, c.running = ok, bad, 0
-            c.pending = c.total - ok - bad
-        now = self.clock.now()
-        if now - self.touched >= PROGRESS_SECONDS:  # a commit per checkpoint would slow the run
-            self.touch()
+            c.total, c.succeeded, c.failed, c.running = made, ok, bad, 0
+            c.pending = made - ok - bad
 
     def finish(self, status: str) -> None:
         """The Fork is over: children not started and still running count as aborted."""
@@ -274,6 +263,7 @@ class MapRuns:
             run.tolerated_failure_count = before.tolerated_failure_count
             run.tolerated_failure_percentage = before.tolerated_failure_percentage
             run.redrive_count, run.redrive_date = before.redrive_count, before.redrive_date
+            run.checkpoint = before.checkpoint
         redriven = stored is not None and _decode(stored.body).redrive_pending
         if redriven:  # only its unsuccessful children run again (see journal.redrive_cuts)
             run.redrive_count += 1

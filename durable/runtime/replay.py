@@ -22,6 +22,7 @@ from ..interpreter.commands import (
     Checkpoint,
     Fork,
     InvokeTask,
+    MapResults,
     MapRunProgress,
     ReadItems,
     Sleep,
@@ -31,6 +32,7 @@ from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
 from ..interpreter.jsonvalue import NotJson
 from ..store.base import ActivityTaskRecord, MetadataRecord, TokenRecord, WriteBatch
+from .children import stored_children
 from .jobs import cancel_job, follow_job, idempotency_key, job_integration, job_request
 from .journal import JournalLane
 from .mapruns import MapRunTracker
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["Parked", "ReplayRunner", "Stopped"]
 
 _encode = msgspec.json.encode
+_decode = msgspec.json.decode
 
 
 class Parked(Exception):
@@ -109,9 +112,14 @@ class ReplayRunner(CommandRunner):
                 return True
             return await self.owner.store.get_activity(cmd.activity_arn) is not None
         if kind is MapRunProgress:
-            await self._progress(cmd, execution_arn, lane)
+            answer = await self._progress(cmd, execution_arn, lane)
             await self.owner.flush(self.run)
-        elif kind is Checkpoint:
+            if isinstance(answer, StatesFailure):
+                raise answer
+            return answer
+        if kind is MapResults:
+            return await self._results(cmd)
+        if kind is Checkpoint:
             # a long run of pure states commits as it goes, one batch at a time: its buffer stays
             # small and its commits never crowd out other executions' in the writer's queue
             await self.owner.flush(self.run)
@@ -160,9 +168,14 @@ class ReplayRunner(CommandRunner):
     def map_run_closed(self, tracker: MapRunTracker) -> None:
         self.owner.map_runs.close(tracker)
 
-    async def _progress(self, cmd: MapRunProgress, execution_arn: str, lane: Any = None) -> None:
-        """A Map Run whose children run in place: its counts as the interpreter reports them."""
+    async def _progress(self, cmd: MapRunProgress, execution_arn: str, lane: Any = None) -> Any:
+        """A Map Run whose children run in place: its children, counts and position as the
+        interpreter reports them, put in the execution's next batch (committed together). The
+        first report opens the Map Run and is answered with where to go on from (see
+        :class:`MapRunProgress`); a report whose outputs make the results too large for the
+        state's output is answered with the failure to raise."""
         tracker = self._inline.get(cmd.map_run)
+        answer: Any = None
         if tracker is None:
             journal = self.journal
             tracker = self._inline[cmd.map_run] = await self.owner.map_runs.open(
@@ -172,24 +185,56 @@ class ReplayRunner(CommandRunner):
                 (cmd.max_concurrency, None, None),
                 lambda entry: _put(journal.batch, entry),
                 self.run.resumed,
-                cmd.weights,
+                (),
                 cmd.processor,
                 lambda child: journal.batch.children.append(child),
             )
             self._redriven(tracker, lane)
-        tracker.progress(cmd.succeeded, cmd.failed)
-        if tracker.rows is not None:
-            tracker.rows.in_place(cmd.inputs, cmd.outputs, cmd.succeeded, cmd.failure if cmd.failed else None)
+            resume = tracker.run.checkpoint if self.run.resumed else None
+            if tracker.rows is not None and isinstance(resume, dict):
+                tracker.rows.stored = int(resume.get("Children", 0))
+                tracker.rows.bytes = int(resume.get("Bytes", 0))
+            answer = {"Spill": tracker.rows is not None, "Resume": resume}
+        rows = tracker.rows
+        if rows is not None:
+            failure = cmd.failure if cmd.failed else None
+            rows.in_place(cmd.first, cmd.inputs, cmd.outputs, cmd.weights, cmd.succeeded, failure, cmd.since)
+        tracker.streamed(cmd.total, cmd.succeeded, cmd.failed, cmd.items)
+        if cmd.position is not None:
+            tracker.run.checkpoint = {**cmd.position, "Bytes": rows.bytes if rows is not None else 0}
+        over: StatesFailure | None = None
+        if rows is not None and cmd.limit_bytes is not None and rows.bytes + 1 > cmd.limit_bytes:
+            over = StatesFailure(
+                F.DATA_LIMIT_EXCEEDED,
+                f"The state/task '{cmd.state_name}' returned a result with a size exceeding the maximum "
+                "number of bytes service limit.",
+            )
         if cmd.ended:
-            tracker.finish(cmd.ended)
+            tracker.finish("FAILED" if over is not None else cmd.ended)
             del self._inline[cmd.map_run]
             self.owner.map_runs.close(tracker)
+        else:
+            tracker.touch()  # its position, with the children it follows
+        return over if over is not None and cmd.ended != "FAILED" else answer
+
+    async def _results(self, cmd: MapResults) -> Any:
+        """The stored outputs (and inputs) of a Map Run's children run in place, in order."""
+        inputs: list[Any] = []
+        outputs: list[Any] = []
+        async for window in stored_children(self.owner.store, cmd.map_run, cmd.count):
+            for child in window:
+                outputs.append(_decode(child.output or "null"))
+                if cmd.inputs:
+                    inputs.append(_decode(child.input))
+        return [inputs, outputs] if cmd.inputs else outputs
 
     # -- Distributed Map data ---------------------------------------------------------------------
     async def _data(self, cmd: ReadItems | WriteResults, lane: JournalLane, arn: str, machine: str) -> Any:
         """A page of items read, or the result files written: recorded like a task's result, so
         a replay neither reads the source again nor writes the files twice. Writing is an
         effect: everything before it is committed first."""
+        if type(cmd) is ReadItems and not cmd.record:  # the Map commits its own position
+            return await super().execute(cmd, arn, machine, lane)
         recorded = self.journal.replay_outcome(lane)
         if recorded is not None:
             ok, value = recorded
@@ -199,7 +244,12 @@ class ReplayRunner(CommandRunner):
         if type(cmd) is WriteResults:
             await self.owner.flush(self.run)
         try:
-            result = await super().execute(cmd, arn, machine, lane)
+            if type(cmd) is WriteResults and cmd.spill is not None:
+                windows = stored_children(self.owner.store, cmd.map_run, cmd.executions)
+                await self.items.write_spilled(self, cmd, windows, arn, machine)
+                result = None
+            else:
+                result = await super().execute(cmd, arn, machine, lane)
         except StatesFailure as failure:
             self.journal.record(lane, "failure", [failure.error, failure.cause])
             self.owner.flush_soon(self.run)

@@ -319,6 +319,9 @@ class ChildExecutionRecord(msgspec.Struct, kw_only=True):
     cause: str | None = None
     redrive_count: int = 0  # its Map Run's redrive count when it was written (a redrive reruns it)
     history: str | None = None
+    #: children in this row: more than one for a span of children run in place, stored together
+    #: and expanded when read (see :mod:`durable.store.child_spans`); reads return single children
+    span: int = 1
 
 
 class RequestRecord(msgspec.Struct, kw_only=True):

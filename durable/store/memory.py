@@ -61,12 +61,11 @@ from .base import (
     TokenRecord,
     WriteBatch,
 )
+from .child_spans import children_page, pick, span_starts
 from .sqlite_paging import (
     check_limit,
-    decode_child_token,
     decode_event_token,
     decode_execution_token,
-    encode_child_token,
     encode_event_token,
     encode_execution_token,
 )
@@ -531,7 +530,9 @@ class MemoryStore:
 
     async def get_child_execution(self, arn: str) -> ChildExecutionRecord | None:
         self._check_open()
-        child = self._children.get(arn)
+        starts = span_starts(arn) or []
+        rows = [self._children[a] for a in starts if a in self._children]
+        child = pick(rows, arn)
         return None if child is None else _copy(child)
 
     async def list_child_executions(
@@ -542,17 +543,18 @@ class MemoryStore:
         next_token: str | None = None,
     ) -> tuple[list[ChildExecutionRecord], str | None]:
         self._check_open()
-        check_limit(limit)
-        below = None if next_token is None else decode_child_token(next_token)
         run = self._runs.get(map_run_arn, {})
-        found: list[ChildExecutionRecord] = []
-        for index in sorted(run, reverse=True):
-            if below is not None and index >= below:
-                continue
-            child = self._children[run[index]]
-            if status is not None and child.status != status:
-                continue
-            if len(found) == limit:
-                return found, encode_child_token(found[-1].index)
-            found.append(msgspec.structs.replace(child, history=None))
-        return found, None
+
+        async def fetch(below: int | None, n: int) -> list[ChildExecutionRecord]:
+            rows: list[ChildExecutionRecord] = []
+            for index in sorted(run, reverse=True):
+                if below is not None and index >= below:
+                    continue
+                row = self._children[run[index]]
+                if status is None or row.status == status:
+                    rows.append(msgspec.structs.replace(row, history=None))
+                    if len(rows) == n:
+                        break
+            return rows
+
+        return await children_page(fetch, status, limit, next_token)

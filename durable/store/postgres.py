@@ -46,10 +46,11 @@ from .base import (
     TokenRecord,
     WriteBatch,
 )
+from .child_spans import children_page, pick
 from .postgres_schema import migrate
 from .postgres_writer import WRITE_LOCK, PgWriter, describe_pg_error
 from .sqlite import _execution, _journal_entry, _state_machine, _task, _token
-from .sqlite_children import child_from, children_page, children_query
+from .sqlite_children import child_from, child_query, child_rows_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
 from .sqlite_paging import (
     check_limit,
@@ -577,12 +578,11 @@ class PostgresStore:
         return [metadata_from(r) for r in rows]
 
     async def get_child_execution(self, arn: str) -> ChildExecutionRecord | None:
-        rows = await self._fetch(
-            "SELECT arn, map_run_arn, execution_arn, idx, name, status, start_date, input, item_count,"
-            " stop_date, output, error, cause, redrive_count, history FROM map_children WHERE arn = %s",
-            (arn,),
-        )
-        return child_from(rows[0]) if rows else None
+        query = child_query(arn)
+        if query is None:
+            return None
+        sql, params = query
+        return pick([child_from(r) for r in await self._fetch(sql.replace("?", "%s"), params)], arn)
 
     async def list_child_executions(
         self,
@@ -591,5 +591,8 @@ class PostgresStore:
         limit: int = 100,
         next_token: str | None = None,
     ) -> tuple[list[ChildExecutionRecord], str | None]:
-        sql, params = children_query(map_run_arn, status, limit, next_token)
-        return children_page(await self._fetch(sql.replace("?", "%s"), params), limit)
+        async def fetch(below: int | None, n: int) -> list[ChildExecutionRecord]:
+            sql, params = child_rows_query(map_run_arn, status, below, n)
+            return [child_from(r) for r in await self._fetch(sql.replace("?", "%s"), params)]
+
+        return await children_page(fetch, status, limit, next_token)

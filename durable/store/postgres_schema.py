@@ -9,7 +9,8 @@ times (seconds since the epoch, as the records carry them), ``BOOLEAN`` flags. J
 ``TEXT``: a record reads back byte for byte as it was written (``JSONB`` would reorder keys and
 drop whitespace), and the store never looks inside them. Key and ordering columns are ``TEXT
 COLLATE "C"``, so that listings order by code point whatever the database's collation (as SQLite
-and the in-memory store do). ``executions.parked`` is kept by triggers, as on SQLite.
+and the in-memory store do). ``executions.parked`` is kept by triggers, as on SQLite. Later
+migrations mirror SQLite's later ones (2: SQLite's 8).
 
 :func:`migrate` runs in one transaction under a transaction-level advisory lock, so two
 processes opening a new database do not both migrate (the second waits, then finds the schema
@@ -212,6 +213,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX executions_by_owner ON executions (owner) WHERE status = 'RUNNING'",
         f"ALTER TABLE requests ADD COLUMN claimed_by {_K}",
     ),
+    # 3: children run in place are stored as spans, one row per checkpoint (see
+    # durable.store.child_spans): how many children a row holds (SQLite's migration 8)
+    ("ALTER TABLE map_children ADD COLUMN span BIGINT NOT NULL DEFAULT 1",),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

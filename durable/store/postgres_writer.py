@@ -127,6 +127,7 @@ _CHILD = (
     "cause",
     "redrive_count",
     "history",
+    "span",
 )
 
 UPSERT_STATE_MACHINE = _upsert("state_machines", _SM, ("arn",))
@@ -194,7 +195,7 @@ UPSERT_CHILD = (
     " ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, input = EXCLUDED.input,"
     " item_count = EXCLUDED.item_count, stop_date = EXCLUDED.stop_date, output = EXCLUDED.output,"
     " error = EXCLUDED.error, cause = EXCLUDED.cause, history = EXCLUDED.history,"
-    " redrive_count = EXCLUDED.redrive_count"
+    " redrive_count = EXCLUDED.redrive_count, span = EXCLUDED.span"
     " WHERE map_children.status = 'RUNNING' OR (map_children.status <> 'SUCCEEDED'"
     " AND EXCLUDED.redrive_count > map_children.redrive_count)"
 )
@@ -575,6 +576,7 @@ class PgWriter:
                         c.cause,
                         c.redrive_count,
                         c.history,
+                        c.span,
                     )
                     for c in batch.children
                 ],

@@ -50,7 +50,8 @@ from .base import (
     WriteBatch,
     event_payload,
 )
-from .sqlite_children import SELECT_CHILD, child_from, children_page, children_query
+from .child_spans import children_page, pick
+from .sqlite_children import child_from, child_query, child_rows_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
 from .sqlite_paging import (
     check_limit,
@@ -684,8 +685,10 @@ class SqliteStore:
         return [metadata_from(r) for r in rows]
 
     async def get_child_execution(self, arn: str) -> ChildExecutionRecord | None:
-        rows = await self._fetch(SELECT_CHILD, (arn,))
-        return child_from(rows[0]) if rows else None
+        query = child_query(arn)
+        if query is None:
+            return None
+        return pick([child_from(r) for r in await self._fetch(*query)], arn)
 
     async def list_child_executions(
         self,
@@ -694,5 +697,8 @@ class SqliteStore:
         limit: int = 100,
         next_token: str | None = None,
     ) -> tuple[list[ChildExecutionRecord], str | None]:
-        sql, params = children_query(map_run_arn, status, limit, next_token)
-        return children_page(await self._fetch(sql, params), limit)
+        async def fetch(below: int | None, n: int) -> list[ChildExecutionRecord]:
+            rows = await self._fetch(*child_rows_query(map_run_arn, status, below, n))
+            return [child_from(r) for r in rows]
+
+        return await children_page(fetch, status, limit, next_token)

@@ -9,29 +9,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import ChildExecutionRecord
-from .sqlite_paging import check_limit, decode_child_token, encode_child_token
+from .child_spans import span_filter, span_starts
 
-__all__ = ["SELECT_CHILD", "child_from", "children_page", "children_query", "write_children"]
+__all__ = ["child_from", "child_query", "child_rows_query", "write_children"]
 
 _COLUMNS = (
     "arn, map_run_arn, execution_arn, idx, name, status, start_date, input, item_count,"
-    " stop_date, output, error, cause, redrive_count"
+    " stop_date, output, error, cause, redrive_count, span"
 )
 # an ended child is kept as it is — unless a redrive of its Map Run runs it again (a child that
 # succeeded never is); a stored child keeps its start date
 _UPSERT = (
-    f"INSERT INTO map_children ({_COLUMNS}, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO map_children ({_COLUMNS}, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (arn) DO UPDATE SET status = excluded.status, input = excluded.input,"
     " item_count = excluded.item_count, stop_date = excluded.stop_date, output = excluded.output,"
     " error = excluded.error, cause = excluded.cause, history = excluded.history,"
-    " redrive_count = excluded.redrive_count"
+    " redrive_count = excluded.redrive_count, span = excluded.span"
     " WHERE map_children.status = 'RUNNING' OR (map_children.status <> 'SUCCEEDED'"
     " AND excluded.redrive_count > map_children.redrive_count)"
 )
 _ABORT = (
     "UPDATE map_children SET status = 'ABORTED', stop_date = ? WHERE execution_arn = ? AND status = 'RUNNING'"
 )
-SELECT_CHILD = f"SELECT {_COLUMNS}, history FROM map_children WHERE arn = ?"
+_SELECT_CHILD = f"SELECT {_COLUMNS}, history FROM map_children WHERE arn IN "
 _SELECT_CHILDREN = f"SELECT {_COLUMNS}, NULL FROM map_children WHERE map_run_arn = ?"
 
 
@@ -51,30 +51,33 @@ def child_from(r: Sequence[Any]) -> ChildExecutionRecord:
         error=r[11],
         cause=r[12],
         redrive_count=r[13],
-        history=r[14],
+        span=r[14],
+        history=r[15],
     )
 
 
-def children_query(
-    map_run_arn: str, status: str | None, limit: int, next_token: str | None
+def child_query(arn: str) -> tuple[str, tuple[object, ...]] | None:
+    """The SQL and parameters finding the row of the child ``arn``: its own, or a span holding it
+    (pick it with :func:`~durable.store.child_spans.pick`); None when ``arn`` is no child's."""
+    starts = span_starts(arn)
+    if starts is None:
+        return None
+    return _SELECT_CHILD + "(" + ", ".join("?" for _ in starts) + ") ORDER BY idx DESC", tuple(starts)
+
+
+def child_rows_query(
+    map_run_arn: str, status: str | None, below: int | None, limit: int
 ) -> tuple[str, tuple[object, ...]]:
-    """The SQL and parameters of one page of a Map Run's children (one row more than ``limit``,
-    to tell whether another page follows), highest index first, without their history."""
-    check_limit(limit)
+    """The SQL and parameters of up to ``limit`` rows of a Map Run's children whose index is
+    below ``below``, highest first, that may hold children of ``status`` (without history;
+    expanded by :func:`~durable.store.child_spans.children_page`)."""
     sql = _SELECT_CHILDREN
     params: list[object] = [map_run_arn]
-    if next_token is not None:
+    if below is not None:
         sql += " AND idx < ?"
-        params.append(decode_child_token(next_token))
-    if status is not None:
-        sql += " AND status = ?"
-        params.append(status)
-    return sql + " ORDER BY idx DESC LIMIT ?", (*params, limit + 1)
-
-
-def children_page(rows: Sequence[Sequence[Any]], limit: int) -> tuple[list[ChildExecutionRecord], str | None]:
-    found = [child_from(r) for r in rows[:limit]]
-    return found, encode_child_token(found[-1].index) if len(rows) > limit else None
+        params.append(below)
+    where, extra = span_filter(status)
+    return sql + where + " ORDER BY idx DESC LIMIT ?", (*params, *extra, limit)
 
 
 def write_children(
@@ -101,6 +104,7 @@ def write_children(
                     c.error,
                     c.cause,
                     c.redrive_count,
+                    c.span,
                     c.history,
                 )
                 for c in children

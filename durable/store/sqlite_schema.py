@@ -215,6 +215,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE UNIQUE INDEX map_children_by_run ON map_children (map_run_arn, idx)",
         "CREATE INDEX map_children_by_execution ON map_children (execution_arn, status)",
     ),
+    # 8: children run in place are stored as spans, one row per checkpoint (see
+    # durable.store.child_spans): how many children a row holds
+    ("ALTER TABLE map_children ADD COLUMN span INTEGER NOT NULL DEFAULT 1",),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

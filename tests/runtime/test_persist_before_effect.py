@@ -138,6 +138,13 @@ class Observer:
     def committed(self, execution_arn: str, marker: str) -> tuple[bool, str]:
         conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
         try:
+            if self.distributed:  # a child execution (its own $$.Execution): its row is committed
+                parent = conn.execute(
+                    "SELECT execution_arn FROM map_children WHERE arn = ?", (execution_arn,)
+                ).fetchone()
+                if parent is None:
+                    return False, f"the child {execution_arn} is not committed"
+                execution_arn = parent[0]
             rows = conn.execute(
                 "SELECT e.id, e.type, e.details FROM events e JOIN executions x ON x.id = e.execution_id"
                 " WHERE x.arn = ? ORDER BY e.id",

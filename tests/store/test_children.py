@@ -122,3 +122,77 @@ async def test_purging_an_execution_deletes_its_children(store: Store) -> None:
 async def test_a_batch_with_children_only_is_not_empty() -> None:
     assert not WriteBatch(children=[child(0)]).is_empty()
     assert not WriteBatch(aborted_children=[("arn", 1.0)]).is_empty()
+
+
+def span(first: int, count: int, run: str = RUN, **kw: Any) -> ChildExecutionRecord:
+    """Children ``first`` .. ``first + count - 1`` that succeeded, stored as one row."""
+    inputs = ",".join(f'{{"i": {i}}}' for i in range(first, first + count))
+    outputs = ",".join(str(i * 2) for i in range(first, first + count))
+    fields: dict[str, Any] = {
+        "status": "SUCCEEDED",
+        "stop_date": 90.0,
+        "input": f"[{inputs}]",
+        "output": f"[{outputs}]",
+        "item_count": count,
+        "span": count,
+        "start_date": 80.0,
+    }
+    fields.update(kw)
+    return child(first, run, **fields)
+
+
+async def test_a_span_of_children_reads_back_child_by_child(store: Store) -> None:
+    await _parents(store, "e")
+    failed = child(7, status="FAILED", stop_date=91.0, error="E", cause="c")
+    await store.commit(WriteBatch(children=[span(0, 3), span(3, 4), failed]))
+    for i in range(7):
+        got = await store.get_child_execution(child(i).arn)
+        assert got is not None
+        assert (got.index, got.name, got.status, got.input, got.output, got.span) == (
+            i,
+            child(i).name,
+            "SUCCEEDED",
+            f'{{"i": {i}}}',
+            str(i * 2),
+            1,
+        )
+        assert (got.start_date, got.stop_date, got.item_count, got.map_run_arn) == (80.0, 90.0, 1, RUN)
+    assert await store.get_child_execution(child(8).arn) is None
+    listed, _ = await store.list_child_executions(RUN)
+    assert [c.index for c in listed] == [7, 6, 5, 4, 3, 2, 1, 0]
+    assert listed[1] == await store.get_child_execution(child(6).arn)
+    ok, _ = await store.list_child_executions(RUN, status="SUCCEEDED")
+    assert [c.index for c in ok] == [6, 5, 4, 3, 2, 1, 0]
+    bad, _ = await store.list_child_executions(RUN, status="FAILED")
+    assert [(c.index, c.error) for c in bad] == [(7, "E")]
+    for limit in (1, 2, 3, 5):  # pages cut through spans, neither skipping nor repeating
+        seen: list[int] = []
+        token: str | None = None
+        while True:
+            page, token = await store.list_child_executions(
+                RUN, status="SUCCEEDED", limit=limit, next_token=token
+            )
+            seen.extend(c.index for c in page)
+            if token is None:
+                break
+        assert seen == [6, 5, 4, 3, 2, 1, 0]
+
+
+async def test_a_span_of_batches_counts_each_batch_and_a_redrive_rewrites_a_failed_child(
+    store: Store,
+) -> None:
+    await _parents(store, "e")
+    batches = span(0, 2, input='[{"Items": [1, 2, 3]}, {"Items": [4]}]', item_count=4)
+    failed = child(2, status="FAILED", stop_date=91.0, error="E", cause="c")
+    await store.commit(WriteBatch(children=[batches, failed]))
+    counts = [(await store.get_child_execution(child(i).arn)) for i in range(2)]
+    assert [c.item_count for c in counts if c is not None] == [3, 1]
+    # a redrive runs the failed child again, in place: its row becomes a span that succeeded
+    await store.commit(WriteBatch(children=[span(2, 2, redrive_count=1)]))
+    listed, _ = await store.list_child_executions(RUN)
+    assert [(c.index, c.status, c.redrive_count) for c in listed] == [
+        (3, "SUCCEEDED", 1),
+        (2, "SUCCEEDED", 1),
+        (1, "SUCCEEDED", 0),
+        (0, "SUCCEEDED", 0),
+    ]
