@@ -40,7 +40,7 @@ COUNT = {"StartAt": "C", "States": {"C": {"Type": "Task", "Resource": LAMBDA + "
 
 
 def shared(url: str, tokens: dict[str, str] | None = None) -> Engine:
-    engine = Engine(url, shared=True, lease_seconds=3, role="test engine")
+    engine = Engine(url, shared=True, lease_seconds=10, role="test engine")
 
     async def ask(event: Any, ctx: Any) -> Any:
         if tokens is not None:
