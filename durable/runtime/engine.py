@@ -609,13 +609,33 @@ class Engine(Session):
         await self._ensure_open()
         if not self.active:
             return await self._client.wait_for_execution(execution_arn)
-        if self.shared and execution_arn not in self.standard.running:
-            # another engine may execute it (or take it over): the store says when it ends
-            return await self.queries.wait_for_execution(execution_arn)
+        if self.shared:
+            return await self._wait_shared(execution_arn)
         record = await self.standard.wait(execution_arn)
         if record is None:
             return await self.describe_execution(execution_arn)  # Express, or raises
         return execution_from(record, self.standard.take_final_values(record))
+
+    async def _wait_shared(self, execution_arn: str) -> Execution:
+        """Sharing engines: whichever engine runs the execution (it may be handed to another one
+        while it is waited for), the store says when it ends; an end here is seen at once."""
+        polled = asyncio.ensure_future(self.queries.wait_for_execution(execution_arn))
+        local = asyncio.ensure_future(self.standard.wait(execution_arn))
+        try:
+            await asyncio.wait((polled, local), return_when=asyncio.FIRST_COMPLETED)
+            if polled.done():
+                return polled.result()
+            record = local.result()
+            if record is None:
+                return await self.describe_execution(execution_arn)  # Express, or raises
+            if record.status != "RUNNING":
+                return execution_from(record, self.standard.take_final_values(record))
+            return await polled  # handed over to another engine: the store says when it ends
+        finally:
+            for task in (polled, local):
+                task.cancel()
+            if not local.done() or local.cancelled():  # every waiter polls too: drop the flag
+                self.standard.done.pop(execution_arn, None)
 
     async def stop_execution(
         self, execution_arn: str, *, error: str | None = None, cause: str | None = None

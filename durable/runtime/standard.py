@@ -434,6 +434,9 @@ class StandardExecutions:
         """Another engine sharing the database executes it: leave it, and give the requests
         taken for it back to the inbox, where its owner finds them."""
         self._left(run)
+        flag = self.done.pop(run.record.arn, None)
+        if flag is not None:  # whoever waits here looks at the store instead
+            flag.set()
         refs = [*run.stop_refs, *self.mail.clear(run.record.arn)]
         if refs and self.on_elsewhere is not None and not self.closing:
             self.spawn(self.on_elsewhere(refs))
