@@ -187,7 +187,8 @@ class Host:
                 for request in await self._read_inbox():
                     self.dispatch(request)
                 await self._flush_consumed()
-                await self.take_over(refresh="orphans" in heard)
+                if "orphans" in heard:  # (missed notices are covered by the lease's turns)
+                    await self.take_over()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the store is unavailable: the next turn tries again

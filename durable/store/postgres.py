@@ -48,7 +48,7 @@ from .base import (
 )
 from .child_spans import children_page, pick
 from .postgres_schema import migrate
-from .postgres_writer import WRITE_LOCK, PgWriter, describe_pg_error
+from .postgres_writer import LIVE_ENGINES, WRITE_LOCK, PgWriter, describe_pg_error
 from .sqlite import _execution, _journal_entry, _state_machine, _task, _token
 from .sqlite_children import child_from, child_query, child_rows_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
@@ -86,10 +86,8 @@ _TASK_SELECT = (
 _TIMER_SELECT = "SELECT execution_arn, key, due, parks FROM timers"
 _EXECUTION_ID = "(SELECT id FROM executions WHERE arn = %s)"
 _RESUMABLE = "x.status = 'RUNNING' AND NOT x.parked"  # the partial index executions_resumable
-_NOW = "extract(epoch FROM clock_timestamp())"
-_LIVE = f"SELECT id FROM engines WHERE expires > {_NOW}"
 # an execution an engine sharing the database may take: nobody's, its own, or a dead engine's
-_CLAIMABLE = f"(x.owner IS NULL OR x.owner = %s OR x.owner NOT IN ({_LIVE}))"
+_CLAIMABLE = f"(x.owner IS NULL OR x.owner = %s OR x.owner NOT IN ({LIVE_ENGINES}))"
 _OWNED_ELSEWHERE = (
     "SELECT arn FROM executions WHERE arn = ANY(%s) AND status = 'RUNNING' AND owner IS DISTINCT FROM %s"
 )

@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import os
 import uuid
-from typing import Any
 
 import psycopg
 import structlog
@@ -46,44 +45,42 @@ import structlog
 from ..errors import DurableError
 from .base import LeaseLost, RequestRecord
 from .postgres import PostgresStore
-from .postgres_lock import OWNER_LOCK
+from .postgres_lock import PgOwnerLock
+from .postgres_writer import LIVE_ENGINES, NOTIFY, NOW
 
 __all__ = ["LEASE_SECONDS", "PgLease"]
 
 LEASE_SECONDS = 15.0
 log = structlog.get_logger("durable.runtime")
 
-_NOW = "extract(epoch FROM clock_timestamp())"
-_LIVE = f"SELECT id FROM engines WHERE expires > {_NOW}"
-_REGISTER = f"INSERT INTO engines (id, name, started, expires) VALUES (%s, %s, {_NOW}, {_NOW} + %s)"
-_RENEW = f"UPDATE engines SET expires = {_NOW} + %s WHERE id = %s AND expires > {_NOW} RETURNING id"
+_REGISTER = f"INSERT INTO engines (id, name, started, expires) VALUES (%s, %s, {NOW}, {NOW} + %s)"
+_RENEW = f"UPDATE engines SET expires = {NOW} + %s WHERE id = %s AND expires > {NOW} RETURNING id"
 _REAP = f"""
-WITH dead AS (DELETE FROM engines WHERE expires <= {_NOW} RETURNING id),
+WITH dead AS (DELETE FROM engines WHERE expires <= {NOW} RETURNING id),
   x AS (UPDATE executions SET owner = NULL WHERE owner IN (SELECT id FROM dead) AND status = 'RUNNING'),
   r AS (UPDATE requests SET claimed_by = NULL WHERE claimed_by IN (SELECT id FROM dead))
 SELECT id FROM dead
 """
 _RELEASE_EXECUTIONS = "UPDATE executions SET owner = NULL WHERE owner = ANY(%s) AND status = 'RUNNING'"
 _RELEASE_CLAIMS = "UPDATE requests SET claimed_by = NULL WHERE claimed_by = ANY(%s)"
-_NOTIFY = "SELECT pg_notify('durable', %s)"
-# requests this engine may take: not taken by a live engine, about an execution that is not
-# another live engine's (or about no execution: an Express run, an event, a machine change)
+# a request this engine may take is about no execution (an Express run, an event, a machine
+# change), an execution that ended, or one that is not another live engine's
+_TAKEABLE_EXECUTION = f"""(x.arn IS NULL OR x.status <> 'RUNNING' OR x.owner IS NULL OR x.owner = %(me)s
+           OR x.owner NOT IN ({LIVE_ENGINES}))"""
+# ... and not taken by a live engine
 _CLAIM_REQUESTS = f"""
 UPDATE requests r SET claimed_by = %(me)s
 WHERE r.id IN (
     SELECT q.id FROM requests q
     LEFT JOIN executions x ON x.arn = q.execution_arn
-    WHERE (q.claimed_by IS NULL OR q.claimed_by NOT IN ({_LIVE}))
-      AND (x.arn IS NULL OR x.status <> 'RUNNING' OR x.owner IS NULL OR x.owner = %(me)s
-           OR x.owner NOT IN ({_LIVE}))
+    WHERE (q.claimed_by IS NULL OR q.claimed_by NOT IN ({LIVE_ENGINES})) AND {_TAKEABLE_EXECUTION}
     ORDER BY q.id LIMIT %(limit)s FOR UPDATE OF q SKIP LOCKED)
 RETURNING r.id, r.ref, r.execution_arn, r.kind, r.token, r.payload, r.created
 """
 _HAS_REQUESTS = f"""
 SELECT 1 FROM requests q LEFT JOIN executions x ON x.arn = q.execution_arn
-WHERE (q.claimed_by IS NULL OR q.claimed_by = %(me)s OR q.claimed_by NOT IN ({_LIVE}))
-  AND (x.arn IS NULL OR x.status <> 'RUNNING' OR x.owner IS NULL OR x.owner = %(me)s
-       OR x.owner NOT IN ({_LIVE}))
+WHERE (q.claimed_by IS NULL OR q.claimed_by = %(me)s OR q.claimed_by NOT IN ({LIVE_ENGINES}))
+  AND {_TAKEABLE_EXECUTION}
 LIMIT 1
 """
 _UNCLAIM = "UPDATE requests SET claimed_by = NULL WHERE ref = ANY(%s) AND claimed_by = %s"
@@ -93,16 +90,10 @@ UPDATE executions x SET owner = %(me)s
 WHERE x.id IN (
     SELECT o.id FROM executions o
     WHERE o.status = 'RUNNING' AND NOT o.parked
-      AND (o.owner IS NULL OR o.owner NOT IN ({_LIVE}))
+      AND (o.owner IS NULL OR o.owner NOT IN ({LIVE_ENGINES}))
     ORDER BY o.start_date, o.arn LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 RETURNING x.arn
 """
-_HOLDERS = (
-    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-    " WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock'"
-    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    " AND l.classid = %s AND l.objid = %s AND l.objsubid = 1"
-)
 
 
 class PgLease:
@@ -119,40 +110,30 @@ class PgLease:
         self._url = store.url
         self._where = store.where
         self._timeout = max(1, round(store.connect_timeout))
-        self._conn: psycopg.Connection[Any] | None = None  # holds the shared advisory lock
+        self._lock = PgOwnerLock(store, shared=True)
         self._listener: asyncio.Task[None] | None = None
         self._signal = asyncio.Event()
         self._heard: set[str] = set()
 
-    # -- the Ownership protocol ---------------------------------------------------------------------
+    # -- the Ownership protocol: the shared advisory lock, and this engine's row ------------------
     @property
     def held(self) -> bool:
-        return self._conn is not None
-
-    def _connect(self, name: str) -> psycopg.Connection[Any]:
-        try:
-            return psycopg.connect(
-                self._url, autocommit=True, connect_timeout=self._timeout, application_name=name[:63]
-            )
-        except psycopg.Error as exc:
-            raise DurableError(f"{self._where}: cannot connect to take an engine lease: {exc}") from None
+        return self._lock.held
 
     def try_acquire(self, role: str) -> bool:
         """Join the engines sharing the database; False while a single engine executes it."""
-        if self._conn is not None:
+        if self._lock.held:
             return True
-        conn = self._connect(f"durable {role} (pid {os.getpid()}, shared)")
+        if not self._lock.try_acquire(f"{role}, shared"):
+            return False
+        conn = self._lock.connection
+        assert conn is not None
+        engine_id = uuid.uuid4().hex
         try:
-            row = conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (OWNER_LOCK,)).fetchone()
-            if not (row and row[0]):
-                conn.close()
-                return False
-            engine_id = uuid.uuid4().hex
             conn.execute(_REGISTER, (engine_id, f"{role} (pid {os.getpid()})", self.lease_seconds))
         except psycopg.Error as exc:
-            conn.close()
+            self._lock.release()
             raise DurableError(f"{self._where}: cannot take an engine lease: {exc}") from None
-        self._conn = conn
         self.id = engine_id
         self.store.share_as(engine_id)
         return True
@@ -160,48 +141,32 @@ class PgLease:
     async def leave(self) -> None:
         """Before :meth:`release`, on a clean close: give this engine's executions and requests
         back at once (the others take them over now, not when the lease would have lapsed)."""
-        if self._conn is None:
+        if not self._lock.held:
             return
         await self.store.locked(
             [
                 (_RELEASE_EXECUTIONS, ([self.id],)),
                 (_RELEASE_CLAIMS, ([self.id],)),
                 ("DELETE FROM engines WHERE id = %s", (self.id,)),
-                (_NOTIFY, ("orphans",)),
+                (NOTIFY, ("orphans",)),
             ]
         )
 
     def release(self) -> None:
         """Stop sharing the database (after :meth:`leave`; without it, after a crash, the others
         take this engine's executions over once its lease lapses)."""
-        conn, self._conn = self._conn, None
         if self._listener is not None:
             self._listener.cancel()
             self._listener = None
         self.store.share_as(None)
-        if conn is None:
-            return
-        with contextlib.suppress(psycopg.Error):
-            conn.execute("SELECT pg_advisory_unlock_shared(%s)", (OWNER_LOCK,))
-        conn.close()
+        self._lock.release()
 
     def holder(self) -> str:
         """The single engine that keeps sharing engines out, for messages."""
-        try:
-            with self._connect("durable probe") as conn:
-                high, low = (OWNER_LOCK >> 32) & 0xFFFFFFFF, OWNER_LOCK & 0xFFFFFFFF
-                row = conn.execute(_HOLDERS, (high, low)).fetchone()
-        except (DurableError, psycopg.Error):
-            return ""
-        return str(row[0]).removeprefix("durable ") if row else ""
+        return self._lock.holder()
 
     def is_held_elsewhere(self) -> bool:
-        if self._conn is not None:
-            return False
-        if self.try_acquire("probe"):
-            self.release()
-            return False
-        return True
+        return self._lock.is_held_elsewhere()
 
     # -- the lease ------------------------------------------------------------------------------------
     async def renew(self) -> None:
@@ -220,7 +185,7 @@ class PgLease:
         ids = [str(r[0]) for r in rows]
         if ids:
             log.warning("engines' leases lapsed: taking their executions over", engines=ids)
-            await self.store.locked([(_NOTIFY, ("orphans",))])
+            await self.store.locked([(NOTIFY, ("orphans",))])
         return ids
 
     # -- claims --------------------------------------------------------------------------------------
@@ -242,7 +207,7 @@ class PgLease:
     async def release_requests(self, refs: list[str]) -> None:
         """Give requests this engine took back to the inbox (their execution is another's)."""
         if refs:
-            await self.store.locked([(_UNCLAIM, (refs, self.id)), (_NOTIFY, ("inbox",))])
+            await self.store.locked([(_UNCLAIM, (refs, self.id)), (NOTIFY, ("inbox",))])
 
     async def claim_orphans(self, limit: int = 100) -> list[str]:
         """Resumable executions nobody live owns, claimed (up to ``limit``, oldest first)."""

@@ -35,7 +35,10 @@ _HOLDER = (
 class PgOwnerLock:
     """The :class:`~durable.runtime.ownership.Ownership` of a :class:`PostgresStore`'s database."""
 
-    def __init__(self, store: PostgresStore) -> None:
+    def __init__(self, store: PostgresStore, *, shared: bool = False) -> None:
+        # shared: held by each of several engines sharing the database (durable.store.postgres_lease);
+        # the shared and the exclusive lock exclude each other
+        self._mode = "_shared" if shared else ""
         self._url = store.url
         self._where = store.where
         self._timeout = max(1, round(store.connect_timeout))
@@ -44,6 +47,11 @@ class PgOwnerLock:
     @property
     def held(self) -> bool:
         return self._conn is not None
+
+    @property
+    def connection(self) -> psycopg.Connection[Any] | None:
+        """The connection holding the lock (None when not held)."""
+        return self._conn
 
     def _connect(self, name: str) -> psycopg.Connection[Any]:
         try:
@@ -58,7 +66,7 @@ class PgOwnerLock:
             return True
         conn = self._connect(f"durable {role} (pid {os.getpid()})")
         try:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)).fetchone()
+            row = conn.execute(f"SELECT pg_try_advisory_lock{self._mode}(%s)", (OWNER_LOCK,)).fetchone()
         except psycopg.Error as exc:
             conn.close()
             raise DurableError(f"{self._where}: cannot take the engine lock: {exc}") from None
@@ -72,7 +80,7 @@ class PgOwnerLock:
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
-                conn.execute("SELECT pg_advisory_unlock(%s)", (OWNER_LOCK,))
+                conn.execute(f"SELECT pg_advisory_unlock{self._mode}(%s)", (OWNER_LOCK,))
             conn.close()
 
     def holder(self) -> str:

@@ -46,9 +46,21 @@ from .base import (
     TokenOpen,
     WriteBatch,
 )
+from .rows import (
+    ACTIVITY_TASK_COLUMNS,
+    CHILD_COLUMNS,
+    EXECUTION_COLUMNS,
+    STATE_MACHINE_COLUMNS,
+    TOKEN_COLUMNS,
+    activity_task_row,
+    child_row,
+    execution_row,
+    state_machine_row,
+    token_row,
+)
 from .sqlite_writer import StoreStats
 
-__all__ = ["WRITE_LOCK", "PgWriter", "describe_pg_error"]
+__all__ = ["LIVE_ENGINES", "NOTIFY", "NOW", "WRITE_LOCK", "PgWriter", "describe_pg_error"]
 
 WRITE_LOCK = 0x64757261626C6532  # "durable2": held by every write transaction
 
@@ -79,71 +91,22 @@ def _upsert(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
 
 
-_SM = ("arn", "name", "type", "definition", "role_arn", "creation_date", "status", "description", "revision")
-_EXEC = (
-    "arn",
-    "state_machine_arn",
-    "name",
-    "status",
-    "start_date",
-    "input",
-    "definition_id",
-    "type",
-    "stop_date",
-    "output",
-    "error",
-    "cause",
-    "redrive_count",
-    "redrive_date",
-    "event_count",
-)
-_TOKEN = (
-    "token",
-    "execution_arn",
-    "lane",
-    "seq",
-    "state_name",
-    "created",
-    "heartbeat_seconds",
-    "timeout_seconds",
-    "last_heartbeat",
-    "activity_arn",
-    "closed",
-)
-_TASK = ("token", "activity_arn", "execution_arn", "input", "scheduled", "started", "worker_name")
-_CHILD = (
-    "arn",
-    "map_run_arn",
-    "execution_arn",
-    "idx",
-    "name",
-    "status",
-    "start_date",
-    "input",
-    "item_count",
-    "stop_date",
-    "output",
-    "error",
-    "cause",
-    "redrive_count",
-    "history",
-    "span",
-)
-
-UPSERT_STATE_MACHINE = _upsert("state_machines", _SM, ("arn",))
+UPSERT_STATE_MACHINE = _upsert("state_machines", STATE_MACHINE_COLUMNS, ("arn",))
 DELETE_STATE_MACHINE = "DELETE FROM state_machines WHERE arn = %s"
-UPSERT_EXECUTION = _upsert("executions", _EXEC, ("arn",))
+UPSERT_EXECUTION = _upsert("executions", EXECUTION_COLUMNS, ("arn",))
 # an executing engine that shares the database (durable.store.postgres_lease) owns what it starts,
 # and takes over a stopped execution it redrives; a RUNNING execution keeps its owner
 UPSERT_OWNED_EXECUTION = (
-    _upsert("executions", (*_EXEC, "owner"), ("arn",)).replace(", owner = EXCLUDED.owner", "")
+    _upsert("executions", (*EXECUTION_COLUMNS, "owner"), ("arn",)).replace(", owner = EXCLUDED.owner", "")
     + ", owner = CASE WHEN executions.status = 'RUNNING' THEN executions.owner ELSE EXCLUDED.owner END"
 )
+# engines sharing a database (durable.store.postgres_lease): expiries are the server's clock
+NOW = "extract(epoch FROM clock_timestamp())"
+LIVE_ENGINES = f"SELECT id FROM engines WHERE expires > {NOW}"
 # the executions a batch touches that a shared engine does not own (fencing: it lost them)
 FOREIGN = (
     "SELECT arn FROM executions WHERE arn = ANY(%s) AND status = 'RUNNING' AND (owner IS DISTINCT FROM %s"
-    " OR NOT EXISTS (SELECT 1 FROM engines WHERE id = %s"
-    " AND expires > extract(epoch FROM clock_timestamp()))) LIMIT 1"
+    f" OR %s NOT IN ({LIVE_ENGINES})) LIMIT 1"
 )
 NOTIFY = "SELECT pg_notify('durable', %s)"  # wakes the engines that LISTEN (postgres_lease)
 DEFINITION_ID = (
@@ -169,7 +132,7 @@ INSERT_JOURNAL = (
 UPSERT_TIMER = _upsert("timers", ("execution_arn", "key", "due", "parks"), ("execution_arn", "key"))
 DELETE_TIMER = "DELETE FROM timers WHERE execution_arn = %s AND key = %s"
 INSERT_TOKEN = (
-    f"INSERT INTO tokens ({', '.join(_TOKEN)}) VALUES ({', '.join('%s' for _ in _TOKEN)})"
+    f"INSERT INTO tokens ({', '.join(TOKEN_COLUMNS)}) VALUES ({', '.join('%s' for _ in TOKEN_COLUMNS)})"
     " ON CONFLICT (token) DO NOTHING"
 )
 CLOSE_TOKEN = "UPDATE tokens SET closed = TRUE WHERE token = %s"
@@ -184,14 +147,14 @@ INSERT_REQUEST = (
 DELETE_REQUEST = "DELETE FROM requests WHERE ref = %s"
 UPSERT_ACTIVITY = _upsert("activities", ("arn", "name", "creation_date"), ("arn",))
 DELETE_ACTIVITY = "DELETE FROM activities WHERE arn = %s"
-UPSERT_ACTIVITY_TASK = _upsert("activity_tasks", _TASK, ("token",))
+UPSERT_ACTIVITY_TASK = _upsert("activity_tasks", ACTIVITY_TASK_COLUMNS, ("token",))
 DELETE_ACTIVITY_TASK = "DELETE FROM activity_tasks WHERE token = %s"
 UPSERT_METADATA = _upsert("metadata", ("kind", "arn", "parent", "body", "created"), ("kind", "arn"))
 DELETE_METADATA = "DELETE FROM metadata WHERE kind = %s AND arn = %s"
 # an ended child is kept as it is, unless a redrive of its Map Run runs it again (see
 # ChildExecutionRecord); a stored child keeps its start date
 UPSERT_CHILD = (
-    f"INSERT INTO map_children ({', '.join(_CHILD)}) VALUES ({', '.join('%s' for _ in _CHILD)})"
+    f"INSERT INTO map_children ({', '.join(CHILD_COLUMNS)}) VALUES ({', '.join('%s' for _ in CHILD_COLUMNS)})"
     " ON CONFLICT (arn) DO UPDATE SET status = EXCLUDED.status, input = EXCLUDED.input,"
     " item_count = EXCLUDED.item_count, stop_date = EXCLUDED.stop_date, output = EXCLUDED.output,"
     " error = EXCLUDED.error, cause = EXCLUDED.cause, history = EXCLUDED.history,"
@@ -445,48 +408,14 @@ class PgWriter:
     ) -> None:
         cur = conn.cursor()
         if batch.state_machines:
-            await cur.executemany(
-                UPSERT_STATE_MACHINE,
-                [
-                    (
-                        m.arn,
-                        m.name,
-                        m.type,
-                        m.definition,
-                        m.role_arn,
-                        m.creation_date,
-                        m.status,
-                        m.description,
-                        m.revision,
-                    )
-                    for m in batch.state_machines
-                ],
-            )
+            await cur.executemany(UPSERT_STATE_MACHINE, [state_machine_row(m) for m in batch.state_machines])
         if batch.deleted_state_machines:
             await cur.executemany(DELETE_STATE_MACHINE, [(arn,) for arn in batch.deleted_state_machines])
         if batch.executions:
-            rows = []
-            for x in batch.executions:
-                def_id = await self._definition_id(conn, x.definition, new_defs)
-                rows.append(
-                    (
-                        x.arn,
-                        x.state_machine_arn,
-                        x.name,
-                        x.status,
-                        x.start_date,
-                        x.input,
-                        def_id,
-                        x.type,
-                        x.stop_date,
-                        x.output,
-                        x.error,
-                        x.cause,
-                        x.redrive_count,
-                        x.redrive_date,
-                        x.event_count,
-                    )
-                )
+            rows = [
+                execution_row(x, await self._definition_id(conn, x.definition, new_defs))
+                for x in batch.executions
+            ]
             if owner is None:
                 await cur.executemany(UPSERT_EXECUTION, rows)
             else:
@@ -500,25 +429,7 @@ class PgWriter:
         if batch.deleted_timers:
             await cur.executemany(DELETE_TIMER, [(arn, key) for arn, key in batch.deleted_timers])
         if batch.tokens:
-            await cur.executemany(
-                INSERT_TOKEN,
-                [
-                    (
-                        t.token,
-                        t.execution_arn,
-                        t.lane,
-                        t.seq,
-                        t.state_name,
-                        t.created,
-                        t.heartbeat_seconds,
-                        t.timeout_seconds,
-                        t.last_heartbeat,
-                        t.activity_arn,
-                        t.closed,
-                    )
-                    for t in batch.tokens
-                ],
-            )
+            await cur.executemany(INSERT_TOKEN, [token_row(t) for t in batch.tokens])
         if batch.closed_tokens:
             await cur.executemany(CLOSE_TOKEN, [(t,) for t in batch.closed_tokens])
         if batch.heartbeats:
@@ -543,10 +454,7 @@ class PgWriter:
         if batch.activity_tasks:
             await cur.executemany(
                 UPSERT_ACTIVITY_TASK,
-                [
-                    (t.token, t.activity_arn, t.execution_arn, t.input, t.scheduled, t.started, t.worker_name)
-                    for t in batch.activity_tasks
-                ],
+                [activity_task_row(t) for t in batch.activity_tasks],
             )
         if batch.deleted_activity_tasks:
             await cur.executemany(DELETE_ACTIVITY_TASK, [(t,) for t in batch.deleted_activity_tasks])
@@ -557,30 +465,7 @@ class PgWriter:
         if batch.deleted_metadata:
             await cur.executemany(DELETE_METADATA, [(kind, arn) for kind, arn in batch.deleted_metadata])
         if batch.children:
-            await cur.executemany(
-                UPSERT_CHILD,
-                [
-                    (
-                        c.arn,
-                        c.map_run_arn,
-                        c.execution_arn,
-                        c.index,
-                        c.name,
-                        c.status,
-                        c.start_date,
-                        c.input,
-                        c.item_count,
-                        c.stop_date,
-                        c.output,
-                        c.error,
-                        c.cause,
-                        c.redrive_count,
-                        c.history,
-                        c.span,
-                    )
-                    for c in batch.children
-                ],
-            )
+            await cur.executemany(UPSERT_CHILD, [child_row(c) for c in batch.children])
         if batch.aborted_children:
             await cur.executemany(ABORT_CHILDREN, [(when, arn) for arn, when in batch.aborted_children])
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from .base import ChildExecutionRecord
 from .child_spans import span_filter, span_starts
+from .rows import child_row
 
 __all__ = ["child_from", "child_query", "child_rows_query", "write_children"]
 
@@ -88,27 +89,7 @@ def write_children(
     if children:
         db.executemany(
             _UPSERT,
-            [
-                (
-                    c.arn,
-                    c.map_run_arn,
-                    c.execution_arn,
-                    c.index,
-                    c.name,
-                    c.status,
-                    c.start_date,
-                    c.input,
-                    c.item_count,
-                    c.stop_date,
-                    c.output,
-                    c.error,
-                    c.cause,
-                    c.redrive_count,
-                    c.span,
-                    c.history,
-                )
-                for c in children
-            ],
+            [child_row(c) for c in children],
         )
     if aborted:
         db.executemany(_ABORT, [(when, arn) for arn, when in aborted])

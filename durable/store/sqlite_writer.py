@@ -52,6 +52,7 @@ from .base import (
     TokenRecord,
     WriteBatch,
 )
+from .rows import activity_task_row, execution_row, state_machine_row, token_row
 from .sqlite_children import write_children
 from .sqlite_guards import IN_CHUNK, GuardState
 from .sqlite_metadata import write_metadata
@@ -581,21 +582,7 @@ class GroupWriter:
         upserts_and_deletes(
             UPSERT_STATE_MACHINE,
             DELETE_STATE_MACHINE,
-            [
-                (
-                    m.arn,
-                    m.name,
-                    m.type,
-                    m.definition,
-                    m.role_arn,
-                    m.creation_date,
-                    m.status,
-                    m.description,
-                    m.revision,
-                )
-                for m in machines.values()
-                if m is not None
-            ],
+            [state_machine_row(m) for m in machines.values() if m is not None],
             [(arn,) for arn, m in machines.items() if m is None],
         )
         if plan.executions:
@@ -604,27 +591,7 @@ class GroupWriter:
                 xid = exec_ids.get(x.arn)
                 if xid is None:
                     xid = new_ids[x.arn]
-                def_id = self._definition_id(db, x.definition, plan)
-                rows.append(
-                    (
-                        xid,
-                        x.arn,
-                        x.state_machine_arn,
-                        x.name,
-                        x.status,
-                        x.start_date,
-                        x.input,
-                        def_id,
-                        x.type,
-                        x.stop_date,
-                        x.output,
-                        x.error,
-                        x.cause,
-                        x.redrive_count,
-                        x.redrive_date,
-                        x.event_count,
-                    )
-                )
+                rows.append((xid, *execution_row(x, self._definition_id(db, x.definition, plan))))
             db.executemany(UPSERT_EXECUTION, rows)
         if plan.events:
             db.executemany(INSERT_EVENT, plan.events)
@@ -638,25 +605,7 @@ class GroupWriter:
             [k for k, v in timers.items() if v is None],
         )
         if plan.tokens:
-            db.executemany(
-                INSERT_TOKEN,
-                [
-                    (
-                        t.token,
-                        t.execution_arn,
-                        t.lane,
-                        t.seq,
-                        t.state_name,
-                        t.created,
-                        t.heartbeat_seconds,
-                        t.timeout_seconds,
-                        t.last_heartbeat,
-                        t.activity_arn,
-                        1 if t.closed else 0,
-                    )
-                    for t in plan.tokens.values()
-                ],
-            )
+            db.executemany(INSERT_TOKEN, [token_row(t) for t in plan.tokens.values()])
         if plan.closed_tokens:
             db.executemany(CLOSE_TOKEN, plan.closed_tokens)
         if plan.heartbeats:
@@ -676,11 +625,7 @@ class GroupWriter:
         upserts_and_deletes(
             UPSERT_ACTIVITY_TASK,
             DELETE_ACTIVITY_TASK,
-            [
-                (t.token, t.activity_arn, t.execution_arn, t.input, t.scheduled, t.started, t.worker_name)
-                for t in tasks.values()
-                if t is not None
-            ],
+            [activity_task_row(t) for t in tasks.values() if t is not None],
             [(token,) for token, t in tasks.items() if t is None],
         )
         write_metadata(db, plan.metadata)
