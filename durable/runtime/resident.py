@@ -46,6 +46,8 @@ class Running:
     finishing: bool = False
     elsewhere: bool = False  # another engine sharing the database executes it (see _load)
     committing: asyncio.Task[None] | None = None  # the commit in flight (see flush)
+    taken: int = 0  # batches taken from its journal to commit (see flush)
+    committed: int = 0  # ... and the last of them committed
     flush_scheduled: bool = False
     waiters: dict[str, asyncio.Future[None]] = field(default_factory=dict)  # token -> mail arrived
     tokens: dict[str, TokenRecord] = field(default_factory=dict)  # open tokens of its tasks
@@ -70,21 +72,33 @@ class Committer:
         self._unavailable: str | None = None  # the store fault commits are waiting out
 
     async def flush(self, run: Running) -> None:
-        """Return once everything the execution buffered so far, in any lane, is committed."""
+        """Return once everything the execution buffered so far, in any lane, is committed.
+
+        It waits for the batch holding what is buffered now (or for the one in flight when
+        nothing is), not for what other lanes buffer meanwhile: many lanes flushing at once
+        (a Map's children) each wait for one commit, not for the buffer to be empty."""
         journal = run.journal
         assert journal is not None
-        while True:
+        target = run.taken + (1 if journal.has_buffered() else 0)
+        while run.committed < target:
             task = run.committing
             if task is not None and task.done():
                 run.committing = None  # (its done callback may not have run yet)
                 task.result()  # a failed commit fails every flush that waited for it
                 continue
             if task is None:
-                if not journal.has_buffered():
+                if not journal.has_buffered():  # (the batch it waited for failed before)
                     return
-                task = run.committing = asyncio.ensure_future(self.commit(journal.take_batch()))
+                run.taken += 1
+                task = run.committing = asyncio.ensure_future(
+                    self._commit(run, journal.take_batch(), run.taken)
+                )
                 task.add_done_callback(functools.partial(_clear, run))
             await asyncio.shield(task)
+
+    async def _commit(self, run: Running, batch: WriteBatch, generation: int) -> None:
+        await self.commit(batch)
+        run.committed = generation
 
     def flush_soon(self, run: Running) -> None:
         """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
