@@ -144,7 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", default="100000,1000000", help="comma-separated item counts")
     parser.add_argument("--formats", default="jsonl,csv")
-    parser.add_argument("--kinds", default="express_pass,express_function,standard_pass")
+    parser.add_argument("--kinds", default="express_pass,express_function,standard_pass,standard_function")
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)

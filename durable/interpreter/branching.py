@@ -17,6 +17,7 @@ from .commands import (
     Fork,
     MapResults,
     Stall,
+    StreamedFork,
 )
 from .context import ExecutionContext, Frame
 from .data import compact, compile_template, select
@@ -30,7 +31,7 @@ from .distributed import (
 )
 from .failure import RuntimeFault, StatesFailure
 from .jsonpath import Path, compile_reference_path
-from .map_inplace import InPlace, run_in_place
+from .map_inplace import InPlace, child_inputs, run_in_place
 from .query import QueryValue, evaluation_failure, expect, states_bindings
 from .states import Lane, WorkState, show_value
 
@@ -296,13 +297,17 @@ class Map(WorkState):
                     started,
                 )
             else:
-                if self.reader is not None:
+                if self.reader is not None and not (self.distributed and map_run_arn):
                     items = yield from self.reader.read(data, effective, frame, self.name)
                     inputs = self._inputs(items, data, effective, frame)
                     del items
                 weights = _batch_weights(inputs) if self.batcher is not None and map_run_arn else ()
                 if self.processor.pure and not tolerant:  # an inline Map's iterations, in place
                     results = yield from _in_place(self, inputs, child_ctx, started, visible)
+                elif self.distributed and map_run_arn:  # child executions, streamed
+                    done = yield self._streamed(
+                        data, effective, frame, inputs, weights, max_concurrency, processor, map_run_arn
+                    )
                 elif self.distributed:
                     recorded = recording and self.execution_type == "STANDARD"
                     names = ChildNames(map_run_arn) if map_run_arn else None
@@ -368,22 +373,69 @@ class Map(WorkState):
             lane.prev = last  # AWS links MapStateExited to the event MapStateSucceeded links to
         return output
 
+    def _streamed(
+        self,
+        data: Any,
+        effective: Any,
+        frame: Frame,
+        inputs: list[Any],
+        weights: tuple[int, ...],
+        max_concurrency: int,
+        processor: ChildProcessor | None,
+        map_run_arn: str,
+    ) -> StreamedFork:
+        """A Distributed Map's child executions for the runtime to stream (:class:`StreamedFork`):
+        read a page at a time (an ItemReader) or taken from the state's input (``inputs``)."""
+        ctx = frame.ctx
+        assert processor is not None
+        recorded = ctx.history is not None and self.execution_type == "STANDARD"
+        names = ChildNames(map_run_arn)
+        scope = self.processor
+        known = None if self.reader is not None else inputs
+        count, pct = self._tolerance(effective, frame)
+        tolerant = bool(count or pct)
+        writer = self.writer
+
+        def source(start: dict[str, Any]) -> Generator[Any, Any, None]:
+            return child_inputs(self, data, effective, frame, known, start)
+
+        def child(index: int, value: Any) -> Child:
+            return _child(scope, value, ctx, recorded, names, index, map_run_arn)
+
+        return StreamedFork(
+            source,
+            child,
+            map_run_arn,
+            processor,
+            max_concurrency,
+            tolerated_count=count if tolerant else None,
+            tolerated_percentage=pct if tolerant else None,
+            known=None if known is None else len(known),
+            known_items=None if known is None else (sum(weights) if weights else len(known)),
+            limit_bytes=ctx.payload_limit if writer is None or writer.resource is None else None,
+            state_name=self.name,
+        )
+
     def _in_place_output(
         self, done: InPlace, data: Any, effective: Any, frame: Frame, lane: Lane, map_run_arn: str
     ) -> Generator[Any, Any, Any]:
-        """The output of a Distributed Map whose children ran in place: their outputs (kept, or
-        read back from the runtime), through the ResultWriter when there is one."""
+        """The output of a Distributed Map whose children ran in place or were streamed: their
+        outputs (kept, or read back from the runtime), through the ResultWriter when there is
+        one. A failed (tolerated) child's output is its error and cause, or its record."""
         ctx = frame.ctx
         writer = self.writer
         results, inputs = done.results, done.inputs
         if results is None and not (writer is not None and writer.resource is not None):
-            if writer is not None and writer.transformation == "NONE":
+            if writer is not None and (writer.transformation == "NONE" or done.failed):
                 inputs, results = yield MapResults(map_run_arn, done.executions, inputs=True)
             else:
                 results = yield MapResults(map_run_arn, done.executions)
         if writer is None or not map_run_arn:
-            return results
-        if writer.resource is None and writer.transformation != "NONE":
+            return [
+                {"Error": r.error, "Cause": r.cause} if isinstance(r, ChildFailure) else r
+                for r in results or []
+            ]
+        if writer.resource is None and writer.transformation != "NONE" and not done.failed:
             return writer.transform_outputs(results or [])
         try:
             if results is None:

@@ -88,6 +88,32 @@ class Fork:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamedFork:
+    """A Distributed Map's child executions (Task states, or tolerated failures), streamed:
+    the runtime pulls them from ``source(position)`` as slots free up, at most
+    ``max_concurrency`` at once, and stores each as it ends. ``source`` yields
+    :class:`ReadItems` (send the page back) or the children's inputs, each with where the next
+    one's first item is (``value``, ``weight``, ``cursor``, ``skip``, ``index``: see
+    :mod:`durable.interpreter.map_inplace`); ``position`` is ``{}`` from the start, or one the
+    runtime committed (``Cursor``, ``Skip``, ``Items``, or ``Done``). ``child(index, value)``
+    makes child ``index``. The runtime answers with a
+    :class:`~durable.interpreter.map_inplace.InPlace`: the outputs when it kept them, else None
+    (read back with :class:`MapResults`, or written by :class:`WriteResults` with ``spill``)."""
+
+    source: Callable[[dict[str, Any]], Generator[Any, Any, None]]
+    child: Callable[[int, Any], Child]
+    map_run: str
+    processor: ChildProcessor
+    max_concurrency: int = 0
+    tolerated_count: int | None = None
+    tolerated_percentage: float | None = None
+    known: int | None = None  # children known from the start (items of the state's input)
+    known_items: int | None = None  # ... and the items they hold (batched: more than children)
+    limit_bytes: int | None = None  # the outputs are the state's result: at most so many bytes
+    state_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class MapRunProgress:
     """How far a Distributed Map whose children run in place (pure states, no Fork) has gone: the
     runtime keeps its Map Run's counts and its child executions from it. Also a
@@ -235,3 +261,5 @@ class ResultSpill:
     base: str
     output_type: str
     encode: Callable[[Sequence[int], Sequence[bytes], Sequence[bytes]], list[bytes]]
+    #: a failed child's record as JSON (index, input, error, cause): ``FAILED_<n>.json``
+    failed: Callable[[int, str, str | None, str | None], bytes] | None = None

@@ -324,11 +324,18 @@ class ResultWriterSpec:
         items: int,
         stopped: float,
     ) -> Generator[Any, Any, Any]:
-        """:meth:`write` of the stored outputs of a Map Run's children run in place, all of which
-        succeeded: the runtime streams them into the files (see :class:`ResultSpill`)."""
+        """:meth:`write` of the stored outputs of a Map Run's children (run in place, or streamed):
+        the runtime streams them into the files (see :class:`ResultSpill`)."""
         assert self.resource is not None
         bucket, base = self._target(state_input, effective, frame, map_run_arn)
-        spill = ResultSpill(base, self.output_type, self._encoder(map_run_arn, frame.entered_epoch, stopped))
+        records = _Records(map_run_arn, frame.entered_epoch, stopped)
+
+        def failed(index: int, input_text: str, error: str | None, cause: str | None) -> bytes:
+            return _encode(records.failed(index, input_text, ChildFailure(error, cause)))
+
+        spill = ResultSpill(
+            base, self.output_type, self._encoder(map_run_arn, frame.entered_epoch, stopped), failed
+        )
         yield WriteResults(self.resource, bucket, (), name, map_run_arn, executions, items, spill)
         return {
             "MapRunArn": map_run_arn,

@@ -43,7 +43,7 @@ from .states import Lane
 if TYPE_CHECKING:
     from .branching import Map
 
-__all__ = ["ChildServices", "InPlace", "run_in_place"]
+__all__ = ["ChildServices", "InPlace", "child_inputs", "run_in_place"]
 
 _GOLDEN = 0x9E3779B97F4A7C15
 #: children per checkpoint at most (and :data:`CHECKPOINT_SECONDS`): each checkpoint is a commit
@@ -92,14 +92,24 @@ class ChildServices:
 
 
 class InPlace:
-    """What a run of children in place ended with: their outputs (None when the runtime stored
-    them) and inputs (kept only when the outputs are and a ResultWriter needs them), how many
-    children and items."""
+    """What a run of children (in place, or streamed by the runtime) ended with: their outputs
+    (None when the runtime stored them; a failed child's is a
+    :class:`~durable.interpreter.commands.ChildFailure`) and inputs (kept only when the outputs
+    are and a ResultWriter needs them), how many children and items, how many children failed
+    (tolerated)."""
 
-    __slots__ = ("executions", "inputs", "items", "results")
+    __slots__ = ("executions", "failed", "inputs", "items", "results")
 
-    def __init__(self, results: list[Any] | None, inputs: list[Any] | None, executions: int, items: int):
+    def __init__(
+        self,
+        results: list[Any] | None,
+        inputs: list[Any] | None,
+        executions: int,
+        items: int,
+        failed: int = 0,
+    ):
         self.results, self.inputs, self.executions, self.items = results, inputs, executions, items
+        self.failed = failed
 
 
 class _Child:
@@ -113,11 +123,11 @@ class _Child:
         self.value, self.weight, self.cursor, self.skip, self.index = value, weight, cursor, skip, index
 
 
-def _source(
+def child_inputs(
     m: Map, state_input: Any, effective: Any, frame: Frame, items: list[Any] | None, start: dict[str, Any]
 ) -> Generator[Any, Any, None]:
-    """The children's inputs (:class:`_Child`), and the :class:`ReadItems` to answer (send the
-    page back) when an ItemReader gives the items."""
+    """The children's inputs (:class:`_Child`) from the position ``start`` on, and the
+    :class:`ReadItems` to answer (send the page back) when an ItemReader gives the items."""
     if start.get("Done"):
         return
     reader, name = m.reader, m.name
@@ -270,7 +280,7 @@ def run_in_place(
 
     now = ctx.services.now
     last = since = now()  # (since: when the children of this checkpoint started)
-    source = _source(m, state_input, effective, frame, items, start)
+    source = child_inputs(m, state_input, effective, frame, items, start)
     sent: Any = None
     reported = False  # a failed child's progress is given
     try:

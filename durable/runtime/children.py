@@ -100,8 +100,8 @@ class ChildRows:
             redrive_count=self.redrive_count,
         )
 
-    def started(self, index: int, value: Any) -> None:
-        self._add(self._row(index, value, "RUNNING", self.clock.now()))
+    def started(self, index: int, value: Any, items: int = 0) -> None:
+        self._add(self._row(index, value, "RUNNING", self.clock.now(), items))
 
     def ended(
         self,
@@ -113,13 +113,19 @@ class ChildRows:
         error: str | None = None,
         cause: str | None = None,
         history: list[dict[str, Any]] | None = None,
+        items: int = 0,
     ) -> None:
-        """A child run by a Fork ended (the store keeps the start date it was written with)."""
+        """A child run by a Fork ended (the store keeps the start date it was written with).
+        ``bytes`` counts what it adds to the Map's results array (its output, or its error and
+        cause)."""
         now = self.clock.now()
-        row = self._row(index, value, status, now)
+        row = self._row(index, value, status, now, items)
         row.stop_date = now
         if status == "SUCCEEDED":
             row.output = _encode(output).decode()
+            self.bytes += len(row.output) + 1
+        elif status != "ABORTED":
+            self.bytes += len(_encode({"Error": error, "Cause": cause})) + 1
         row.error, row.cause = error, cause
         if history is not None:
             row.history = _encode(history).decode()

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["ItemSources", "local_path"]
 
 OPEN_SOURCES = 64  # sources kept open between pages (one per running Distributed Map)
+#: a result file to S3 larger than this is sent as a multipart upload, a part of this size at a time
+PART_BYTES = 8 * 1024 * 1024
 _JSON_CHUNK = 1 << 16
 _DELIMITERS = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
 _SDK = "arn:aws:states:::aws-sdk:s3:"
@@ -328,30 +330,45 @@ class ItemSources:
     ) -> None:
         """Write the result files of a Map Run from its children's stored outputs, a window at
         a time: to a mapped directory, each file streamed to a temporary name and renamed once
-        whole; to any other bucket, each file made in memory and put."""
+        whole; to any other bucket, each file put whole when small, else sent as a multipart
+        upload of :data:`PART_BYTES` parts."""
         spill = cmd.spill
         assert spill is not None
         root = self.buckets.get(cmd.bucket)
         jsonl = spill.output_type == "JSONL"
         listed: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
-        out = _ResultFile(self, runner, cmd, root, arn, machine)
+        files = {
+            status: _ResultFile(self, runner, cmd, root, arn, machine) for status in ("SUCCEEDED", "FAILED")
+        }
+
+        async def add(status: str, value: bytes) -> None:
+            out = files[status]
+            if out.size and out.size + len(value) + 1 > RESULT_FILE_BYTES:
+                listed[status].append(await out.close(jsonl))
+            if not out.size:
+                out.open(f"{spill.base}/{status}_{len(listed[status])}.json", jsonl)
+            await out.add(value, jsonl)
+
         try:
             async for window in windows:
-                indexes = [c.index for c in window]
-                inputs = [c.input.encode() for c in window]
-                outputs = [(c.output or "null").encode() for c in window]
+                ok = [c for c in window if c.status == "SUCCEEDED"]
+                indexes = [c.index for c in ok]
+                inputs = [c.input.encode() for c in ok]
+                outputs = [(c.output or "null").encode() for c in ok]
                 for value in spill.encode(indexes, inputs, outputs):
-                    if out.size and out.size + len(value) + 1 > RESULT_FILE_BYTES:
-                        listed["SUCCEEDED"].append(await out.close(jsonl))
-                    if not out.size:
-                        out.open(f"{spill.base}/SUCCEEDED_{len(listed['SUCCEEDED'])}.json", jsonl)
-                    out.add(value, jsonl)
-            if out.size:
-                listed["SUCCEEDED"].append(await out.close(jsonl))
+                    await add("SUCCEEDED", value)
+                if spill.failed is not None and len(ok) < len(window):  # tolerated failures
+                    for c in window:
+                        if c.status != "SUCCEEDED":
+                            await add("FAILED", spill.failed(c.index, c.input, c.error, c.cause))
+            for status, out in files.items():
+                if out.size:
+                    listed[status].append(await out.close(jsonl))
         except OSError as exc:
             raise StatesFailure(RESULT_WRITER_FAILED, str(exc)) from None
         finally:
-            out.discard()
+            for out in files.values():
+                await out.discard()
         text = manifest(cmd.bucket, cmd.map_run, listed)
         await self.write(
             runner, replace(cmd, files=((f"{spill.base}/manifest.json", text),), spill=None), arn, machine
@@ -359,8 +376,10 @@ class ItemSources:
 
 
 class _ResultFile:
-    """One result file being written: streamed to ``<key>.partial`` in a mapped directory,
-    else gathered in memory and put when closed. ``size`` is 0 until something is added."""
+    """One result file being written: streamed to ``<key>.partial`` in a mapped directory, else
+    put to S3 — whole when it is small, else as a multipart upload, a part of
+    :data:`PART_BYTES` at a time (S3's parts are 5 MiB at least), so memory holds one part.
+    ``size`` is 0 until something is added."""
 
     def __init__(
         self,
@@ -378,9 +397,12 @@ class _ResultFile:
         self.path: Path | None = None
         self.stream: BinaryIO | None = None
         self.chunks: list[bytes] = []
+        self.buffered = 0  # bytes in ``chunks``
+        self.upload: str | None = None  # the multipart upload's id, once a part is sent
+        self.parts: list[dict[str, Any]] = []
 
     def open(self, key: str, jsonl: bool) -> None:
-        self.key, self.chunks = key, []
+        self.key, self.chunks, self.buffered = key, [], 0
         if self.root is not None:
             try:
                 path = self.path = local_path(self.root, key)
@@ -395,13 +417,37 @@ class _ResultFile:
             self.stream.write(data)
         else:
             self.chunks.append(data)
+            self.buffered += len(data)
         self.size += len(data)
 
-    def add(self, value: bytes, jsonl: bool) -> None:
+    async def add(self, value: bytes, jsonl: bool) -> None:
         if jsonl:
             self._put(value + b"\n")
         else:
             self._put(value if self.size == 1 else b"," + value)
+        if self.buffered >= PART_BYTES:
+            await self._part()
+
+    async def _s3(self, action: str, payload: dict[str, Any]) -> Any:
+        return await _call(
+            self.runner,
+            action,
+            {"Bucket": self.cmd.bucket, "Key": self.key, **payload},
+            self.arn,
+            self.machine,
+            RESULT_WRITER_FAILED,
+        )
+
+    async def _part(self) -> None:
+        """Send what is buffered as the next part of the multipart upload (started if need be)."""
+        if self.upload is None:
+            started = await self._s3("createMultipartUpload", {})
+            self.upload = str(started["UploadId"])
+        number = len(self.parts) + 1
+        body = b"".join(self.chunks).decode()  # (whole values: never a character cut in two)
+        self.chunks, self.buffered = [], 0
+        sent = await self._s3("uploadPart", {"UploadId": self.upload, "PartNumber": number, "Body": body})
+        self.parts.append({"ETag": sent["ETag"], "PartNumber": number})
 
     async def close(self, jsonl: bool) -> dict[str, Any]:
         if not jsonl:
@@ -411,19 +457,33 @@ class _ResultFile:
             self.stream.close()
             self.stream = None
             os.replace(self.path.with_name(self.path.name + ".partial"), self.path)
+        elif self.upload is not None:
+            await self._part()
+            parts, self.parts = self.parts, []
+            upload, self.upload = self.upload, None
+            await self._s3(
+                "completeMultipartUpload", {"UploadId": upload, "MultipartUpload": {"Parts": parts}}
+            )
         else:
             text = b"".join(self.chunks).decode()
-            self.chunks = []
+            self.chunks, self.buffered = [], 0
             await self.sources.write(
                 self.runner, replace(self.cmd, files=((self.key, text),), spill=None), self.arn, self.machine
             )
         self.size = 0
         return entry
 
-    def discard(self) -> None:
+    async def discard(self) -> None:
+        """Leave nothing half written: a partial file closed, a multipart upload aborted."""
         if self.stream is not None:
             self.stream.close()
             self.stream = None
+        if self.upload is not None:
+            upload, self.upload = self.upload, None
+            try:
+                await self._s3("abortMultipartUpload", {"UploadId": upload})
+            except StatesFailure:  # (the failure that brought us here is the one to report)
+                pass
 
 
 async def _call(

@@ -197,6 +197,17 @@ class Journal:
         parent.forks += 1
         return [self.lane(f"{parent.name}/{parent.forks}.{i}") for i in range(count)]
 
+    def drop(self, lane: JournalLane) -> None:
+        """Forget ``lane`` and the lanes nested in it, and delete their entries with the next
+        commit: a streamed Map child that ended (its row holds what it did; nothing replays it)."""
+        name = lane.name
+        self.lanes.pop(name, None)
+        if lane.forks:
+            prefix = name + "/"
+            for key in [k for k in self.lanes if k.startswith(prefix)]:
+                del self.lanes[key]
+        self.batch.dropped_lanes.append((self.execution_arn, name))
+
     # -- entries ----------------------------------------------------------------------------------
     def _next(self, lane: JournalLane, kinds: tuple[str, ...]) -> JournalRecord | None:
         if not lane.pending:

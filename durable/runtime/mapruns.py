@@ -158,16 +158,45 @@ class MapRunTracker:
         items.total = items.pending = sum(weights) if weights else total
         self.touch()
 
-    def started(self, index: int | None = None) -> None:
-        weight = self._weight(index)
+    def made(self, index: int, weight: int) -> None:
+        """A streamed child was made from its items: counted once (a restart makes it again)."""
+        executions, items = self.run.execution_counts, self.run.item_counts
+        if index >= executions.total:
+            executions.total = index + 1
+            executions.pending += 1
+            items.total += weight
+            items.pending += weight
+
+    def resumed(self, before: MapRunState, redriven: bool) -> None:
+        """A streamed run goes on with the counts it stored; the children running then run
+        again (pending until they start). Redriven: its unsuccessful children run again."""
+        run = self.run
+        run.execution_counts, run.item_counts = before.execution_counts, before.item_counts
+        for c in (run.execution_counts, run.item_counts):
+            if redriven:
+                c.pending = c.total - c.succeeded
+                c.running = c.failed = c.timed_out = c.aborted = c.results_written = 0
+            else:
+                c.pending += c.running
+                c.running = 0
+        if redriven:
+            run.checkpoint = {}  # from the first child again (its failure is no longer its end)
+        else:
+            run.status, run.stop_date = before.status, before.stop_date
+        self.touch()
+
+    def started(self, index: int | None = None, weight: int | None = None) -> None:
+        weight = self._weight(index) if weight is None else weight
         for c, n in ((self.run.execution_counts, 1), (self.run.item_counts, weight)):
             c.pending -= n
             c.running += n
         self.touch()
 
-    def ended(self, outcome: str, *, was_running: bool = True, index: int | None = None) -> None:
+    def ended(
+        self, outcome: str, *, was_running: bool = True, index: int | None = None, weight: int | None = None
+    ) -> None:
         """A child ended: ``outcome`` is succeeded, failed, timed_out or aborted."""
-        weight = self._weight(index)
+        weight = self._weight(index) if weight is None else weight
         for c, n in ((self.run.execution_counts, 1), (self.run.item_counts, weight)):
             if was_running:
                 c.running -= n
@@ -242,9 +271,13 @@ class MapRuns:
         weights: tuple[int, ...] = (),
         processor: ChildProcessor | None = None,
         add_child: Callable[[ChildExecutionRecord], None] | None = None,
+        streamed: bool = False,
+        known_items: int | None = None,
     ) -> MapRunTracker:
         """A tracker for a Fork that starts (or, after a restart, starts again) the Map Run ``arn``;
-        with a ``processor``, its children are stored as executions through ``add_child``."""
+        with a ``processor``, its children are stored as executions through ``add_child``.
+        ``streamed``: its children are counted as they are made (``total`` are known from the
+        start, holding ``known_items`` items), and a restart goes on with the stored counts."""
         max_concurrency, count, pct = limits
         run = MapRunState(
             map_run_arn=arn,
@@ -273,7 +306,12 @@ class MapRuns:
         if processor is not None and add_child is not None:
             put(processor_record(arn, execution_arn, processor, run.start_date))
             tracker.rows = ChildRows(arn, execution_arn, weights, add_child, self.clock, run.redrive_count)
-        tracker.begin(total, weights)
+        if streamed and stored is not None:
+            tracker.resumed(_decode(stored.body), redriven)
+        else:
+            tracker.begin(total, weights)
+            if streamed and known_items is not None:
+                tracker.run.item_counts.total = tracker.run.item_counts.pending = known_items
         self.live[arn] = tracker
         return tracker
 

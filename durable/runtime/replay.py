@@ -20,12 +20,14 @@ from ..interpreter.commands import (
     AwaitJob,
     AwaitToken,
     Checkpoint,
+    ChildFailure,
     Fork,
     InvokeTask,
     MapResults,
     MapRunProgress,
     ReadItems,
     Sleep,
+    StreamedFork,
     WriteResults,
 )
 from ..interpreter.data import not_json
@@ -38,9 +40,12 @@ from .journal import JournalLane
 from .mapruns import MapRunTracker
 from .requests import ActivityStart, Answer
 from .runner import CommandRunner, Gen
+from .streamed import StreamStart, stored_from
 from .timers import NEVER, TimerKey
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .resident import Running
     from .standard import StandardExecutions
 
@@ -143,6 +148,51 @@ class ReplayRunner(CommandRunner):
         self._redriven(tracker, lane)
         return tracker
 
+    async def open_stream(self, cmd: StreamedFork, execution_arn: str, lane: Any) -> StreamStart | None:
+        journal = self.journal
+        tracker = await self.owner.map_runs.open(
+            cmd.map_run,
+            execution_arn,
+            cmd.known or 0,
+            (cmd.max_concurrency, cmd.tolerated_count, cmd.tolerated_percentage),
+            lambda entry: _put(journal.batch, entry),
+            self.run.resumed,
+            (),
+            cmd.processor,
+            lambda child: journal.batch.children.append(child),
+            streamed=True,
+            known_items=cmd.known_items,
+        )
+        self._redriven(tracker, lane)
+        run, rows = tracker.run, tracker.rows
+        assert rows is not None
+        store = self.owner.store
+        made = run.execution_counts.total
+        if tracker.redriven:  # from the first child: those that succeeded are kept
+            rows.bytes = 0
+            return StreamStart(tracker, {}, stored_from(store, run.map_run_arn, 0, made), count_bytes=True)
+        if self.run.resumed:  # from its checkpoint: the stored rows say which children ended
+            position = run.checkpoint if isinstance(run.checkpoint, dict) else {}
+            rows.bytes = int(position.get("Bytes", 0))
+            low = int(position.get("Children", 0))
+            stored = stored_from(store, run.map_run_arn, low, made)
+            return StreamStart(tracker, position, stored, count_bytes="Bytes" not in position)
+        return StreamStart(tracker, {})
+
+    def stream_lanes(self, lane: Any) -> Callable[[int], Any]:
+        journal = self.journal
+        parent = lane if isinstance(lane, JournalLane) else journal.lane("")
+        parent.forks += 1
+        prefix = f"{parent.name}/{parent.forks}."
+        return lambda index: journal.lane(f"{prefix}{index}")
+
+    def stream_child_over(self, lane: Any) -> None:
+        if isinstance(lane, JournalLane):
+            self.journal.drop(lane)
+
+    def stream_commit_soon(self) -> None:
+        self.owner.flush_soon(self.run)
+
     def child_succeeded(self, lane: Any) -> None:
         """The child's lane ends with ``done`` (once): a redrive does not run it again."""
         if isinstance(lane, JournalLane) and not any(r.kind == "done" for r in lane.pending):
@@ -218,12 +268,17 @@ class ReplayRunner(CommandRunner):
         return over if over is not None and cmd.ended != "FAILED" else answer
 
     async def _results(self, cmd: MapResults) -> Any:
-        """The stored outputs (and inputs) of a Map Run's children run in place, in order."""
+        """The stored outputs (and inputs) of a Map Run's children, in order (a failed child's
+        output: its :class:`ChildFailure`)."""
+        await self.owner.flush(self.run)  # the last children's rows are written first
         inputs: list[Any] = []
         outputs: list[Any] = []
         async for window in stored_children(self.owner.store, cmd.map_run, cmd.count):
             for child in window:
-                outputs.append(_decode(child.output or "null"))
+                if child.status == "SUCCEEDED":
+                    outputs.append(_decode(child.output or "null"))
+                else:
+                    outputs.append(ChildFailure(child.error, child.cause))
                 if cmd.inputs:
                     inputs.append(_decode(child.input))
         return [inputs, outputs] if cmd.inputs else outputs

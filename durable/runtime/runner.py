@@ -31,6 +31,7 @@ from ..interpreter.commands import (
     ReadItems,
     Sleep,
     Stall,
+    StreamedFork,
     WriteResults,
 )
 from ..interpreter.failure import StatesFailure
@@ -38,8 +39,11 @@ from .clock import Clock, DeadlineExceeded, with_deadline
 from .items import ItemSources
 from .jobs import cancel_job, follow_job, job_integration, job_request
 from .mapruns import MapRunTracker
+from .streamed import StreamStart, run_streamed
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .tracing import Tracing
 
 __all__ = ["CommandRunner", "call_integration", "step"]
@@ -125,6 +129,8 @@ class CommandRunner:
             return None
         if kind is Fork:
             return await self.fork(cmd, execution_arn, state_machine_arn, lane)
+        if kind is StreamedFork:
+            return await run_streamed(self, cmd, execution_arn, state_machine_arn, lane)
         if kind is Checkpoint or kind is MapRunProgress:
             await asyncio.sleep(0)  # others' turn: a timeout or a stop is delivered here
             return None
@@ -201,6 +207,27 @@ class CommandRunner:
     async def map_run_for(self, cmd: Fork, execution_arn: str, lane: Any = None) -> MapRunTracker | None:
         """The tracker of a Distributed Map's Map Run (None here: only journaled runs keep one)."""
         return None
+
+    # -- streamed child executions (see durable.runtime.streamed) ------------------------------------
+    async def open_stream(self, cmd: StreamedFork, execution_arn: str, lane: Any) -> StreamStart | None:
+        """The Map Run of a :class:`StreamedFork` and where it goes on from (None here: only
+        journaled runs store children; the outputs are kept in memory)."""
+        return None
+
+    def stream_lanes(self, lane: Any) -> Callable[[int], Any]:
+        """The lane each child of a stream forked from ``lane`` runs in, by index."""
+        return lambda index: None
+
+    def stream_child_over(self, lane: Any) -> None:
+        """A streamed child ended and its row is written: its lane is no longer needed."""
+
+    def stream_commit_soon(self) -> None:
+        """Children of a stream ended: commit what they wrote soon."""
+
+    async def map_child(self, drive: Coroutine[Any, Any, Any]) -> Any:
+        """A Distributed Map child's drive, marked so its task calls carry no trace context."""
+        _MAP_CHILD.set(True)  # (this task's own context)
+        return await drive
 
     async def _map_child(self, drive: Coroutine[Any, Any, Any], lane: Any) -> Any:
         _MAP_CHILD.set(True)  # (this task's own context)

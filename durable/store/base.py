@@ -348,6 +348,9 @@ class WriteBatch(msgspec.Struct, kw_only=True):
     executions: list[ExecutionRecord] = []  # upserted by arn
     events: list[EventRecord] = []
     journal: list[JournalRecord] = []
+    # (execution_arn, lane): that lane's journal entries and its nested lanes' are deleted
+    # (after the batch's own entries are added)
+    dropped_lanes: list[tuple[str, str]] = []
     timers: list[TimerRecord] = []  # upserted by (execution_arn, key)
     deleted_timers: list[tuple[str, str]] = []  # (execution_arn, key)
     tokens: list[TokenRecord] = []  # upserted by token
@@ -372,6 +375,7 @@ class WriteBatch(msgspec.Struct, kw_only=True):
         return not (
             self.events
             or self.journal
+            or self.dropped_lanes
             or self.executions
             or self.timers
             or self.deleted_timers

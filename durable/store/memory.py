@@ -224,6 +224,12 @@ class MemoryStore:
                 )
         for entry in batch.journal:
             self._journal.setdefault(entry.execution_arn, {})[(entry.lane, entry.seq)] = _copy(entry)
+        for arn, name in batch.dropped_lanes:
+            entries = self._journal.get(arn)
+            if entries:
+                prefix = name + "/"
+                for key in [k for k in entries if k[0] == name or k[0].startswith(prefix)]:
+                    del entries[key]
         for timer in batch.timers:
             self._timers[(timer.execution_arn, timer.key)] = _copy(timer)
         for timer_key in batch.deleted_timers:

@@ -170,6 +170,11 @@ _PURGE_SELECT = (
     "SELECT id, arn FROM executions WHERE status <> 'RUNNING' AND stop_date < %s"
     " ORDER BY stop_date, id LIMIT %s"
 )
+# a lane's entries and its nested lanes' ("<lane>/...")
+DROP_LANE = (
+    "DELETE FROM journal WHERE execution_id = (SELECT id FROM executions WHERE arn = %s)"
+    " AND (lane = %s OR starts_with(lane, %s))"
+)
 _PURGE_BY_ID = (
     "DELETE FROM events WHERE execution_id = ANY(%s)",
     "DELETE FROM journal WHERE execution_id = ANY(%s)",
@@ -422,6 +427,8 @@ class PgWriter:
                 await cur.executemany(UPSERT_OWNED_EXECUTION, [(*row, owner) for row in rows])
         if batch.events or batch.journal:
             await self._events_and_journal(conn, batch)
+        if batch.dropped_lanes:
+            await cur.executemany(DROP_LANE, [(arn, lane, lane + "/") for arn, lane in batch.dropped_lanes])
         if batch.timers:
             await cur.executemany(
                 UPSERT_TIMER, [(t.execution_arn, t.key, t.due, t.parks) for t in batch.timers]
@@ -477,6 +484,7 @@ class PgWriter:
         arns = {x.arn for x in batch.executions}
         arns.update(e.execution_arn for e in batch.events)
         arns.update(j.execution_arn for j in batch.journal)
+        arns.update(arn for arn, _ in batch.dropped_lanes)
         arns.update(t.execution_arn for t in batch.timers)
         arns.update(arn for arn, _ in batch.deleted_timers)
         arns.update(t.execution_arn for t in batch.tokens)

@@ -178,6 +178,8 @@ INSERT_EVENT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_JOURNAL = "INSERT INTO journal (execution_id, lane, seq, kind, payload) VALUES (?, ?, ?, ?, ?)"
+# a lane's entries and its nested lanes' ("<lane>/..."): '0' follows '/' (lanes are digits, '.', '/')
+DROP_LANE = "DELETE FROM journal WHERE execution_id = ? AND (lane = ? OR (lane > ? AND lane < ?))"
 DELETE_STATE_MACHINE = "DELETE FROM state_machines WHERE arn = ?"
 DELETE_TIMER = "DELETE FROM timers WHERE execution_arn = ? AND key = ?"
 DELETE_ACTIVITY = "DELETE FROM activities WHERE arn = ?"
@@ -199,6 +201,7 @@ class _Plan:
     executions: dict[str, ExecutionRecord] = field(default_factory=dict)
     events: list[_Row] = field(default_factory=list)
     journal: list[_Row] = field(default_factory=list)
+    dropped_lanes: list[_Row] = field(default_factory=list)
     timers: dict[tuple[str, str], tuple[float, bool] | None] = field(default_factory=dict)
     tokens: dict[str, TokenRecord] = field(default_factory=dict)
     closed_tokens: list[tuple[str]] = field(default_factory=list)
@@ -443,6 +446,7 @@ class GroupWriter:
             referenced.update({x.arn for x in batch.executions})
             referenced.update({e.execution_arn for e in batch.events})
             referenced.update({j.execution_arn for j in batch.journal})
+            referenced.update({arn for arn, _ in batch.dropped_lanes})
         missing = [arn for arn in referenced if arn not in cached]
         # execution ids this transaction knows beyond the cache: stored ones, then those it adds
         ids = self._lookup_executions(db, missing)
@@ -464,6 +468,10 @@ class GroupWriter:
                     next_id += 1
             try:
                 event_rows, journal_rows = self._rows(batch, ids, added)
+                dropped = [
+                    (self._resolve(arn, ids, added, f"journal lane {lane!r}"), lane, lane + "/", lane + "0")
+                    for arn, lane in batch.dropped_lanes
+                ]
             except StoreError as exc:
                 plan.errors[index] = exc
                 continue
@@ -472,6 +480,7 @@ class GroupWriter:
             plan.new_exec_ids.update(added)
             plan.events.extend(event_rows)
             plan.journal.extend(journal_rows)
+            plan.dropped_lanes.extend(dropped)
             for m in batch.state_machines:
                 plan.state_machines[m.arn] = m
             for arn in batch.deleted_state_machines:
@@ -508,23 +517,26 @@ class GroupWriter:
         plan.new_exec_ids.update((arn, ids[arn]) for arn in missing if arn in ids)
         return plan
 
+    def _resolve(self, arn: str, ids: dict[str, int], added: dict[str, int], what: str) -> int:
+        """The id of execution ``arn`` (committed, stored, or added by the group)."""
+        xid = self._exec_ids.get(arn)
+        if xid is None:
+            xid = ids.get(arn)
+            if xid is None:
+                xid = added.get(arn)
+                if xid is None:
+                    raise BatchRejected(f"{self._where}: {what} of unknown execution {arn!r}")
+        return xid
+
     def _rows(
         self, batch: WriteBatch, ids: dict[str, int], added: dict[str, int]
     ) -> tuple[list[_Row], list[_Row]]:
         """The event and journal rows of one batch; :class:`StoreError` if it names an unknown
         execution. Duplicate keys are left to the unique indexes: the group then rolls back and
         its batches are retried one by one, so only the bad batch fails."""
-        cached = self._exec_ids
 
         def resolve(arn: str, what: str) -> int:
-            xid = cached.get(arn)
-            if xid is None:
-                xid = ids.get(arn)
-                if xid is None:
-                    xid = added.get(arn)
-                    if xid is None:
-                        raise BatchRejected(f"{self._where}: {what} of unknown execution {arn!r}")
-            return xid
+            return self._resolve(arn, ids, added, what)
 
         event_rows: list[_Row] = []
         journal_rows: list[_Row] = []
@@ -597,6 +609,8 @@ class GroupWriter:
             db.executemany(INSERT_EVENT, plan.events)
         if plan.journal:
             db.executemany(INSERT_JOURNAL, plan.journal)
+        if plan.dropped_lanes:
+            db.executemany(DROP_LANE, plan.dropped_lanes)
         timers = plan.timers
         upserts_and_deletes(
             UPSERT_TIMER,

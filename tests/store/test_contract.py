@@ -250,6 +250,30 @@ async def test_journal_ordered_by_lane_and_seq(store: Store) -> None:
     assert await store.journal(exec_arn("unknown")) == []
 
 
+async def test_a_dropped_lane_loses_its_entries_and_its_nested_lanes(store: Store) -> None:
+    """A streamed Map child's lane is dropped once its row is written: its entries and those of
+    the lanes nested in it go, after the batch's own entries are added; no other lane (nor a
+    lane whose name merely starts the same) is touched."""
+    await _start(store, "a", "b")
+    await store.commit(
+        WriteBatch(
+            journal=[
+                entry(A, "", 1),
+                entry(A, "/1.2", 1),
+                entry(A, "/1.2/1.0", 1),
+                entry(A, "/1.2/1.0/3.1", 2),
+                entry(A, "/1.20", 1),
+                entry(A, "/1.3", 1),
+                entry(B, "/1.2", 1),
+            ]
+        )
+    )
+    await store.commit(WriteBatch(journal=[entry(A, "/1.3", 2)], dropped_lanes=[(A, "/1.2"), (A, "/1.3")]))
+    assert [(j.lane, j.seq) for j in await store.journal(A)] == [("", 1), ("/1.20", 1)]
+    assert [(j.lane, j.seq) for j in await store.journal(B)] == [("/1.2", 1)]
+    assert not WriteBatch(dropped_lanes=[(A, "/1.20")]).is_empty()
+
+
 async def test_an_event_with_a_lane_is_that_lanes_journal_entry(store: Store) -> None:
     await _start(store, "a")
     await store.commit(

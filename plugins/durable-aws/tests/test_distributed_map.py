@@ -82,3 +82,44 @@ async def test_list_objects_v2_and_a_missing_key(engine: Engine, boto: Callable[
     done = await run(engine, dmap(ItemReader=missing))
     assert (done.status, done.error) == ("FAILED", "States.ItemReaderFailed")
     assert "NoSuchKey" in (done.cause or "")
+
+
+async def test_a_large_result_file_goes_to_s3_as_a_multipart_upload(
+    engine: Engine, boto: Callable[[str], Any]
+) -> None:
+    """A result file past one part (8 MiB) is sent a part at a time (memory holds one part),
+    then completed: the object is whole, and no upload is left open."""
+    s3 = boto("s3")
+    bucket = unique("parts")
+    s3.create_bucket(Bucket=bucket)
+    pad = "x" * 600
+    rows = 20_000  # about 12 MB of results: two parts
+    s3.put_object(
+        Bucket=bucket,
+        Key="in/items.jsonl",
+        Body="".join(json.dumps({"i": i, "pad": pad}) + "\n" for i in range(rows)).encode(),
+    )
+    definition = dmap(
+        ItemReader={
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSONL"},
+            "Parameters": {"Bucket.$": "$.bucket", "Key": "in/items.jsonl"},
+        },
+        ResultWriter={
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket.$": "$.bucket", "Prefix": "out"},
+            "WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSONL"},
+        },
+    )
+    done = await run(engine, definition, {"bucket": bucket})
+    assert done.status == "SUCCEEDED", done.cause
+    manifest = json.loads(
+        s3.get_object(Bucket=bucket, Key=done.output["ResultWriterDetails"]["Key"])["Body"].read()
+    )
+    (succeeded,) = manifest["ResultFiles"]["SUCCEEDED"]
+    body = s3.get_object(Bucket=bucket, Key=succeeded["Key"])["Body"].read()
+    assert len(body) == succeeded["Size"] > 8 * 1024 * 1024
+    lines = body.decode().splitlines()
+    assert [json.loads(line)["i"] for line in lines] == list(range(rows))
+    assert json.loads(lines[-1]) == {"i": rows - 1, "pad": pad}
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)

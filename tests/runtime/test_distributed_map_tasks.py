@@ -1,0 +1,207 @@
+"""A Distributed Map whose children run Task states (or whose failures are tolerated) streams
+them: items are read a page at a time while slots free up, each child's row is written as it
+ends and its journal lane is dropped, so memory and the journal do not grow with the item count.
+Tolerated failures go to the results array, to ``FAILED_<n>.json``, and a redrive re-runs only
+the children that did not succeed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from durable import Engine, TaskFailed
+
+LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
+READER = {
+    "Resource": "arn:aws:states:::s3:getObject",
+    "ReaderConfig": {"InputType": "JSONL"},
+    "Parameters": {"Bucket": "data", "Key": "items.jsonl"},
+}
+WRITER = {
+    "Resource": "arn:aws:states:::s3:putObject",
+    "Parameters": {"Bucket": "out", "Prefix": "results"},
+    "WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSONL"},
+}
+
+
+def _definition(child: str = "STANDARD", writer: bool = False, **fields: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Map",
+        "MaxConcurrency": 8,
+        "ItemReader": READER,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": child},
+            "StartAt": "T",
+            "States": {"T": {"Type": "Task", "Resource": LAMBDA + "work", "End": True}},
+        },
+        "End": True,
+        **fields,
+    }
+    if writer:
+        state["ResultWriter"] = WRITER
+    return {"StartAt": "M", "States": {"M": state}}
+
+
+def _items(folder: Path, count: int) -> None:
+    folder.mkdir(exist_ok=True)
+    with (folder / "items.jsonl").open("w") as f:
+        for i in range(count):
+            f.write(json.dumps({"i": i}) + "\n")
+
+
+def _engine(tmp: Path, name: str = "db.sqlite") -> Engine:
+    buckets = {"data": tmp / "data", "out": tmp / "out"}
+    return Engine(f"sqlite:///{tmp / name}", load_plugins=False, local_buckets=buckets)
+
+
+async def _double(event: Any, context: Any = None) -> Any:
+    return event["i"] * 2
+
+
+async def _peak(tmp: Path, count: int) -> int:
+    """tracemalloc's peak while a Standard execution maps ``count`` items with Task children."""
+    _items(tmp / "data", count)
+    async with _engine(tmp, f"db{count}.sqlite") as engine:
+        engine.register_function("work", _double)
+        machine = await engine.create_state_machine("m", _definition(writer=True))
+        tracemalloc.start()
+        try:
+            started = await engine.start_execution(machine.arn, {})
+            done = await engine.wait_for_execution(started.execution_arn)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert done.status == "SUCCEEDED", done.cause
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        assert run.execution_counts.succeeded == count
+    with sqlite3.connect(tmp / f"db{count}.sqlite") as conn:  # every child's lane was dropped
+        assert conn.execute("SELECT count(*) FROM journal WHERE lane <> ''").fetchone() == (0,)
+    return peak
+
+
+async def test_memory_and_the_journal_do_not_grow_with_the_item_count(tmp_path: Path) -> None:
+    small = await _peak(tmp_path, 1500)
+    large = await _peak(tmp_path, 6000)
+    # four times the items: held in memory, the inputs, outputs and journal lanes would be
+    # several times the peak; streamed, the peak is that of a page and the running children
+    assert large < small * 1.5, (small, large)
+
+
+async def test_tolerated_failures_go_to_the_results_and_to_failed_files(tmp_path: Path) -> None:
+    _items(tmp_path / "data", 50)
+
+    async def work(event: Any, context: Any = None) -> Any:
+        if event["i"] % 10 == 3:
+            raise TaskFailed("Odd", f"item {event['i']}")
+        return event["i"]
+
+    async with _engine(tmp_path) as engine:
+        engine.register_function("work", work)
+        plain = await engine.create_state_machine("plain", _definition(ToleratedFailureCount=5))
+        written = await engine.create_state_machine(
+            "written", _definition(writer=True, ToleratedFailurePercentage=10)
+        )
+        first = await engine.start_execution(plain.arn, {})
+        second = await engine.start_execution(written.arn, {})
+        done = await engine.wait_for_execution(first.execution_arn)
+        exported = await engine.wait_for_execution(second.execution_arn)
+        assert done.status == "SUCCEEDED", done.cause
+        assert done.output == [
+            {"Error": "Odd", "Cause": f"item {i}"} if i % 10 == 3 else i for i in range(50)
+        ]
+        (run,) = await engine.list_map_runs(first.execution_arn)
+        counts = run.execution_counts
+        assert (counts.total, counts.succeeded, counts.failed, counts.pending, counts.running) == (
+            50,
+            45,
+            5,
+            0,
+            0,
+        )
+        failed = await engine.list_executions(status="FAILED", map_run_arn=run.map_run_arn)
+        assert sorted(c.input["i"] for c in failed) == [3, 13, 23, 33, 43]
+        assert exported.status == "SUCCEEDED", exported.cause
+    manifest_path = next((tmp_path / "out").rglob("manifest.json"))
+    manifest = json.loads(manifest_path.read_text())
+    files = manifest["ResultFiles"]
+    assert [f["Key"].rsplit("/", 1)[-1] for f in files["SUCCEEDED"]] == ["SUCCEEDED_0.json"]
+    assert [f["Key"].rsplit("/", 1)[-1] for f in files["FAILED"]] == ["FAILED_0.json"]
+    ok = [json.loads(line) for line in (manifest_path.parent / "SUCCEEDED_0.json").read_text().splitlines()]
+    assert ok == [i for i in range(50) if i % 10 != 3]
+    bad = [json.loads(line) for line in (manifest_path.parent / "FAILED_0.json").read_text().splitlines()]
+    assert [(json.loads(r["Input"])["i"], r["Status"], r["Error"], r["Cause"]) for r in bad] == [
+        (i, "FAILED", "Odd", f"item {i}") for i in (3, 13, 23, 33, 43)
+    ]
+
+
+async def test_a_percentage_of_items_still_being_read_is_judged_once_all_are_made(tmp_path: Path) -> None:
+    """Items read by an ItemReader are not all known when the first child fails: a share of
+    them is judged against the count once every child is made (the same end as AWS's)."""
+    _items(tmp_path / "data", 40)
+
+    async def work(event: Any, context: Any = None) -> Any:
+        if event["i"] < 6:  # 6 of 40: 15 %
+            raise TaskFailed("Early", str(event["i"]))
+        return event["i"]
+
+    async with _engine(tmp_path) as engine:
+        engine.register_function("work", work)
+        tolerant = await engine.create_state_machine("tolerant", _definition(ToleratedFailurePercentage=20))
+        strict = await engine.create_state_machine("strict", _definition(ToleratedFailurePercentage=10))
+        a = await engine.start_execution(tolerant.arn, {})
+        b = await engine.start_execution(strict.arn, {})
+        assert (await engine.wait_for_execution(a.execution_arn)).status == "SUCCEEDED"
+        failed = await engine.wait_for_execution(b.execution_arn)
+        assert (failed.status, failed.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+        kinds = [e["type"] for e in await engine.get_execution_history(b.execution_arn)]
+        assert kinds[-3:] == ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
+
+
+async def test_results_beyond_the_payload_quota_fail_the_state(tmp_path: Path) -> None:
+    _items(tmp_path / "data", 40)
+
+    async def work(event: Any, context: Any = None) -> Any:
+        return "x" * 10_000  # 40 of these: more than 256 KiB
+
+    async with _engine(tmp_path) as engine:
+        engine.register_function("work", work)
+        machine = await engine.create_state_machine("m", _definition())
+        started = await engine.start_execution(machine.arn, {})
+        done = await engine.wait_for_execution(started.execution_arn)
+        assert (done.status, done.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+async def test_a_redrive_runs_again_only_the_children_that_did_not_succeed(tmp_path: Path) -> None:
+    _items(tmp_path / "data", 30)
+    calls: list[int] = []
+    broken = {"on": True}
+
+    async def work(event: Any, context: Any = None) -> Any:
+        calls.append(event["i"])
+        if broken["on"] and event["i"] in (4, 5, 6):
+            raise TaskFailed("Broken", str(event["i"]))
+        await asyncio.sleep(0)
+        return event["i"]
+
+    async with _engine(tmp_path) as engine:
+        engine.register_function("work", work)
+        machine = await engine.create_state_machine(
+            "m", _definition(MaxConcurrency=1, ToleratedFailureCount=2)
+        )
+        started = await engine.start_execution(machine.arn, {})
+        first = await engine.wait_for_execution(started.execution_arn)
+        assert (first.status, first.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+        assert calls == list(range(7))  # one at a time: the third failure stops the run
+        broken["on"] = False
+        calls.clear()
+        await engine.redrive_execution(started.execution_arn)
+        done = await engine.wait_for_execution(started.execution_arn)
+        assert done.status == "SUCCEEDED", done.cause
+        assert calls == list(range(4, 30))  # the failed children, then those never started
+        assert done.output == list(range(30))
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        assert (run.redrive_count, run.execution_counts.succeeded, run.execution_counts.failed) == (1, 30, 0)
