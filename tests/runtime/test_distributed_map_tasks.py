@@ -205,3 +205,117 @@ async def test_a_redrive_runs_again_only_the_children_that_did_not_succeed(tmp_p
         assert done.output == list(range(30))
         (run,) = await engine.list_map_runs(started.execution_arn)
         assert (run.redrive_count, run.execution_counts.succeeded, run.execution_counts.failed) == (1, 30, 0)
+
+
+WORKER = """
+import asyncio, json, os, sys, time
+from durable import Engine, ExecutionAlreadyExists, TaskFailed
+db, data, log = sys.argv[1:4]
+definition = json.loads(sys.argv[4])
+
+def work(event, context=None):
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.write(fd, (json.dumps(event["i"]) + "\\n").encode())
+    os.fsync(fd)
+    os.close(fd)
+    time.sleep(0.004)
+    if event["i"] % 7 == 5:
+        raise TaskFailed("Seven", str(event["i"]))
+    return event["i"] * 2
+
+async def main():
+    engine = Engine("sqlite:///" + db, load_plugins=False, local_buckets={"data": data})
+    engine.register_function("work", work, blocking=True)
+    async with engine:
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, {}, name="e1")
+        await engine.wait_for_execution(started.execution_arn)
+
+asyncio.run(main())
+"""
+
+
+def _calls(log: Path) -> list[int]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+async def test_sigkill_mid_run_goes_on_from_the_checkpoint_without_rerunning_ended_children(
+    tmp_path: Path,
+) -> None:
+    """STANDARD Task children with tolerated failures, killed mid-run: the next engine goes on
+    from the committed checkpoint; a child whose row ended (succeeded or failed) before the kill
+    is not invoked again, only those running then (at most MaxConcurrency)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from collections import Counter
+
+    items, concurrency = 300, 4
+    _items(tmp_path / "data", items)
+    db, log = tmp_path / "db.sqlite", tmp_path / "calls.log"
+    definition = _definition(MaxConcurrency=concurrency, ToleratedFailurePercentage=50)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(db), str(tmp_path / "data"), str(log), json.dumps(definition)],
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_calls(log)) < items // 3:
+            assert worker.poll() is None, "the worker ended before the kill"
+            assert time.monotonic() < deadline, "the worker made no progress"
+            await asyncio.sleep(0.02)
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.wait()
+    with sqlite3.connect(db) as conn:
+        ended_before = {
+            i
+            for (i,) in conn.execute(
+                "SELECT json_extract(input, '$.i') FROM map_children WHERE status IN ('SUCCEEDED', 'FAILED')"
+            )
+        }
+        lanes_before = conn.execute("SELECT count(DISTINCT lane) FROM journal WHERE lane <> ''").fetchone()[0]
+    assert ended_before and len(ended_before) < items
+    assert lanes_before <= concurrency  # only the running children's lanes are journaled
+    invoked_before = Counter(_calls(log))
+
+    def work(event: Any, context: Any = None) -> Any:
+        with log.open("a") as f:
+            f.write(json.dumps(event["i"]) + "\n")
+        if event["i"] % 7 == 5:
+            raise TaskFailed("Seven", str(event["i"]))
+        return event["i"] * 2
+
+    engine = _engine(tmp_path)
+    engine.register_function("work", work)
+    async with engine:
+        arn = "arn:aws:states:us-east-1:111111111111:execution:m:e1"
+        done = await asyncio.wait_for(engine.wait_for_execution(arn), 60)
+        (run,) = await engine.list_map_runs(arn)
+        children = await engine.list_executions(map_run_arn=run.map_run_arn)
+        failed_child = next(c for c in children if c.input["i"] == 5)
+        history = [e["type"] for e in await engine.get_execution_history(failed_child.execution_arn)]
+    assert done.status == "SUCCEEDED", done.cause
+    assert done.output == [{"Error": "Seven", "Cause": str(i)} if i % 7 == 5 else 2 * i for i in range(items)]
+    counts = run.execution_counts
+    failing = sum(1 for i in range(items) if i % 7 == 5)
+    assert (counts.total, counts.succeeded, counts.failed, counts.running, counts.pending) == (
+        items,
+        items - failing,
+        failing,
+        0,
+        0,
+    )
+    assert len(children) == items and history[-1] == "ExecutionFailed"
+    calls = Counter(_calls(log))
+    assert set(calls) == set(range(items))
+    assert all(calls[i] == 1 for i in ended_before)  # ended before the kill: never invoked again
+    again = [i for i, n in calls.items() if n > 1]
+    assert len(again) <= concurrency and set(again) <= set(invoked_before), again
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM journal WHERE lane <> ''").fetchone() == (0,)
