@@ -124,6 +124,7 @@ async def run_streamed(
     rows = tracker.rows if tracker is not None else None
     run = tracker.run if tracker is not None else None
     checkpoint: dict[str, Any] = dict(start.position) if start is not None else {}
+    lane_of = runner.stream_lanes(lane)  # (a fork of its lane, even when replayed as ended)
     if tracker is not None and tracker.run.status in ("SUCCEEDED", "FAILED"):
         # it ended before the restart: its answer is as it was
         run = tracker.run
@@ -137,7 +138,6 @@ async def run_streamed(
     redrive_count = run.redrive_count if run is not None else 0
     stored = _Rows(start.stored if start is not None else None)
     count_bytes = start is not None and start.count_bytes
-    lane_of = runner.stream_lanes(lane)
     keep = rows is None  # no store: the outputs (and inputs) are kept here
     outputs: dict[int, Any] = {}
     inputs: dict[int, Any] = {}

@@ -319,3 +319,49 @@ async def test_sigkill_mid_run_goes_on_from_the_checkpoint_without_rerunning_end
     assert len(again) <= concurrency and set(again) <= set(invoked_before), again
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM journal WHERE lane <> ''").fetchone() == (0,)
+
+
+async def test_a_restart_after_the_map_replays_the_branches_that_follow_it(tmp_path: Path) -> None:
+    """A Map Run that ended before a restart is answered from its stored rows, and it still
+    counts as a fork of its lane: a Parallel after it replays its own recorded task."""
+    _items(tmp_path / "data", 5)
+    calls: list[str] = []
+    gate = asyncio.Event()
+
+    async def after(event: Any, context: Any = None) -> Any:
+        calls.append("after")
+        return "done"
+
+    async def last(event: Any, context: Any = None) -> Any:
+        calls.append("last")
+        await gate.wait()
+        return event
+
+    definition = _definition()
+    definition["States"]["M"].pop("End")
+    definition["States"]["M"]["Next"] = "P"
+    definition["States"]["P"] = {
+        "Type": "Parallel",
+        "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": LAMBDA + "after", "End": True}}}
+        ],
+        "Next": "L",
+    }
+    definition["States"]["L"] = {"Type": "Task", "Resource": LAMBDA + "last", "End": True}
+    engine = _engine(tmp_path)
+    for name, fn in (("work", _double), ("after", after), ("last", last)):
+        engine.register_function(name, fn)
+    async with engine:
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, {})
+        while calls != ["after", "last"]:
+            await asyncio.sleep(0.01)
+    gate.set()
+    engine = _engine(tmp_path)
+    for name, fn in (("work", _double), ("after", after), ("last", last)):
+        engine.register_function(name, fn)
+    async with engine:
+        done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 30)
+    assert done.status == "SUCCEEDED", done.cause
+    assert done.output == ["done"]
+    assert calls == ["after", "last", "last"]  # the task in flight ran again; the recorded one did not
