@@ -68,7 +68,18 @@ def details_key(event_type: str) -> str | None:
 class JournalLane:
     """One branch of an execution's journal: its recorded entries still to replay."""
 
-    __slots__ = ("forks", "last_event", "live", "name", "pending", "replayed", "seq", "time")
+    __slots__ = (
+        "clocked",
+        "forks",
+        "last_event",
+        "live",
+        "name",
+        "pending",
+        "replayed",
+        "seq",
+        "stamp",
+        "time",
+    )
 
     def __init__(self, name: str, recorded: Iterable[JournalRecord] = ()) -> None:
         self.name = name
@@ -79,6 +90,10 @@ class JournalLane:
         self.replayed = False  # consumed a recorded entry
         self.live = False  # wrote a new entry
         self.last_event = 0  # id of the lane's latest history event
+        # its events are not journaled (a Distributed Map child execution's, or nested in one):
+        # the times it reads are, as ``time`` entries (see Journal.now)
+        self.clocked = False
+        self.stamp = True  # (clocked) the next time it reads is recorded
 
 
 def _apply_cuts(records: list[JournalRecord]) -> list[JournalRecord]:
@@ -195,7 +210,11 @@ class Journal:
 
     def child_lanes(self, parent: JournalLane, count: int) -> list[JournalLane]:
         parent.forks += 1
-        return [self.lane(f"{parent.name}/{parent.forks}.{i}") for i in range(count)]
+        lanes = [self.lane(f"{parent.name}/{parent.forks}.{i}") for i in range(count)]
+        if parent.clocked:
+            for lane in lanes:
+                lane.clocked = True
+        return lanes
 
     def drop(self, lane: JournalLane) -> None:
         """Forget ``lane`` and the lanes nested in it, and delete their entries with the next
@@ -219,6 +238,7 @@ class Journal:
             )
         lane.pending.popleft()
         lane.replayed = True
+        lane.stamp = True
         return entry
 
     def record(self, lane: JournalLane, kind: str, payload: Any) -> int:
@@ -230,6 +250,7 @@ class Journal:
         """:meth:`record` with the payload's JSON text already made."""
         lane.seq += 1
         lane.live = True
+        lane.stamp = kind != "time"
         self.batch.journal.append(
             JournalRecord(
                 execution_arn=self.execution_arn, lane=lane.name, seq=lane.seq, kind=kind, payload=text
@@ -319,7 +340,26 @@ class Journal:
         """Replaying: the time of the lane's last recorded event (so a Wait's due time and
         ``$$.State.EnteredTime`` come out as they did originally); live: the clock."""
         lane = self.current
+        if lane.clocked:
+            return self._clocked_now(lane)
         return lane.time if lane.replayed and not lane.live else self.clock.now()
+
+    def _clocked_now(self, lane: JournalLane) -> float:
+        """The time in a lane whose events are not journaled: the first time read after each
+        of its entries is recorded (a ``time`` entry) and replayed; the others in between read
+        the same (they are microseconds apart). A Wait's due time in a Distributed Map child
+        replays as it was, not from the time of the restart."""
+        if lane.pending:
+            if lane.pending[0].kind == "time":
+                lane.time = float(_decode(lane.pending.popleft().payload))
+                lane.replayed = True
+                lane.stamp = False
+            return lane.time
+        if lane.stamp:
+            lane.time = self.clock.now()
+            self.record(lane, "time", lane.time)
+            return lane.time
+        return lane.time if not lane.live else self.clock.now()
 
     def skip_replay(self) -> None:
         """Treat every recorded entry as consumed (to append after them without replaying)."""

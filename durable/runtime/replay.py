@@ -184,7 +184,16 @@ class ReplayRunner(CommandRunner):
         parent = lane if isinstance(lane, JournalLane) else journal.lane("")
         parent.forks += 1
         prefix = f"{parent.name}/{parent.forks}."
-        return lambda index: journal.lane(f"{prefix}{index}")
+
+        def child_lane(index: int) -> JournalLane:
+            made = journal.lane(f"{prefix}{index}")
+            made.clocked = True  # a child execution: its events are its own, not journaled
+            return made
+
+        return child_lane
+
+    def enter(self, lane: Any) -> None:
+        self.journal.enter(lane if isinstance(lane, JournalLane) else self.journal.lane(""))
 
     def stream_child_over(self, lane: Any) -> None:
         if isinstance(lane, JournalLane):

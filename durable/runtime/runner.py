@@ -218,6 +218,9 @@ class CommandRunner:
         """The lane each child of a stream forked from ``lane`` runs in, by index."""
         return lambda index: None
 
+    def enter(self, lane: Any) -> None:
+        """Code of ``lane`` runs next (the stream's source, between its children)."""
+
     def stream_child_over(self, lane: Any) -> None:
         """A streamed child ended and its row is written: its lane is no longer needed."""
 

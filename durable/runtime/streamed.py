@@ -258,6 +258,7 @@ async def run_streamed(
     async def pull() -> Any:
         nonlocal sent
         while True:
+            runner.enter(lane)  # (the source is the parent's code, not a child's)
             try:
                 got = source.send(sent)
             except StopIteration:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -365,3 +366,46 @@ async def test_a_restart_after_the_map_replays_the_branches_that_follow_it(tmp_p
     assert done.status == "SUCCEEDED", done.cause
     assert done.output == ["done"]
     assert calls == ["after", "last", "last"]  # the task in flight ran again; the recorded one did not
+
+
+async def test_a_wait_in_a_child_goes_on_after_a_restart_for_the_time_it_had_left(tmp_path: Path) -> None:
+    """A child's events are its own, not the parent's journal's: the times it read are
+    journaled instead, so a Wait in flight at a restart keeps its due time (it does not fire at
+    once) and the child's history keeps its times in order."""
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "T",
+                    "States": {
+                        "T": {"Type": "Task", "Resource": LAMBDA + "work", "Next": "W"},
+                        "W": {"Type": "Wait", "Seconds": 2, "End": True},
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    async with _engine(tmp_path) as engine:
+        engine.register_function("work", _double)
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, {"items": [{"i": 1}]})
+        await asyncio.sleep(0.5)  # in the Wait
+    reopened = time.monotonic()
+    async with _engine(tmp_path) as engine:
+        engine.register_function("work", _double)
+        done = await asyncio.wait_for(engine.wait_for_execution(started.execution_arn), 30)
+        waited = time.monotonic() - reopened
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        (child,) = await engine.list_executions(map_run_arn=run.map_run_arn)
+        events = await engine.get_execution_history(child.execution_arn)
+    assert done.status == "SUCCEEDED", done.cause
+    assert waited > 0.8, waited  # what was left of the 2 seconds: it did not fire at once
+    times = [e["timestamp"] for e in events]
+    assert times == sorted(times)
+    entered, exited = (e["timestamp"] for e in events if e["type"] in ("WaitStateEntered", "WaitStateExited"))
+    assert (exited - entered).total_seconds() >= 2
