@@ -4,9 +4,9 @@
     python bench/crash_soak.py --executions 400 --kills 60 --seed 7
 
 A real engine process (the crash tests' worker, ``tests/runtime/crash_worker.py``, scenario
-``chaos``) runs Standard executions of eight kinds on a SQLite file: task chains with Waits,
-Retry, Parallel, inline Map, ``.waitForTaskToken`` callbacks, failures, executions to redrive
-and executions to stop. This process SIGKILLs it at random moments (K times) and restarts it,
+``chaos``) runs Standard executions of nine kinds on a SQLite file: task chains with Waits,
+Retry, Parallel, inline Map, Distributed Map (child executions with a task and a Wait each),
+``.waitForTaskToken`` callbacks, failures, executions to redrive and executions to stop. This process SIGKILLs it at random moments (K times) and restarts it,
 while — the whole time, also while no engine runs — it acts as an operator through a
 ``durable.Client``: it starts the executions a few at a time (so that work is in flight at every
 kill), answers task tokens, stops executions and redrives failed ones. Then it lets the last
@@ -231,7 +231,13 @@ class Soak:
                     found["wrong_output"] += actual != result
                 history = await client.get_execution_history(arn_of(machine, name))
                 found["malformed_history"] += not _well_formed(history)
-                for inv in _recorded(history):
+                recorded = _recorded(history)
+                for run in await client.list_map_runs(arn_of(machine, name)):  # its child executions
+                    for child in await client.list_executions(map_run_arn=run.map_run_arn):
+                        child_history = await client.get_execution_history(child.execution_arn)
+                        found["malformed_history"] += not _well_formed(child_history)
+                        recorded.extend(_recorded(child_history))
+                for inv in recorded:
                     line = by_inv.get(inv)
                     key = line and (
                         line["exec"],

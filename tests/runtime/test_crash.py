@@ -473,7 +473,7 @@ async def test_early_callback_during_the_submission(tmp_path: Path) -> None:
 
 # --- clients acting from another process while the engine is killed ---------------------------------
 
-CHAOS_COUNT = 16  # two executions of each of the eight kinds
+CHAOS_COUNT = 18  # two executions of each of the nine kinds
 
 
 class ClientActor:
@@ -612,6 +612,13 @@ async def check_chaos(s: Scenario, plan: list[tuple[str, str, dict[str, Any]]]) 
             history = await client.get_execution_history(arn)
             check_history(name, history)
             recorded = recorded_invocations(history)
+            for run in await client.list_map_runs(arn):  # a Distributed Map's child executions
+                children = await client.list_executions(map_run_arn=run.map_run_arn)
+                assert len(children) == len(data["items"]), (name, children)
+                for child in children:
+                    child_history = await client.get_execution_history(child.execution_arn)
+                    check_history(child.name, child_history)
+                    recorded += recorded_invocations(child_history)
             keys = [key_of(by_inv[inv]) for inv in recorded]
             assert len(set(keys)) == len(keys), (name, "an attempt recorded twice", keys)
             for inv, key in zip(recorded, keys, strict=True):
