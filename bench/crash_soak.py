@@ -6,8 +6,9 @@
 A real engine process (the crash tests' worker, ``tests/runtime/crash_worker.py``, scenario
 ``chaos``) runs Standard executions of nine kinds on a SQLite file: task chains with Waits,
 Retry, Parallel, inline Map, Distributed Map (child executions with a task and a Wait each),
-``.waitForTaskToken`` callbacks, failures, executions to redrive and executions to stop. This process SIGKILLs it at random moments (K times) and restarts it,
-while — the whole time, also while no engine runs — it acts as an operator through a
+``.waitForTaskToken`` callbacks, failures, executions to redrive and executions to stop. This
+process SIGKILLs it at random moments (K times) and restarts it, while — the whole time, also
+while no engine runs — it acts as an operator through a
 ``durable.Client``: it starts the executions a few at a time (so that work is in flight at every
 kill), answers task tokens, stops executions and redrives failed ones. Then it lets the last
 engine finish and checks everything.
