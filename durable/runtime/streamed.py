@@ -166,7 +166,7 @@ async def run_streamed(
 
     def exceeded(total: int | None) -> bool:
         if tracker is not None:
-            count, pct = run.tolerated_failure_count, run.tolerated_failure_percentage  # type: ignore[union-attr]
+            count, pct = tracker.run.tolerated_failure_count, tracker.run.tolerated_failure_percentage
         else:
             count, pct = cmd.tolerated_count or 0, cmd.tolerated_percentage or 0.0
         if pct and total is None:  # a share of a total not known yet: judged once it is
