@@ -27,6 +27,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import msgspec
+
 from ..errors import ValidationError
 from ..interpreter.commands import InvokeTask, ReadItems, WriteResults
 from ..interpreter.distributed import ITEM_READER_FAILED, RESULT_FILE_BYTES, RESULT_WRITER_FAILED, manifest
@@ -43,6 +45,8 @@ OPEN_SOURCES = 64  # sources kept open between pages (one per running Distribute
 _JSON_CHUNK = 1 << 16
 _DELIMITERS = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
 _SDK = "arn:aws:states:::aws-sdk:s3:"
+_BOM = codecs.BOM_UTF8
+_decode_json = msgspec.json.decode
 
 
 def local_path(root: str, key: str) -> Path:
@@ -79,9 +83,71 @@ class _Lines:
         stream.seek(offset)
 
     def __iter__(self) -> Iterator[str]:
-        for raw in self.stream:
+        stream = self.stream
+        if self.offset == 0:  # the file's first line: without its byte order mark
+            for raw in stream:
+                self.offset += len(raw)
+                yield raw.decode("utf-8-sig")
+                break
+        for raw in stream:
             self.offset += len(raw)
-            yield raw.decode("utf-8-sig" if self.offset == len(raw) else "utf-8")
+            yield raw.decode("utf-8")
+
+
+class _LocalLines(_Items):
+    """A local JSONL or CSV file read from a byte offset, a page at a time (:meth:`take`): its
+    position is the offset after the last item taken (and the CSV headers)."""
+
+    def __init__(self, lines: _Lines, index: int, rows: Iterator[list[str]] | None, headers: Any) -> None:
+        super().__init__(iter(()), index)
+        self.lines, self.rows, self.headers = lines, rows, headers
+
+    def cursor(self) -> dict[str, Any]:
+        offset = self.lines.offset
+        position = {"Offset": offset} if self.rows is None else {"Offset": offset, "Headers": self.headers}
+        return {"Index": self.index, "Position": position}
+
+    def take(self, limit: int) -> list[Any]:
+        """Up to ``limit`` items from where the last page ended."""
+        if self.rows is not None:
+            return self._records(self.rows, limit)
+        page: list[Any] = []
+        append = page.append
+        lines = self.lines
+        offset = lines.offset
+        try:
+            for raw in lines.stream:
+                if offset == 0 and raw[:3] == _BOM:
+                    raw = raw[3:]
+                    offset += 3
+                offset += len(raw)
+                try:  # (what msgspec decodes, json decodes the same; the rest goes to json)
+                    append(_decode_json(raw))
+                except msgspec.DecodeError:
+                    line = raw.decode("utf-8")
+                    if line.strip():
+                        append(json.loads(line))
+                if len(page) == limit:
+                    break
+        finally:
+            lines.offset = offset
+        return page
+
+    def _records(self, rows: Iterator[list[str]], limit: int) -> list[Any]:
+        """The CSV rows as objects, as :func:`_records`."""
+        page: list[Any] = []
+        append = page.append
+        headers = self.headers
+        width = len(headers)
+        for row in rows:
+            if not row:
+                continue
+            if len(row) < width:
+                row = row + [""] * (width - len(row))
+            append(dict(zip(headers, row, strict=False)))
+            if len(page) == limit:
+                break
+        return page
 
 
 class ItemSources:
@@ -103,6 +169,8 @@ class ItemSources:
                 opened = await self._start(runner, cmd, cursor, execution_arn, machine_arn)
             items = opened.items
             sent: Any = None
+            if type(opened) is _LocalLines:
+                page = opened.take(cmd.limit)
             while len(page) < cmd.limit:
                 try:
                     item = next(items) if sent is None else items.send(sent)  # type: ignore[attr-defined]
@@ -165,16 +233,13 @@ class ItemSources:
         position = cursor.get("Position") or {}
         stream = path.open("rb")
         lines = _Lines(stream, int(position.get("Offset", 0)))
-        opened = _Items(iter(()), index)
         if input_type == "JSONL":
-            opened.items = _tracked(opened, lines, _jsonl(lines), None)
-        else:
-            headers = position.get("Headers")
-            rows = _csv_rows(iter(lines), config)
-            if headers is None:
-                headers = _headers(rows, config)
-            opened.items = _tracked(opened, lines, _records(rows, headers), headers)
-        return opened
+            return _LocalLines(lines, index, None, None)
+        headers = position.get("Headers")
+        rows = _csv_rows(iter(lines), config)
+        if headers is None:
+            headers = _headers(rows, config)
+        return _LocalLines(lines, index, rows, headers)
 
     async def _object(self, runner: CommandRunner, bucket: str, key: str, arn: str, machine: str) -> BinaryIO:
         root = self.buckets.get(bucket)
@@ -447,14 +512,6 @@ class _Await:
 
     def __init__(self, coro: Any) -> None:
         self.coro = coro
-
-
-def _tracked(opened: _Items, lines: _Lines, items: Iterator[Any], headers: Any) -> Iterator[Any]:
-    for item in items:
-        opened.position = (
-            {"Offset": lines.offset} if headers is None else {"Offset": lines.offset, "Headers": headers}
-        )
-        yield item
 
 
 def _text_lines(stream: BinaryIO) -> Iterator[str]:
