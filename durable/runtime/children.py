@@ -22,14 +22,14 @@ from ..interpreter.commands import ChildProcessor
 from ..interpreter.distributed import ChildNames
 from ..store.base import ChildExecutionRecord, MetadataRecord, Store
 from ..store.child_spans import MAX_SPAN
-from ..store.sqlite_paging import encode_child_token
 from .clock import Clock
 
-__all__ = ["PROCESSOR_KIND", "ChildRows", "processor_record", "stored_children"]
+__all__ = ["PROCESSOR_KIND", "ChildRows", "processor_record", "stored_outputs"]
 
 PROCESSOR_KIND = "mapprocessor"
-_WINDOW = 1000
+_ROWS = 16  # rows read at a time by stored_outputs (a span holds up to MAX_SPAN children)
 _encode = msgspec.json.encode
+_raws = msgspec.json.Decoder(list[msgspec.Raw]).decode
 
 
 def processor_record(
@@ -180,15 +180,40 @@ class ChildRows:
         self.since = now
 
 
-async def stored_children(
+async def stored_outputs(
     store: Store, map_run_arn: str, count: int
-) -> AsyncIterator[list[ChildExecutionRecord]]:
-    """The first ``count`` children of a Map Run as stored, lowest index first, a window at a
-    time (each read is one page of the listing: the children below the window's end)."""
-    for lo in range(0, count, _WINDOW):
-        hi = min(count, lo + _WINDOW)
-        page, _ = await store.list_child_executions(
-            map_run_arn, limit=hi - lo, next_token=encode_child_token(hi)
-        )
-        page.reverse()
-        yield page
+) -> AsyncIterator[tuple[list[int], list[bytes], list[bytes]]]:
+    """The indexes, inputs and outputs (JSON) of the first ``count`` children of a Map Run as
+    stored, lowest index first, a few rows (spans) at a time; an output not stored reads
+    ``null``."""
+    start = 0
+    while start < count:
+        rows = await store.list_child_rows(map_run_arn, start, _ROWS)
+        if not rows:
+            return
+        indexes: list[int] = []
+        inputs: list[bytes] = []
+        outputs: list[bytes] = []
+        for row in rows:
+            first = row.index
+            if first >= count:
+                break
+            if first < start:  # (rows never overlap: a span is written once, from its first child)
+                continue
+            if row.span <= 1:
+                indexes.append(first)
+                inputs.append(row.input.encode())
+                outputs.append((row.output or "null").encode())
+                start = first + 1
+                continue
+            ins = _raws(row.input.encode())[: count - first]
+            outs = _raws((row.output or "[]").encode())
+            indexes.extend(range(first, first + len(ins)))
+            inputs.extend(map(bytes, ins))
+            outputs.extend(map(bytes, outs[: len(ins)]))
+            outputs.extend(b"null" for _ in range(len(ins) - len(outs)))
+            start = first + max(1, len(ins))
+        if indexes:
+            yield indexes, inputs, outputs
+        if rows[-1].index >= count or len(rows) < _ROWS:
+            return

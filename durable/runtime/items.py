@@ -33,7 +33,6 @@ from ..errors import ValidationError
 from ..interpreter.commands import InvokeTask, ReadItems, WriteResults
 from ..interpreter.distributed import ITEM_READER_FAILED, RESULT_FILE_BYTES, RESULT_WRITER_FAILED, manifest
 from ..interpreter.failure import StatesFailure
-from ..store.base import ChildExecutionRecord
 from .items_columnar import athena_data_files, data_file_type, maybe_gunzip, parquet_rows
 
 if TYPE_CHECKING:
@@ -387,7 +386,7 @@ class ItemSources:
         self,
         runner: CommandRunner,
         cmd: WriteResults,
-        windows: AsyncIterator[list[ChildExecutionRecord]],
+        windows: AsyncIterator[tuple[list[int], list[bytes], list[bytes]]],
         arn: str,
         machine: str,
     ) -> None:
@@ -401,11 +400,16 @@ class ItemSources:
         listed: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
         out = _ResultFile(self, runner, cmd, root, arn, machine)
         try:
-            async for window in windows:
-                indexes = [c.index for c in window]
-                inputs = [c.input.encode() for c in window]
-                outputs = [(c.output or "null").encode() for c in window]
-                for value in spill.encode(indexes, inputs, outputs):
+            async for indexes, inputs, outputs in windows:
+                values = spill.encode(indexes, inputs, outputs)
+                if not values:
+                    continue
+                if out.size + sum(map(len, values)) + len(values) + 1 <= RESULT_FILE_BYTES:
+                    if not out.size:  # (all in the current file: what adding them one by one does)
+                        out.open(f"{spill.base}/SUCCEEDED_{len(listed['SUCCEEDED'])}.json", jsonl)
+                    out.add_all(values, jsonl)
+                    continue
+                for value in values:
                     if out.size and out.size + len(value) + 1 > RESULT_FILE_BYTES:
                         listed["SUCCEEDED"].append(await out.close(jsonl))
                     if not out.size:
@@ -467,6 +471,12 @@ class _ResultFile:
             self._put(value + b"\n")
         else:
             self._put(value if self.size == 1 else b"," + value)
+
+    def add_all(self, values: list[bytes], jsonl: bool) -> None:
+        if jsonl:
+            self._put(b"\n".join(values) + b"\n")
+        else:
+            self._put((b"" if self.size == 1 else b",") + b",".join(values))
 
     async def close(self, jsonl: bool) -> dict[str, Any]:
         if not jsonl:

@@ -32,7 +32,7 @@ from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
 from ..interpreter.jsonvalue import NotJson
 from ..store.base import ActivityTaskRecord, MetadataRecord, TokenRecord, WriteBatch
-from .children import stored_children
+from .children import stored_outputs
 from .jobs import cancel_job, follow_job, idempotency_key, job_integration, job_request
 from .journal import JournalLane
 from .mapruns import MapRunTracker
@@ -221,11 +221,10 @@ class ReplayRunner(CommandRunner):
         """The stored outputs (and inputs) of a Map Run's children run in place, in order."""
         inputs: list[Any] = []
         outputs: list[Any] = []
-        async for window in stored_children(self.owner.store, cmd.map_run, cmd.count):
-            for child in window:
-                outputs.append(_decode(child.output or "null"))
-                if cmd.inputs:
-                    inputs.append(_decode(child.input))
+        async for _, ins, outs in stored_outputs(self.owner.store, cmd.map_run, cmd.count):
+            outputs.extend(map(_decode, outs))
+            if cmd.inputs:
+                inputs.extend(map(_decode, ins))
         return [inputs, outputs] if cmd.inputs else outputs
 
     # -- Distributed Map data ---------------------------------------------------------------------
@@ -245,7 +244,7 @@ class ReplayRunner(CommandRunner):
             await self.owner.flush(self.run)
         try:
             if type(cmd) is WriteResults and cmd.spill is not None:
-                windows = stored_children(self.owner.store, cmd.map_run, cmd.executions)
+                windows = stored_outputs(self.owner.store, cmd.map_run, cmd.executions)
                 await self.items.write_spilled(self, cmd, windows, arn, machine)
                 result = None
             else:

@@ -293,3 +293,40 @@ async def test_a_redrive_goes_on_from_the_position_the_failed_run_committed(tmp_
     (result,) = tmp_path.rglob("SUCCEEDED_0.json")
     with result.open() as f:
         assert [json.loads(line)["i"] for line in f] == list(range(3_000))
+
+
+@pytest.mark.parametrize("output_type", ["JSONL", "JSON"])
+async def test_result_files_split_at_their_size_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output_type: str
+) -> None:
+    """The results of children run in place, written from the stored spans, go to a new file
+    before one would outgrow the limit (5 GB on AWS; small here)."""
+    import durable.runtime.items as items
+
+    monkeypatch.setattr(items, "RESULT_FILE_BYTES", 4_000)
+    _items(tmp_path / "data", 1_500)
+    definition = _definition()
+    definition["States"]["M"]["ResultWriter"] = {
+        **WRITER,
+        "WriterConfig": {"Transformation": "COMPACT", "OutputType": output_type},
+    }
+    buckets = {"data": tmp_path / "data", "out": tmp_path / "out"}
+    async with Engine(load_plugins=False, local_buckets=buckets) as engine:
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, {})
+        done = await engine.wait_for_execution(started.execution_arn)
+    assert done.status == "SUCCEEDED", done.cause
+    manifest = json.loads(next((tmp_path / "out").rglob("manifest.json")).read_text())
+    files = manifest["ResultFiles"]["SUCCEEDED"]
+    assert len(files) > 10
+    outputs: list[Any] = []
+    for n, entry in enumerate(files):
+        path = tmp_path / "out" / entry["Key"]
+        assert path.name == f"SUCCEEDED_{n}.json"
+        text = path.read_bytes()
+        assert len(text) == entry["Size"] <= 4_000
+        if output_type == "JSONL":
+            outputs.extend(json.loads(line) for line in text.splitlines())
+        else:
+            outputs.extend(json.loads(text))
+    assert outputs == [{"i": i, "pad": "x" * 8} for i in range(1_500)]
