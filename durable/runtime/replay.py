@@ -113,7 +113,10 @@ class ReplayRunner(CommandRunner):
             return await self.owner.store.get_activity(cmd.activity_arn) is not None
         if kind is MapRunProgress:
             answer = await self._progress(cmd, execution_arn, lane)
-            await self.owner.flush(self.run)
+            if cmd.ended:
+                await self.owner.flush(self.run)
+            else:  # (children in place make no effect: their next checkpoint commits behind them)
+                await self.owner.flush_behind(self.run)
             if isinstance(answer, StatesFailure):
                 raise answer
             return answer

@@ -86,6 +86,24 @@ class Committer:
                 task.add_done_callback(functools.partial(_clear, run))
             await asyncio.shield(task)
 
+    async def flush_behind(self, run: Running) -> None:
+        """Start committing everything the execution buffered so far, and return once the commit
+        before it (if any) is done: the run goes on while its last checkpoint commits, with one
+        commit in flight at most. For progress no effect waits for (a :meth:`flush` before an
+        effect still waits for everything)."""
+        journal = run.journal
+        assert journal is not None
+        task = run.committing
+        if task is not None:
+            if not task.done():
+                await asyncio.shield(task)
+            if run.committing is task:
+                run.committing = None  # (its done callback may not have run yet)
+            task.result()  # a failed commit fails the flush that meets it
+        if run.committing is None and journal.has_buffered():
+            task = run.committing = asyncio.ensure_future(self.commit(journal.take_batch()))
+            task.add_done_callback(functools.partial(_clear, run))
+
     def flush_soon(self, run: Running) -> None:
         """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
         if not run.flush_scheduled:
