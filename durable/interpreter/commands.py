@@ -235,3 +235,4 @@ class ResultSpill:
     base: str
     output_type: str
     encode: Callable[[Sequence[int], Sequence[bytes], Sequence[bytes]], list[bytes]]
+    inputs: bool = True  # ``encode`` reads the inputs (else it is given none)

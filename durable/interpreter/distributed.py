@@ -328,7 +328,8 @@ class ResultWriterSpec:
         succeeded: the runtime streams them into the files (see :class:`ResultSpill`)."""
         assert self.resource is not None
         bucket, base = self._target(state_input, effective, frame, map_run_arn)
-        spill = ResultSpill(base, self.output_type, self._encoder(map_run_arn, frame.entered_epoch, stopped))
+        encode = self._encoder(map_run_arn, frame.entered_epoch, stopped)
+        spill = ResultSpill(base, self.output_type, encode, self.transformation == "NONE")
         yield WriteResults(self.resource, bucket, (), name, map_run_arn, executions, items, spill)
         return {
             "MapRunArn": map_run_arn,
@@ -365,7 +366,7 @@ class ResultWriterSpec:
                 return out
 
             return flatten
-        return lambda indexes, inputs, outputs: [bytes(o) for o in outputs]
+        return lambda indexes, inputs, outputs: list(outputs)
 
     def _texts(self, values: list[Any]) -> Iterator[str]:
         """The files' texts: a JSON array or JSON lines, a new file past 5 GB."""

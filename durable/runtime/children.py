@@ -181,11 +181,11 @@ class ChildRows:
 
 
 async def stored_outputs(
-    store: Store, map_run_arn: str, count: int
+    store: Store, map_run_arn: str, count: int, with_inputs: bool = True
 ) -> AsyncIterator[tuple[list[int], list[bytes], list[bytes]]]:
     """The indexes, inputs and outputs (JSON) of the first ``count`` children of a Map Run as
     stored, lowest index first, a few rows (spans) at a time; an output not stored reads
-    ``null``."""
+    ``null``. Without ``with_inputs``, the inputs are not read (an empty list)."""
     start = 0
     while start < count:
         rows = await store.list_child_rows(map_run_arn, start, _ROWS)
@@ -202,17 +202,21 @@ async def stored_outputs(
                 continue
             if row.span <= 1:
                 indexes.append(first)
-                inputs.append(row.input.encode())
+                if with_inputs:
+                    inputs.append(row.input.encode())
                 outputs.append((row.output or "null").encode())
                 start = first + 1
                 continue
-            ins = _raws(row.input.encode())[: count - first]
-            outs = _raws((row.output or "[]").encode())
-            indexes.extend(range(first, first + len(ins)))
-            inputs.extend(map(bytes, ins))
-            outputs.extend(map(bytes, outs[: len(ins)]))
-            outputs.extend(b"null" for _ in range(len(ins) - len(outs)))
-            start = first + max(1, len(ins))
+            n = min(row.span, count - first)
+            outs = _raws((row.output or "[]").encode())[:n]
+            if with_inputs:
+                ins = _raws(row.input.encode())[:n]
+                n = len(ins)
+                inputs.extend(map(bytes, ins))
+            indexes.extend(range(first, first + n))
+            outputs.extend(map(bytes, outs[:n]))
+            outputs.extend(b"null" for _ in range(n - len(outs)))
+            start = first + max(1, n)
         if indexes:
             yield indexes, inputs, outputs
         if rows[-1].index >= count or len(rows) < _ROWS:

@@ -143,7 +143,7 @@ class _LocalLines(_Items):
                 continue
             if len(row) < width:
                 row = row + [""] * (width - len(row))
-            append(dict(zip(headers, row, strict=False)))
+            append(dict(zip(headers, row)))  # noqa: B905 (extra fields dropped; strict= costs a call)
             if len(page) == limit:
                 break
         return page

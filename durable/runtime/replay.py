@@ -224,7 +224,7 @@ class ReplayRunner(CommandRunner):
         """The stored outputs (and inputs) of a Map Run's children run in place, in order."""
         inputs: list[Any] = []
         outputs: list[Any] = []
-        async for _, ins, outs in stored_outputs(self.owner.store, cmd.map_run, cmd.count):
+        async for _, ins, outs in stored_outputs(self.owner.store, cmd.map_run, cmd.count, cmd.inputs):
             outputs.extend(map(_decode, outs))
             if cmd.inputs:
                 inputs.extend(map(_decode, ins))
@@ -247,7 +247,7 @@ class ReplayRunner(CommandRunner):
             await self.owner.flush(self.run)
         try:
             if type(cmd) is WriteResults and cmd.spill is not None:
-                windows = stored_outputs(self.owner.store, cmd.map_run, cmd.executions)
+                windows = stored_outputs(self.owner.store, cmd.map_run, cmd.executions, cmd.spill.inputs)
                 await self.items.write_spilled(self, cmd, windows, arn, machine)
                 result = None
             else:
