@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Committer", "Running"]
 
 log = structlog.get_logger("durable.runtime")
+_HAND_OVER = 2  # event loop turns for a commit to reach the store's writer (see flush_behind)
 
 
 @dataclass(eq=False)
@@ -103,6 +104,8 @@ class Committer:
         if run.committing is None and journal.has_buffered():
             task = run.committing = asyncio.ensure_future(self.commit(journal.take_batch()))
             task.add_done_callback(functools.partial(_clear, run))
+            for _ in range(_HAND_OVER):  # let the commit reach the store's writer before going on
+                await asyncio.sleep(0)
 
     def flush_soon(self, run: Running) -> None:
         """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""
