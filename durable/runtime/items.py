@@ -45,6 +45,7 @@ _JSON_CHUNK = 1 << 16
 _DELIMITERS = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
 _SDK = "arn:aws:states:::aws-sdk:s3:"
 _BOM = codecs.BOM_UTF8
+_READ_AHEAD = 1 << 18  # bytes of a local JSONL file read at a time
 _decode_json = msgspec.json.decode
 
 
@@ -100,6 +101,12 @@ class _LocalLines(_Items):
     def __init__(self, lines: _Lines, index: int, rows: Iterator[list[str]] | None, headers: Any) -> None:
         super().__init__(iter(()), index)
         self.lines, self.rows, self.headers = lines, rows, headers
+        # JSONL: the lines read ahead (from ``lines.offset``, without their "\n"), the next one
+        # to take, and the start of a line not read to its end yet
+        self._ahead: list[bytes] = []
+        self._next = 0
+        self._tail = b""
+        self._eof = False
 
     def cursor(self) -> dict[str, Any]:
         offset = self.lines.offset
@@ -115,22 +122,42 @@ class _LocalLines(_Items):
         lines = self.lines
         offset = lines.offset
         try:
-            for raw in lines.stream:
-                if offset == 0 and raw[:3] == _BOM:
-                    raw = raw[3:]
-                    offset += 3
-                offset += len(raw)
-                try:  # (what msgspec decodes, json decodes the same; the rest goes to json)
-                    append(_decode_json(raw))
-                except msgspec.DecodeError:
-                    line = raw.decode("utf-8")
-                    if line.strip():
-                        append(json.loads(line))
-                if len(page) == limit:
+            while len(page) < limit:
+                ahead, n = self._ahead, self._next
+                if n == len(ahead) and not self._read_ahead():
                     break
+                ahead, n = self._ahead, self._next
+                ended = not self._eof  # each line ends with "\n" (split off), but a last one
+                for raw in ahead[n : n + limit - len(page)]:  # (as many lines as items wanted, at most)
+                    n += 1
+                    start = offset
+                    offset += len(raw) + ended
+                    if not start and raw[:3] == _BOM:
+                        raw = raw[3:]  # (the file's first line)
+                    try:  # (what msgspec decodes, json decodes the same; the rest goes to json)
+                        append(_decode_json(raw))
+                    except msgspec.DecodeError:
+                        line = raw.decode("utf-8")
+                        if line.strip():
+                            append(json.loads(line))
+                self._next = n
         finally:
             lines.offset = offset
         return page
+
+    def _read_ahead(self) -> bool:
+        """Read the next lines of the file (False: there are none)."""
+        if self._eof:
+            return False
+        chunk = self.lines.stream.read(_READ_AHEAD)
+        if not chunk:
+            self._eof = True
+            self._ahead, self._next, self._tail = ([self._tail] if self._tail else []), 0, b""
+            return bool(self._ahead)
+        ahead = (self._tail + chunk).split(b"\n")
+        self._tail = ahead.pop()  # (a line not read to its end: the next chunk continues it)
+        self._ahead, self._next = ahead, 0
+        return True
 
     def _records(self, rows: Iterator[list[str]], limit: int) -> list[Any]:
         """The CSV rows as objects, as :func:`_records`."""

@@ -12,6 +12,7 @@ import pytest
 
 from durable.interpreter.commands import ReadItems
 from durable.interpreter.failure import StatesFailure
+from durable.runtime import items
 from durable.runtime.items import ItemSources
 
 GET = "arn:aws:states:::s3:getObject"
@@ -59,8 +60,13 @@ def _whole(folder: Path, fmt: str, config: dict[str, Any]) -> list[Any]:
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 100])
 @pytest.mark.parametrize("reopen", [False, True])
-def test_jsonl_pages(tmp_path: Path, limit: int, reopen: bool) -> None:
-    (tmp_path / "items.jsonl").write_text(JSONL, encoding="utf-8")
+@pytest.mark.parametrize("chunk", [1, 2, 7, 1 << 18])
+@pytest.mark.parametrize("end", ["", "\n"])
+def test_jsonl_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int, reopen: bool, chunk: int, end: str
+) -> None:
+    monkeypatch.setattr(items, "_READ_AHEAD", chunk)  # (lines cut across reads)
+    (tmp_path / "items.jsonl").write_text(JSONL + end, encoding="utf-8")
     config = {"InputType": "JSONL"}
     expected = _whole(tmp_path, "jsonl", config)
     assert len(expected) == 7
