@@ -45,7 +45,7 @@ _JSON_CHUNK = 1 << 16
 _DELIMITERS = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
 _SDK = "arn:aws:states:::aws-sdk:s3:"
 _BOM = codecs.BOM_UTF8
-_READ_AHEAD = 1 << 18  # bytes of a local JSONL file read at a time
+_READ_AHEAD = 1 << 16  # bytes of a local JSONL file read at a time (held, with its lines)
 _decode_json = msgspec.json.decode
 
 
