@@ -261,5 +261,6 @@ class ResultSpill:
     base: str
     output_type: str
     encode: Callable[[Sequence[int], Sequence[bytes], Sequence[bytes]], list[bytes]]
+    inputs: bool = True  # ``encode`` reads the inputs (else it is given none)
     #: a failed child's record as JSON (index, input, error, cause): ``FAILED_<n>.json``
     failed: Callable[[int, str, str | None, str | None], bytes] | None = None

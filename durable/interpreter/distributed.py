@@ -333,9 +333,8 @@ class ResultWriterSpec:
         def failed(index: int, input_text: str, error: str | None, cause: str | None) -> bytes:
             return _encode(records.failed(index, input_text, ChildFailure(error, cause)))
 
-        spill = ResultSpill(
-            base, self.output_type, self._encoder(map_run_arn, frame.entered_epoch, stopped), failed
-        )
+        encode = self._encoder(map_run_arn, frame.entered_epoch, stopped)
+        spill = ResultSpill(base, self.output_type, encode, self.transformation == "NONE", failed)
         yield WriteResults(self.resource, bucket, (), name, map_run_arn, executions, items, spill)
         return {
             "MapRunArn": map_run_arn,
@@ -372,7 +371,7 @@ class ResultWriterSpec:
                 return out
 
             return flatten
-        return lambda indexes, inputs, outputs: [bytes(o) for o in outputs]
+        return lambda indexes, inputs, outputs: list(outputs)
 
     def _texts(self, values: list[Any]) -> Iterator[str]:
         """The files' texts: a JSON array or JSON lines, a new file past 5 GB."""

@@ -22,14 +22,18 @@ from ..interpreter.commands import ChildProcessor
 from ..interpreter.distributed import ChildNames
 from ..store.base import ChildExecutionRecord, MetadataRecord, Store
 from ..store.child_spans import MAX_SPAN
-from ..store.sqlite_paging import encode_child_token
 from .clock import Clock
 
-__all__ = ["PROCESSOR_KIND", "ChildRows", "processor_record", "stored_children"]
+__all__ = ["PROCESSOR_KIND", "ChildRows", "StoredWindow", "processor_record", "stored_outputs"]
 
 PROCESSOR_KIND = "mapprocessor"
-_WINDOW = 1000
+# rows read at a time by stored_outputs: 16 at first (a span holds up to MAX_SPAN children),
+# more while the rows hold a child each, for about _CHILDREN children a read
+_ROWS = 16
+_MAX_ROWS = 1024
+_CHILDREN = 4096
 _encode = msgspec.json.encode
+_raws = msgspec.json.Decoder(list[msgspec.Raw]).decode
 
 
 def processor_record(
@@ -186,15 +190,57 @@ class ChildRows:
         self.since = now
 
 
-async def stored_children(
-    store: Store, map_run_arn: str, count: int
-) -> AsyncIterator[list[ChildExecutionRecord]]:
-    """The first ``count`` children of a Map Run as stored, lowest index first, a window at a
-    time (each read is one page of the listing: the children below the window's end)."""
-    for lo in range(0, count, _WINDOW):
-        hi = min(count, lo + _WINDOW)
-        page, _ = await store.list_child_executions(
-            map_run_arn, limit=hi - lo, next_token=encode_child_token(hi)
-        )
-        page.reverse()
-        yield page
+#: a window of stored children: the indexes, inputs and outputs (JSON) of those that succeeded,
+#: and the rows of those that did not (failed, tolerated: each a row of its own)
+StoredWindow = tuple[list[int], list[bytes], list[bytes], list[ChildExecutionRecord]]
+
+
+async def stored_outputs(
+    store: Store, map_run_arn: str, count: int, with_inputs: bool = True
+) -> AsyncIterator[StoredWindow]:
+    """The first ``count`` children of a Map Run as stored, lowest index first, a few rows
+    (spans) at a time (see :data:`StoredWindow`); an output not stored reads ``null``. Without
+    ``with_inputs``, the inputs of those that succeeded are not read (an empty list)."""
+    start = 0
+    limit = _ROWS
+    while start < count:
+        rows = await store.list_child_rows(map_run_arn, start, limit)
+        if not rows:
+            return
+        indexes: list[int] = []
+        inputs: list[bytes] = []
+        outputs: list[bytes] = []
+        failed: list[ChildExecutionRecord] = []
+        for row in rows:
+            first = row.index
+            if first >= count:
+                break
+            if first < start:  # (rows never overlap: a span is written once, from its first child)
+                continue
+            if row.span <= 1 and row.status != "SUCCEEDED":
+                failed.append(row)
+                start = first + 1
+                continue
+            if row.span <= 1:
+                indexes.append(first)
+                if with_inputs:
+                    inputs.append(row.input.encode())
+                outputs.append((row.output or "null").encode())
+                start = first + 1
+                continue
+            n = min(row.span, count - first)
+            outs = _raws((row.output or "[]").encode())[:n]
+            if with_inputs:
+                ins = _raws(row.input.encode())[:n]
+                n = len(ins)
+                inputs.extend(map(bytes, ins))
+            indexes.extend(range(first, first + n))
+            outputs.extend(map(bytes, outs[:n]))
+            outputs.extend(b"null" for _ in range(n - len(outs)))
+            start = first + max(1, n)
+        if indexes or failed:
+            yield indexes, inputs, outputs, failed
+        if rows[-1].index >= count or len(rows) < limit:
+            return
+        made = len(indexes) + len(failed)
+        limit = max(_ROWS, min(_MAX_ROWS, _CHILDREN * len(rows) // max(1, made)))

@@ -27,14 +27,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import msgspec
+
 from ..errors import ValidationError
 from ..interpreter.commands import InvokeTask, ReadItems, WriteResults
 from ..interpreter.distributed import ITEM_READER_FAILED, RESULT_FILE_BYTES, RESULT_WRITER_FAILED, manifest
 from ..interpreter.failure import StatesFailure
-from ..store.base import ChildExecutionRecord
 from .items_columnar import athena_data_files, data_file_type, maybe_gunzip, parquet_rows
 
 if TYPE_CHECKING:
+    from .children import StoredWindow
     from .runner import CommandRunner
 
 __all__ = ["ItemSources", "local_path"]
@@ -45,6 +47,9 @@ PART_BYTES = 8 * 1024 * 1024
 _JSON_CHUNK = 1 << 16
 _DELIMITERS = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
 _SDK = "arn:aws:states:::aws-sdk:s3:"
+_BOM = codecs.BOM_UTF8
+_READ_AHEAD = 1 << 16  # bytes of a local JSONL file read at a time (held, with its lines)
+_decode_json = msgspec.json.decode
 
 
 def local_path(root: str, key: str) -> Path:
@@ -81,9 +86,97 @@ class _Lines:
         stream.seek(offset)
 
     def __iter__(self) -> Iterator[str]:
-        for raw in self.stream:
+        stream = self.stream
+        if self.offset == 0:  # the file's first line: without its byte order mark
+            for raw in stream:
+                self.offset += len(raw)
+                yield raw.decode("utf-8-sig")
+                break
+        for raw in stream:
             self.offset += len(raw)
-            yield raw.decode("utf-8-sig" if self.offset == len(raw) else "utf-8")
+            yield raw.decode("utf-8")
+
+
+class _LocalLines(_Items):
+    """A local JSONL or CSV file read from a byte offset, a page at a time (:meth:`take`): its
+    position is the offset after the last item taken (and the CSV headers)."""
+
+    def __init__(self, lines: _Lines, index: int, rows: Iterator[list[str]] | None, headers: Any) -> None:
+        super().__init__(iter(()), index)
+        self.lines, self.rows, self.headers = lines, rows, headers
+        # JSONL: the lines read ahead (from ``lines.offset``, without their "\n"), the next one
+        # to take, and the start of a line not read to its end yet
+        self._ahead: list[bytes] = []
+        self._next = 0
+        self._tail = b""
+        self._eof = False
+
+    def cursor(self) -> dict[str, Any]:
+        offset = self.lines.offset
+        position = {"Offset": offset} if self.rows is None else {"Offset": offset, "Headers": self.headers}
+        return {"Index": self.index, "Position": position}
+
+    def take(self, limit: int) -> list[Any]:
+        """Up to ``limit`` items from where the last page ended."""
+        if self.rows is not None:
+            return self._records(self.rows, limit)
+        page: list[Any] = []
+        append = page.append
+        lines = self.lines
+        offset = lines.offset
+        try:
+            while len(page) < limit:
+                ahead, n = self._ahead, self._next
+                if n == len(ahead) and not self._read_ahead():
+                    break
+                ahead, n = self._ahead, self._next
+                ended = not self._eof  # each line ends with "\n" (split off), but a last one
+                for raw in ahead[n : n + limit - len(page)]:  # (as many lines as items wanted, at most)
+                    n += 1
+                    start = offset
+                    offset += len(raw) + ended
+                    if not start and raw[:3] == _BOM:
+                        raw = raw[3:]  # (the file's first line)
+                    try:  # (what msgspec decodes, json decodes the same; the rest goes to json)
+                        append(_decode_json(raw))
+                    except msgspec.DecodeError:
+                        line = raw.decode("utf-8")
+                        if line.strip():
+                            append(json.loads(line))
+                self._next = n
+        finally:
+            lines.offset = offset
+        return page
+
+    def _read_ahead(self) -> bool:
+        """Read the next lines of the file (False: there are none)."""
+        if self._eof:
+            return False
+        chunk = self.lines.stream.read(_READ_AHEAD)
+        if not chunk:
+            self._eof = True
+            self._ahead, self._next, self._tail = ([self._tail] if self._tail else []), 0, b""
+            return bool(self._ahead)
+        ahead = (self._tail + chunk).split(b"\n")
+        self._tail = ahead.pop()  # (a line not read to its end: the next chunk continues it)
+        self._ahead, self._next = ahead, 0
+        return True
+
+    def _records(self, rows: Iterator[list[str]], limit: int) -> list[Any]:
+        """The CSV rows as objects, as :func:`_records`."""
+        page: list[Any] = []
+        append = page.append
+        headers = self.headers
+        width = len(headers)
+        for row in rows:
+            if not row:
+                continue
+            if len(row) < width:
+                row = row + [""] * (width - len(row))
+            append(dict(zip(headers, row)))  # noqa: B905 (extra fields dropped; strict= costs a call)
+            if len(page) == limit:
+                break
+        return page
 
 
 class ItemSources:
@@ -105,6 +198,8 @@ class ItemSources:
                 opened = await self._start(runner, cmd, cursor, execution_arn, machine_arn)
             items = opened.items
             sent: Any = None
+            if type(opened) is _LocalLines:
+                page = opened.take(cmd.limit)
             while len(page) < cmd.limit:
                 try:
                     item = next(items) if sent is None else items.send(sent)  # type: ignore[attr-defined]
@@ -167,16 +262,13 @@ class ItemSources:
         position = cursor.get("Position") or {}
         stream = path.open("rb")
         lines = _Lines(stream, int(position.get("Offset", 0)))
-        opened = _Items(iter(()), index)
         if input_type == "JSONL":
-            opened.items = _tracked(opened, lines, _jsonl(lines), None)
-        else:
-            headers = position.get("Headers")
-            rows = _csv_rows(iter(lines), config)
-            if headers is None:
-                headers = _headers(rows, config)
-            opened.items = _tracked(opened, lines, _records(rows, headers), headers)
-        return opened
+            return _LocalLines(lines, index, None, None)
+        headers = position.get("Headers")
+        rows = _csv_rows(iter(lines), config)
+        if headers is None:
+            headers = _headers(rows, config)
+        return _LocalLines(lines, index, rows, headers)
 
     async def _object(self, runner: CommandRunner, bucket: str, key: str, arn: str, machine: str) -> BinaryIO:
         root = self.buckets.get(bucket)
@@ -324,7 +416,7 @@ class ItemSources:
         self,
         runner: CommandRunner,
         cmd: WriteResults,
-        windows: AsyncIterator[list[ChildExecutionRecord]],
+        windows: AsyncIterator[StoredWindow],
         arn: str,
         machine: str,
     ) -> None:
@@ -350,17 +442,19 @@ class ItemSources:
             await out.add(value, jsonl)
 
         try:
-            async for window in windows:
-                ok = [c for c in window if c.status == "SUCCEEDED"]
-                indexes = [c.index for c in ok]
-                inputs = [c.input.encode() for c in ok]
-                outputs = [(c.output or "null").encode() for c in ok]
-                for value in spill.encode(indexes, inputs, outputs):
-                    await add("SUCCEEDED", value)
-                if spill.failed is not None and len(ok) < len(window):  # tolerated failures
-                    for c in window:
-                        if c.status != "SUCCEEDED":
-                            await add("FAILED", spill.failed(c.index, c.input, c.error, c.cause))
+            async for indexes, inputs, outputs, failed in windows:
+                values = spill.encode(indexes, inputs, outputs)
+                out = files["SUCCEEDED"]
+                if values and out.size + sum(map(len, values)) + len(values) + 1 <= RESULT_FILE_BYTES:
+                    if not out.size:  # (all in the current file: what adding them one by one does)
+                        out.open(f"{spill.base}/SUCCEEDED_{len(listed['SUCCEEDED'])}.json", jsonl)
+                    await out.add_all(values, jsonl)
+                else:
+                    for value in values:
+                        await add("SUCCEEDED", value)
+                if spill.failed is not None:  # tolerated failures: their records
+                    for row in failed:
+                        await add("FAILED", spill.failed(row.index, row.input, row.error, row.cause))
             for status, out in files.items():
                 if out.size:
                     listed[status].append(await out.close(jsonl))
@@ -449,6 +543,14 @@ class _ResultFile:
         sent = await self._s3("uploadPart", {"UploadId": self.upload, "PartNumber": number, "Body": body})
         self.parts.append({"ETag": sent["ETag"], "PartNumber": number})
 
+    async def add_all(self, values: list[bytes], jsonl: bool) -> None:
+        if jsonl:
+            self._put(b"\n".join(values) + b"\n")
+        else:
+            self._put((b"" if self.size == 1 else b",") + b",".join(values))
+        if self.buffered >= PART_BYTES:
+            await self._part()
+
     async def close(self, jsonl: bool) -> dict[str, Any]:
         if not jsonl:
             self._put(b"]")
@@ -507,14 +609,6 @@ class _Await:
 
     def __init__(self, coro: Any) -> None:
         self.coro = coro
-
-
-def _tracked(opened: _Items, lines: _Lines, items: Iterator[Any], headers: Any) -> Iterator[Any]:
-    for item in items:
-        opened.position = (
-            {"Offset": lines.offset} if headers is None else {"Offset": lines.offset, "Headers": headers}
-        )
-        yield item
 
 
 def _text_lines(stream: BinaryIO) -> Iterator[str]:

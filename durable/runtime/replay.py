@@ -34,7 +34,7 @@ from ..interpreter.data import not_json
 from ..interpreter.failure import StatesFailure
 from ..interpreter.jsonvalue import NotJson
 from ..store.base import ActivityTaskRecord, MetadataRecord, TokenRecord, WriteBatch
-from .children import stored_children
+from .children import stored_outputs
 from .jobs import cancel_job, follow_job, idempotency_key, job_integration, job_request
 from .journal import JournalLane
 from .mapruns import MapRunTracker
@@ -118,7 +118,10 @@ class ReplayRunner(CommandRunner):
             return await self.owner.store.get_activity(cmd.activity_arn) is not None
         if kind is MapRunProgress:
             answer = await self._progress(cmd, execution_arn, lane)
-            await self.owner.flush(self.run)
+            if cmd.ended:
+                await self.owner.flush(self.run)
+            else:  # (children in place make no effect: their next checkpoint commits behind them)
+                await self.owner.flush_behind(self.run)
             if isinstance(answer, StatesFailure):
                 raise answer
             return answer
@@ -282,14 +285,23 @@ class ReplayRunner(CommandRunner):
         await self.owner.flush(self.run)  # the last children's rows are written first
         inputs: list[Any] = []
         outputs: list[Any] = []
-        async for window in stored_children(self.owner.store, cmd.map_run, cmd.count):
-            for child in window:
-                if child.status == "SUCCEEDED":
-                    outputs.append(_decode(child.output or "null"))
-                else:
-                    outputs.append(ChildFailure(child.error, child.cause))
+        async for indexes, ins, outs, failed in stored_outputs(
+            self.owner.store, cmd.map_run, cmd.count, cmd.inputs
+        ):
+            if not failed:
+                outputs.extend(map(_decode, outs))
                 if cmd.inputs:
-                    inputs.append(_decode(child.input))
+                    inputs.extend(map(_decode, ins))
+                continue
+            merged: list[tuple[int, Any, Any]] = [
+                (i, _decode(o), _decode(ins[k]) if cmd.inputs else None)
+                for k, (i, o) in enumerate(zip(indexes, outs, strict=True))
+            ]
+            merged += [(r.index, ChildFailure(r.error, r.cause), _decode(r.input)) for r in failed]
+            merged.sort(key=lambda m: m[0])
+            outputs.extend(m[1] for m in merged)
+            if cmd.inputs:
+                inputs.extend(m[2] for m in merged)
         return [inputs, outputs] if cmd.inputs else outputs
 
     # -- Distributed Map data ---------------------------------------------------------------------
@@ -309,7 +321,7 @@ class ReplayRunner(CommandRunner):
             await self.owner.flush(self.run)
         try:
             if type(cmd) is WriteResults and cmd.spill is not None:
-                windows = stored_children(self.owner.store, cmd.map_run, cmd.executions)
+                windows = stored_outputs(self.owner.store, cmd.map_run, cmd.executions, cmd.spill.inputs)
                 await self.items.write_spilled(self, cmd, windows, arn, machine)
                 result = None
             else:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Committer", "Running"]
 
 log = structlog.get_logger("durable.runtime")
+_HAND_OVER = 2  # event loop turns for a commit to reach the store's writer (see flush_behind)
 
 
 @dataclass(eq=False)
@@ -99,6 +100,27 @@ class Committer:
     async def _commit(self, run: Running, batch: WriteBatch, generation: int) -> None:
         await self.commit(batch)
         run.committed = generation
+
+    async def flush_behind(self, run: Running) -> None:
+        """Start committing everything the execution buffered so far, and return once the commit
+        before it (if any) is done: the run goes on while its last checkpoint commits, with one
+        commit in flight at most. For progress no effect waits for (a :meth:`flush` before an
+        effect still waits for everything)."""
+        journal = run.journal
+        assert journal is not None
+        task = run.committing
+        if task is not None:
+            if not task.done():
+                await asyncio.shield(task)
+            if run.committing is task:
+                run.committing = None  # (its done callback may not have run yet)
+            task.result()  # a failed commit fails the flush that meets it
+        if run.committing is None and journal.has_buffered():
+            run.taken += 1
+            task = run.committing = asyncio.ensure_future(self._commit(run, journal.take_batch(), run.taken))
+            task.add_done_callback(functools.partial(_clear, run))
+            for _ in range(_HAND_OVER):  # let the commit reach the store's writer before going on
+                await asyncio.sleep(0)
 
     def flush_soon(self, run: Running) -> None:
         """Commit the run's buffer once it has done its synchronous work (if nothing else did)."""

@@ -137,6 +137,7 @@ class StandardExecutions:
         committer = Committer(store, lambda: self.closing, self._background, on_committed)
         self.flush = committer.flush
         self.flush_soon = committer.flush_soon
+        self.flush_behind = committer.flush_behind
         self.commit = committer.commit
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -546,3 +546,9 @@ class Store(Protocol):
         """A Map Run's children (of ``status`` when given), newest first (the highest ``index``
         first), without their ``history`` (None); ``next_token`` continues a previous page."""
         ...
+
+    async def list_child_rows(self, map_run_arn: str, start: int, limit: int) -> list[ChildExecutionRecord]:
+        """Up to ``limit`` rows of a Map Run's children as stored, whose ``index`` is ``start`` or
+        more, lowest first, without their ``history``: a span of children is one row (see
+        :mod:`durable.store.child_spans`). For reading all the outputs of a Map Run at once."""
+        ...

@@ -564,3 +564,11 @@ class MemoryStore:
             return rows
 
         return await children_page(fetch, status, limit, next_token)
+
+    async def list_child_rows(self, map_run_arn: str, start: int, limit: int) -> list[ChildExecutionRecord]:
+        self._check_open()
+        run = self._runs.get(map_run_arn, {})
+        rows: list[ChildExecutionRecord] = []
+        for index in sorted(i for i in run if i >= start)[:limit]:
+            rows.append(msgspec.structs.replace(self._children[run[index]], history=None))
+        return rows

@@ -50,7 +50,7 @@ from .child_spans import children_page, pick
 from .postgres_schema import migrate
 from .postgres_writer import LIVE_ENGINES, WRITE_LOCK, PgWriter, describe_pg_error
 from .sqlite import _execution, _journal_entry, _state_machine, _task, _token
-from .sqlite_children import child_from, child_query, child_rows_query
+from .sqlite_children import child_from, child_query, child_rows_from_query, child_rows_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
 from .sqlite_paging import (
     check_limit,
@@ -594,3 +594,7 @@ class PostgresStore:
             return [child_from(r) for r in await self._fetch(sql.replace("?", "%s"), params)]
 
         return await children_page(fetch, status, limit, next_token)
+
+    async def list_child_rows(self, map_run_arn: str, start: int, limit: int) -> list[ChildExecutionRecord]:
+        sql, params = child_rows_from_query(map_run_arn, start, limit)
+        return [child_from(r) for r in await self._fetch(sql.replace("?", "%s"), params)]

@@ -51,7 +51,7 @@ from .base import (
     event_payload,
 )
 from .child_spans import children_page, pick
-from .sqlite_children import child_from, child_query, child_rows_query
+from .sqlite_children import child_from, child_query, child_rows_from_query, child_rows_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
 from .sqlite_paging import (
     check_limit,
@@ -702,3 +702,6 @@ class SqliteStore:
             return [child_from(r) for r in rows]
 
         return await children_page(fetch, status, limit, next_token)
+
+    async def list_child_rows(self, map_run_arn: str, start: int, limit: int) -> list[ChildExecutionRecord]:
+        return [child_from(r) for r in await self._fetch(*child_rows_from_query(map_run_arn, start, limit))]

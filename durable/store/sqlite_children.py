@@ -12,7 +12,7 @@ from .base import ChildExecutionRecord
 from .child_spans import span_filter, span_starts
 from .rows import child_row
 
-__all__ = ["child_from", "child_query", "child_rows_query", "write_children"]
+__all__ = ["child_from", "child_query", "child_rows_from_query", "child_rows_query", "write_children"]
 
 _COLUMNS = (
     "arn, map_run_arn, execution_arn, idx, name, status, start_date, input, item_count,"
@@ -79,6 +79,12 @@ def child_rows_query(
         params.append(below)
     where, extra = span_filter(status)
     return sql + where + " ORDER BY idx DESC LIMIT ?", (*params, *extra, limit)
+
+
+def child_rows_from_query(map_run_arn: str, start: int, limit: int) -> tuple[str, tuple[object, ...]]:
+    """The SQL and parameters of up to ``limit`` rows of a Map Run's children from index
+    ``start`` up, lowest first, spans as they are (without history)."""
+    return _SELECT_CHILDREN + " AND idx >= ? ORDER BY idx LIMIT ?", (map_run_arn, start, limit)
 
 
 def write_children(

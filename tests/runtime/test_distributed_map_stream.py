@@ -124,6 +124,39 @@ async def test_children_draw_their_own_uuids_and_their_history_draws_the_same() 
             assert child.output["id"] == ids[child.output["i"]]
 
 
+async def test_children_see_their_own_execution_and_their_history_sees_the_same() -> None:
+    definition = _definition(writer=False)
+    state = definition["States"]["M"]
+    del state["ItemReader"]
+    state["ItemProcessor"]["States"]["P"]["Parameters"] = {
+        "id.$": "$$.Execution.Id",
+        "name.$": "$$.Execution.Name",
+        "input.$": "$$.Execution.Input",
+        "start.$": "$$.Execution.StartTime",
+        "machine.$": "$$.StateMachine.Id",
+        "uuid.$": "States.UUID()",
+        "n.$": "States.MathRandom(0, 1000000)",
+        "i.$": "$.i",
+    }
+    async with Engine(load_plugins=False) as engine:
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, [{"i": i} for i in range(40)])
+        done = await engine.wait_for_execution(started.execution_arn)
+        assert done.status == "SUCCEEDED", done.cause
+        (run,) = await engine.list_map_runs(started.execution_arn)
+        children = await engine.list_executions(map_run_arn=run.map_run_arn)
+        assert len(children) == 40
+        for child in children:
+            out = done.output[child.output["i"]]
+            assert out == child.output
+            assert (out["id"], out["name"]) == (child.execution_arn, child.name)
+            assert out["input"] == {"i": out["i"]} and out["machine"] == child.state_machine_arn
+            history = await engine.get_execution_history(child.execution_arn)
+            exited = next(e for e in history if e["type"] == "PassStateExited")
+            assert json.loads(exited["stateExitedEventDetails"]["output"]) == out
+        assert len({o["uuid"] for o in done.output}) == 40
+
+
 ITEMS = 60_000
 KILL_AFTER = 8_000  # children committed before the kill
 
@@ -293,3 +326,41 @@ async def test_a_redrive_goes_on_from_the_position_the_failed_run_committed(tmp_
     (result,) = tmp_path.rglob("SUCCEEDED_0.json")
     with result.open() as f:
         assert [json.loads(line)["i"] for line in f] == list(range(3_000))
+
+
+@pytest.mark.parametrize("output_type", ["JSONL", "JSON"])
+async def test_result_files_split_at_their_size_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output_type: str
+) -> None:
+    """The results of children run in place, written from the stored spans, go to a new file
+    before one would outgrow the limit (5 GB on AWS; small here)."""
+    import durable.runtime.items as items
+
+    monkeypatch.setattr(items, "RESULT_FILE_BYTES", 4_000)
+    _items(tmp_path / "data", 1_500)
+    definition = _definition()
+    definition["States"]["M"]["ResultWriter"] = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "out", "Prefix": "results"},
+        "WriterConfig": {"Transformation": "COMPACT", "OutputType": output_type},
+    }
+    buckets = {"data": tmp_path / "data", "out": tmp_path / "out"}
+    async with Engine(load_plugins=False, local_buckets=buckets) as engine:
+        machine = await engine.create_state_machine("m", definition)
+        started = await engine.start_execution(machine.arn, {})
+        done = await engine.wait_for_execution(started.execution_arn)
+    assert done.status == "SUCCEEDED", done.cause
+    manifest = json.loads(next((tmp_path / "out").rglob("manifest.json")).read_text())
+    files = manifest["ResultFiles"]["SUCCEEDED"]
+    assert len(files) > 10
+    outputs: list[Any] = []
+    for n, entry in enumerate(files):
+        path = tmp_path / "out" / entry["Key"]
+        assert path.name == f"SUCCEEDED_{n}.json"
+        text = path.read_bytes()
+        assert len(text) == entry["Size"] <= 4_000
+        if output_type == "JSONL":
+            outputs.extend(json.loads(line) for line in text.splitlines())
+        else:
+            outputs.extend(json.loads(text))
+    assert outputs == [{"i": i, "pad": "x" * 8} for i in range(1_500)]

@@ -196,3 +196,21 @@ async def test_a_span_of_batches_counts_each_batch_and_a_redrive_rewrites_a_fail
         (1, "SUCCEEDED", 0),
         (0, "SUCCEEDED", 0),
     ]
+
+
+async def test_the_rows_of_a_run_are_listed_as_stored_lowest_first(store: Store) -> None:
+    await _parents(store, "e")
+    failed = child(7, status="FAILED", stop_date=91.0, error="E", cause="c", history="[]")
+    await store.commit(WriteBatch(children=[span(3, 4), failed, span(0, 3), span(0, 2, run=OTHER_RUN)]))
+    rows = await store.list_child_rows(RUN, 0, 10)
+    assert [(r.index, r.span, r.status) for r in rows] == [
+        (0, 3, "SUCCEEDED"),
+        (3, 4, "SUCCEEDED"),
+        (7, 1, "FAILED"),
+    ]
+    assert rows[1].input == span(3, 4).input and rows[1].output == span(3, 4).output
+    assert rows[2].history is None and rows[2].error == "E"
+    assert [r.index for r in await store.list_child_rows(RUN, 1, 10)] == [3, 7]
+    assert [r.index for r in await store.list_child_rows(RUN, 3, 1)] == [3]
+    assert await store.list_child_rows(RUN, 8, 10) == []
+    assert await store.list_child_rows(f"{REGION}:mapRun:m/M:none", 0, 10) == []
