@@ -257,6 +257,11 @@ class ReplayRunner(CommandRunner):
                 tracker.rows.stored = int(resume.get("Children", 0))
                 tracker.rows.bytes = int(resume.get("Bytes", 0))
             answer = {"Spill": tracker.rows is not None, "Resume": resume}
+            if isinstance(lane, JournalLane) and not lane.pending:
+                # nothing of its lane is left to replay: the children run now, so the time they
+                # read (their start and stop dates, the checkpoints' pace) is the clock's, not
+                # that of the lane's last recorded event
+                lane.live = True
         rows = tracker.rows
         if rows is not None:
             failure = cmd.failure if cmd.failed else None

@@ -215,6 +215,7 @@ async def test_sigkill_mid_run_resumes_from_the_last_committed_position(tmp_path
     with sqlite3.connect(db) as conn:  # committed with it: the children before it, none after
         assert conn.execute("SELECT coalesce(sum(span), 0) FROM map_children").fetchone()[0] == resumed_at
 
+    restarted = time.time()
     engine = Engine(f"sqlite:///{db}", load_plugins=False, local_buckets={"data": data, "out": out})
     sources = engine.runner.items
     read = sources.read
@@ -238,11 +239,15 @@ async def test_sigkill_mid_run_resumes_from_the_last_committed_position(tmp_path
     assert (counts.total, counts.succeeded, counts.pending, counts.running) == (ITEMS, ITEMS, 0, 0)
     with sqlite3.connect(db) as conn:  # every child stored once: spans end to end
         spans = conn.execute("SELECT idx, span FROM map_children ORDER BY idx").fetchall()
+        later = conn.execute(
+            "SELECT min(start_date) FROM map_children WHERE idx >= ?", (resumed_at,)
+        ).fetchone()
     at = 0
     for index, span in spans:
         assert index == at
         at += span
     assert at == ITEMS
+    assert later[0] >= restarted  # the children run after the restart started then (not at a replayed time)
     (result,) = out.rglob("SUCCEEDED_0.json")
     with result.open() as f:
         assert [json.loads(line)["i"] for line in f] == list(range(ITEMS))
