@@ -1,4 +1,5 @@
-"""Distributed Map items and result files: the driver side of ``ReadItems`` and ``WriteResults``.
+"""Distributed Map items: the driver side of ``ReadItems`` (and ``WriteResults``, written by
+:mod:`durable.runtime.result_files`).
 
 An ``ItemReader`` names S3 objects. A bucket the engine maps to a local directory
 (``Engine(local_buckets={"my-bucket": "/data"})``) is read from files, streaming: line by line
@@ -22,28 +23,24 @@ import io
 import json
 import os
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Generator, Iterator
-from dataclasses import replace
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 
 from ..errors import ValidationError
-from ..interpreter.commands import InvokeTask, ReadItems, WriteResults
-from ..interpreter.distributed import ITEM_READER_FAILED, RESULT_FILE_BYTES, RESULT_WRITER_FAILED, manifest
+from ..interpreter.commands import InvokeTask, ReadItems
+from ..interpreter.distributed import ITEM_READER_FAILED
 from ..interpreter.failure import StatesFailure
 from .items_columnar import athena_data_files, data_file_type, maybe_gunzip, parquet_rows
 
 if TYPE_CHECKING:
-    from .children import StoredWindow
     from .runner import CommandRunner
 
-__all__ = ["ItemSources", "local_path"]
+__all__ = ["ItemSources", "local_path", "s3_call"]
 
 OPEN_SOURCES = 64  # sources kept open between pages (one per running Distributed Map)
-#: a result file to S3 larger than this is sent as a multipart upload, a part of this size at a time
-PART_BYTES = 8 * 1024 * 1024
 _JSON_CHUNK = 1 << 16
 _DELIMITERS = {"COMMA": ",", "PIPE": "|", "SEMICOLON": ";", "SPACE": " ", "TAB": "\t"}
 _SDK = "arn:aws:states:::aws-sdk:s3:"
@@ -274,7 +271,7 @@ class ItemSources:
         root = self.buckets.get(bucket)
         if root is not None:
             return local_path(root, key).open("rb")
-        result = await _call(
+        result = await s3_call(
             runner, "getObject", {"Bucket": bucket, "Key": key}, arn, machine, ITEM_READER_FAILED
         )
         body = result.get("Body", "") if isinstance(result, dict) else ""
@@ -336,7 +333,7 @@ class ItemSources:
             args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
             if token:
                 args["ContinuationToken"] = token
-            result = yield _Await(_call(runner, "listObjectsV2", args, arn, machine, ITEM_READER_FAILED))
+            result = yield _Await(s3_call(runner, "listObjectsV2", args, arn, machine, ITEM_READER_FAILED))
             for entry in result.get("Contents") or []:
                 yield {
                     "Etag": entry.get("ETag"),
@@ -389,208 +386,11 @@ class ItemSources:
             kind = data_file_type(key, input_type)
             yield from self._parse(stream if kind == "PARQUET" else maybe_gunzip(stream), kind, config)
 
-    # -- writing -----------------------------------------------------------------------------
-    async def write(self, runner: CommandRunner, cmd: WriteResults, arn: str, machine: str) -> None:
-        root = self.buckets.get(cmd.bucket)
-        for key, text in cmd.files:
-            if root is not None:
-                try:
-                    path = local_path(root, key)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    partial = path.with_name(path.name + ".partial")
-                    partial.write_text(text, encoding="utf-8")
-                    os.replace(partial, path)
-                except (OSError, StatesFailure) as exc:
-                    raise StatesFailure(RESULT_WRITER_FAILED, str(exc)) from None
-            else:
-                await _call(
-                    runner,
-                    "putObject",
-                    {"Bucket": cmd.bucket, "Key": key, "Body": text},
-                    arn,
-                    machine,
-                    RESULT_WRITER_FAILED,
-                )
 
-    async def write_spilled(
-        self,
-        runner: CommandRunner,
-        cmd: WriteResults,
-        windows: AsyncIterator[StoredWindow],
-        arn: str,
-        machine: str,
-    ) -> None:
-        """Write the result files of a Map Run from its children's stored outputs, a window at
-        a time: to a mapped directory, each file streamed to a temporary name and renamed once
-        whole; to any other bucket, each file put whole when small, else sent as a multipart
-        upload of :data:`PART_BYTES` parts."""
-        spill = cmd.spill
-        assert spill is not None
-        root = self.buckets.get(cmd.bucket)
-        jsonl = spill.output_type == "JSONL"
-        listed: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
-        files = {
-            status: _ResultFile(self, runner, cmd, root, arn, machine) for status in ("SUCCEEDED", "FAILED")
-        }
-
-        async def add(status: str, value: bytes) -> None:
-            out = files[status]
-            if out.size and out.size + len(value) + 1 > RESULT_FILE_BYTES:
-                listed[status].append(await out.close(jsonl))
-            if not out.size:
-                out.open(f"{spill.base}/{status}_{len(listed[status])}.json", jsonl)
-            await out.add(value, jsonl)
-
-        try:
-            async for indexes, inputs, outputs, failed in windows:
-                values = spill.encode(indexes, inputs, outputs)
-                out = files["SUCCEEDED"]
-                if values and out.size + sum(map(len, values)) + len(values) + 1 <= RESULT_FILE_BYTES:
-                    if not out.size:  # (all in the current file: what adding them one by one does)
-                        out.open(f"{spill.base}/SUCCEEDED_{len(listed['SUCCEEDED'])}.json", jsonl)
-                    await out.add_all(values, jsonl)
-                else:
-                    for value in values:
-                        await add("SUCCEEDED", value)
-                if spill.failed is not None:  # tolerated failures: their records
-                    for row in failed:
-                        await add("FAILED", spill.failed(row.index, row.input, row.error, row.cause))
-            for status, out in files.items():
-                if out.size:
-                    listed[status].append(await out.close(jsonl))
-        except OSError as exc:
-            raise StatesFailure(RESULT_WRITER_FAILED, str(exc)) from None
-        finally:
-            for out in files.values():
-                await out.discard()
-        text = manifest(cmd.bucket, cmd.map_run, listed)
-        await self.write(
-            runner, replace(cmd, files=((f"{spill.base}/manifest.json", text),), spill=None), arn, machine
-        )
-
-
-class _ResultFile:
-    """One result file being written: streamed to ``<key>.partial`` in a mapped directory, else
-    put to S3 — whole when it is small, else as a multipart upload, a part of
-    :data:`PART_BYTES` at a time (S3's parts are 5 MiB at least), so memory holds one part.
-    ``size`` is 0 until something is added."""
-
-    def __init__(
-        self,
-        sources: ItemSources,
-        runner: CommandRunner,
-        cmd: WriteResults,
-        root: str | None,
-        arn: str,
-        machine: str,
-    ) -> None:
-        self.sources, self.runner, self.cmd, self.root = sources, runner, cmd, root
-        self.arn, self.machine = arn, machine
-        self.key = ""
-        self.size = 0
-        self.path: Path | None = None
-        self.stream: BinaryIO | None = None
-        self.chunks: list[bytes] = []
-        self.buffered = 0  # bytes in ``chunks``
-        self.upload: str | None = None  # the multipart upload's id, once a part is sent
-        self.parts: list[dict[str, Any]] = []
-
-    def open(self, key: str, jsonl: bool) -> None:
-        self.key, self.chunks, self.buffered = key, [], 0
-        if self.root is not None:
-            try:
-                path = self.path = local_path(self.root, key)
-            except StatesFailure as failure:
-                raise StatesFailure(RESULT_WRITER_FAILED, failure.cause or failure.error) from None
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.stream = path.with_name(path.name + ".partial").open("wb")
-        self._put(b"" if jsonl else b"[")
-
-    def _put(self, data: bytes) -> None:
-        if self.stream is not None:
-            self.stream.write(data)
-        else:
-            self.chunks.append(data)
-            self.buffered += len(data)
-        self.size += len(data)
-
-    async def add(self, value: bytes, jsonl: bool) -> None:
-        if jsonl:
-            self._put(value + b"\n")
-        else:
-            self._put(value if self.size == 1 else b"," + value)
-        if self.buffered >= PART_BYTES:
-            await self._part()
-
-    async def _s3(self, action: str, payload: dict[str, Any]) -> Any:
-        return await _call(
-            self.runner,
-            action,
-            {"Bucket": self.cmd.bucket, "Key": self.key, **payload},
-            self.arn,
-            self.machine,
-            RESULT_WRITER_FAILED,
-        )
-
-    async def _part(self) -> None:
-        """Send what is buffered as the next part of the multipart upload (started if need be)."""
-        if self.upload is None:
-            started = await self._s3("createMultipartUpload", {})
-            self.upload = str(started["UploadId"])
-        number = len(self.parts) + 1
-        body = b"".join(self.chunks).decode()  # (whole values: never a character cut in two)
-        self.chunks, self.buffered = [], 0
-        sent = await self._s3("uploadPart", {"UploadId": self.upload, "PartNumber": number, "Body": body})
-        self.parts.append({"ETag": sent["ETag"], "PartNumber": number})
-
-    async def add_all(self, values: list[bytes], jsonl: bool) -> None:
-        if jsonl:
-            self._put(b"\n".join(values) + b"\n")
-        else:
-            self._put((b"" if self.size == 1 else b",") + b",".join(values))
-        if self.buffered >= PART_BYTES:
-            await self._part()
-
-    async def close(self, jsonl: bool) -> dict[str, Any]:
-        if not jsonl:
-            self._put(b"]")
-        entry = {"Key": self.key, "Size": self.size}
-        if self.stream is not None and self.path is not None:
-            self.stream.close()
-            self.stream = None
-            os.replace(self.path.with_name(self.path.name + ".partial"), self.path)
-        elif self.upload is not None:
-            await self._part()
-            parts, self.parts = self.parts, []
-            upload, self.upload = self.upload, None
-            await self._s3(
-                "completeMultipartUpload", {"UploadId": upload, "MultipartUpload": {"Parts": parts}}
-            )
-        else:
-            text = b"".join(self.chunks).decode()
-            self.chunks, self.buffered = [], 0
-            await self.sources.write(
-                self.runner, replace(self.cmd, files=((self.key, text),), spill=None), self.arn, self.machine
-            )
-        self.size = 0
-        return entry
-
-    async def discard(self) -> None:
-        """Leave nothing half written: a partial file closed, a multipart upload aborted."""
-        if self.stream is not None:
-            self.stream.close()
-            self.stream = None
-        if self.upload is not None:
-            upload, self.upload = self.upload, None
-            try:
-                await self._s3("abortMultipartUpload", {"UploadId": upload})
-            except StatesFailure:  # (the failure that brought us here is the one to report)
-                pass
-
-
-async def _call(
+async def s3_call(
     runner: CommandRunner, action: str, payload: dict[str, Any], arn: str, machine: str, error: str
 ) -> Any:
+    """An ``aws-sdk:s3`` call through the engine's integrations; its failure becomes ``error``."""
     try:
         return await runner.invoke(InvokeTask(_SDK + action, payload, "ItemReader"), arn, machine)
     except StatesFailure as failure:

@@ -39,6 +39,7 @@ from .jobs import cancel_job, follow_job, idempotency_key, job_integration, job_
 from .journal import JournalLane
 from .mapruns import MapRunTracker
 from .requests import ActivityStart, Answer
+from .result_files import write_stored
 from .runner import CommandRunner, Gen
 from .streamed import StreamStart, stored_from
 from .timers import NEVER, TimerKey
@@ -327,7 +328,7 @@ class ReplayRunner(CommandRunner):
         try:
             if type(cmd) is WriteResults and cmd.spill is not None:
                 windows = stored_outputs(self.owner.store, cmd.map_run, cmd.executions, cmd.spill.inputs)
-                await self.items.write_spilled(self, cmd, windows, arn, machine)
+                await write_stored(self.items.buckets.get(cmd.bucket), self, cmd, windows, arn, machine)
                 result = None
             else:
                 result = await super().execute(cmd, arn, machine, lane)

@@ -39,6 +39,7 @@ from .clock import Clock, DeadlineExceeded, with_deadline
 from .items import ItemSources
 from .jobs import cancel_job, follow_job, job_integration, job_request
 from .mapruns import MapRunTracker
+from .result_files import write_files
 from .streamed import StreamStart, run_streamed
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class CommandRunner:
         if kind is ReadItems:
             return await self.items.read(self, cmd, execution_arn, state_machine_arn)
         if kind is WriteResults:
-            await self.items.write(self, cmd, execution_arn, state_machine_arn)
+            await write_files(self.items.buckets.get(cmd.bucket), self, cmd, execution_arn, state_machine_arn)
             return None
         if kind is Stall:
             log.warning("execution stalled", execution_arn=execution_arn, reason=cmd.reason)

@@ -339,9 +339,9 @@ async def test_result_files_split_at_their_size_limit(
 ) -> None:
     """The results of children run in place, written from the stored spans, go to a new file
     before one would outgrow the limit (5 GB on AWS; small here)."""
-    import durable.runtime.items as items
+    import durable.runtime.result_files as result_files
 
-    monkeypatch.setattr(items, "RESULT_FILE_BYTES", 4_000)
+    monkeypatch.setattr(result_files, "RESULT_FILE_BYTES", 4_000)
     _items(tmp_path / "data", 1_500)
     definition = _definition()
     definition["States"]["M"]["ResultWriter"] = {
