@@ -24,7 +24,14 @@ from ..store.base import ChildExecutionRecord, MetadataRecord, Store
 from ..store.child_spans import MAX_SPAN
 from .clock import Clock
 
-__all__ = ["PROCESSOR_KIND", "ChildRows", "StoredWindow", "processor_record", "stored_outputs"]
+__all__ = [
+    "PROCESSOR_KIND",
+    "ChildRows",
+    "StoredWindow",
+    "processor_record",
+    "result_bytes",
+    "stored_outputs",
+]
 
 PROCESSOR_KIND = "mapprocessor"
 # rows read at a time by stored_outputs: 16 at first (a span holds up to MAX_SPAN children),
@@ -127,10 +134,9 @@ class ChildRows:
         row.stop_date = now
         if status == "SUCCEEDED":
             row.output = _encode(output).decode()
-            self.bytes += len(row.output) + 1
-        elif status != "ABORTED":
-            self.bytes += len(_encode({"Error": error, "Cause": cause})) + 1
         row.error, row.cause = error, cause
+        if status != "ABORTED":
+            self.bytes += result_bytes(row)
         if history is not None:
             row.history = _encode(history).decode()
         self._add(row)
@@ -188,6 +194,14 @@ class ChildRows:
             self._add(row)
             self.stored = succeeded + 1
         self.since = now
+
+
+def result_bytes(row: ChildExecutionRecord) -> int:
+    """What an ended child adds to the Map's results array: its output, or (failed) its error
+    and cause, and a comma."""
+    if row.status == "SUCCEEDED":
+        return len(row.output or "null") + 1
+    return len(_encode({"Error": row.error, "Cause": row.cause})) + 1
 
 
 #: a window of stored children: the indexes, inputs and outputs (JSON) of those that succeeded,

@@ -205,6 +205,19 @@ class Journal:
             lane = self.lanes[name] = JournalLane(name)
         return lane
 
+    def clocked_lane(self, name: str) -> JournalLane:
+        """The lane of a Distributed Map child execution: its events are its own, not
+        journaled, so the times it reads are (see :meth:`now`)."""
+        lane = self.lane(name)
+        lane.clocked = True
+        return lane
+
+    def reads_clock(self, lane: JournalLane) -> None:
+        """``lane`` has nothing left to replay: from now on it reads the clock, not the time of
+        its last recorded event (a lane at its end otherwise reads that until it records)."""
+        if not lane.pending:
+            lane.live = True
+
     def enter(self, lane: JournalLane) -> None:
         self.current = lane
 

@@ -12,7 +12,7 @@ start or fails, so :meth:`MapRuns.update` changes them for the children not star
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
     "MapRunState",
     "MapRunTracker",
     "MapRuns",
+    "first_done",
     "public",
     "redrive_marks",
 ]
@@ -228,6 +229,26 @@ class MapRunTracker:
     def touch(self) -> None:
         self.touched = self.clock.now()
         self._put(record(self.run))
+
+
+async def first_done(
+    running: Iterable[asyncio.Future[Any]], tracker: MapRunTracker | None
+) -> set[asyncio.Future[Any]]:
+    """Wait until one of ``running`` is done, or (with a ``tracker``) until an UpdateMapRun
+    changes the limits; return those done."""
+    waiting: set[asyncio.Future[Any]] = set(running)
+    wake = None
+    if tracker is not None:
+        tracker.changed.clear()
+        wake = asyncio.ensure_future(tracker.changed.wait())
+        waiting.add(wake)
+    try:
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if wake is not None and not wake.done():
+            wake.cancel()
+    done.discard(wake)
+    return done
 
 
 async def redrive_marks(store: Store, execution_arn: str) -> list[MetadataRecord]:

@@ -21,6 +21,7 @@ from ..interpreter.commands import (
     AwaitToken,
     Checkpoint,
     ChildFailure,
+    ChildProcessor,
     Fork,
     InvokeTask,
     MapResults,
@@ -135,39 +136,52 @@ class ReplayRunner(CommandRunner):
         return await super().execute(cmd, execution_arn, state_machine_arn, lane)
 
     # -- Map Runs -----------------------------------------------------------------------------------
-    async def map_run_for(self, cmd: Fork, execution_arn: str, lane: Any = None) -> MapRunTracker | None:
+    async def _open_map_run(
+        self,
+        arn: str,
+        execution_arn: str,
+        total: int,
+        limits: tuple[int, int | None, float | None],
+        lane: Any,
+        weights: tuple[int, ...] = (),
+        processor: ChildProcessor | None = None,
+        **streamed: Any,
+    ) -> MapRunTracker:
+        """Open (or open again) a Map Run whose state and children's rows go into the
+        execution's next batch; a redriven one is counted and recorded (see :meth:`_redriven`)."""
         journal = self.journal
-        limits = (cmd.max_concurrency, cmd.tolerated_count, cmd.tolerated_percentage)
         tracker = await self.owner.map_runs.open(
-            cmd.map_run,
+            arn,
             execution_arn,
-            len(cmd.children),
+            total,
             limits,
             lambda entry: _put(journal.batch, entry),
             self.run.resumed,
-            cmd.weights,
-            cmd.processor,
+            weights,
+            processor,
             lambda child: journal.batch.children.append(child),
+            **streamed,
         )
         self._redriven(tracker, lane)
         return tracker
 
+    async def map_run_for(self, cmd: Fork, execution_arn: str, lane: Any = None) -> MapRunTracker | None:
+        limits = (cmd.max_concurrency, cmd.tolerated_count, cmd.tolerated_percentage)
+        return await self._open_map_run(
+            cmd.map_run, execution_arn, len(cmd.children), limits, lane, cmd.weights, cmd.processor
+        )
+
     async def open_stream(self, cmd: StreamedFork, execution_arn: str, lane: Any) -> StreamStart | None:
-        journal = self.journal
-        tracker = await self.owner.map_runs.open(
+        tracker = await self._open_map_run(
             cmd.map_run,
             execution_arn,
             cmd.known or 0,
             (cmd.max_concurrency, cmd.tolerated_count, cmd.tolerated_percentage),
-            lambda entry: _put(journal.batch, entry),
-            self.run.resumed,
-            (),
-            cmd.processor,
-            lambda child: journal.batch.children.append(child),
+            lane,
+            processor=cmd.processor,
             streamed=True,
             known_items=cmd.known_items,
         )
-        self._redriven(tracker, lane)
         run, rows = tracker.run, tracker.rows
         assert rows is not None
         store = self.owner.store
@@ -189,12 +203,7 @@ class ReplayRunner(CommandRunner):
         parent.forks += 1
         prefix = f"{parent.name}/{parent.forks}."
 
-        def child_lane(index: int) -> JournalLane:
-            made = journal.lane(f"{prefix}{index}")
-            made.clocked = True  # a child execution: its events are its own, not journaled
-            return made
-
-        return child_lane
+        return lambda index: journal.clocked_lane(f"{prefix}{index}")
 
     def enter(self, lane: Any) -> None:
         self.journal.enter(lane if isinstance(lane, JournalLane) else self.journal.lane(""))
@@ -240,29 +249,24 @@ class ReplayRunner(CommandRunner):
         tracker = self._inline.get(cmd.map_run)
         answer: Any = None
         if tracker is None:
-            journal = self.journal
-            tracker = self._inline[cmd.map_run] = await self.owner.map_runs.open(
+            tracker = self._inline[cmd.map_run] = await self._open_map_run(
                 cmd.map_run,
                 execution_arn,
                 cmd.total,
                 (cmd.max_concurrency, None, None),
-                lambda entry: _put(journal.batch, entry),
-                self.run.resumed,
+                lane,
                 (),
                 cmd.processor,
-                lambda child: journal.batch.children.append(child),
             )
-            self._redriven(tracker, lane)
             resume = tracker.run.checkpoint if self.run.resumed else None
             if tracker.rows is not None and isinstance(resume, dict):
                 tracker.rows.stored = int(resume.get("Children", 0))
                 tracker.rows.bytes = int(resume.get("Bytes", 0))
             answer = {"Spill": tracker.rows is not None, "Resume": resume}
-            if isinstance(lane, JournalLane) and not lane.pending:
-                # nothing of its lane is left to replay: the children run now, so the time they
-                # read (their start and stop dates, the checkpoints' pace) is the clock's, not
-                # that of the lane's last recorded event
-                lane.live = True
+            if isinstance(lane, JournalLane):
+                # the children run now: the time they read (their start and stop dates, the
+                # checkpoints' pace) is the clock's, not that of the lane's last recorded event
+                self.journal.reads_clock(lane)
         rows = tracker.rows
         if rows is not None:
             failure = cmd.failure if cmd.failed else None

@@ -38,7 +38,7 @@ from ..interpreter.failure import StatesFailure
 from .clock import Clock, DeadlineExceeded, with_deadline
 from .items import ItemSources
 from .jobs import cancel_job, follow_job, job_integration, job_request
-from .mapruns import MapRunTracker
+from .mapruns import MapRunTracker, first_done
 from .result_files import write_files
 from .streamed import StreamStart, run_streamed
 
@@ -234,8 +234,7 @@ class CommandRunner:
         return await drive
 
     async def _map_child(self, drive: Coroutine[Any, Any, Any], lane: Any) -> Any:
-        _MAP_CHILD.set(True)  # (this task's own context)
-        out = await drive
+        out = await self.map_child(drive)
         self.child_succeeded(lane)
         return out
 
@@ -289,20 +288,7 @@ class CommandRunner:
                     rows.ended(index, child.input, "SUCCEEDED", output=results[index], history=child.history)
 
         async def reap() -> None:
-            waiting: set[asyncio.Future[Any]] = set(running)
-            wake = None
-            if tracker is not None:  # an UpdateMapRun may raise the limit meanwhile
-                tracker.changed.clear()
-                wake = asyncio.ensure_future(tracker.changed.wait())
-                waiting.add(wake)
-            try:
-                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if wake is not None and not wake.done():
-                    wake.cancel()
-            for fut in done:
-                if fut is wake:
-                    continue
+            for fut in await first_done(running, tracker):  # (an UpdateMapRun may raise the limit)
                 index = running.pop(fut)
                 try:
                     results[index] = fut.result()

@@ -26,15 +26,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from ..interpreter import failure as F
 from ..interpreter.commands import Child, ChildFailure, ReadItems, StreamedFork
 from ..interpreter.failure import StatesFailure
 from ..interpreter.map_inplace import InPlace
 from ..store.base import ChildExecutionRecord, Store
-from ..store.sqlite_paging import encode_child_token
-from .mapruns import MapRunTracker
+from .children import result_bytes
+from .mapruns import MapRunTracker, first_done
 
 if TYPE_CHECKING:
     from .runner import CommandRunner
@@ -50,7 +48,6 @@ MIN_WINDOW = 1024
 COMMIT_EVERY = 256
 _WINDOW_ROWS = 1000
 _ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-_encode = msgspec.json.encode
 
 
 @dataclass(slots=True)
@@ -69,14 +66,14 @@ async def stored_from(
     store: Store, map_run_arn: str, low: int, high: int
 ) -> AsyncIterator[list[ChildExecutionRecord]]:
     """The stored rows of a Map Run's children ``low`` .. ``high - 1``, lowest first, a window
-    at a time (each read is one page of the listing: the children below the window's end)."""
-    for lo in range(low, high, _WINDOW_ROWS):
-        hi = min(high, lo + _WINDOW_ROWS)
-        page, _ = await store.list_child_executions(
-            map_run_arn, limit=hi - lo, next_token=encode_child_token(hi)
-        )
-        page.reverse()
-        yield [r for r in page if r.index >= lo]
+    at a time."""
+    start = low
+    while start < high:
+        rows = [r for r in await store.list_child_rows(map_run_arn, start, _WINDOW_ROWS) if r.index < high]
+        if not rows:
+            return
+        yield rows
+        start = rows[-1].index + max(1, rows[-1].span)
 
 
 class _Rows:
@@ -270,18 +267,8 @@ async def run_streamed(
             return got
 
     async def reap() -> None:
-        waiting: set[asyncio.Future[Any]] = set(running)
-        wake = None
-        if tracker is not None:  # an UpdateMapRun may raise the limit meanwhile
-            tracker.changed.clear()
-            wake = asyncio.ensure_future(tracker.changed.wait())
-            waiting.add(wake)
-        try:
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if wake is not None and not wake.done():
-                wake.cancel()
-        for fut in sorted((f for f in done if f is not wake), key=lambda f: running[f].index):
+        done = await first_done(running, tracker)  # (an UpdateMapRun may raise the limit)
+        for fut in sorted(done, key=lambda f: running[f].index):
             r = running.pop(fut)
             try:
                 output = fut.result()
@@ -321,7 +308,7 @@ async def run_streamed(
                     and (row.status == "SUCCEEDED" or row.redrive_count == redrive_count)
                 ):
                     if count_bytes and rows is not None:
-                        rows.bytes += _size(row)
+                        rows.bytes += result_bytes(row)
                     advance(index)  # ended before the restart (or the redrive): kept
                     continue
                 child = cmd.child(index, got.value)
@@ -394,13 +381,6 @@ async def run_streamed(
     return InPlace(
         [outputs[i] for i in ordered], [inputs[i] for i in ordered], next_index, items_made, failures
     )
-
-
-def _size(row: ChildExecutionRecord) -> int:
-    """What a stored child adds to the Map's results array (see ``ChildRows.ended``)."""
-    if row.status == "SUCCEEDED":
-        return len(row.output or "null") + 1
-    return len(_encode({"Error": row.error, "Cause": row.cause})) + 1
 
 
 def _threshold() -> StatesFailure:

@@ -52,7 +52,16 @@ from .base import (
     TokenRecord,
     WriteBatch,
 )
-from .rows import activity_task_row, execution_row, state_machine_row, token_row
+from .rows import (
+    ACTIVITY_TASK_COLUMNS,
+    EXECUTION_COLUMNS,
+    STATE_MACHINE_COLUMNS,
+    TOKEN_COLUMNS,
+    activity_task_row,
+    execution_row,
+    state_machine_row,
+    token_row,
+)
 from .sqlite_children import write_children
 from .sqlite_guards import IN_CHUNK, GuardState
 from .sqlite_metadata import write_metadata
@@ -111,55 +120,11 @@ def _upsert_sql(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> s
     return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
 
 
-_SM_COLUMNS = (
-    "arn",
-    "name",
-    "type",
-    "definition",
-    "role_arn",
-    "creation_date",
-    "status",
-    "description",
-    "revision",
-)
-_EXEC_COLUMNS = (
-    "id",
-    "arn",
-    "state_machine_arn",
-    "name",
-    "status",
-    "start_date",
-    "input",
-    "definition_id",
-    "type",
-    "stop_date",
-    "output",
-    "error",
-    "cause",
-    "redrive_count",
-    "redrive_date",
-    "event_count",
-)
-_TOKEN_COLUMNS = (
-    "token",
-    "execution_arn",
-    "lane",
-    "seq",
-    "state_name",
-    "created",
-    "heartbeat_seconds",
-    "timeout_seconds",
-    "last_heartbeat",
-    "activity_arn",
-    "closed",
-)
-_TASK_COLUMNS = ("token", "activity_arn", "execution_arn", "input", "scheduled", "started", "worker_name")
-
-UPSERT_STATE_MACHINE = _upsert_sql("state_machines", _SM_COLUMNS, ("arn",))
-UPSERT_EXECUTION = _upsert_sql("executions", _EXEC_COLUMNS, ("id",))
+UPSERT_STATE_MACHINE = _upsert_sql("state_machines", STATE_MACHINE_COLUMNS, ("arn",))
+UPSERT_EXECUTION = _upsert_sql("executions", ("id", *EXECUTION_COLUMNS), ("id",))
 UPSERT_TIMER = _upsert_sql("timers", ("execution_arn", "key", "due", "parks"), ("execution_arn", "key"))
 INSERT_TOKEN = (
-    f"INSERT INTO tokens ({', '.join(_TOKEN_COLUMNS)}) VALUES ({', '.join('?' for _ in _TOKEN_COLUMNS)})"
+    f"INSERT INTO tokens ({', '.join(TOKEN_COLUMNS)}) VALUES ({', '.join('?' for _ in TOKEN_COLUMNS)})"
     " ON CONFLICT (token) DO NOTHING"
 )
 CLOSE_TOKEN = "UPDATE tokens SET closed = 1 WHERE token = ?"
@@ -172,7 +137,7 @@ INSERT_REQUEST = (
 )
 DELETE_REQUEST = "DELETE FROM requests WHERE ref = ?"
 UPSERT_ACTIVITY = _upsert_sql("activities", ("arn", "name", "creation_date"), ("arn",))
-UPSERT_ACTIVITY_TASK = _upsert_sql("activity_tasks", _TASK_COLUMNS, ("token",))
+UPSERT_ACTIVITY_TASK = _upsert_sql("activity_tasks", ACTIVITY_TASK_COLUMNS, ("token",))
 INSERT_EVENT = (
     "INSERT INTO events (execution_id, id, type, previous_event_id, timestamp, details, lane, seq)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"

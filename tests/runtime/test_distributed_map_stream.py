@@ -6,6 +6,7 @@ instead of being held."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import signal
@@ -36,7 +37,7 @@ WRITER = {
 def _definition(writer: bool = True, child: str = "STANDARD") -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Map",
-        "ItemReader": READER,
+        "ItemReader": copy.deepcopy(READER),
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": child},
             "StartAt": "P",
@@ -45,7 +46,7 @@ def _definition(writer: bool = True, child: str = "STANDARD") -> dict[str, Any]:
         "End": True,
     }
     if writer:
-        state["ResultWriter"] = WRITER
+        state["ResultWriter"] = copy.deepcopy(WRITER)  # (a test may change its copy)
     return {"StartAt": "M", "States": {"M": state}}
 
 

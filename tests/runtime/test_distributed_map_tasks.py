@@ -7,6 +7,7 @@ the children that did not succeed."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import sqlite3
 import time
@@ -15,25 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from durable import Engine, TaskFailed
+from tests.runtime.test_distributed_map_stream import READER, WRITER
 
 LAMBDA = "arn:aws:lambda:us-east-1:111111111111:function:"
-READER = {
-    "Resource": "arn:aws:states:::s3:getObject",
-    "ReaderConfig": {"InputType": "JSONL"},
-    "Parameters": {"Bucket": "data", "Key": "items.jsonl"},
-}
-WRITER = {
-    "Resource": "arn:aws:states:::s3:putObject",
-    "Parameters": {"Bucket": "out", "Prefix": "results"},
-    "WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSONL"},
-}
 
 
 def _definition(child: str = "STANDARD", writer: bool = False, **fields: Any) -> dict[str, Any]:
     state: dict[str, Any] = {
         "Type": "Map",
         "MaxConcurrency": 8,
-        "ItemReader": READER,
+        "ItemReader": copy.deepcopy(READER),
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": child},
             "StartAt": "T",
@@ -43,7 +35,7 @@ def _definition(child: str = "STANDARD", writer: bool = False, **fields: Any) ->
         **fields,
     }
     if writer:
-        state["ResultWriter"] = WRITER
+        state["ResultWriter"] = copy.deepcopy(WRITER)  # (a test may change its copy)
     return {"StartAt": "M", "States": {"M": state}}
 
 
