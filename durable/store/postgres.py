@@ -49,7 +49,7 @@ from .base import (
 from .child_spans import children_page, pick
 from .postgres_schema import migrate
 from .postgres_writer import LIVE_ENGINES, WRITE_LOCK, PgWriter, describe_pg_error
-from .sqlite import _execution, _journal_entry, _state_machine, _task, _token
+from .rows import activity_task_from, execution_from, journal_entry_from, state_machine_from, token_from
 from .sqlite_children import child_from, child_query, child_rows_from_query, child_rows_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
 from .sqlite_paging import (
@@ -306,15 +306,15 @@ class PostgresStore:
 
     async def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         rows = await self._fetch(f"{_STATE_MACHINE_SELECT} WHERE arn = %s", (arn,))
-        return _state_machine(rows[0]) if rows else None
+        return state_machine_from(rows[0]) if rows else None
 
     async def list_state_machines(self) -> list[StateMachineRecord]:
         rows = await self._fetch(f"{_STATE_MACHINE_SELECT} ORDER BY creation_date, arn")
-        return [_state_machine(r) for r in rows]
+        return [state_machine_from(r) for r in rows]
 
     async def get_execution(self, arn: str) -> ExecutionRecord | None:
         rows = await self._fetch(f"{_EXECUTION_SELECT} WHERE x.arn = %s", (arn,))
-        return _execution(rows[0]) if rows else None
+        return execution_from(rows[0]) if rows else None
 
     async def list_executions(
         self,
@@ -341,7 +341,7 @@ class PostgresStore:
         rows = await self._fetch(
             f"{_EXECUTION_SELECT}{clause} ORDER BY x.start_date DESC, x.arn DESC LIMIT %s", params
         )
-        items = [_execution(r) for r in rows[:limit]]
+        items = [execution_from(r) for r in rows[:limit]]
         token = encode_execution_token(items[-1].start_date, items[-1].arn) if len(rows) > limit else None
         return items, token
 
@@ -349,11 +349,11 @@ class PostgresStore:
         rows = await self._fetch(
             f"{_EXECUTION_SELECT} WHERE x.status = 'RUNNING' ORDER BY x.start_date, x.arn"
         )
-        return [_execution(r) for r in rows]
+        return [execution_from(r) for r in rows]
 
     async def resumable_executions(self) -> list[ExecutionRecord]:
         rows = await self._fetch(f"{_EXECUTION_SELECT} WHERE {_RESUMABLE} ORDER BY x.start_date, x.arn")
-        return [_execution(r) for r in rows]
+        return [execution_from(r) for r in rows]
 
     async def resumable_page(
         self, after: tuple[float, str] | None = None, limit: int = 1000
@@ -372,7 +372,7 @@ class PostgresStore:
                 " ORDER BY x.start_date, x.arn LIMIT %s",
                 (*params, after[0], after[1], limit),
             )
-        return [_execution(r) for r in rows]
+        return [execution_from(r) for r in rows]
 
     async def events(
         self,
@@ -413,7 +413,7 @@ class PostgresStore:
         rows = await self._fetch(
             _journal_sql("x.arn = %s") + " ORDER BY 2, 3", (execution_arn, execution_arn)
         )
-        return [_journal_entry(r) for r in rows]
+        return [journal_entry_from(r) for r in rows]
 
     async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
         """Three queries, whatever the number of executions."""
@@ -435,18 +435,18 @@ class PostgresStore:
         arns = [a for a in arns if a not in elsewhere]
         journals: dict[str, list[JournalRecord]] = {r[0]: [] for r in rows}
         for r in await self._fetch(_journal_sql("x.arn = ANY(%s)") + " ORDER BY 1, 2, 3", (arns, arns)):
-            journals[r[0]].append(_journal_entry(r))
+            journals[r[0]].append(journal_entry_from(r))
         machine_arns = list({r[1] for r in rows})
         machines = {
             m.arn: m
             for m in map(
-                _state_machine,
+                state_machine_from,
                 await self._fetch(f"{_STATE_MACHINE_SELECT} WHERE arn = ANY(%s)", (machine_arns,)),
             )
         }
         return {
             r[0]: ResumeRecord(
-                execution=_execution(r),
+                execution=execution_from(r),
                 journal=journals[r[0]],
                 last_event_id=int(r[15]),
                 state_machine=machines.get(r[1]),
@@ -465,7 +465,7 @@ class PostgresStore:
         for r in await self._fetch(
             f"{_TOKEN_SELECT} WHERE NOT closed AND execution_arn = ANY(%s) ORDER BY created, token", (arns,)
         ):
-            found[r[1]][0].append(_token(r))
+            found[r[1]][0].append(token_from(r))
         for r in await self._fetch(
             f"{_TIMER_SELECT} WHERE execution_arn = ANY(%s) ORDER BY due, key", (arns,)
         ):
@@ -527,7 +527,7 @@ class PostgresStore:
 
     async def get_token(self, token: str) -> TokenRecord | None:
         rows = await self._fetch(f"{_TOKEN_SELECT} WHERE token = %s", (token,))
-        return _token(rows[0]) if rows else None
+        return token_from(rows[0]) if rows else None
 
     async def open_tokens(self, execution_arn: str | None = None) -> list[TokenRecord]:
         if execution_arn is None:
@@ -537,7 +537,7 @@ class PostgresStore:
                 f"{_TOKEN_SELECT} WHERE NOT closed AND execution_arn = %s ORDER BY created, token",
                 (execution_arn,),
             )
-        return [_token(r) for r in rows]
+        return [token_from(r) for r in rows]
 
     async def get_activity(self, arn: str) -> ActivityRecord | None:
         rows = await self._fetch("SELECT arn, name, creation_date FROM activities WHERE arn = %s", (arn,))
@@ -556,11 +556,11 @@ class PostgresStore:
             f"{_TASK_SELECT} WHERE activity_arn = %s AND started IS NULL ORDER BY scheduled, token LIMIT %s",
             (activity_arn, limit),
         )
-        return [_task(r) for r in rows]
+        return [activity_task_from(r) for r in rows]
 
     async def get_activity_task(self, token: str) -> ActivityTaskRecord | None:
         rows = await self._fetch(f"{_TASK_SELECT} WHERE token = %s", (token,))
-        return _task(rows[0]) if rows else None
+        return activity_task_from(rows[0]) if rows else None
 
     async def get_metadata(self, kind: str, arn: str) -> MetadataRecord | None:
         rows = await self._fetch(f"{SELECT_METADATA} WHERE kind = %s AND arn = %s", (kind, arn))

@@ -1,4 +1,5 @@
-"""Records as table rows: the column order both SQL stores write them in.
+"""Records as table rows and back: the column order both SQL stores write them in, and the
+records their reads make of rows.
 
 :mod:`durable.store.sqlite_writer` and :mod:`durable.store.postgres_writer` write the same
 tables; each tuple here is in the order of the matching ``*_COLUMNS`` name, which both build
@@ -7,9 +8,18 @@ their statements from. (A bool is stored as it is: SQLite keeps it as 0 or 1.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from .base import ActivityTaskRecord, ChildExecutionRecord, ExecutionRecord, StateMachineRecord, TokenRecord
+from .base import (
+    ActivityTaskRecord,
+    ChildExecutionRecord,
+    ExecutionRecord,
+    JournalRecord,
+    StateMachineRecord,
+    TokenRecord,
+    event_payload,
+)
 
 __all__ = [
     "ACTIVITY_TASK_COLUMNS",
@@ -17,10 +27,15 @@ __all__ = [
     "EXECUTION_COLUMNS",
     "STATE_MACHINE_COLUMNS",
     "TOKEN_COLUMNS",
+    "activity_task_from",
     "activity_task_row",
     "child_row",
+    "execution_from",
     "execution_row",
+    "journal_entry_from",
+    "state_machine_from",
     "state_machine_row",
+    "token_from",
     "token_row",
 ]
 
@@ -167,4 +182,74 @@ def child_row(c: ChildExecutionRecord) -> tuple[Any, ...]:
         c.redrive_count,
         c.span,
         c.history,
+    )
+
+
+# -- rows read back as records (in the order of the stores' SELECTs) ----------------------------
+def state_machine_from(r: Sequence[Any]) -> StateMachineRecord:
+    return StateMachineRecord(
+        arn=r[0],
+        name=r[1],
+        type=r[2],
+        definition=r[3],
+        role_arn=r[4],
+        creation_date=r[5],
+        status=r[6],
+        description=r[7],
+        revision=r[8],
+    )
+
+
+def execution_from(r: Sequence[Any]) -> ExecutionRecord:
+    return ExecutionRecord(
+        arn=r[0],
+        state_machine_arn=r[1],
+        name=r[2],
+        status=r[3],
+        start_date=r[4],
+        input=r[5],
+        definition=r[6],
+        type=r[7],
+        stop_date=r[8],
+        output=r[9],
+        error=r[10],
+        cause=r[11],
+        redrive_count=r[12],
+        redrive_date=r[13],
+        event_count=r[14],
+    )
+
+
+def journal_entry_from(r: Sequence[Any]) -> JournalRecord:
+    """A row of the stores' journal reads: a journal row, or an event standing for its lane's
+    entry (its payload made here)."""
+    payload = r[4] if r[4] is not None else event_payload(int(r[5]), float(r[6]))
+    return JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=payload)
+
+
+def token_from(r: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(
+        token=r[0],
+        execution_arn=r[1],
+        lane=r[2],
+        seq=r[3],
+        state_name=r[4],
+        created=r[5],
+        heartbeat_seconds=r[6],
+        timeout_seconds=r[7],
+        last_heartbeat=r[8],
+        activity_arn=r[9],
+        closed=bool(r[10]),
+    )
+
+
+def activity_task_from(r: Sequence[Any]) -> ActivityTaskRecord:
+    return ActivityTaskRecord(
+        token=r[0],
+        activity_arn=r[1],
+        execution_arn=r[2],
+        input=r[3],
+        scheduled=r[4],
+        started=r[5],
+        worker_name=r[6],
     )

@@ -48,9 +48,9 @@ from .base import (
     TimerRecord,
     TokenRecord,
     WriteBatch,
-    event_payload,
 )
 from .child_spans import children_page, pick
+from .rows import activity_task_from, execution_from, journal_entry_from, state_machine_from, token_from
 from .sqlite_children import child_from, child_query, child_rows_from_query, child_rows_query
 from .sqlite_metadata import SELECT_METADATA, metadata_from
 from .sqlite_paging import (
@@ -112,40 +112,6 @@ _RESUME_SELECT = (
 )
 
 
-def _state_machine(r: Sequence[Any]) -> StateMachineRecord:
-    return StateMachineRecord(
-        arn=r[0],
-        name=r[1],
-        type=r[2],
-        definition=r[3],
-        role_arn=r[4],
-        creation_date=r[5],
-        status=r[6],
-        description=r[7],
-        revision=r[8],
-    )
-
-
-def _execution(r: Sequence[Any]) -> ExecutionRecord:
-    return ExecutionRecord(
-        arn=r[0],
-        state_machine_arn=r[1],
-        name=r[2],
-        status=r[3],
-        start_date=r[4],
-        input=r[5],
-        definition=r[6],
-        type=r[7],
-        stop_date=r[8],
-        output=r[9],
-        error=r[10],
-        cause=r[11],
-        redrive_count=r[12],
-        redrive_date=r[13],
-        event_count=r[14],
-    )
-
-
 def _journal_sql(source: str, where: str) -> str:
     """The journal entries of the executions ``x`` of ``source`` that ``where`` selects: journal
     rows, then the events that stand for entries (schema version 5). Two arms, each reaching its
@@ -157,41 +123,6 @@ def _journal_sql(source: str, where: str) -> str:
         " UNION ALL "
         f"SELECT x.arn, e.lane, e.seq, 'event', NULL, e.id, e.timestamp FROM {source}"
         f" JOIN events e ON e.execution_id = x.id WHERE ({where}) AND e.lane IS NOT NULL"
-    )
-
-
-def _journal_entry(r: Sequence[Any]) -> JournalRecord:
-    """A row of :func:`_journal_sql`: a journal row, or an event standing for its lane's entry
-    (its payload made here)."""
-    payload = r[4] if r[4] is not None else event_payload(int(r[5]), float(r[6]))
-    return JournalRecord(execution_arn=r[0], lane=r[1], seq=r[2], kind=r[3], payload=payload)
-
-
-def _token(r: Sequence[Any]) -> TokenRecord:
-    return TokenRecord(
-        token=r[0],
-        execution_arn=r[1],
-        lane=r[2],
-        seq=r[3],
-        state_name=r[4],
-        created=r[5],
-        heartbeat_seconds=r[6],
-        timeout_seconds=r[7],
-        last_heartbeat=r[8],
-        activity_arn=r[9],
-        closed=bool(r[10]),
-    )
-
-
-def _task(r: Sequence[Any]) -> ActivityTaskRecord:
-    return ActivityTaskRecord(
-        token=r[0],
-        activity_arn=r[1],
-        execution_arn=r[2],
-        input=r[3],
-        scheduled=r[4],
-        started=r[5],
-        worker_name=r[6],
     )
 
 
@@ -415,15 +346,15 @@ class SqliteStore:
 
     async def get_state_machine(self, arn: str) -> StateMachineRecord | None:
         rows = await self._fetch(f"{_STATE_MACHINE_SELECT} WHERE arn = ?", (arn,))
-        return _state_machine(rows[0]) if rows else None
+        return state_machine_from(rows[0]) if rows else None
 
     async def list_state_machines(self) -> list[StateMachineRecord]:
         rows = await self._fetch(f"{_STATE_MACHINE_SELECT} ORDER BY creation_date, arn")
-        return [_state_machine(r) for r in rows]
+        return [state_machine_from(r) for r in rows]
 
     async def get_execution(self, arn: str) -> ExecutionRecord | None:
         rows = await self._fetch(f"{_EXECUTION_SELECT} WHERE x.arn = ?", (arn,))
-        return _execution(rows[0]) if rows else None
+        return execution_from(rows[0]) if rows else None
 
     async def list_executions(
         self,
@@ -450,7 +381,7 @@ class SqliteStore:
         rows = await self._fetch(
             f"{_EXECUTION_SELECT}{clause} ORDER BY x.start_date DESC, x.arn DESC LIMIT ?", params
         )
-        items = [_execution(r) for r in rows[:limit]]
+        items = [execution_from(r) for r in rows[:limit]]
         token = encode_execution_token(items[-1].start_date, items[-1].arn) if len(rows) > limit else None
         return items, token
 
@@ -459,7 +390,7 @@ class SqliteStore:
         rows = await self._fetch(
             f"{_EXECUTION_SELECT} WHERE x.status = 'RUNNING' ORDER BY x.start_date, x.arn"
         )
-        return [_execution(r) for r in rows]
+        return [execution_from(r) for r in rows]
 
     async def events(
         self,
@@ -500,7 +431,7 @@ class SqliteStore:
     async def resumable_executions(self) -> list[ExecutionRecord]:
         """RUNNING executions with no parking timer, oldest first by ``(start_date, arn)``."""
         rows = await self._fetch(f"{_RESUMABLE_SELECT} WHERE {_RESUMABLE} ORDER BY x.start_date, x.arn")
-        return [_execution(r) for r in rows]
+        return [execution_from(r) for r in rows]
 
     async def resumable_page(
         self, after: tuple[float, str] | None = None, limit: int = 1000
@@ -517,7 +448,7 @@ class SqliteStore:
                 " ORDER BY x.start_date, x.arn LIMIT ?",
                 (after[0], after[1], limit),
             )
-        return [_execution(r) for r in rows]
+        return [execution_from(r) for r in rows]
 
     async def resume_records(self, execution_arns: Sequence[str]) -> dict[str, ResumeRecord]:
         """Three queries per :data:`_IN_CHUNK` executions (records with their last event ids,
@@ -532,12 +463,12 @@ class SqliteStore:
                 continue
             journals: dict[str, list[JournalRecord]] = {r[0]: [] for r in rows}
             for r in await self._fetch(_journal_sql("executions x", f"x.arn IN ({marks})"), chunk * 2):
-                journals[r[0]].append(_journal_entry(r))
+                journals[r[0]].append(journal_entry_from(r))
             machine_arns = list({r[1] for r in rows})
             machines = {
                 m.arn: m
                 for m in map(
-                    _state_machine,
+                    state_machine_from,
                     await self._fetch(
                         f"{_STATE_MACHINE_SELECT} WHERE arn IN ({','.join('?' * len(machine_arns))})",
                         machine_arns,
@@ -546,7 +477,7 @@ class SqliteStore:
             }
             for r in rows:
                 found[r[0]] = ResumeRecord(
-                    execution=_execution(r),
+                    execution=execution_from(r),
                     journal=journals[r[0]],
                     last_event_id=int(r[15]),
                     state_machine=machines.get(r[1]),
@@ -566,7 +497,7 @@ class SqliteStore:
                 f"{_TOKEN_SELECT} WHERE closed = 0 AND execution_arn IN ({marks}) ORDER BY created, token",
                 chunk,
             ):
-                found[r[1]][0].append(_token(r))
+                found[r[1]][0].append(token_from(r))
             for r in await self._fetch(
                 "SELECT execution_arn, key, due, parks FROM timers"
                 f" WHERE execution_arn IN ({marks}) ORDER BY due, key",
@@ -586,7 +517,7 @@ class SqliteStore:
         rows = await self._fetch(
             _journal_sql("executions x", "x.arn = ?") + " ORDER BY 2, 3", (execution_arn, execution_arn)
         )
-        return [_journal_entry(r) for r in rows]
+        return [journal_entry_from(r) for r in rows]
 
     async def timers(
         self, until: float | None = None, limit: int | None = None, *, after: float | None = None
@@ -634,7 +565,7 @@ class SqliteStore:
 
     async def get_token(self, token: str) -> TokenRecord | None:
         rows = await self._fetch(f"{_TOKEN_SELECT} WHERE token = ?", (token,))
-        return _token(rows[0]) if rows else None
+        return token_from(rows[0]) if rows else None
 
     async def open_tokens(self, execution_arn: str | None = None) -> list[TokenRecord]:
         """Tokens not closed (of one execution, or all), by ``(created, token)``."""
@@ -645,7 +576,7 @@ class SqliteStore:
                 f"{_TOKEN_SELECT} WHERE closed = 0 AND execution_arn = ? ORDER BY created, token",
                 (execution_arn,),
             )
-        return [_token(r) for r in rows]
+        return [token_from(r) for r in rows]
 
     async def get_activity(self, arn: str) -> ActivityRecord | None:
         rows = await self._fetch("SELECT arn, name, creation_date FROM activities WHERE arn = ?", (arn,))
@@ -665,11 +596,11 @@ class SqliteStore:
             f"{_TASK_SELECT} WHERE activity_arn = ? AND started IS NULL ORDER BY scheduled, token LIMIT ?",
             (activity_arn, limit),
         )
-        return [_task(r) for r in rows]
+        return [activity_task_from(r) for r in rows]
 
     async def get_activity_task(self, token: str) -> ActivityTaskRecord | None:
         rows = await self._fetch(f"{_TASK_SELECT} WHERE token = ?", (token,))
-        return _task(rows[0]) if rows else None
+        return activity_task_from(rows[0]) if rows else None
 
     async def get_metadata(self, kind: str, arn: str) -> MetadataRecord | None:
         rows = await self._fetch(f"{SELECT_METADATA} WHERE kind = ? AND arn = ?", (kind, arn))
